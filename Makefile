@@ -1,0 +1,71 @@
+# MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
+CC      ?= gcc
+PKGS    := lua5.4 zlib openblas
+CFLAGS  ?= -O2 -g
+CFLAGS  += -DMPCL_VERSION=\"0.1.0\" -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Icore -Iscripting \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+B       := build
+
+CORE_SRC := $(wildcard core/*.c)
+LAB_SRC  := $(wildcard scripting/*.c)
+APP_SRC  := $(wildcard app/*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+LAB_OBJ  := $(LAB_SRC:%.c=$(B)/obj/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(B)/obj/%.o)
+TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps run test unit bench clean data
+all: $(B)/mpcl $(B)/mpcl-bench $(TESTS)
+
+deps:
+	@tools/deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libmpcl.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/asan/libmpcl.a: $(CORE_SRC:%.c=$(B)/asan/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/mpcl: $(APP_OBJ) $(LAB_OBJ) $(B)/libmpcl.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libmpcl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/libmpcl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+run: deps $(B)/mpcl
+	$(B)/mpcl assets/scripts/split.lua
+
+test: deps all $(ASAN_TESTS)
+	@tests/run.sh
+
+bench: deps $(B)/mpcl-bench
+	@tests/perf/bench.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,135 @@
+/* mpcl: the lab's command line. `mpcl SCRIPT.lua [key=value ...]` runs a script headless;
+ * the keys reach the script as a table (its `...` and lab.args). */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "lab.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mpcl SCRIPT.lua [key=value ...]\n"
+               "       mpcl --version | --help\n"
+               "Runs SCRIPT.lua headless with the `lab` module; key=value pairs reach the\n"
+               "script as a table (numbers converted). Environment: MPCL_THREADS (default:\n"
+               "all cores), MPCL_DATA (data directory).\n");
+}
+
+/* OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to generic kernels
+ * unless OPENBLAS_CORETYPE names the family; it reads the variable when the library
+ * loads, before main, so the lab sets it and starts itself again, once. */
+static void blas_coretype_fixup(char **argv)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("MPCL_NO_BLAS_FIXUP"))
+        return;
+    __builtin_cpu_init();
+    const char *core = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                        : NULL;
+    if (!core)
+        return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with whatever kernels OpenBLAS picked. */
+#else
+    (void)argv;
+#endif
+}
+
+/* Flush denormals to zero on this thread (threads it creates inherit the setting). */
+static void flush_denormals(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned csr = __builtin_ia32_stmxcsr();
+    __builtin_ia32_ldmxcsr(csr | 0x8040); /* FTZ | DAZ */
+#endif
+}
+
+static int default_threads(void)
+{
+    const char *s = getenv("MPCL_THREADS");
+    if (s && *s) {
+        int t = atoi(s);
+        if (t >= 1 && t <= 64)
+            return t;
+        fprintf(stderr, "mpcl: MPCL_THREADS=%s ignored (1 to 64)\n", s);
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Push a table of the key=value arguments; numeric values become numbers. */
+static int push_args(lua_State *L, int argc, char **argv)
+{
+    lua_newtable(L);
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            fprintf(stderr, "mpcl: argument '%s' is not of the form key=value\n", argv[i]);
+            return -1;
+        }
+        lua_pushlstring(L, argv[i], (size_t)(eq - argv[i]));
+        if (!lua_stringtonumber(L, eq + 1))
+            lua_pushstring(L, eq + 1);
+        lua_settable(L, -3);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mpcl %s\n", MPCL_VERSION);
+        return 0;
+    }
+    blas_coretype_fixup(argv);
+    flush_denormals();
+    kern_set_threads(default_threads());
+
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "mpcl: cannot create a Lua state (out of memory)\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    luaL_requiref(L, "lab", luaopen_lab, 1);
+    if (push_args(L, argc - 2, argv + 2) < 0) {
+        lua_close(L);
+        return 2;
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "args");
+    int args = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    int handler = lua_gettop(L);
+    if (luaL_loadfile(L, argv[1]) != LUA_OK) {
+        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
+        lua_close(L);
+        return 1;
+    }
+    lua_pushvalue(L, args);
+    int rc = lua_pcall(L, 1, 0, handler);
+    if (rc != LUA_OK)
+        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return rc == LUA_OK ? 0 : 1;
+}

@@ -1,0 +1,230 @@
+#include "kernels.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static int kern_nthreads = 1;
+
+/* A popcount-product kernel: rows of x against rows of w. */
+typedef void (*bgemm_fn)(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
+                         int mode, int nbits, int32_t *out, int ldo);
+
+enum { MODE_XNOR, MODE_AND };
+
+/* Portable path: the compiler's popcount (a POPCNT instruction where the CPU has it). */
+__attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, int rows,
+                                                           const uint64_t *w, int cols, int words,
+                                                           int mode, int nbits, int32_t *out,
+                                                           int ldo)
+{
+    for (int b = 0; b < rows; b++) {
+        const uint64_t *xb = x + (size_t)b * words;
+        int xones = 0;
+        if (mode == MODE_AND)
+            for (int k = 0; k < words; k++)
+                xones += __builtin_popcountll(xb[k]);
+        for (int o = 0; o < cols; o++) {
+            const uint64_t *wo = w + (size_t)o * words;
+            int c = 0;
+            if (mode == MODE_XNOR) {
+                for (int k = 0; k < words; k++)
+                    c += __builtin_popcountll(xb[k] ^ wo[k]);
+                out[(size_t)b * ldo + o] = nbits - 2 * c;
+            } else {
+                for (int k = 0; k < words; k++)
+                    c += __builtin_popcountll(xb[k] & wo[k]);
+                out[(size_t)b * ldo + o] = 2 * c - xones;
+            }
+        }
+    }
+}
+
+static bgemm_fn bgemm_impl = bgemm_popcnt;
+static const char *popcount_name = "popcnt";
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* AVX-512 path: 4 weight rows at a time share each load of x; VPOPCNTDQ counts 8 words
+ * per instruction. Tails shorter than 8 words use masked loads (padding reads as 0). */
+__attribute__((target("avx512f,avx512vpopcntdq,avx512bw"))) static void
+bgemm_avx512(const uint64_t *x, int rows, const uint64_t *w, int cols, int words, int mode,
+             int nbits, int32_t *out, int ldo)
+{
+    int full = words / 8, tail = words % 8;
+    __mmask8 tmask = (__mmask8)((1u << tail) - 1);
+    for (int b = 0; b < rows; b++) {
+        const uint64_t *xb = x + (size_t)b * words;
+        int xones = 0;
+        if (mode == MODE_AND)
+            for (int k = 0; k < words; k++)
+                xones += __builtin_popcountll(xb[k]);
+        int o = 0;
+        for (; o + 4 <= cols; o += 4) {
+            const uint64_t *w0 = w + (size_t)o * words;
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < full; k++) {
+                __m512i xv = _mm512_loadu_si512(xb + 8 * k);
+                __m512i v0 = _mm512_loadu_si512(w0 + 8 * k);
+                __m512i v1 = _mm512_loadu_si512(w0 + words + 8 * k);
+                __m512i v2 = _mm512_loadu_si512(w0 + 2 * words + 8 * k);
+                __m512i v3 = _mm512_loadu_si512(w0 + 3 * words + 8 * k);
+                if (mode == MODE_XNOR) {
+                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v0)));
+                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v1)));
+                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v2)));
+                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v3)));
+                } else {
+                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_and_si512(xv, v0)));
+                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_and_si512(xv, v1)));
+                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_and_si512(xv, v2)));
+                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_and_si512(xv, v3)));
+                }
+            }
+            if (tail) {
+                __m512i xv = _mm512_maskz_loadu_epi64(tmask, xb + 8 * full);
+                __m512i v0 = _mm512_maskz_loadu_epi64(tmask, w0 + 8 * full);
+                __m512i v1 = _mm512_maskz_loadu_epi64(tmask, w0 + words + 8 * full);
+                __m512i v2 = _mm512_maskz_loadu_epi64(tmask, w0 + 2 * words + 8 * full);
+                __m512i v3 = _mm512_maskz_loadu_epi64(tmask, w0 + 3 * words + 8 * full);
+                if (mode == MODE_XNOR) {
+                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v0)));
+                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v1)));
+                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v2)));
+                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v3)));
+                } else {
+                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_and_si512(xv, v0)));
+                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_and_si512(xv, v1)));
+                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_and_si512(xv, v2)));
+                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_and_si512(xv, v3)));
+                }
+            }
+            int32_t *ob = out + (size_t)b * ldo + o;
+            int c[4] = {(int)_mm512_reduce_add_epi64(a0), (int)_mm512_reduce_add_epi64(a1),
+                        (int)_mm512_reduce_add_epi64(a2), (int)_mm512_reduce_add_epi64(a3)};
+            for (int j = 0; j < 4; j++)
+                ob[j] = mode == MODE_XNOR ? nbits - 2 * c[j] : 2 * c[j] - xones;
+        }
+        if (o < cols)
+            bgemm_popcnt(xb, 1, w + (size_t)o * words, cols - o, words, mode, nbits,
+                         out + (size_t)b * ldo + o, ldo);
+    }
+}
+#endif
+
+static void kern_pick(void)
+{
+    static int picked;
+    if (picked)
+        return;
+    picked = 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw")) {
+        bgemm_impl = bgemm_avx512;
+        popcount_name = "avx512-vpopcntdq";
+    }
+#endif
+}
+
+void kern_set_threads(int threads)
+{
+    kern_pick();
+    if (threads < 1)
+        threads = 1;
+    kern_nthreads = threads;
+    openblas_set_num_threads(threads);
+}
+
+int kern_threads(void) { return kern_nthreads; }
+
+const char *kern_describe(void)
+{
+    static char buf[256];
+    kern_pick();
+    snprintf(buf, sizeof buf, "OpenBLAS %s, kernel %s; popcount %s", openblas_get_config(),
+             openblas_get_corename(), popcount_name);
+    return buf;
+}
+
+void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                ldc);
+}
+
+void kern_pack_signs(const float *x, int n, uint64_t *out)
+{
+    int words = KERN_WORDS(n);
+    for (int k = 0; k < words; k++) {
+        uint64_t v = 0;
+        int base = k * 64, lim = n - base < 64 ? n - base : 64;
+        for (int i = 0; i < lim; i++)
+            v |= (uint64_t)(x[base + i] >= 0.0f) << i;
+        out[k] = v;
+    }
+}
+
+void kern_bgemm_xnor(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
+                     int nbits, int32_t *out, int ldo)
+{
+    kern_pick();
+    bgemm_impl(x, rows, w, cols, words, MODE_XNOR, nbits, out, ldo);
+}
+
+void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
+                    int32_t *out, int ldo)
+{
+    kern_pick();
+    bgemm_impl(x, rows, w, cols, words, MODE_AND, 0, out, ldo);
+}
+
+typedef struct par_chunk {
+    void (*fn)(void *ud, int begin, int end);
+    void *ud;
+    int begin, end;
+} par_chunk;
+
+static void *par_run(void *arg)
+{
+    par_chunk *c = arg;
+    c->fn(c->ud, c->begin, c->end);
+    return NULL;
+}
+
+void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), void *ud)
+{
+    enum { MAX_CHUNKS = 64 };
+    int chunks = kern_nthreads;
+    if (grain < 1)
+        grain = 1;
+    if (chunks > n / grain)
+        chunks = n / grain;
+    if (chunks > MAX_CHUNKS)
+        chunks = MAX_CHUNKS;
+    if (chunks <= 1) {
+        if (n > 0)
+            fn(ud, 0, n);
+        return;
+    }
+    par_chunk c[MAX_CHUNKS];
+    pthread_t tid[MAX_CHUNKS];
+    int started[MAX_CHUNKS];
+    for (int i = 0; i < chunks; i++) {
+        c[i] = (par_chunk){fn, ud, (int)((long)n * i / chunks), (int)((long)n * (i + 1) / chunks)};
+    }
+    /* Chunk 0 runs on the calling thread; a chunk whose thread cannot start runs here too. */
+    for (int i = 1; i < chunks; i++)
+        started[i] = pthread_create(&tid[i], NULL, par_run, &c[i]) == 0;
+    par_run(&c[0]);
+    for (int i = 1; i < chunks; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            par_run(&c[i]);
+    }
+}

@@ -1,0 +1,41 @@
+/* kernels: the hot loops. Bit-packed sign vectors, XNOR/AND-popcount products for binary
+ * activations and weights, and a float GEMM wrapper over OpenBLAS (cblas). Fast paths for
+ * AVX-512 (VPOPCNTDQ) are chosen at run time; the build stays portable.
+ *
+ * Bit convention: bit set = +1 (or input pixel on), bit clear = -1 (or off). Padding bits
+ * past the logical length are always zero in every packed row. */
+#ifndef MPCL_KERNELS_H
+#define MPCL_KERNELS_H
+
+#include <stdint.h>
+
+#define KERN_WORDS(n) (((n) + 63) / 64)
+
+/* Set the number of threads the kernels (and OpenBLAS) may use. */
+void kern_set_threads(int threads);
+int kern_threads(void);
+/* Human-readable description of the BLAS and the popcount path in use. */
+const char *kern_describe(void);
+
+/* C (M x N) = alpha * op(A) op(B) + beta * C, row-major, as cblas_sgemm. */
+void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Pack n floats into bits (x >= 0 -> 1). out holds KERN_WORDS(n) words. */
+void kern_pack_signs(const float *x, int n, uint64_t *out);
+
+/* Binary products, out[b*ldo + o] for b < rows, o < cols:
+ *   xnor: both sides +-1 over nbits:  nbits - 2 * popcount(x_b ^ w_o)
+ *   and:  x in {0,1}, w +-1:          2 * popcount(x_b & w_o) - popcount(x_b)
+ * x: rows x words, w: cols x words (packed rows). */
+void kern_bgemm_xnor(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
+                     int nbits, int32_t *out, int ldo);
+void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
+                    int32_t *out, int ldo);
+
+/* Run fn(ud, begin, end) over [0, n) split into at most kern_threads() contiguous chunks
+ * of at least `grain` items, on worker threads; returns when all are done. The split
+ * depends only on n, grain and the thread count. */
+void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), void *ud);
+
+#endif

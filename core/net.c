@@ -1,0 +1,510 @@
+#include "net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "rng.h"
+
+static int max_size(const net *n)
+{
+    int m = 0;
+    for (int l = 0; l <= n->nlayers; l++)
+        if (n->sizes[l] > m)
+            m = n->sizes[l];
+    return m;
+}
+
+static void layer_free(net_layer *L)
+{
+    free(L->wh);
+    free(L->wb);
+    free(L->wbits);
+    free(L->gamma);
+    free(L->beta);
+    free(L->mean);
+    free(L->var);
+    free(L->g_w);
+    free(L->g_gamma);
+    free(L->g_beta);
+    memset(L, 0, sizeof *L);
+}
+
+static int layer_alloc(net_layer *L, int in, int out)
+{
+    size_t w = (size_t)in * out;
+    L->in = in;
+    L->out = out;
+    L->words_in = KERN_WORDS(in);
+    L->wh = calloc(w, sizeof(float));
+    L->wb = calloc(w, sizeof(float));
+    L->g_w = calloc(w, sizeof(float));
+    L->wbits = calloc((size_t)out * L->words_in, sizeof(uint64_t));
+    L->gamma = calloc(out, sizeof(float));
+    L->beta = calloc(out, sizeof(float));
+    L->mean = calloc(out, sizeof(float));
+    L->var = calloc(out, sizeof(float));
+    L->g_gamma = calloc(out, sizeof(float));
+    L->g_beta = calloc(out, sizeof(float));
+    if (!L->wh || !L->wb || !L->g_w || !L->wbits || !L->gamma || !L->beta || !L->mean ||
+        !L->var || !L->g_gamma || !L->g_beta) {
+        layer_free(L);
+        return -1;
+    }
+    return 0;
+}
+
+static void workspace_free(net *n)
+{
+    for (int l = 0; l <= NET_MAX_LAYERS; l++) {
+        free(n->act[l]);
+        n->act[l] = NULL;
+    }
+    for (int l = 0; l < NET_MAX_LAYERS; l++) {
+        free(n->pre[l]);
+        free(n->xhat[l]);
+        free(n->invstd[l]);
+        n->pre[l] = n->xhat[l] = n->invstd[l] = NULL;
+    }
+    free(n->grad_a);
+    free(n->grad_b);
+    n->grad_a = n->grad_b = NULL;
+    n->cap_batch = 0;
+}
+
+/* Grow the training workspace to hold B examples; aborts on out-of-memory (a workspace
+ * of a few MB failing means the process cannot go on). */
+static void workspace_reserve(net *n, int B)
+{
+    if (B <= n->cap_batch)
+        return;
+    workspace_free(n);
+    int ok = 1;
+    for (int l = 0; l <= n->nlayers; l++)
+        ok &= (n->act[l] = malloc(sizeof(float) * B * n->sizes[l])) != NULL;
+    for (int l = 0; l < n->nlayers; l++) {
+        int out = n->sizes[l + 1];
+        ok &= (n->pre[l] = malloc(sizeof(float) * B * out)) != NULL;
+        ok &= (n->xhat[l] = malloc(sizeof(float) * B * out)) != NULL;
+        ok &= (n->invstd[l] = malloc(sizeof(float) * out)) != NULL;
+    }
+    ok &= (n->grad_a = malloc(sizeof(float) * B * max_size(n))) != NULL;
+    ok &= (n->grad_b = malloc(sizeof(float) * B * max_size(n))) != NULL;
+    if (!ok) {
+        fprintf(stderr, "mpcl: out of memory for a training batch of %d\n", B);
+        abort();
+    }
+    n->cap_batch = B;
+}
+
+static size_t bank_stride(const net *n)
+{
+    size_t s = 0;
+    for (int l = 0; l < n->nlayers; l++)
+        s += 2 * (size_t)n->sizes[l + 1];
+    return s;
+}
+
+int net_create(net *n, int nlayers, const int *sizes, int binary_input, float init_scale,
+               uint64_t seed, char *err, size_t errlen)
+{
+    memset(n, 0, sizeof *n);
+    if (nlayers < 1 || nlayers > NET_MAX_LAYERS) {
+        snprintf(err, errlen, "net: %d layers requested, 1 to %d allowed", nlayers,
+                 NET_MAX_LAYERS);
+        return -1;
+    }
+    for (int l = 0; l <= nlayers; l++) {
+        if (sizes[l] < 1 || sizes[l] > 65536) {
+            snprintf(err, errlen, "net: layer sizes must be 1 to 65536, got %d at position %d",
+                     sizes[l], l + 1);
+            return -1;
+        }
+    }
+    if (sizes[nlayers] > 16) {
+        snprintf(err, errlen, "net: at most 16 outputs, got %d", sizes[nlayers]);
+        return -1;
+    }
+    n->nlayers = nlayers;
+    memcpy(n->sizes, sizes, sizeof(int) * (nlayers + 1));
+    n->binary_input = binary_input;
+    n->bn_eps = 1e-5f;
+    n->bn_momentum = 0.1f;
+    rng r;
+    rng_seed_stream(&r, seed, 1000);
+    for (int l = 0; l < nlayers; l++) {
+        net_layer *L = &n->layer[l];
+        if (layer_alloc(L, sizes[l], sizes[l + 1]) < 0) {
+            net_free(n);
+            snprintf(err, errlen, "net: out of memory");
+            return -1;
+        }
+        float bound = init_scale / sqrtf((float)L->in);
+        for (size_t i = 0; i < (size_t)L->in * L->out; i++)
+            L->wh[i] = (float)((2.0 * rng_uniform(&r) - 1.0) * bound);
+        for (int o = 0; o < L->out; o++) {
+            L->gamma[o] = 1.0f;
+            L->var[o] = 1.0f;
+        }
+    }
+    net_sync_binary(n);
+    return 0;
+}
+
+void net_free(net *n)
+{
+    for (int l = 0; l < n->nlayers; l++)
+        layer_free(&n->layer[l]);
+    workspace_free(n);
+    free(n->banks);
+    memset(n, 0, sizeof *n);
+}
+
+size_t net_param_count(const net *n)
+{
+    size_t c = 0;
+    for (int l = 0; l < n->nlayers; l++)
+        c += (size_t)n->layer[l].in * n->layer[l].out + 2 * (size_t)n->layer[l].out;
+    return c;
+}
+
+void net_copy_params(net *dst, const net *src)
+{
+    for (int l = 0; l < src->nlayers; l++) {
+        const net_layer *S = &src->layer[l];
+        net_layer *D = &dst->layer[l];
+        size_t w = (size_t)S->in * S->out;
+        memcpy(D->wh, S->wh, w * sizeof(float));
+        memcpy(D->wb, S->wb, w * sizeof(float));
+        memcpy(D->wbits, S->wbits, (size_t)S->out * S->words_in * sizeof(uint64_t));
+        memcpy(D->gamma, S->gamma, S->out * sizeof(float));
+        memcpy(D->beta, S->beta, S->out * sizeof(float));
+        memcpy(D->mean, S->mean, S->out * sizeof(float));
+        memcpy(D->var, S->var, S->out * sizeof(float));
+    }
+}
+
+int net_clone(net *dst, const net *src)
+{
+    char err[128];
+    if (net_create(dst, src->nlayers, src->sizes, src->binary_input, 1.0f, 0, err,
+                   sizeof err) < 0)
+        return -1;
+    dst->bn_eps = src->bn_eps;
+    dst->bn_momentum = src->bn_momentum;
+    net_copy_params(dst, src);
+    if (src->nbanks) {
+        size_t bytes = bank_stride(src) * src->nbanks * sizeof(float);
+        dst->banks = malloc(bytes);
+        if (!dst->banks) {
+            net_free(dst);
+            return -1;
+        }
+        memcpy(dst->banks, src->banks, bytes);
+        dst->nbanks = src->nbanks;
+    }
+    return 0;
+}
+
+void net_sync_binary(net *n)
+{
+    for (int l = 0; l < n->nlayers; l++) {
+        net_layer *L = &n->layer[l];
+        size_t w = (size_t)L->in * L->out;
+        for (size_t i = 0; i < w; i++)
+            L->wb[i] = L->wh[i] >= 0.0f ? 1.0f : -1.0f;
+        for (int o = 0; o < L->out; o++)
+            kern_pack_signs(L->wh + (size_t)o * L->in, L->in, L->wbits + (size_t)o * L->words_in);
+    }
+}
+
+/* ---- training pass ---------------------------------------------------------------- */
+
+/* Batch norm over a (B, out) batch: batch statistics into xhat and invstd, the affine
+ * output into y, and the running statistics nudged by momentum (unbiased variance). */
+static void bn_forward_train(net *n, int l, int B, float *y)
+{
+    net_layer *L = &n->layer[l];
+    const float *a = n->pre[l];
+    float *xh = n->xhat[l], *inv = n->invstd[l];
+    int out = L->out;
+    for (int o = 0; o < out; o++) {
+        double s = 0, ss = 0;
+        for (int b = 0; b < B; b++) {
+            double v = a[(size_t)b * out + o];
+            s += v;
+            ss += v * v;
+        }
+        double mu = s / B, var = ss / B - mu * mu;
+        if (var < 0)
+            var = 0;
+        inv[o] = (float)(1.0 / sqrt(var + n->bn_eps));
+        float m = n->bn_momentum;
+        L->mean[o] = (1 - m) * L->mean[o] + m * (float)mu;
+        L->var[o] = (1 - m) * L->var[o] + m * (float)(B > 1 ? var * B / (B - 1) : var);
+        float fmu = (float)mu;
+        for (int b = 0; b < B; b++) {
+            size_t i = (size_t)b * out + o;
+            xh[i] = (a[i] - fmu) * inv[o];
+            y[i] = L->gamma[o] * xh[i] + L->beta[o];
+        }
+    }
+}
+
+void net_forward_train(net *n, const float *x, int B)
+{
+    workspace_reserve(n, B);
+    memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
+    for (int l = 0; l < n->nlayers; l++) {
+        net_layer *L = &n->layer[l];
+        /* A (B, out) = X (B, in) Wb^T (in, out) */
+        kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[l], L->in, L->wb, L->in, 0.0f,
+                   n->pre[l], L->out);
+        float *y = n->act[l + 1];
+        bn_forward_train(n, l, B, y);
+        if (l < n->nlayers - 1) {
+            /* The next layer sees sign(Y); the backward pass recomputes Y from xhat for
+             * the straight-through mask. */
+            for (size_t i = 0; i < (size_t)B * L->out; i++)
+                y[i] = y[i] >= 0.0f ? 1.0f : -1.0f;
+        }
+    }
+}
+
+float net_backward(net *n, const int *target, const uint16_t *allowed, int B, int *correct)
+{
+    int nl = n->nlayers, nout = n->sizes[nl];
+    const float *logits = n->act[nl];
+    float *dy = n->grad_a; /* (B, out) gradient w.r.t. the current layer's Y */
+    double loss = 0;
+    int ok = 0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * nout;
+        uint16_t mask = allowed ? allowed[b] : (uint16_t)((1u << nout) - 1);
+        float zmax = -INFINITY;
+        int arg = -1;
+        for (int o = 0; o < nout; o++)
+            if ((mask >> o & 1) && z[o] > zmax) {
+                zmax = z[o];
+                arg = o;
+            }
+        double sum = 0;
+        for (int o = 0; o < nout; o++)
+            if (mask >> o & 1)
+                sum += exp((double)(z[o] - zmax));
+        ok += arg == target[b];
+        loss += log(sum) - (double)(z[target[b]] - zmax);
+        for (int o = 0; o < nout; o++) {
+            float g = 0.0f;
+            if (mask >> o & 1)
+                g = (float)(exp((double)(z[o] - zmax)) / sum) - (o == target[b]);
+            dy[(size_t)b * nout + o] = g / B;
+        }
+    }
+    if (correct)
+        *correct = ok;
+
+    for (int l = nl - 1; l >= 0; l--) {
+        net_layer *L = &n->layer[l];
+        int out = L->out, in = L->in;
+        const float *xh = n->xhat[l];
+        const float *inv = n->invstd[l];
+        float *da = n->grad_b; /* (B, out) gradient w.r.t. A */
+        /* Batch-norm backward. */
+        for (int o = 0; o < out; o++) {
+            double sg = 0, sgx = 0;
+            for (int b = 0; b < B; b++) {
+                size_t i = (size_t)b * out + o;
+                sg += dy[i];
+                sgx += (double)dy[i] * xh[i];
+            }
+            L->g_beta[o] = (float)sg;
+            L->g_gamma[o] = (float)sgx;
+            float gm = L->gamma[o], k = gm * inv[o] / B;
+            float msg = (float)sg, msgx = (float)sgx;
+            for (int b = 0; b < B; b++) {
+                size_t i = (size_t)b * out + o;
+                da[i] = k * (B * dy[i] - msg - xh[i] * msgx);
+            }
+        }
+        /* dW (out, in) = dA^T (out, B) X (B, in); the gradient reaches Wh straight through. */
+        kern_sgemm(1, 0, out, in, B, 1.0f, da, out, n->act[l], in, 0.0f, L->g_w, in);
+        if (l == 0)
+            break;
+        /* dX (B, in) = dA (B, out) Wb (out, in), then the sign's straight-through mask. */
+        float *dx = n->grad_a;
+        kern_sgemm(0, 0, B, in, out, 1.0f, da, out, L->wb, in, 0.0f, dx, in);
+        const net_layer *P = &n->layer[l - 1];
+        const float *pxh = n->xhat[l - 1];
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < in; i++) {
+                size_t k = (size_t)b * in + i;
+                float y = P->gamma[i] * pxh[k] + P->beta[i];
+                if (fabsf(y) > 1.0f)
+                    dx[k] = 0.0f;
+            }
+        dy = dx;
+    }
+    return (float)(loss / B);
+}
+
+/* ---- inference -------------------------------------------------------------------- */
+
+typedef struct infer_job {
+    const net *n;
+    const float *mean[NET_MAX_LAYERS], *var[NET_MAX_LAYERS];
+    const data_set *d;
+    const int *idx;
+    float *out;
+} infer_job;
+
+enum { INFER_TILE = 64 };
+
+/* Batch-norm with running statistics, then sign packed into bits (hidden layers). */
+static void bn_sign_pack(const net_layer *L, const float *mean, const float *var, float eps,
+                         const int32_t *a, int rows, uint64_t *bits)
+{
+    int words = KERN_WORDS(L->out);
+    float scale[L->out], shift[L->out];
+    for (int o = 0; o < L->out; o++) {
+        scale[o] = L->gamma[o] / sqrtf(var[o] + eps);
+        shift[o] = L->beta[o] - scale[o] * mean[o];
+    }
+    for (int r = 0; r < rows; r++) {
+        const int32_t *ar = a + (size_t)r * L->out;
+        uint64_t *br = bits + (size_t)r * words;
+        memset(br, 0, sizeof(uint64_t) * words);
+        for (int o = 0; o < L->out; o++)
+            br[o >> 6] |= (uint64_t)(scale[o] * (float)ar[o] + shift[o] >= 0.0f) << (o & 63);
+    }
+}
+
+static void infer_range(void *ud, int begin, int end)
+{
+    infer_job *job = ud;
+    const net *n = job->n;
+    const data_set *d = job->d;
+    int maxs = max_size(n), maxw = KERN_WORDS(maxs);
+    int32_t *acc = malloc(sizeof(int32_t) * INFER_TILE * maxs);
+    uint64_t *xa = malloc(sizeof(uint64_t) * INFER_TILE * maxw);
+    uint64_t *xb = malloc(sizeof(uint64_t) * INFER_TILE * maxw);
+    float *xf = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * d->dim);
+    float *af = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * maxs);
+    if (!acc || !xa || !xb || (!d->binary && (!xf || !af))) {
+        fprintf(stderr, "mpcl: out of memory in inference\n");
+        abort();
+    }
+    for (int t0 = begin; t0 < end; t0 += INFER_TILE) {
+        int rows = end - t0 < INFER_TILE ? end - t0 : INFER_TILE;
+        const net_layer *L0 = &n->layer[0];
+        if (d->binary) {
+            data_gather_bits(d, job->idx + t0, rows, xa);
+            kern_bgemm_and(xa, rows, L0->wbits, L0->out, L0->words_in, acc, L0->out);
+        } else {
+            data_gather_float(d, job->idx + t0, rows, xf);
+            kern_sgemm(0, 1, rows, L0->out, L0->in, 1.0f, xf, L0->in, L0->wb, L0->in, 0.0f, af,
+                       L0->out);
+        }
+        for (int l = 0; l < n->nlayers; l++) {
+            const net_layer *L = &n->layer[l];
+            int last = l == n->nlayers - 1;
+            int float_acc = (l == 0 && !d->binary);
+            const float *mean = job->mean[l], *var = job->var[l];
+            if (!last) {
+                if (float_acc) {
+                    int words = KERN_WORDS(L->out);
+                    for (int r = 0; r < rows; r++) {
+                        uint64_t *br = xb + (size_t)r * words;
+                        memset(br, 0, sizeof(uint64_t) * words);
+                        for (int o = 0; o < L->out; o++) {
+                            float sc = L->gamma[o] / sqrtf(var[o] + n->bn_eps);
+                            float y = sc * (af[(size_t)r * L->out + o] - mean[o]) + L->beta[o];
+                            br[o >> 6] |= (uint64_t)(y >= 0.0f) << (o & 63);
+                        }
+                    }
+                } else {
+                    bn_sign_pack(L, mean, var, n->bn_eps, acc, rows, xb);
+                }
+                const net_layer *N = &n->layer[l + 1];
+                kern_bgemm_xnor(xb, rows, N->wbits, N->out, N->words_in, N->in, acc, N->out);
+            } else {
+                float *o_out = job->out + (size_t)t0 * L->out;
+                for (int r = 0; r < rows; r++)
+                    for (int o = 0; o < L->out; o++) {
+                        float a = float_acc ? af[(size_t)r * L->out + o]
+                                            : (float)acc[(size_t)r * L->out + o];
+                        float sc = L->gamma[o] / sqrtf(var[o] + n->bn_eps);
+                        o_out[(size_t)r * L->out + o] = sc * (a - mean[o]) + L->beta[o];
+                    }
+            }
+        }
+    }
+    free(acc);
+    free(xa);
+    free(xb);
+    free(xf);
+    free(af);
+}
+
+void net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
+               float *out)
+{
+    infer_job job = {.n = n, .d = d, .idx = idx, .out = out};
+    const float *p = net_bn_has(n, bank) ? n->banks + bank_stride(n) * bank : NULL;
+    for (int l = 0; l < n->nlayers; l++) {
+        int sz = n->sizes[l + 1];
+        job.mean[l] = p ? p : n->layer[l].mean;
+        job.var[l] = p ? p + sz : n->layer[l].var;
+        if (p)
+            p += 2 * sz;
+    }
+    kern_parallel(count, 256, infer_range, &job);
+}
+
+/* ---- batch-norm banks -------------------------------------------------------------- */
+
+int net_bn_store(net *n, int t)
+{
+    if (t < 0 || t >= 64)
+        return -1;
+    size_t stride = bank_stride(n);
+    if (t >= n->nbanks) {
+        float *nb = realloc(n->banks, stride * (t + 1) * sizeof(float));
+        if (!nb)
+            return -1;
+        /* Unstored banks are marked with NaN so that loading them is refused. */
+        for (size_t i = stride * n->nbanks; i < stride * (t + 1); i++)
+            nb[i] = NAN;
+        n->banks = nb;
+        n->nbanks = t + 1;
+    }
+    float *p = n->banks + stride * t;
+    for (int l = 0; l < n->nlayers; l++) {
+        int out = n->sizes[l + 1];
+        memcpy(p, n->layer[l].mean, out * sizeof(float));
+        memcpy(p + out, n->layer[l].var, out * sizeof(float));
+        p += 2 * out;
+    }
+    return 0;
+}
+
+int net_bn_has(const net *n, int t)
+{
+    return t >= 0 && t < n->nbanks && !isnan(n->banks[bank_stride(n) * t]);
+}
+
+int net_bn_load(net *n, int t)
+{
+    if (!net_bn_has(n, t))
+        return -1;
+    float *p = n->banks + bank_stride(n) * t;
+    for (int l = 0; l < n->nlayers; l++) {
+        int out = n->sizes[l + 1];
+        memcpy(n->layer[l].mean, p, out * sizeof(float));
+        memcpy(n->layer[l].var, p + out, out * sizeof(float));
+        p += 2 * out;
+    }
+    return 0;
+}

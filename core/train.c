@@ -1,0 +1,228 @@
+#include "train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "rng.h"
+
+void train_config_default(train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->scen = SCEN_TASK;
+    c->batch = 100;
+    c->epochs = 20;
+    c->patience = 5;
+    c->restore_best = 1;
+    c->reset_optim = 1;
+    c->bn_task = 1;
+    c->mask_task = 1;
+    c->seed = 1;
+}
+
+/* Packed sign bits of every layer, to count flips over a task. */
+typedef struct sign_snapshot {
+    uint64_t *bits[NET_MAX_LAYERS];
+    long words[NET_MAX_LAYERS];
+} sign_snapshot;
+
+static int snapshot_take(sign_snapshot *s, const net *n)
+{
+    memset(s, 0, sizeof *s);
+    for (int l = 0; l < n->nlayers; l++) {
+        s->words[l] = (long)n->layer[l].out * n->layer[l].words_in;
+        s->bits[l] = malloc(sizeof(uint64_t) * s->words[l]);
+        if (!s->bits[l])
+            return -1;
+        memcpy(s->bits[l], n->layer[l].wbits, sizeof(uint64_t) * s->words[l]);
+    }
+    return 0;
+}
+
+static void snapshot_free(sign_snapshot *s)
+{
+    for (int l = 0; l < NET_MAX_LAYERS; l++)
+        free(s->bits[l]);
+}
+
+static void switch_rates(const sign_snapshot *s, const net *n, train_result *r)
+{
+    r->flips = r->weights = 0;
+    for (int l = 0; l < n->nlayers; l++) {
+        long f = metrics_sign_flips(s->bits[l], n->layer[l].wbits, s->words[l]);
+        long w = (long)n->layer[l].in * n->layer[l].out;
+        r->switch_layer[l] = (float)f / (float)w;
+        r->flips += f;
+        r->weights += w;
+    }
+    r->switch_rate = r->weights ? (float)r->flips / (float)r->weights : 0.0f;
+}
+
+/* The examples of one epoch: the task's training indices (all tasks' so far for Joint),
+ * with the task each comes from. */
+typedef struct epoch_set {
+    int *idx, *task_of, n;
+} epoch_set;
+
+static int epoch_set_build(epoch_set *e, const data_tasks *tasks, int t, int joint)
+{
+    int first = joint ? 0 : t, n = 0;
+    for (int j = first; j <= t; j++)
+        n += tasks->task[j].ntrain;
+    e->idx = malloc(sizeof(int) * (n ? n : 1));
+    e->task_of = malloc(sizeof(int) * (n ? n : 1));
+    if (!e->idx || !e->task_of)
+        return -1;
+    e->n = 0;
+    for (int j = first; j <= t; j++)
+        for (int k = 0; k < tasks->task[j].ntrain; k++) {
+            e->idx[e->n] = tasks->task[j].train[k];
+            e->task_of[e->n++] = j;
+        }
+    return 0;
+}
+
+int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks, int t,
+               const train_config *cfg, train_callback cb, void *ud, const volatile int *cancel,
+               train_result *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    if (t < 0 || t >= tasks->ntasks) {
+        snprintf(err, errlen, "train: task %d out of range 1-%d", t + 1, tasks->ntasks);
+        return -1;
+    }
+    if (cfg->batch < 2 || cfg->epochs < 1) {
+        snprintf(err, errlen, "train: batch must be >= 2 and epochs >= 1 (got %d, %d)",
+                 cfg->batch, cfg->epochs);
+        return -1;
+    }
+    if (n->sizes[0] != train->dim || n->sizes[n->nlayers] != scenario_outputs(cfg->scen)) {
+        snprintf(err, errlen, "train: net is %d->%d but the data have %d inputs and the %s "
+                 "scenario needs %d outputs", n->sizes[0], n->sizes[n->nlayers], train->dim,
+                 scenario_name(cfg->scen), scenario_outputs(cfg->scen));
+        return -1;
+    }
+    const data_task *task = &tasks->task[t];
+    epoch_set es = {0};
+    sign_snapshot start;
+    net best;
+    int B = cfg->batch;
+    float *x = malloc(sizeof(float) * B * train->dim);
+    int *target = malloc(sizeof(int) * B);
+    uint16_t *allowed = malloc(sizeof(uint16_t) * B);
+    int have_best = 0;
+    int rc = -1;
+    if (!x || !target || !allowed || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
+        snapshot_take(&start, n) < 0) {
+        snprintf(err, errlen, "train: out of memory");
+        goto out_early;
+    }
+    if (cfg->restore_best && cfg->patience > 0) {
+        if (net_clone(&best, n) < 0) {
+            snprintf(err, errlen, "train: out of memory");
+            goto out;
+        }
+        have_best = 1;
+    }
+    if (cfg->reset_optim)
+        optim_reset_moments(o);
+    /* With per-task statistics, a task starts from fresh running statistics. */
+    if (cfg->bn_task)
+        for (int l = 0; l < n->nlayers; l++)
+            for (int u = 0; u < n->layer[l].out; u++) {
+                n->layer[l].mean[u] = 0.0f;
+                n->layer[l].var[u] = 1.0f;
+            }
+
+    int per_epoch = es.n / B; /* a ragged last batch is dropped */
+    float best_val = -1.0f;
+    int since_best = 0;
+    for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
+        rng r;
+        rng_seed_stream(&r, cfg->seed, (uint64_t)t * 100003u + (uint64_t)epoch);
+        /* Shuffle positions so that idx and task_of stay paired. */
+        for (int i = es.n - 1; i > 0; i--) {
+            int j = (int)rng_below(&r, (uint32_t)(i + 1));
+            int a = es.idx[i], b = es.task_of[i];
+            es.idx[i] = es.idx[j];
+            es.task_of[i] = es.task_of[j];
+            es.idx[j] = a;
+            es.task_of[j] = b;
+        }
+        double loss_sum = 0;
+        long right = 0;
+        int batches = 0;
+        for (int bi = 0; bi < per_epoch; bi++) {
+            if (cancel && *cancel) {
+                res->cancelled = 1;
+                break;
+            }
+            const int *bidx = es.idx + (size_t)bi * B;
+            data_gather_float(train, bidx, B, x);
+            for (int k = 0; k < B; k++) {
+                const data_task *tk = &tasks->task[es.task_of[bi * B + k]];
+                int cls = train->labels[bidx[k]];
+                target[k] = scenario_target(cfg->scen, tk, cls);
+                allowed[k] = (cfg->scen == SCEN_TASK && cfg->mask_task)
+                                 ? scenario_eval_mask(SCEN_TASK, tk)
+                                 : (uint16_t)((1u << n->sizes[n->nlayers]) - 1);
+            }
+            int ok;
+            net_forward_train(n, x, B);
+            loss_sum += net_backward(n, target, allowed, B, &ok);
+            right += ok;
+            optim_step(o, n);
+            batches++;
+        }
+        if (res->cancelled)
+            break;
+        res->epochs_run = epoch;
+        int vright = task->nval ? metrics_eval(n, -1, train, task->val, task->nval, task,
+                                                cfg->scen, NULL)
+                                : 0;
+        float val = task->nval ? (float)vright / task->nval : (float)right / (batches * B);
+        train_progress p = {
+            .task = t, .epoch = epoch, .max_epochs = cfg->epochs,
+            .batches_done = batches, .batches_total = per_epoch,
+            .loss = batches ? (float)(loss_sum / batches) : 0.0f,
+            .train_acc = batches ? (float)right / (float)(batches * B) : 0.0f,
+            .val_acc = val,
+        };
+        switch_rates(&start, n, res);
+        p.switch_rate = res->switch_rate;
+        if (val > best_val) {
+            best_val = val;
+            res->best_epoch = epoch;
+            since_best = 0;
+            if (have_best)
+                net_copy_params(&best, n);
+        } else {
+            since_best++;
+        }
+        if (cb && cb(&p, ud)) {
+            res->cancelled = 1;
+            break;
+        }
+        if (cfg->patience > 0 && since_best >= cfg->patience)
+            break;
+    }
+    if (have_best && res->best_epoch > 0 && !res->cancelled)
+        net_copy_params(n, &best);
+    res->val_acc = best_val;
+    switch_rates(&start, n, res);
+    if (cfg->bn_task)
+        net_bn_store(n, t);
+    rc = 0;
+out:
+    if (have_best)
+        net_free(&best);
+    snapshot_free(&start);
+out_early:
+    free(es.idx);
+    free(es.task_of);
+    free(x);
+    free(target);
+    free(allowed);
+    return rc;
+}

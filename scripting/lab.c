@@ -1,0 +1,862 @@
+/* The `lab` module: engine objects as Lua userdata. See lab.h and README "Lua API". */
+#include "lab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "kernels.h"
+#include "metrics.h"
+#include "net.h"
+#include "optim.h"
+#include "train.h"
+
+#define DATASET_MT "lab.dataset"
+#define TASKS_MT "lab.tasks"
+#define NET_MT "lab.net"
+#define TRAINER_MT "lab.trainer"
+
+typedef struct lab_dataset {
+    char name[16];
+    data_input input;
+    float threshold;
+    data_set train, test;
+} lab_dataset;
+
+typedef struct lab_tasks {
+    data_tasks t;
+    double val_fraction;
+    lua_Integer seed;
+} lab_tasks;
+
+typedef struct lab_net {
+    net n;
+} lab_net;
+
+typedef struct lab_trainer {
+    optim o;
+    train_config cfg;
+    int learnt; /* tasks learnt so far through this trainer */
+} lab_trainer;
+
+/* ---- option helpers: fields of an optional options table at index t ---------------- */
+
+static int opt_field(lua_State *L, int t, const char *key)
+{
+    if (lua_isnoneornil(L, t))
+        return 0;
+    if (lua_getfield(L, t, key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return 1;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer def,
+                           const char *who)
+{
+    if (!opt_field(L, t, key))
+        return def;
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum)
+        luaL_error(L, "%s: option '%s' must be an integer, got %s", who, key,
+                   luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 1);
+    return v;
+}
+
+static double opt_num(lua_State *L, int t, const char *key, double def, const char *who)
+{
+    if (!opt_field(L, t, key))
+        return def;
+    int isnum;
+    double v = lua_tonumberx(L, -1, &isnum);
+    if (!isnum)
+        luaL_error(L, "%s: option '%s' must be a number, got %s", who, key,
+                   luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Returns a string that stays valid while the options table lives. */
+static const char *opt_str(lua_State *L, int t, const char *key, const char *def,
+                           const char *who)
+{
+    if (!opt_field(L, t, key))
+        return def;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "%s: option '%s' must be a string, got %s", who, key,
+                   luaL_typename(L, -1));
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return s;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key, int def)
+{
+    if (!opt_field(L, t, key))
+        return def;
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static void check_options(lua_State *L, int t, const char *who, const char *const *known)
+{
+    if (lua_isnoneornil(L, t))
+        return;
+    luaL_checktype(L, t, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: option keys must be names", who);
+        const char *k = lua_tostring(L, -1);
+        int ok = 0;
+        for (const char *const *p = known; *p; p++)
+            ok |= !strcmp(*p, k);
+        if (!ok)
+            luaL_error(L, "%s: unknown option '%s'", who, k);
+    }
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* ---- datasets ---------------------------------------------------------------------- */
+
+static lab_dataset *check_dataset(lua_State *L, int i)
+{
+    return luaL_checkudata(L, i, DATASET_MT);
+}
+
+/* lab.dataset(name [, {input=, threshold=}]) */
+static int l_dataset(lua_State *L)
+{
+    static const char *const known[] = {"input", "threshold", NULL};
+    const char *name = luaL_checkstring(L, 1);
+    check_options(L, 2, "lab.dataset", known);
+    if (strcmp(name, "mnist") && strcmp(name, "fmnist"))
+        return luaL_error(L, "lab.dataset: unknown data set '%s' (mnist or fmnist)", name);
+    const char *input = opt_str(L, 2, "input", "paper192", "lab.dataset");
+    double thr = opt_num(L, 2, "threshold", 0.5, "lab.dataset");
+    data_input in;
+    if (data_input_parse(input, &in) < 0)
+        return luaL_error(L, "lab.dataset: input must be float784, binary784 or paper192, "
+                             "got '%s'", input);
+    lab_dataset *ds = lua_newuserdatauv(L, sizeof *ds, 0);
+    memset(ds, 0, sizeof *ds);
+    luaL_setmetatable(L, DATASET_MT);
+    snprintf(ds->name, sizeof ds->name, "%s", name);
+    ds->input = in;
+    ds->threshold = (float)thr;
+    char err[512];
+    for (int train = 1; train >= 0; train--) {
+        data_raw raw;
+        if (data_raw_load_named(name, train, &raw, err, sizeof err) < 0)
+            return luaL_error(L, "lab.dataset: %s", err);
+        int rc = data_prepare(&raw, in, (float)thr, train ? &ds->train : &ds->test, err,
+                              sizeof err);
+        data_raw_free(&raw);
+        if (rc < 0)
+            return luaL_error(L, "lab.dataset: %s", err);
+    }
+    return 1;
+}
+
+static int dataset_gc(lua_State *L)
+{
+    lab_dataset *ds = check_dataset(L, 1);
+    data_set_free(&ds->train);
+    data_set_free(&ds->test);
+    return 0;
+}
+
+static int dataset_tostring(lua_State *L)
+{
+    lab_dataset *ds = check_dataset(L, 1);
+    lua_pushfstring(L, "dataset %s (%s, %d inputs): %d train, %d test", ds->name,
+                    data_input_name(ds->input), ds->train.dim, ds->train.n, ds->test.n);
+    return 1;
+}
+
+static int dataset_index(lua_State *L)
+{
+    lab_dataset *ds = check_dataset(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (!strcmp(k, "name"))
+        lua_pushstring(L, ds->name);
+    else if (!strcmp(k, "input"))
+        lua_pushstring(L, data_input_name(ds->input));
+    else if (!strcmp(k, "dim"))
+        lua_pushinteger(L, ds->train.dim);
+    else if (!strcmp(k, "binary"))
+        lua_pushboolean(L, ds->train.binary);
+    else if (!strcmp(k, "ntrain"))
+        lua_pushinteger(L, ds->train.n);
+    else if (!strcmp(k, "ntest"))
+        lua_pushinteger(L, ds->test.n);
+    else if (!strcmp(k, "threshold"))
+        lua_pushnumber(L, ds->threshold);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ---- task sequences ---------------------------------------------------------------- */
+
+static lab_tasks *check_tasks(lua_State *L, int i) { return luaL_checkudata(L, i, TASKS_MT); }
+
+static lab_dataset *tasks_dataset(lua_State *L, int i)
+{
+    lua_getiuservalue(L, i, 1);
+    lab_dataset *ds = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return ds;
+}
+
+/* lab.tasks(ds [, {groups={{0,1},...}, val=0.1, seed=1}]) */
+static int l_tasks(lua_State *L)
+{
+    static const char *const known[] = {"groups", "val", "seed", NULL};
+    lab_dataset *ds = check_dataset(L, 1);
+    check_options(L, 2, "lab.tasks", known);
+    double val = opt_num(L, 2, "val", 0.1, "lab.tasks");
+    lua_Integer seed = opt_int(L, 2, "seed", 1, "lab.tasks");
+    int ntasks = 5, sizes[DATA_MAX_TASKS], classes[10], nc = 0;
+    for (int g = 0; g < 5; g++) {
+        sizes[g] = 2;
+        classes[2 * g] = 2 * g;
+        classes[2 * g + 1] = 2 * g + 1;
+    }
+    nc = 10;
+    if (opt_field(L, 2, "groups")) {
+        int gi = lua_gettop(L);
+        if (!lua_istable(L, gi))
+            return luaL_error(L, "lab.tasks: groups must be a list of class lists");
+        ntasks = (int)luaL_len(L, gi);
+        if (ntasks < 1 || ntasks > DATA_MAX_TASKS)
+            return luaL_error(L, "lab.tasks: 1 to %d groups, got %d", DATA_MAX_TASKS, ntasks);
+        nc = 0;
+        for (int g = 1; g <= ntasks; g++) {
+            lua_geti(L, gi, g);
+            if (!lua_istable(L, -1))
+                return luaL_error(L, "lab.tasks: group %d must be a list of classes", g);
+            int len = (int)luaL_len(L, -1);
+            sizes[g - 1] = len;
+            for (int k = 1; k <= len; k++) {
+                lua_geti(L, -1, k);
+                int isnum;
+                lua_Integer c = lua_tointegerx(L, -1, &isnum);
+                if (!isnum || c < 0 || c > 9 || nc >= 10)
+                    return luaL_error(L, "lab.tasks: group %d: classes are 0-9, each once", g);
+                classes[nc++] = (int)c;
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lab_tasks *ts = lua_newuserdatauv(L, sizeof *ts, 1);
+    memset(ts, 0, sizeof *ts);
+    luaL_setmetatable(L, TASKS_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    char err[256];
+    if (data_tasks_split(&ds->train, &ds->test, ntasks, sizes, classes, val, (uint64_t)seed,
+                         &ts->t, err, sizeof err) < 0)
+        return luaL_error(L, "lab.tasks: %s", err);
+    ts->val_fraction = val;
+    ts->seed = seed;
+    return 1;
+}
+
+static int tasks_gc(lua_State *L)
+{
+    data_tasks_free(&check_tasks(L, 1)->t);
+    return 0;
+}
+
+static int tasks_len(lua_State *L)
+{
+    lua_pushinteger(L, check_tasks(L, 1)->t.ntasks);
+    return 1;
+}
+
+static int tasks_index_arg(lua_State *L, lab_tasks *ts, int i)
+{
+    lua_Integer k = luaL_checkinteger(L, i);
+    if (k < 1 || k > ts->t.ntasks)
+        luaL_error(L, "lab.tasks: task %d out of range 1-%d", (int)k, ts->t.ntasks);
+    return (int)k - 1;
+}
+
+/* seq:task(i) -> {classes=, ntrain=, nval=, ntest=} */
+static int tasks_task(lua_State *L)
+{
+    lab_tasks *ts = check_tasks(L, 1);
+    const data_task *t = &ts->t.task[tasks_index_arg(L, ts, 2)];
+    lua_createtable(L, 0, 4);
+    lua_createtable(L, t->nclasses, 0);
+    for (int i = 0; i < t->nclasses; i++) {
+        lua_pushinteger(L, t->classes[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "classes");
+    set_int(L, "ntrain", t->ntrain);
+    set_int(L, "nval", t->nval);
+    set_int(L, "ntest", t->ntest);
+    return 1;
+}
+
+static int tasks_tostring(lua_State *L)
+{
+    lab_tasks *ts = check_tasks(L, 1);
+    lab_dataset *ds = tasks_dataset(L, 1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "%d tasks of %s:", ts->t.ntasks, ds->name);
+    luaL_addvalue(&b);
+    for (int i = 0; i < ts->t.ntasks; i++) {
+        const data_task *t = &ts->t.task[i];
+        luaL_addstring(&b, " (");
+        for (int c = 0; c < t->nclasses; c++) {
+            lua_pushfstring(L, c ? ",%d" : "%d", t->classes[c]);
+            luaL_addvalue(&b);
+        }
+        luaL_addstring(&b, ")");
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---- nets -------------------------------------------------------------------------- */
+
+static lab_net *check_net(lua_State *L, int i) { return luaL_checkudata(L, i, NET_MT); }
+
+/* lab.net{sizes={...}, binary=bool, seed=, init=} */
+static int l_net(lua_State *L)
+{
+    static const char *const known[] = {"sizes", "binary", "seed", "init", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_options(L, 1, "lab.net", known);
+    if (!opt_field(L, 1, "sizes") || !lua_istable(L, -1))
+        return luaL_error(L, "lab.net: sizes must be a list of layer sizes, e.g. "
+                             "{192, 256, 256, 10}");
+    int count = (int)luaL_len(L, -1);
+    if (count < 2 || count > NET_MAX_LAYERS + 1)
+        return luaL_error(L, "lab.net: 2 to %d layer sizes, got %d", NET_MAX_LAYERS + 1, count);
+    int sizes[NET_MAX_LAYERS + 1];
+    for (int i = 1; i <= count; i++) {
+        lua_geti(L, -1, i);
+        int isnum;
+        lua_Integer v = lua_tointegerx(L, -1, &isnum);
+        if (!isnum || v < 1)
+            return luaL_error(L, "lab.net: layer sizes must be positive, got %s",
+                              luaL_tolstring(L, -1, NULL));
+        sizes[i - 1] = (int)v;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    int binary = opt_bool(L, 1, "binary", 0);
+    lua_Integer seed = opt_int(L, 1, "seed", 1, "lab.net");
+    double init = opt_num(L, 1, "init", 1.0, "lab.net");
+    lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
+    memset(ln, 0, sizeof *ln);
+    char err[256];
+    if (net_create(&ln->n, count - 1, sizes, binary, (float)init, (uint64_t)seed, err,
+                   sizeof err) < 0)
+        return luaL_error(L, "lab.net: %s", err + (strncmp(err, "net: ", 5) ? 0 : 5));
+    luaL_setmetatable(L, NET_MT);
+    return 1;
+}
+
+static int net_gc(lua_State *L)
+{
+    net_free(&check_net(L, 1)->n);
+    return 0;
+}
+
+static int net_tostring(lua_State *L)
+{
+    net *n = &check_net(L, 1)->n;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "net ");
+    for (int l = 0; l <= n->nlayers; l++) {
+        lua_pushfstring(L, l ? "-%d" : "%d", n->sizes[l]);
+        luaL_addvalue(&b);
+    }
+    lua_pushfstring(L, " (%I parameters)", (lua_Integer)net_param_count(n));
+    luaL_addvalue(&b);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int net_copy(lua_State *L)
+{
+    net *n = &check_net(L, 1)->n;
+    lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
+    memset(ln, 0, sizeof *ln);
+    if (net_clone(&ln->n, n) < 0)
+        return luaL_error(L, "lab.net: out of memory copying a net");
+    luaL_setmetatable(L, NET_MT);
+    return 1;
+}
+
+static int net_sizes(lua_State *L)
+{
+    net *n = &check_net(L, 1)->n;
+    lua_createtable(L, n->nlayers + 1, 0);
+    for (int l = 0; l <= n->nlayers; l++) {
+        lua_pushinteger(L, n->sizes[l]);
+        lua_rawseti(L, -2, l + 1);
+    }
+    return 1;
+}
+
+/* net:hidden(layer) -> {min, max, mean_abs} of the hidden weights (how consolidated). */
+static int net_hidden_stats(lua_State *L)
+{
+    net *n = &check_net(L, 1)->n;
+    lua_Integer l = luaL_checkinteger(L, 2);
+    if (l < 1 || l > n->nlayers)
+        return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
+    const net_layer *ly = &n->layer[l - 1];
+    size_t w = (size_t)ly->in * ly->out;
+    double mn = ly->wh[0], mx = ly->wh[0], sa = 0;
+    for (size_t i = 0; i < w; i++) {
+        double v = ly->wh[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        sa += v < 0 ? -v : v;
+    }
+    lua_createtable(L, 0, 3);
+    set_num(L, "min", mn);
+    set_num(L, "max", mx);
+    set_num(L, "mean_abs", sa / (double)w);
+    return 1;
+}
+
+/* ---- trainers ---------------------------------------------------------------------- */
+
+static lab_trainer *check_trainer(lua_State *L, int i)
+{
+    return luaL_checkudata(L, i, TRAINER_MT);
+}
+
+/* lab.trainer(net, tasks [, opts]) */
+static int l_trainer(lua_State *L)
+{
+    static const char *const known[] = {"rule", "m", "lr", "batch", "epochs", "patience",
+                                        "restore", "reset", "bn", "mask", "scenario",
+                                        "joint", "seed", NULL};
+    static const char *who = "lab.trainer";
+    net *n = &check_net(L, 1)->n;
+    check_tasks(L, 2);
+    check_options(L, 3, who, known);
+    optim_rule rule;
+    const char *rs = opt_str(L, 3, "rule", "mpcl", who);
+    if (optim_rule_parse(rs, &rule) < 0)
+        return luaL_error(L, "%s: rule must be none, mpcl or laborieux, got '%s'", who, rs);
+    double lr = opt_num(L, 3, "lr", 0.005, who);
+    if (!(lr > 0))
+        return luaL_error(L, "%s: lr must be positive", who);
+    train_config cfg;
+    train_config_default(&cfg);
+    const char *sc = opt_str(L, 3, "scenario", "task", who);
+    if (scenario_parse(sc, &cfg.scen) < 0)
+        return luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, sc);
+    cfg.batch = (int)opt_int(L, 3, "batch", cfg.batch, who);
+    cfg.epochs = (int)opt_int(L, 3, "epochs", cfg.epochs, who);
+    cfg.patience = (int)opt_int(L, 3, "patience", cfg.patience, who);
+    cfg.restore_best = opt_bool(L, 3, "restore", cfg.restore_best);
+    cfg.reset_optim = opt_bool(L, 3, "reset", cfg.reset_optim);
+    cfg.joint = opt_bool(L, 3, "joint", 0);
+    cfg.seed = (uint64_t)opt_int(L, 3, "seed", 1, who);
+    const char *bn = opt_str(L, 3, "bn", "task", who);
+    if (strcmp(bn, "task") && strcmp(bn, "shared"))
+        return luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
+    cfg.bn_task = !strcmp(bn, "task");
+    const char *mask = opt_str(L, 3, "mask", "task", who);
+    if (strcmp(mask, "task") && strcmp(mask, "none"))
+        return luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
+    cfg.mask_task = !strcmp(mask, "task");
+    if (cfg.batch < 2 || cfg.epochs < 1 || cfg.patience < 0)
+        return luaL_error(L, "%s: batch >= 2, epochs >= 1, patience >= 0 required", who);
+    if (n->sizes[n->nlayers] != scenario_outputs(cfg.scen))
+        return luaL_error(L, "%s: the %s scenario needs %d outputs, the net has %d", who, sc,
+                          scenario_outputs(cfg.scen), n->sizes[n->nlayers]);
+    float m[NET_MAX_LAYERS] = {0};
+    if (opt_field(L, 3, "m")) {
+        if (lua_istable(L, -1)) {
+            int len = (int)luaL_len(L, -1);
+            if (len != n->nlayers)
+                return luaL_error(L, "%s: m per layer needs %d values, got %d", who,
+                                  n->nlayers, len);
+            for (int l = 0; l < len; l++) {
+                lua_geti(L, -1, l + 1);
+                m[l] = (float)luaL_checknumber(L, -1);
+                lua_pop(L, 1);
+            }
+        } else {
+            int isnum;
+            double v = lua_tonumberx(L, -1, &isnum);
+            if (!isnum || v < 0)
+                return luaL_error(L, "%s: m must be a number >= 0 or a list per layer", who);
+            for (int l = 0; l < n->nlayers; l++)
+                m[l] = (float)v;
+        }
+        lua_pop(L, 1);
+    }
+    lab_trainer *tr = lua_newuserdatauv(L, sizeof *tr, 2);
+    memset(tr, 0, sizeof *tr);
+    if (optim_create(&tr->o, n, rule, (float)lr) < 0)
+        return luaL_error(L, "%s: out of memory", who);
+    luaL_setmetatable(L, TRAINER_MT);
+    memcpy(tr->o.m, m, sizeof m);
+    tr->cfg = cfg;
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 2);
+    return 1;
+}
+
+static int trainer_gc(lua_State *L)
+{
+    optim_free(&check_trainer(L, 1)->o);
+    return 0;
+}
+
+static int trainer_tostring(lua_State *L)
+{
+    lab_trainer *tr = check_trainer(L, 1);
+    lua_pushfstring(L, "trainer rule=%s m=%f lr=%f scenario=%s bn=%s mask=%s (%d tasks learnt)",
+                    optim_rule_name(tr->o.rule), (double)tr->o.m[0], (double)tr->o.lr,
+                    scenario_name(tr->cfg.scen), tr->cfg.bn_task ? "task" : "shared",
+                    tr->cfg.mask_task ? "task" : "none", tr->learnt);
+    return 1;
+}
+
+typedef struct progress_ctx {
+    lua_State *L;
+    int fn; /* stack index of the Lua callback, 0 for none */
+} progress_ctx;
+
+static int progress_to_lua(const train_progress *p, void *ud)
+{
+    progress_ctx *c = ud;
+    if (!c->fn)
+        return 0;
+    lua_State *L = c->L;
+    lua_pushvalue(L, c->fn);
+    lua_createtable(L, 0, 7);
+    set_int(L, "task", p->task + 1);
+    set_int(L, "epoch", p->epoch);
+    set_int(L, "epochs", p->max_epochs);
+    set_num(L, "loss", p->loss);
+    set_num(L, "train_acc", p->train_acc);
+    set_num(L, "val_acc", p->val_acc);
+    set_num(L, "switch_rate", p->switch_rate);
+    lua_call(L, 1, 1);
+    int stop = lua_toboolean(L, -1) && lua_type(L, -1) == LUA_TSTRING
+                   ? !strcmp(lua_tostring(L, -1), "stop")
+                   : 0;
+    lua_pop(L, 1);
+    return stop;
+}
+
+/* tr:learn(i [, progress]) -> {epochs=, best_epoch=, val_acc=, switch_rate=, switch_layer=,
+ * seconds=}. progress(p) is called after each epoch; returning "stop" cancels. */
+static int trainer_learn(lua_State *L)
+{
+    lab_trainer *tr = check_trainer(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    net *n = &((lab_net *)lua_touserdata(L, -1))->n;
+    lua_getiuservalue(L, 1, 2);
+    int tasks_idx = lua_gettop(L);
+    lab_tasks *ts = lua_touserdata(L, -1);
+    lab_dataset *ds = tasks_dataset(L, tasks_idx);
+    int t = tasks_index_arg(L, ts, 2);
+    progress_ctx ctx = {L, 0};
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TFUNCTION);
+        ctx.fn = 3;
+    }
+    if (n->sizes[0] != ds->train.dim)
+        return luaL_error(L, "lab.trainer: the net takes %d inputs, the data set has %d",
+                          n->sizes[0], ds->train.dim);
+    train_result res;
+    char err[256];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, progress_to_lua, &ctx, NULL,
+                   &res, err, sizeof err) < 0)
+        return luaL_error(L, "lab.trainer: %s", err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    tr->learnt++;
+    lua_createtable(L, 0, 8);
+    set_int(L, "task", t + 1);
+    set_int(L, "epochs", res.epochs_run);
+    set_int(L, "best_epoch", res.best_epoch);
+    set_num(L, "val_acc", res.val_acc);
+    set_num(L, "switch_rate", res.switch_rate);
+    lua_createtable(L, n->nlayers, 0);
+    for (int l = 0; l < n->nlayers; l++) {
+        lua_pushnumber(L, res.switch_layer[l]);
+        lua_rawseti(L, -2, l + 1);
+    }
+    lua_setfield(L, -2, "switch_layer");
+    lua_pushboolean(L, res.cancelled);
+    lua_setfield(L, -2, "cancelled");
+    set_num(L, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+    return 1;
+}
+
+/* ---- evaluation -------------------------------------------------------------------- */
+
+/* lab.evaluate(net, tasks, {scenario=, upto=, bn=, confusion=bool, split="test"|"val"})
+ * -> {acc={...}, counts={...}, average=, confusion={{...}} } */
+static int l_evaluate(lua_State *L)
+{
+    static const char *const known[] = {"scenario", "upto", "bn", "confusion", "split",
+                                        NULL};
+    static const char *who = "lab.evaluate";
+    net *n = &check_net(L, 1)->n;
+    lab_tasks *ts = check_tasks(L, 2);
+    lab_dataset *ds = tasks_dataset(L, 2);
+    check_options(L, 3, who, known);
+    scenario sc;
+    const char *scs = opt_str(L, 3, "scenario", "task", who);
+    if (scenario_parse(scs, &sc) < 0)
+        return luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, scs);
+    if (n->sizes[n->nlayers] != scenario_outputs(sc) || n->sizes[0] != ds->test.dim)
+        return luaL_error(L, "%s: net shape does not fit the %s scenario on this data set",
+                          who, scs);
+    int upto = (int)opt_int(L, 3, "upto", ts->t.ntasks, who);
+    if (upto < 1 || upto > ts->t.ntasks)
+        return luaL_error(L, "%s: upto must be 1-%d", who, ts->t.ntasks);
+    const char *bn = opt_str(L, 3, "bn", "task", who);
+    int per_task = !strcmp(bn, "task");
+    int want_conf = opt_bool(L, 3, "confusion", 0);
+    const char *split = opt_str(L, 3, "split", "test", who);
+    int use_val = !strcmp(split, "val");
+    if (!use_val && strcmp(split, "test"))
+        return luaL_error(L, "%s: split must be test or val", who);
+    const data_set *d = use_val ? &ds->train : &ds->test;
+    long conf[10][10];
+    memset(conf, 0, sizeof conf);
+    double acc[DATA_MAX_TASKS];
+    int counts[DATA_MAX_TASKS];
+    for (int j = 0; j < upto; j++) {
+        const data_task *t = &ts->t.task[j];
+        const int *idx = use_val ? t->val : t->test;
+        int cnt = use_val ? t->nval : t->ntest;
+        int bank = per_task && net_bn_has(n, j) ? j : -1;
+        int right = metrics_eval(n, bank, d, idx, cnt, t, sc, want_conf ? conf : NULL);
+        if (right < 0)
+            return luaL_error(L, "%s: out of memory", who);
+        acc[j] = cnt ? (double)right / cnt : 0.0;
+        counts[j] = cnt;
+    }
+    lua_createtable(L, 0, 4);
+    lua_createtable(L, upto, 0);
+    for (int j = 0; j < upto; j++) {
+        lua_pushnumber(L, acc[j]);
+        lua_rawseti(L, -2, j + 1);
+    }
+    lua_setfield(L, -2, "acc");
+    lua_createtable(L, upto, 0);
+    for (int j = 0; j < upto; j++) {
+        lua_pushinteger(L, counts[j]);
+        lua_rawseti(L, -2, j + 1);
+    }
+    lua_setfield(L, -2, "counts");
+    set_num(L, "average", metrics_weighted_average(acc, counts, upto));
+    if (want_conf) {
+        lua_createtable(L, 10, 0);
+        for (int i = 0; i < 10; i++) {
+            lua_createtable(L, 10, 0);
+            for (int k = 0; k < 10; k++) {
+                lua_pushinteger(L, conf[i][k]);
+                lua_rawseti(L, -2, k + 1);
+            }
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "confusion");
+    }
+    return 1;
+}
+
+/* ---- JSON and small utilities ------------------------------------------------------ */
+
+/* Encode with lua-cjson (Debian's lua-cjson). */
+static void push_json(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "cjson");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+        luaL_error(L, "lab.json: lua-cjson is not installed (run `make deps`)");
+    lua_getfield(L, -1, "encode");
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    lua_remove(L, -2);
+}
+
+static int l_json(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    push_json(L, 1);
+    return 1;
+}
+
+/* Write bytes to path atomically: a temporary file, flushed and synced, then renamed. */
+static int write_atomic(const char *path, const char *data, size_t len, char *err,
+                        size_t errlen)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int l_write_json(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checkany(L, 2);
+    push_json(L, 2);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, s, len);
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
+    s = lua_tolstring(L, -1, &len);
+    char err[512];
+    if (write_atomic(path, s, len, err, sizeof err) < 0)
+        return luaL_error(L, "lab.write_json: %s", err);
+    return 0;
+}
+
+static int l_threads(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer t = luaL_checkinteger(L, 1);
+        if (t < 1 || t > 64)
+            return luaL_error(L, "lab.threads: 1 to 64 threads, got %d", (int)t);
+        kern_set_threads((int)t);
+    }
+    lua_pushinteger(L, kern_threads());
+    return 1;
+}
+
+static int l_blas(lua_State *L)
+{
+    lua_pushstring(L, kern_describe());
+    return 1;
+}
+
+static int l_clock(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * ts.tv_nsec);
+    return 1;
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+static void new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
+                      const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, mt);
+    luaL_setfuncs(L, meta, 0);
+    if (methods) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+}
+
+int luaopen_lab(lua_State *L)
+{
+    static const luaL_Reg dataset_meta[] = {{"__gc", dataset_gc},
+                                            {"__tostring", dataset_tostring},
+                                            {"__index", dataset_index},
+                                            {NULL, NULL}};
+    static const luaL_Reg tasks_meta[] = {{"__gc", tasks_gc},
+                                          {"__len", tasks_len},
+                                          {"__tostring", tasks_tostring},
+                                          {NULL, NULL}};
+    static const luaL_Reg tasks_methods[] = {{"task", tasks_task}, {NULL, NULL}};
+    static const luaL_Reg net_meta[] = {{"__gc", net_gc}, {"__tostring", net_tostring},
+                                        {NULL, NULL}};
+    static const luaL_Reg net_methods[] = {{"copy", net_copy},
+                                           {"sizes", net_sizes},
+                                           {"hidden", net_hidden_stats},
+                                           {NULL, NULL}};
+    static const luaL_Reg trainer_meta[] = {{"__gc", trainer_gc},
+                                            {"__tostring", trainer_tostring},
+                                            {NULL, NULL}};
+    static const luaL_Reg trainer_methods[] = {{"learn", trainer_learn}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"dataset", l_dataset},   {"tasks", l_tasks},
+                                     {"net", l_net},           {"trainer", l_trainer},
+                                     {"evaluate", l_evaluate}, {"json", l_json},
+                                     {"write_json", l_write_json}, {"threads", l_threads},
+                                     {"blas", l_blas},         {"clock", l_clock},
+                                     {NULL, NULL}};
+    new_class(L, DATASET_MT, dataset_meta, NULL);
+    new_class(L, TASKS_MT, tasks_meta, tasks_methods);
+    new_class(L, NET_MT, net_meta, net_methods);
+    new_class(L, TRAINER_MT, trainer_meta, trainer_methods);
+    luaL_newlib(L, funcs);
+    lua_pushstring(L, MPCL_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* lab: the Lua 5.4 face of the engine. luaopen_lab builds the `lab` table: datasets,
+ * task sequences, nets, trainers, evaluation and JSON results, as userdata with methods
+ * and __tostring. Errors reach Lua as clear messages ("lab.net: ..."), never a crash. */
+#ifndef MPCL_LAB_H
+#define MPCL_LAB_H
+
+#include <lua.h>
+
+int luaopen_lab(lua_State *L);
+
+#endif
