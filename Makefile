@@ -21,6 +21,7 @@ ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test unit bench clean data
+.SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(TESTS)
 
 deps:

@@ -103,7 +103,7 @@ static size_t bank_stride(const net *n)
 {
     size_t s = 0;
     for (int l = 0; l < n->nlayers; l++)
-        s += 2 * (size_t)n->sizes[l + 1];
+        s += 4 * (size_t)n->sizes[l + 1];
     return s;
 }
 
@@ -355,6 +355,7 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
 typedef struct infer_job {
     const net *n;
     const float *mean[NET_MAX_LAYERS], *var[NET_MAX_LAYERS];
+    const float *gamma[NET_MAX_LAYERS], *beta[NET_MAX_LAYERS];
     const data_set *d;
     const int *idx;
     float *out;
@@ -363,14 +364,15 @@ typedef struct infer_job {
 enum { INFER_TILE = 64 };
 
 /* Batch-norm with running statistics, then sign packed into bits (hidden layers). */
-static void bn_sign_pack(const net_layer *L, const float *mean, const float *var, float eps,
-                         const int32_t *a, int rows, uint64_t *bits)
+static void bn_sign_pack(const net_layer *L, const float *mean, const float *var,
+                         const float *gamma, const float *beta, float eps, const int32_t *a,
+                         int rows, uint64_t *bits)
 {
     int words = KERN_WORDS(L->out);
     float scale[L->out], shift[L->out];
     for (int o = 0; o < L->out; o++) {
-        scale[o] = L->gamma[o] / sqrtf(var[o] + eps);
-        shift[o] = L->beta[o] - scale[o] * mean[o];
+        scale[o] = gamma[o] / sqrtf(var[o] + eps);
+        shift[o] = beta[o] - scale[o] * mean[o];
     }
     for (int r = 0; r < rows; r++) {
         const int32_t *ar = a + (size_t)r * L->out;
@@ -412,6 +414,7 @@ static void infer_range(void *ud, int begin, int end)
             int last = l == n->nlayers - 1;
             int float_acc = (l == 0 && !d->binary);
             const float *mean = job->mean[l], *var = job->var[l];
+            const float *gamma = job->gamma[l], *beta = job->beta[l];
             if (!last) {
                 if (float_acc) {
                     int words = KERN_WORDS(L->out);
@@ -419,13 +422,13 @@ static void infer_range(void *ud, int begin, int end)
                         uint64_t *br = xb + (size_t)r * words;
                         memset(br, 0, sizeof(uint64_t) * words);
                         for (int o = 0; o < L->out; o++) {
-                            float sc = L->gamma[o] / sqrtf(var[o] + n->bn_eps);
-                            float y = sc * (af[(size_t)r * L->out + o] - mean[o]) + L->beta[o];
+                            float sc = gamma[o] / sqrtf(var[o] + n->bn_eps);
+                            float y = sc * (af[(size_t)r * L->out + o] - mean[o]) + beta[o];
                             br[o >> 6] |= (uint64_t)(y >= 0.0f) << (o & 63);
                         }
                     }
                 } else {
-                    bn_sign_pack(L, mean, var, n->bn_eps, acc, rows, xb);
+                    bn_sign_pack(L, mean, var, gamma, beta, n->bn_eps, acc, rows, xb);
                 }
                 const net_layer *N = &n->layer[l + 1];
                 kern_bgemm_xnor(xb, rows, N->wbits, N->out, N->words_in, N->in, acc, N->out);
@@ -435,8 +438,8 @@ static void infer_range(void *ud, int begin, int end)
                     for (int o = 0; o < L->out; o++) {
                         float a = float_acc ? af[(size_t)r * L->out + o]
                                             : (float)acc[(size_t)r * L->out + o];
-                        float sc = L->gamma[o] / sqrtf(var[o] + n->bn_eps);
-                        o_out[(size_t)r * L->out + o] = sc * (a - mean[o]) + L->beta[o];
+                        float sc = gamma[o] / sqrtf(var[o] + n->bn_eps);
+                        o_out[(size_t)r * L->out + o] = sc * (a - mean[o]) + beta[o];
                     }
             }
         }
@@ -457,8 +460,10 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
         int sz = n->sizes[l + 1];
         job.mean[l] = p ? p : n->layer[l].mean;
         job.var[l] = p ? p + sz : n->layer[l].var;
+        job.gamma[l] = p ? p + 2 * sz : n->layer[l].gamma;
+        job.beta[l] = p ? p + 3 * sz : n->layer[l].beta;
         if (p)
-            p += 2 * sz;
+            p += 4 * sz;
     }
     kern_parallel(count, 256, infer_range, &job);
 }
@@ -485,7 +490,9 @@ int net_bn_store(net *n, int t)
         int out = n->sizes[l + 1];
         memcpy(p, n->layer[l].mean, out * sizeof(float));
         memcpy(p + out, n->layer[l].var, out * sizeof(float));
-        p += 2 * out;
+        memcpy(p + 2 * out, n->layer[l].gamma, out * sizeof(float));
+        memcpy(p + 3 * out, n->layer[l].beta, out * sizeof(float));
+        p += 4 * out;
     }
     return 0;
 }
@@ -504,7 +511,9 @@ int net_bn_load(net *n, int t)
         int out = n->sizes[l + 1];
         memcpy(n->layer[l].mean, p, out * sizeof(float));
         memcpy(n->layer[l].var, p + out, out * sizeof(float));
-        p += 2 * out;
+        memcpy(n->layer[l].gamma, p + 2 * out, out * sizeof(float));
+        memcpy(n->layer[l].beta, p + 3 * out, out * sizeof(float));
+        p += 4 * out;
     }
     return 0;
 }

@@ -22,8 +22,7 @@ int optim_create(optim *o, const net *n, optim_rule rule, float lr)
         o->vw[l] = calloc(w, sizeof(float));
         o->mbn[l] = calloc(2 * (size_t)out, sizeof(float));
         o->vbn[l] = calloc(2 * (size_t)out, sizeof(float));
-        o->count[l] = calloc(w, sizeof(uint16_t));
-        if (!o->mw[l] || !o->vw[l] || !o->mbn[l] || !o->vbn[l] || !o->count[l]) {
+        if (!o->mw[l] || !o->vw[l] || !o->mbn[l] || !o->vbn[l]) {
             optim_free(o);
             return -1;
         }
@@ -38,7 +37,6 @@ void optim_free(optim *o)
         free(o->vw[l]);
         free(o->mbn[l]);
         free(o->vbn[l]);
-        free(o->count[l]);
     }
     memset(o, 0, sizeof *o);
 }
@@ -68,7 +66,6 @@ void optim_copy(optim *dst, const optim *src)
         memcpy(dst->vw[l], src->vw[l], src->wlen[l] * sizeof(float));
         memcpy(dst->mbn[l], src->mbn[l], 2 * (size_t)src->outlen[l] * sizeof(float));
         memcpy(dst->vbn[l], src->vbn[l], 2 * (size_t)src->outlen[l] * sizeof(float));
-        memcpy(dst->count[l], src->count[l], src->wlen[l] * sizeof(uint16_t));
     }
 }
 
@@ -117,20 +114,16 @@ void optim_step(optim *o, net *n)
             }
             break;
         case RULE_MPCL: {
-            uint16_t *cnt = o->count[l];
+            float k = mm / OPTIM_MPCL_M_UNIT;
             for (size_t i = 0; i < w; i++) {
                 m[i] = b1 * m[i] + (1 - b1) * g[i];
                 v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
                 float d = -step * m[i] / (sqrtf(v[i] / bc2) + o->eps);
-                if (d * wh[i] >= 0.0f) {
-                    if (cnt[i] < UINT16_MAX)
-                        cnt[i]++;
-                } else {
-                    float cap = o->lr * expf(-mm * (float)cnt[i]);
+                if (k > 0.0f && d * wh[i] < 0.0f) {
+                    float th = tanhf(k * fabsf(wh[i]));
+                    float cap = o->lr * (1.0f - th * th);
                     if (fabsf(d) > cap)
                         d = d > 0 ? cap : -cap;
-                    if (cnt[i] > 0)
-                        cnt[i]--;
                 }
                 wh[i] += d;
             }

@@ -6,11 +6,11 @@
  *   none:       d (plain Adam).
  *   laborieux:  Laborieux et al. 2021 as written: when d points toward zero (sign(d) !=
  *               sign(w)), Adam's first moment is scaled by 1 - tanh^2(m * |w|).
- *   mpcl:       steps that grow |w| are free; a step toward zero is capped,
- *                 |d| <- min(|d|, lr * exp(-m * n_w)),
- *               where n_w is the weight's consolidation count: +1 for every step that grew
- *               |w|, -1 (floored at 0) for every step toward zero ("the number of update
- *               steps is decremented"). m = 0 is plain Adam.
+ *   mpcl:       steps that grow |w| are free; a step toward zero (which may flip the
+ *               binary weight) is capped, and the smaller of step and cap is taken:
+ *                 |d| <- min(|d|, lr * (1 - tanh^2(m / OPTIM_MPCL_M_UNIT * |w|)))
+ *               The hidden magnitude |w| is the weight's record of the net update steps it
+ *               has taken (each step toward zero decrements it). m = 0 is plain Adam.
  * m is per layer (m[l]); see README "The formulas" for the calibration. */
 #ifndef MPCL_OPTIM_H
 #define MPCL_OPTIM_H
@@ -19,6 +19,10 @@
 #include <stdint.h>
 
 #include "net.h"
+
+/* Calibration of the mpcl rule's m scale: m = 0.005 (the paper's best) gives the
+ * consolidation strength k = 10 per unit of |w|. See README "The formulas". */
+#define OPTIM_MPCL_M_UNIT 0.0005f
 
 typedef enum optim_rule { RULE_NONE, RULE_MPCL, RULE_LABORIEUX } optim_rule;
 
@@ -32,17 +36,16 @@ typedef struct optim {
     int outlen[NET_MAX_LAYERS];   /* units per layer */
     float *mw[NET_MAX_LAYERS], *vw[NET_MAX_LAYERS];   /* weight moments */
     float *mbn[NET_MAX_LAYERS], *vbn[NET_MAX_LAYERS]; /* gamma then beta moments */
-    uint16_t *count[NET_MAX_LAYERS];                  /* mpcl consolidation counts */
 } optim;
 
 int optim_create(optim *o, const net *n, optim_rule rule, float lr);
 void optim_free(optim *o);
-/* Zero Adam's moments and step count (a new task); consolidation counts are kept. */
+/* Zero Adam's moments and step count (at a new task). */
 void optim_reset_moments(optim *o);
 /* Apply one step from the gradients of n's last backward pass, then sync n's binary
  * weights. */
 void optim_step(optim *o, net *n);
-/* Copy all state (moments, counts, step) from src to dst of the same shape. */
+/* Copy all state (moments, step) from src to dst of the same shape. */
 void optim_copy(optim *dst, const optim *src);
 
 int optim_rule_parse(const char *s, optim_rule *out);

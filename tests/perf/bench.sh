@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmark build/mpcl-bench against a PyTorch CPU peer (tests/perf/torch_peer.py) on the same
+# binarized-MLP workload, at 1 thread and at $(nproc) threads.  `make bench` runs this after
+# building build/mpcl-bench.
+#
+# Both sides run in the same environment: OpenBLAS's libblas.so.3 first on LD_LIBRARY_PATH
+# (Debian's python3-torch calls sgemm through libblas.so.3, which is the slow reference BLAS
+# unless OpenBLAS is the one found), OPENBLAS_CORETYPE set from the CPU's ISA (SkylakeX with
+# AVX-512, Haswell with AVX2; a value already set is kept), OPENBLAS_NUM_THREADS = the thread
+# count of the run.
+#
+# Ends with two lines, both at $(nproc) threads:
+#   train ratio vs torch: <x.x>x   (train_float784, ours / torch)
+#   infer ratio vs torch: <x.x>x   (infer_binary784, ours / torch)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+BIN=build/mpcl-bench
+PEER=tests/perf/torch_peer.py
+# Debian's interpreter: python3-torch installs into it, and a python3 earlier on PATH
+# (pyenv, venv) would not see it.
+PY=/usr/bin/python3
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ -x "$BIN" ] || die "$BIN is missing or not executable (build it with: make $BIN)"
+
+# --- the peer's dependency ----------------------------------------------------------------
+if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
+    echo "bench: installing python3-torch"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends python3-torch \
+        || die "could not install python3-torch"
+fi
+"$PY" -c 'import torch' 2>/dev/null || die "$PY cannot import torch"
+
+# --- BLAS: OpenBLAS first, kernel chosen from the CPU ---------------------------------------
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+obdir=""
+for v in openblas-pthread openblas-openmp openblas-serial; do
+    if [ -e "/usr/lib/$arch/$v/libblas.so.3" ]; then obdir="/usr/lib/$arch/$v"; break; fi
+done
+if [ -n "$obdir" ]; then
+    export LD_LIBRARY_PATH="$obdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    blas_msg="OpenBLAS from $obdir (first on LD_LIBRARY_PATH)"
+else
+    blas_msg="no OpenBLAS libblas.so.3 found under /usr/lib/$arch: libblas.so.3 is whatever the alternatives system gives (maybe the reference BLAS)"
+fi
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    core_msg="OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (already set, kept)"
+elif grep -qw avx512f /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=SkylakeX
+    core_msg="OPENBLAS_CORETYPE=SkylakeX (CPU has avx512f)"
+elif grep -qw avx2 /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell
+    core_msg="OPENBLAS_CORETYPE=Haswell (CPU has avx2, no avx512f)"
+else
+    core_msg="OPENBLAS_CORETYPE unset (no avx2: OpenBLAS detects the kernel itself)"
+fi
+echo "bench: BLAS: $blas_msg"
+echo "bench: kernel: $core_msg"
+
+# --- runs ----------------------------------------------------------------------------------
+keys=(train_float784 infer_float784 infer_binary784)
+ncpu=$(nproc)
+threads=(1)
+[ "$ncpu" -gt 1 ] && threads+=("$ncpu")
+
+# value KEY TEXT: the value of the line `KEY: value` in TEXT.
+value() { awk -v k="$1" 'index($0, k ": ") == 1 { print substr($0, length(k) + 3); exit }' <<< "$2"; }
+isnum() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
+
+declare -A ours theirs
+for t in "${threads[@]}"; do
+    echo "bench: running $BIN --threads $t"
+    out=$(OPENBLAS_NUM_THREADS=$t "$BIN" --threads "$t" 2>&1) \
+        || die "$BIN --threads $t failed (exit $?): $(tail -n 1 <<< "$out")"
+    [ "$t" = 1 ] && echo "bench: engine blas: $(value blas "$out")"
+    for k in "${keys[@]}"; do
+        v=$(value "$k" "$out")
+        isnum "$v" || die "$BIN --threads $t printed no numeric '$k: ...' line"
+        ours[$k,$t]=$v
+    done
+
+    echo "bench: running $PEER --threads $t"
+    out=$(OPENBLAS_NUM_THREADS=$t "$PY" "$PEER" --threads "$t" 2>&1) \
+        || die "$PEER --threads $t failed (exit $?): $(tail -n 1 <<< "$out")"
+    [ "$t" = 1 ] && echo "bench: torch blas: $(value blas "$out")"
+    for k in "${keys[@]}"; do
+        v=$(value "$k" "$out")
+        isnum "$v" || die "$PEER --threads $t printed no numeric '$k: ...' line"
+        theirs[$k,$t]=$v
+    done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
+
+echo
+printf '%-16s %7s %14s %14s %8s\n' metric threads "engine img/s" "torch img/s" ratio
+for k in "${keys[@]}"; do
+    for t in "${threads[@]}"; do
+        printf '%-16s %7s %14.0f %14.0f %7sx\n' "$k" "$t" "${ours[$k,$t]}" "${theirs[$k,$t]}" \
+            "$(ratio "${ours[$k,$t]}" "${theirs[$k,$t]}")"
+    done
+done
+echo
+
+T=${threads[-1]}
+echo "float-input infer ratio vs torch: $(ratio "${ours[infer_float784,$T]}" "${theirs[infer_float784,$T]}")x"
+echo "train ratio vs torch: $(ratio "${ours[train_float784,$T]}" "${theirs[train_float784,$T]}")x"
+echo "infer ratio vs torch: $(ratio "${ours[infer_binary784,$T]}" "${theirs[infer_binary784,$T]}")x"

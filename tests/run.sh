@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The test runner behind `make test`: cmocka unit tests (plain, under ASan+UBSan, and
+# under valgrind), headless Lua tests, then one closing line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+failures=()
+log=build/test-logs
+mkdir -p "$log"
+
+# Counts from one cmocka binary's summary lines; a crash without a summary is a failure.
+run_cmocka() {
+    local label=$1; shift
+    local out="$log/$label.log"
+    "$@" >"$out" 2>&1
+    local rc=$?
+    local p f
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+    p=${p:-0}; f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failures+=("$label (see $out)")
+        printf 'FAIL %-40s %d passed, %d failed\n' "$label" "$p" "$f"
+    else
+        printf 'ok   %-40s %d passed\n' "$label" "$p"
+    fi
+}
+
+for t in build/tests/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    run_cmocka "unit/$name" "$t"
+    run_cmocka "asan/$name" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        "build/asan/tests/$name"
+    if command -v valgrind >/dev/null; then
+        run_cmocka "valgrind/$name" env MPCL_TEST_QUICK=1 OPENBLAS_NUM_THREADS=1 \
+            valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t"
+    fi
+done
+
+# Lua tests: each script is one test; it passes when it exits 0.
+for s in tests/lua/*.lua; do
+    [ -f "$s" ] || continue
+    out="$log/lua-$(basename "$s" .lua).log"
+    if build/mpcl "$s" >"$out" 2>&1; then
+        passed=$((passed + 1)); printf 'ok   %-40s\n' "lua/$(basename "$s")"
+    else
+        failed=$((failed + 1)); failures+=("lua/$(basename "$s") (see $out)")
+        printf 'FAIL %-40s\n' "lua/$(basename "$s")"; tail -n 5 "$out"
+    fi
+done
+
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
