@@ -1,8 +1,8 @@
 # MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
 CC      ?= gcc
 PKGS    := lua5.4 zlib openblas
-CFLAGS  ?= -O2 -g
-CFLAGS  += -DMPCL_VERSION=\"0.1.0\" -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Icore -Iscripting \
+CFLAGS  ?= -O3 -g
+CFLAGS  += -DMPCL_VERSION=\"0.1.0\" -std=c11 -fno-math-errno -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Icore -Iscripting \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 B       := build
@@ -29,11 +29,13 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libmpcl.a: $(CORE_OBJ)
 	@rm -f $@

@@ -454,6 +454,33 @@ const char *data_input_name(data_input input)
     return "unknown";
 }
 
+int data_prepare_take(data_raw *raw, data_input input, float threshold, data_set *out,
+                      char *err, size_t errlen)
+{
+    if (input != DATA_INPUT_FLOAT784 || !raw || raw->n < 1) {
+        int rc = data_prepare(raw, input, threshold, out, err, errlen);
+        data_raw_free(raw);
+        return rc;
+    }
+    /* Float inputs keep raw's bytes as they are: validate on a one-image view, then hand
+     * raw's buffers over instead of holding two copies at once. */
+    data_raw view = *raw;
+    view.n = 1;
+    int rc = data_prepare(&view, input, threshold, out, err, errlen);
+    if (rc == 0) {
+        data_set_free(out);
+        memset(out, 0, sizeof *out);
+        out->n = raw->n;
+        out->dim = raw->rows * raw->cols;
+        out->input = input;
+        out->bytes = raw->pixels;
+        out->labels = raw->labels;
+        raw->pixels = raw->labels = NULL;
+    }
+    data_raw_free(raw);
+    return rc;
+}
+
 int data_prepare(const data_raw *raw, data_input input, float threshold, data_set *out,
                  char *err, size_t errlen)
 {

@@ -11,6 +11,14 @@
 
 #define KERN_WORDS(n) (((n) + 63) / 64)
 
+/* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64; the loader picks one for
+ * the CPU it runs on (GCC function multiversioning), so the build stays portable. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define MPCL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MPCL_MULTIVERSION
+#endif
+
 /* Set the number of threads the kernels (and OpenBLAS) may use. */
 void kern_set_threads(int threads);
 int kern_threads(void);

@@ -70,7 +70,8 @@ static void workspace_free(net *n)
     }
     free(n->grad_a);
     free(n->grad_b);
-    n->grad_a = n->grad_b = NULL;
+    free(n->bn_tmp);
+    n->grad_a = n->grad_b = n->bn_tmp = NULL;
     n->cap_batch = 0;
 }
 
@@ -91,6 +92,7 @@ static void workspace_reserve(net *n, int B)
         ok &= (n->invstd[l] = malloc(sizeof(float) * out)) != NULL;
     }
     ok &= (n->grad_a = malloc(sizeof(float) * B * max_size(n))) != NULL;
+    ok &= (n->bn_tmp = malloc(sizeof(float) * 3 * max_size(n))) != NULL;
     ok &= (n->grad_b = malloc(sizeof(float) * B * max_size(n))) != NULL;
     if (!ok) {
         fprintf(stderr, "mpcl: out of memory for a training batch of %d\n", B);
@@ -223,32 +225,44 @@ void net_sync_binary(net *n)
 /* ---- training pass ---------------------------------------------------------------- */
 
 /* Batch norm over a (B, out) batch: batch statistics into xhat and invstd, the affine
- * output into y, and the running statistics nudged by momentum (unbiased variance). */
+ * output into y, and the running statistics nudged by momentum (unbiased variance).
+ * Loops run along rows so that they vectorise; sums are two-pass for accuracy. */
 static void bn_forward_train(net *n, int l, int B, float *y)
 {
     net_layer *L = &n->layer[l];
     const float *a = n->pre[l];
     float *xh = n->xhat[l], *inv = n->invstd[l];
     int out = L->out;
-    for (int o = 0; o < out; o++) {
-        double s = 0, ss = 0;
-        for (int b = 0; b < B; b++) {
-            double v = a[(size_t)b * out + o];
-            s += v;
-            ss += v * v;
+    float *mu = n->bn_tmp, *sq = n->bn_tmp + out;
+    memset(mu, 0, sizeof(float) * out);
+    memset(sq, 0, sizeof(float) * out);
+    for (int b = 0; b < B; b++) {
+        const float *ar = a + (size_t)b * out;
+        for (int o = 0; o < out; o++)
+            mu[o] += ar[o];
+    }
+    for (int o = 0; o < out; o++)
+        mu[o] /= (float)B;
+    for (int b = 0; b < B; b++) {
+        const float *ar = a + (size_t)b * out;
+        for (int o = 0; o < out; o++) {
+            float c = ar[o] - mu[o];
+            sq[o] += c * c;
         }
-        double mu = s / B, var = ss / B - mu * mu;
-        if (var < 0)
-            var = 0;
-        inv[o] = (float)(1.0 / sqrt(var + n->bn_eps));
-        float m = n->bn_momentum;
-        L->mean[o] = (1 - m) * L->mean[o] + m * (float)mu;
-        L->var[o] = (1 - m) * L->var[o] + m * (float)(B > 1 ? var * B / (B - 1) : var);
-        float fmu = (float)mu;
-        for (int b = 0; b < B; b++) {
-            size_t i = (size_t)b * out + o;
-            xh[i] = (a[i] - fmu) * inv[o];
-            y[i] = L->gamma[o] * xh[i] + L->beta[o];
+    }
+    float m = n->bn_momentum, unbias = B > 1 ? (float)B / (float)(B - 1) : 1.0f;
+    for (int o = 0; o < out; o++) {
+        float var = sq[o] / (float)B;
+        inv[o] = 1.0f / sqrtf(var + n->bn_eps);
+        L->mean[o] = (1 - m) * L->mean[o] + m * mu[o];
+        L->var[o] = (1 - m) * L->var[o] + m * var * unbias;
+    }
+    for (int b = 0; b < B; b++) {
+        const float *ar = a + (size_t)b * out;
+        float *xr = xh + (size_t)b * out, *yr = y + (size_t)b * out;
+        for (int o = 0; o < out; o++) {
+            xr[o] = (ar[o] - mu[o]) * inv[o];
+            yr[o] = L->gamma[o] * xr[o] + L->beta[o];
         }
     }
 }
@@ -312,22 +326,27 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
         const float *xh = n->xhat[l];
         const float *inv = n->invstd[l];
         float *da = n->grad_b; /* (B, out) gradient w.r.t. A */
-        /* Batch-norm backward. */
+        /* Batch-norm backward, along rows. */
+        float *sg = n->bn_tmp, *sgx = n->bn_tmp + out, *k = n->bn_tmp + 2 * out;
+        memset(sg, 0, sizeof(float) * out);
+        memset(sgx, 0, sizeof(float) * out);
+        for (int b = 0; b < B; b++) {
+            const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
+            for (int o = 0; o < out; o++) {
+                sg[o] += dr[o];
+                sgx[o] += dr[o] * xr[o];
+            }
+        }
         for (int o = 0; o < out; o++) {
-            double sg = 0, sgx = 0;
-            for (int b = 0; b < B; b++) {
-                size_t i = (size_t)b * out + o;
-                sg += dy[i];
-                sgx += (double)dy[i] * xh[i];
-            }
-            L->g_beta[o] = (float)sg;
-            L->g_gamma[o] = (float)sgx;
-            float gm = L->gamma[o], k = gm * inv[o] / B;
-            float msg = (float)sg, msgx = (float)sgx;
-            for (int b = 0; b < B; b++) {
-                size_t i = (size_t)b * out + o;
-                da[i] = k * (B * dy[i] - msg - xh[i] * msgx);
-            }
+            L->g_beta[o] = sg[o];
+            L->g_gamma[o] = sgx[o];
+            k[o] = L->gamma[o] * inv[o] / (float)B;
+        }
+        for (int b = 0; b < B; b++) {
+            const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
+            float *ar = da + (size_t)b * out;
+            for (int o = 0; o < out; o++)
+                ar[o] = k[o] * ((float)B * dr[o] - sg[o] - xr[o] * sgx[o]);
         }
         /* dW (out, in) = dA^T (out, B) X (B, in); the gradient reaches Wh straight through. */
         kern_sgemm(1, 0, out, in, B, 1.0f, da, out, n->act[l], in, 0.0f, L->g_w, in);
@@ -338,13 +357,14 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
         kern_sgemm(0, 0, B, in, out, 1.0f, da, out, L->wb, in, 0.0f, dx, in);
         const net_layer *P = &n->layer[l - 1];
         const float *pxh = n->xhat[l - 1];
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B; b++) {
+            float *dr = dx + (size_t)b * in;
+            const float *xr = pxh + (size_t)b * in;
             for (int i = 0; i < in; i++) {
-                size_t k = (size_t)b * in + i;
-                float y = P->gamma[i] * pxh[k] + P->beta[i];
-                if (fabsf(y) > 1.0f)
-                    dx[k] = 0.0f;
+                float y = P->gamma[i] * xr[i] + P->beta[i];
+                dr[i] = fabsf(y) <= 1.0f ? dr[i] : 0.0f;
             }
+        }
         dy = dx;
     }
     return (float)(loss / B);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
+
 int optim_create(optim *o, const net *n, optim_rule rule, float lr)
 {
     memset(o, 0, sizeof *o);
@@ -69,14 +71,82 @@ void optim_copy(optim *dst, const optim *src)
     }
 }
 
+/* exp(x) for x <= 0, to about 2e-7 relative: t = x log2(e) is rounded to the nearest
+ * integer n by the 1.5 * 2^23 trick (no float-to-int conversion, which would keep the
+ * loops from vectorising), 2^(t-n) comes from its Taylor series to degree 6, and 2^n
+ * from the exponent bits. Exact zero below exp(-87) keeps denormals out. */
+static inline float exp_nonpositive(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float xc = x < -87.0f ? -87.0f : x;
+    float t = xc * 1.44269504088896341f;
+    float r = t + magic, n = r - magic;
+    float f = (t - n) * 0.693147180559945f;
+    float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 +
+                                                                  f * (1.0f / 720))))));
+    uint32_t rb;
+    memcpy(&rb, &r, sizeof rb);
+    uint32_t bits = (rb - 0x4B400000u + 127u) << 23; /* (n + 127) << 23 */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x > -87.0f ? p * scale : 0.0f;
+}
+
+/* 1 - tanh^2(x) = sech^2(x) = 4 e / (1 + e)^2 with e = exp(-2|x|); accurate where
+ * 1 - tanhf(x)^2 cancels to zero. */
+static inline float sech2(float x)
+{
+    float e = exp_nonpositive(-2.0f * fabsf(x));
+    return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
+float optim_sech2(float x) { return sech2(x); }
+
 /* Plain Adam on a vector (batch-norm parameters). */
 static void adam_plain(float *p, const float *g, float *m, float *v, size_t len, float b1,
-                       float b2, float step, float bc2, float eps)
+                       float b2, float step, float ibc2, float eps)
 {
     for (size_t i = 0; i < len; i++) {
         m[i] = b1 * m[i] + (1 - b1) * g[i];
         v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        p[i] -= step * m[i] / (sqrtf(v[i] / bc2) + eps);
+        p[i] -= step * m[i] / (sqrtf(v[i] * ibc2) + eps);
+    }
+}
+
+/* One rule's step on a layer's hidden weights, then wb = sign(wh). One branch-free loop
+ * per rule so that each vectorises; built for AVX-512, AVX2 and plain x86-64, chosen at
+ * load time. */
+#define STEP_LOOP(UPDATE)                                                                  \
+    for (size_t i = 0; i < w; i++) {                                                       \
+        float mi = b1 * m[i] + (1 - b1) * g[i];                                            \
+        float vi = b2 * v[i] + (1 - b2) * g[i] * g[i];                                     \
+        m[i] = mi;                                                                         \
+        v[i] = vi;                                                                         \
+        float x = wh[i], denom = sqrtf(vi * ibc2) + eps, d;                                \
+        UPDATE;                                                                            \
+        x += d;                                                                            \
+        wh[i] = x;                                                                         \
+        wb[i] = x >= 0.0f ? 1.0f : -1.0f;                                                  \
+    }
+
+MPCL_MULTIVERSION static void step_weights(const optim *o, float mm, float *restrict wh,
+                                           float *restrict wb, const float *restrict g,
+                                           float *restrict m, float *restrict v, size_t w,
+                                           float step, float ibc2)
+{
+    float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = o->lr;
+    float k = mm / OPTIM_MPCL_M_UNIT;
+    if (o->rule == RULE_LABORIEUX && mm > 0.0f) {
+        /* Adam's first moment scaled by 1 - tanh^2(m |w|) when the step points to 0. */
+        STEP_LOOP(float scaled = mi * sech2(mm * x);
+                  d = -step * (mi * x > 0.0f ? scaled : mi) / denom)
+    } else if (o->rule == RULE_MPCL && k > 0.0f) {
+        /* Steps toward zero capped at lr (1 - tanh^2(k |w|)). */
+        STEP_LOOP(d = -step * mi / denom; float cap = lr * sech2(k * x); float ad = fabsf(d);
+                  float capped = copysignf(ad < cap ? ad : cap, d);
+                  d = d * x < 0.0f ? capped : d)
+    } else {
+        STEP_LOOP(d = -step * mi / denom)
     }
 }
 
@@ -85,53 +155,18 @@ void optim_step(optim *o, net *n)
     o->t++;
     float b1 = o->beta1, b2 = o->beta2;
     float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
-    float step = o->lr / bc1; /* lr * mhat / m */
+    float step = o->lr / bc1, ibc2 = 1.0f / bc2;
     for (int l = 0; l < n->nlayers; l++) {
         net_layer *L = &n->layer[l];
         int out = L->out;
-        adam_plain(L->gamma, L->g_gamma, o->mbn[l], o->vbn[l], out, b1, b2, step, bc2, o->eps);
-        adam_plain(L->beta, L->g_beta, o->mbn[l] + out, o->vbn[l] + out, out, b1, b2, step, bc2,
-                   o->eps);
-        size_t w = o->wlen[l];
-        float *wh = L->wh, *m = o->mw[l], *v = o->vw[l];
-        const float *g = L->g_w;
-        float mm = o->m[l];
-        switch (o->rule) {
-        case RULE_NONE:
-            adam_plain(wh, g, m, v, w, b1, b2, step, bc2, o->eps);
-            break;
-        case RULE_LABORIEUX:
-            for (size_t i = 0; i < w; i++) {
-                m[i] = b1 * m[i] + (1 - b1) * g[i];
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-                float mi = m[i];
-                /* The step is -step*m: it points toward zero when m has w's sign. */
-                if (mi * wh[i] > 0.0f) {
-                    float th = tanhf(mm * fabsf(wh[i]));
-                    mi *= 1.0f - th * th;
-                }
-                wh[i] -= step * mi / (sqrtf(v[i] / bc2) + o->eps);
-            }
-            break;
-        case RULE_MPCL: {
-            float k = mm / OPTIM_MPCL_M_UNIT;
-            for (size_t i = 0; i < w; i++) {
-                m[i] = b1 * m[i] + (1 - b1) * g[i];
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-                float d = -step * m[i] / (sqrtf(v[i] / bc2) + o->eps);
-                if (k > 0.0f && d * wh[i] < 0.0f) {
-                    float th = tanhf(k * fabsf(wh[i]));
-                    float cap = o->lr * (1.0f - th * th);
-                    if (fabsf(d) > cap)
-                        d = d > 0 ? cap : -cap;
-                }
-                wh[i] += d;
-            }
-            break;
-        }
-        }
+        adam_plain(L->gamma, L->g_gamma, o->mbn[l], o->vbn[l], out, b1, b2, step, ibc2, o->eps);
+        adam_plain(L->beta, L->g_beta, o->mbn[l] + out, o->vbn[l] + out, out, b1, b2, step,
+                   ibc2, o->eps);
+        step_weights(o, o->m[l], L->wh, L->wb, L->g_w, o->mw[l], o->vw[l], o->wlen[l], step,
+                     ibc2);
+        for (int r = 0; r < out; r++)
+            kern_pack_signs(L->wh + (size_t)r * L->in, L->in, L->wbits + (size_t)r * L->words_in);
     }
-    net_sync_binary(n);
 }
 
 int optim_rule_parse(const char *s, optim_rule *out)

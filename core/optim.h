@@ -42,11 +42,14 @@ int optim_create(optim *o, const net *n, optim_rule rule, float lr);
 void optim_free(optim *o);
 /* Zero Adam's moments and step count (at a new task). */
 void optim_reset_moments(optim *o);
-/* Apply one step from the gradients of n's last backward pass, then sync n's binary
- * weights. */
+/* Apply one step from the gradients of n's last backward pass and bring n's binary
+ * weights (wb, wbits) up to date. */
 void optim_step(optim *o, net *n);
 /* Copy all state (moments, step) from src to dst of the same shape. */
 void optim_copy(optim *dst, const optim *src);
+
+/* sech^2(x) = 1 - tanh^2(x) as the rules compute it (exposed for tests). */
+float optim_sech2(float x);
 
 int optim_rule_parse(const char *s, optim_rule *out);
 const char *optim_rule_name(optim_rule r);

@@ -172,9 +172,8 @@ static int l_dataset(lua_State *L)
         data_raw raw;
         if (data_raw_load_named(name, train, &raw, err, sizeof err) < 0)
             return luaL_error(L, "lab.dataset: %s", err);
-        int rc = data_prepare(&raw, in, (float)thr, train ? &ds->train : &ds->test, err,
-                              sizeof err);
-        data_raw_free(&raw);
+        int rc = data_prepare_take(&raw, in, (float)thr, train ? &ds->train : &ds->test, err,
+                                   sizeof err);
         if (rc < 0)
             return luaL_error(L, "lab.dataset: %s", err);
     }
@@ -491,14 +490,19 @@ static int l_trainer(lua_State *L)
     cfg.reset_optim = opt_bool(L, 3, "reset", cfg.reset_optim);
     cfg.joint = opt_bool(L, 3, "joint", 0);
     cfg.seed = (uint64_t)opt_int(L, 3, "seed", 1, who);
-    const char *bn = opt_str(L, 3, "bn", "task", who);
+    /* Per-task statistics and the output mask need the task identity: task-IL only. */
+    int task_il = cfg.scen == SCEN_TASK;
+    const char *bn = opt_str(L, 3, "bn", task_il ? "task" : "shared", who);
     if (strcmp(bn, "task") && strcmp(bn, "shared"))
         return luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
     cfg.bn_task = !strcmp(bn, "task");
-    const char *mask = opt_str(L, 3, "mask", "task", who);
+    const char *mask = opt_str(L, 3, "mask", task_il ? "task" : "none", who);
     if (strcmp(mask, "task") && strcmp(mask, "none"))
         return luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
     cfg.mask_task = !strcmp(mask, "task");
+    if (!task_il && (cfg.bn_task || cfg.mask_task))
+        return luaL_error(L, "%s: bn=task and mask=task need the task identity, which the "
+                             "%s scenario does not give", who, sc);
     if (cfg.batch < 2 || cfg.epochs < 1 || cfg.patience < 0)
         return luaL_error(L, "%s: batch >= 2, epochs >= 1, patience >= 0 required", who);
     if (n->sizes[n->nlayers] != scenario_outputs(cfg.scen))
@@ -589,6 +593,12 @@ static int progress_to_lua(const train_progress *p, void *ud)
 static int trainer_learn(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
+    progress_ctx ctx = {L, 0};
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TFUNCTION);
+        ctx.fn = 3;
+    }
+    lua_settop(L, 3);
     lua_getiuservalue(L, 1, 1);
     net *n = &((lab_net *)lua_touserdata(L, -1))->n;
     lua_getiuservalue(L, 1, 2);
@@ -596,11 +606,6 @@ static int trainer_learn(lua_State *L)
     lab_tasks *ts = lua_touserdata(L, -1);
     lab_dataset *ds = tasks_dataset(L, tasks_idx);
     int t = tasks_index_arg(L, ts, 2);
-    progress_ctx ctx = {L, 0};
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TFUNCTION);
-        ctx.fn = 3;
-    }
     if (n->sizes[0] != ds->train.dim)
         return luaL_error(L, "lab.trainer: the net takes %d inputs, the data set has %d",
                           n->sizes[0], ds->train.dim);
@@ -654,8 +659,13 @@ static int l_evaluate(lua_State *L)
     int upto = (int)opt_int(L, 3, "upto", ts->t.ntasks, who);
     if (upto < 1 || upto > ts->t.ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, ts->t.ntasks);
-    const char *bn = opt_str(L, 3, "bn", "task", who);
+    const char *bn = opt_str(L, 3, "bn", sc == SCEN_TASK ? "task" : "shared", who);
+    if (strcmp(bn, "task") && strcmp(bn, "shared"))
+        return luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
     int per_task = !strcmp(bn, "task");
+    if (per_task && sc != SCEN_TASK)
+        return luaL_error(L, "%s: bn=task needs the task identity, which the %s scenario "
+                             "does not give", who, scs);
     int want_conf = opt_bool(L, 3, "confusion", 0);
     const char *split = opt_str(L, 3, "split", "test", who);
     int use_val = !strcmp(split, "val");

@@ -126,8 +126,8 @@ static void test_steps_toward_zero_are_capped(void **state)
     float ms[] = {0.0005f, 0.002f, 0.005f, 0.02f};
     for (int i = 0; i < 4; i++) {
         float d = one_step(RULE_MPCL, ms[i], 0.8f, 1.0f);
-        float th = tanhf(ms[i] / OPTIM_MPCL_M_UNIT * 0.8f);
-        float cap = lr * (1 - th * th);
+        double e = exp(-2.0 * ms[i] / OPTIM_MPCL_M_UNIT * 0.8);
+        float cap = (float)(lr * 4 * e / ((1 + e) * (1 + e))); /* lr (1 - tanh^2) */
         assert_true(d <= 0);
         assert_true(fabsf(d) <= cap * (1 + 1e-5f));
         assert_true(fabsf(d) <= prev);
@@ -141,6 +141,20 @@ static void test_steps_toward_zero_are_capped(void **state)
     float th = tanhf(2.0f * 0.8f);
     assert_float_equal(one_step(RULE_LABORIEUX, 2.0f, 0.8f, 1.0f), plain * (1 - th * th),
                        1e-7);
+}
+
+static void test_sech2_accuracy(void **state)
+{
+    (void)state;
+    /* Float arguments near 40 carry ~1e-6 relative error into exp(-2x) by themselves. */
+    for (float x = 0; x < 60; x += 0.037f) {
+        double e = exp(-2.0 * x), ref = 4 * e / ((1 + e) * (1 + e));
+        double got = optim_sech2(x);
+        if (fabs(got - ref) > 1e-5 * ref + 1e-37)
+            fail_msg("sech2(%g) = %g, expected %g", x, got, ref);
+        assert_float_equal(optim_sech2(-x), got, 0);
+    }
+    assert_float_equal(optim_sech2(200.0f), 0.0f, 0);
 }
 
 static void test_switch_rate_arithmetic(void **state)
@@ -310,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_m_zero_is_plain_adam),
         cmocka_unit_test(test_steps_away_from_zero_are_free),
         cmocka_unit_test(test_steps_toward_zero_are_capped),
+        cmocka_unit_test(test_sech2_accuracy),
         cmocka_unit_test(test_switch_rate_arithmetic),
         cmocka_unit_test(test_scenarios),
         cmocka_unit_test(test_training_is_deterministic),
