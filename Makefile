@@ -39,25 +39,29 @@ $(B)/asan/obj/%.o: %.c
 
 $(B)/libmpcl.a: $(CORE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(B)/asan/libmpcl.a: $(CORE_SRC:%.c=$(B)/asan/obj/%.o)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(B)/mpcl: $(APP_OBJ) $(LAB_OBJ) $(B)/libmpcl.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libmpcl.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/libmpcl.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD asan $@"
+	@$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 run: deps $(B)/mpcl
 	$(B)/mpcl assets/scripts/split.lua

@@ -13,6 +13,7 @@ mkdir -p "$log"
 run_cmocka() {
     local label=$1; shift
     local out="$log/$label.log"
+    mkdir -p "$(dirname "$out")"
     "$@" >"$out" 2>&1
     local rc=$?
     local p f
