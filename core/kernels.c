@@ -42,6 +42,8 @@ __attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, in
 }
 
 static bgemm_fn bgemm_impl = bgemm_popcnt;
+static void pack_signs_plain(const float *x, int n, uint64_t *out);
+static void (*pack_impl)(const float *x, int n, uint64_t *out) = pack_signs_plain;
 static const char *popcount_name = "popcnt";
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -114,6 +116,10 @@ bgemm_avx512(const uint64_t *x, int rows, const uint64_t *w, int cols, int words
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+static void pack_signs_avx512(const float *x, int n, uint64_t *out);
+#endif
+
 static void kern_pick(void)
 {
     static int picked;
@@ -126,6 +132,8 @@ static void kern_pick(void)
         bgemm_impl = bgemm_avx512;
         popcount_name = "avx512-vpopcntdq";
     }
+    if (__builtin_cpu_supports("avx512f"))
+        pack_impl = pack_signs_avx512;
 #endif
 }
 
@@ -157,7 +165,7 @@ void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
                 ldc);
 }
 
-void kern_pack_signs(const float *x, int n, uint64_t *out)
+static void pack_signs_plain(const float *x, int n, uint64_t *out)
 {
     int words = KERN_WORDS(n);
     for (int k = 0; k < words; k++) {
@@ -167,6 +175,32 @@ void kern_pack_signs(const float *x, int n, uint64_t *out)
             v |= (uint64_t)(x[base + i] >= 0.0f) << i;
         out[k] = v;
     }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 16 comparisons per instruction straight into a mask register. */
+__attribute__((target("avx512f"))) static void pack_signs_avx512(const float *x, int n,
+                                                                 uint64_t *out)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    int k = 0;
+    for (; (k + 1) * 64 <= n; k++) {
+        const float *p = x + k * 64;
+        uint64_t m0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p), zero, _CMP_GE_OQ);
+        uint64_t m1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 16), zero, _CMP_GE_OQ);
+        uint64_t m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 32), zero, _CMP_GE_OQ);
+        uint64_t m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 48), zero, _CMP_GE_OQ);
+        out[k] = m0 | m1 << 16 | m2 << 32 | m3 << 48;
+    }
+    if (k * 64 < n)
+        pack_signs_plain(x + k * 64, n - k * 64, out + k);
+}
+#endif
+
+void kern_pack_signs(const float *x, int n, uint64_t *out)
+{
+    kern_pick();
+    pack_impl(x, n, out);
 }
 
 void kern_bgemm_xnor(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,

@@ -375,33 +375,14 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
 typedef struct infer_job {
     const net *n;
     const float *mean[NET_MAX_LAYERS], *var[NET_MAX_LAYERS];
-    const float *gamma[NET_MAX_LAYERS], *beta[NET_MAX_LAYERS];
+    /* Batch norm at inference folded into y = scale * a + shift per unit. */
+    float *scale[NET_MAX_LAYERS], *shift[NET_MAX_LAYERS];
     const data_set *d;
     const int *idx;
     float *out;
 } infer_job;
 
 enum { INFER_TILE = 64 };
-
-/* Batch-norm with running statistics, then sign packed into bits (hidden layers). */
-static void bn_sign_pack(const net_layer *L, const float *mean, const float *var,
-                         const float *gamma, const float *beta, float eps, const int32_t *a,
-                         int rows, uint64_t *bits)
-{
-    int words = KERN_WORDS(L->out);
-    float scale[L->out], shift[L->out];
-    for (int o = 0; o < L->out; o++) {
-        scale[o] = gamma[o] / sqrtf(var[o] + eps);
-        shift[o] = beta[o] - scale[o] * mean[o];
-    }
-    for (int r = 0; r < rows; r++) {
-        const int32_t *ar = a + (size_t)r * L->out;
-        uint64_t *br = bits + (size_t)r * words;
-        memset(br, 0, sizeof(uint64_t) * words);
-        for (int o = 0; o < L->out; o++)
-            br[o >> 6] |= (uint64_t)(scale[o] * (float)ar[o] + shift[o] >= 0.0f) << (o & 63);
-    }
-}
 
 static void infer_range(void *ud, int begin, int end)
 {
@@ -414,7 +395,8 @@ static void infer_range(void *ud, int begin, int end)
     uint64_t *xb = malloc(sizeof(uint64_t) * INFER_TILE * maxw);
     float *xf = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * d->dim);
     float *af = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * maxs);
-    if (!acc || !xa || !xb || (!d->binary && (!xf || !af))) {
+    float *yb = malloc(sizeof(float) * maxs);
+    if (!acc || !xa || !xb || !yb || (!d->binary && (!xf || !af))) {
         fprintf(stderr, "mpcl: out of memory in inference\n");
         abort();
     }
@@ -433,22 +415,19 @@ static void infer_range(void *ud, int begin, int end)
             const net_layer *L = &n->layer[l];
             int last = l == n->nlayers - 1;
             int float_acc = (l == 0 && !d->binary);
-            const float *mean = job->mean[l], *var = job->var[l];
-            const float *gamma = job->gamma[l], *beta = job->beta[l];
+            const float *scale = job->scale[l], *shift = job->shift[l];
             if (!last) {
-                if (float_acc) {
-                    int words = KERN_WORDS(L->out);
-                    for (int r = 0; r < rows; r++) {
-                        uint64_t *br = xb + (size_t)r * words;
-                        memset(br, 0, sizeof(uint64_t) * words);
-                        for (int o = 0; o < L->out; o++) {
-                            float sc = gamma[o] / sqrtf(var[o] + n->bn_eps);
-                            float y = sc * (af[(size_t)r * L->out + o] - mean[o]) + beta[o];
-                            br[o >> 6] |= (uint64_t)(y >= 0.0f) << (o & 63);
-                        }
-                    }
-                } else {
-                    bn_sign_pack(L, mean, var, gamma, beta, n->bn_eps, acc, rows, xb);
+                int words = KERN_WORDS(L->out);
+                for (int r = 0; r < rows; r++) {
+                    uint64_t *br = xb + (size_t)r * words;
+                    float *yr = yb; /* this row's batch-norm outputs */
+                    if (float_acc)
+                        for (int o = 0; o < L->out; o++)
+                            yr[o] = scale[o] * af[(size_t)r * L->out + o] + shift[o];
+                    else
+                        for (int o = 0; o < L->out; o++)
+                            yr[o] = scale[o] * (float)acc[(size_t)r * L->out + o] + shift[o];
+                    kern_pack_signs(yr, L->out, br);
                 }
                 const net_layer *N = &n->layer[l + 1];
                 kern_bgemm_xnor(xb, rows, N->wbits, N->out, N->words_in, N->in, acc, N->out);
@@ -458,8 +437,7 @@ static void infer_range(void *ud, int begin, int end)
                     for (int o = 0; o < L->out; o++) {
                         float a = float_acc ? af[(size_t)r * L->out + o]
                                             : (float)acc[(size_t)r * L->out + o];
-                        float sc = gamma[o] / sqrtf(var[o] + n->bn_eps);
-                        o_out[(size_t)r * L->out + o] = sc * (a - mean[o]) + beta[o];
+                        o_out[(size_t)r * L->out + o] = scale[o] * a + shift[o];
                     }
             }
         }
@@ -467,6 +445,7 @@ static void infer_range(void *ud, int begin, int end)
     free(acc);
     free(xa);
     free(xb);
+    free(yb);
     free(xf);
     free(af);
 }
@@ -476,16 +455,32 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
 {
     infer_job job = {.n = n, .d = d, .idx = idx, .out = out};
     const float *p = net_bn_has(n, bank) ? n->banks + bank_stride(n) * bank : NULL;
+    int total = 0;
+    for (int l = 0; l < n->nlayers; l++)
+        total += n->sizes[l + 1];
+    float *folded = malloc(sizeof(float) * 2 * total);
+    if (!folded) {
+        fprintf(stderr, "mpcl: out of memory in inference\n");
+        abort();
+    }
+    float *f = folded;
     for (int l = 0; l < n->nlayers; l++) {
         int sz = n->sizes[l + 1];
-        job.mean[l] = p ? p : n->layer[l].mean;
-        job.var[l] = p ? p + sz : n->layer[l].var;
-        job.gamma[l] = p ? p + 2 * sz : n->layer[l].gamma;
-        job.beta[l] = p ? p + 3 * sz : n->layer[l].beta;
+        const float *mean = p ? p : n->layer[l].mean, *var = p ? p + sz : n->layer[l].var;
+        const float *gamma = p ? p + 2 * sz : n->layer[l].gamma;
+        const float *beta = p ? p + 3 * sz : n->layer[l].beta;
+        job.scale[l] = f;
+        job.shift[l] = f + sz;
+        for (int o = 0; o < sz; o++) {
+            job.scale[l][o] = gamma[o] / sqrtf(var[o] + n->bn_eps);
+            job.shift[l][o] = beta[o] - job.scale[l][o] * mean[o];
+        }
+        f += 2 * sz;
         if (p)
             p += 4 * sz;
     }
     kern_parallel(count, 256, infer_range, &job);
+    free(folded);
 }
 
 /* ---- batch-norm banks -------------------------------------------------------------- */

@@ -21,8 +21,8 @@
 #include "net.h"
 
 /* Calibration of the mpcl rule's m scale: m = 0.005 (the paper's best) gives the
- * consolidation strength k = 10 per unit of |w|. See README "The formulas". */
-#define OPTIM_MPCL_M_UNIT 0.0005f
+ * consolidation strength k = 40 per unit of |w|. See README "The formulas". */
+#define OPTIM_MPCL_M_UNIT 0.000125f
 
 typedef enum optim_rule { RULE_NONE, RULE_MPCL, RULE_LABORIEUX } optim_rule;
 

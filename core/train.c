@@ -29,7 +29,6 @@ typedef struct sign_snapshot {
 
 static int snapshot_take(sign_snapshot *s, const net *n)
 {
-    memset(s, 0, sizeof *s);
     for (int l = 0; l < n->nlayers; l++) {
         s->words[l] = (long)n->layer[l].out * n->layer[l].words_in;
         s->bits[l] = malloc(sizeof(uint64_t) * s->words[l]);
@@ -46,17 +45,39 @@ static void snapshot_free(sign_snapshot *s)
         free(s->bits[l]);
 }
 
-static void switch_rates(const sign_snapshot *s, const net *n, train_result *r)
+/* Fold the flips since `prev` into `touched` (bits that ever changed), then prev = now. */
+static void track_flips(sign_snapshot *prev, sign_snapshot *touched, const net *n)
 {
+    for (int l = 0; l < n->nlayers; l++) {
+        const uint64_t *now = n->layer[l].wbits;
+        uint64_t *p = prev->bits[l], *t = touched->bits[l];
+        for (long i = 0; i < prev->words[l]; i++) {
+            t[i] |= p[i] ^ now[i];
+            p[i] = now[i];
+        }
+    }
+}
+
+static void switch_rates(const sign_snapshot *start, const sign_snapshot *touched,
+                         const net *n, train_result *r)
+{
+    static const uint64_t zero[1];
+    long any = 0;
     r->flips = r->weights = 0;
     for (int l = 0; l < n->nlayers; l++) {
-        long f = metrics_sign_flips(s->bits[l], n->layer[l].wbits, s->words[l]);
+        long f = metrics_sign_flips(start->bits[l], n->layer[l].wbits, start->words[l]);
+        long a = 0;
+        for (long i = 0; i < touched->words[l]; i++)
+            a += metrics_sign_flips(touched->bits[l] + i, zero, 1);
         long w = (long)n->layer[l].in * n->layer[l].out;
         r->switch_layer[l] = (float)f / (float)w;
+        r->switch_any_layer[l] = (float)a / (float)w;
         r->flips += f;
+        any += a;
         r->weights += w;
     }
     r->switch_rate = r->weights ? (float)r->flips / (float)r->weights : 0.0f;
+    r->switch_any = r->weights ? (float)any / (float)r->weights : 0.0f;
 }
 
 /* The examples of one epoch: the task's training indices (all tasks' so far for Joint),
@@ -105,7 +126,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     }
     const data_task *task = &tasks->task[t];
     epoch_set es = {0};
-    sign_snapshot start;
+    sign_snapshot start = {0}, prev = {0}, touched = {0};
     net best;
     int B = cfg->batch;
     float *x = malloc(sizeof(float) * B * train->dim);
@@ -114,10 +135,13 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     int have_best = 0;
     int rc = -1;
     if (!x || !target || !allowed || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
-        snapshot_take(&start, n) < 0) {
+        snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
+        snapshot_take(&touched, n) < 0) {
         snprintf(err, errlen, "train: out of memory");
         goto out_early;
     }
+    for (int l = 0; l < n->nlayers; l++)
+        memset(touched.bits[l], 0, sizeof(uint64_t) * touched.words[l]);
     if (cfg->restore_best && cfg->patience > 0) {
         if (net_clone(&best, n) < 0) {
             snprintf(err, errlen, "train: out of memory");
@@ -173,6 +197,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             loss_sum += net_backward(n, target, allowed, B, &ok);
             right += ok;
             optim_step(o, n);
+            track_flips(&prev, &touched, n);
             batches++;
         }
         if (res->cancelled)
@@ -189,8 +214,9 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             .train_acc = batches ? (float)right / (float)(batches * B) : 0.0f,
             .val_acc = val,
         };
-        switch_rates(&start, n, res);
+        switch_rates(&start, &touched, n, res);
         p.switch_rate = res->switch_rate;
+        p.switch_any = res->switch_any;
         if (val > best_val) {
             best_val = val;
             res->best_epoch = epoch;
@@ -210,15 +236,17 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     if (have_best && res->best_epoch > 0 && !res->cancelled)
         net_copy_params(n, &best);
     res->val_acc = best_val;
-    switch_rates(&start, n, res);
+    switch_rates(&start, &touched, n, res);
     if (cfg->bn_task)
         net_bn_store(n, t);
     rc = 0;
 out:
     if (have_best)
         net_free(&best);
-    snapshot_free(&start);
 out_early:
+    snapshot_free(&start);
+    snapshot_free(&prev);
+    snapshot_free(&touched);
     free(es.idx);
     free(es.task_of);
     free(x);

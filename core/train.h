@@ -29,6 +29,7 @@ typedef struct train_progress {
     int batches_done, batches_total;
     float loss, train_acc, val_acc;
     float switch_rate;           /* binary weights flipped since the task began */
+    float switch_any;            /* binary weights that flipped at least once so far */
 } train_progress;
 
 /* Called after each epoch; a nonzero return cancels the task. */
@@ -37,8 +38,13 @@ typedef int (*train_callback)(const train_progress *p, void *ud);
 typedef struct train_result {
     int epochs_run, best_epoch, cancelled;
     float val_acc;                        /* best validation accuracy */
-    float switch_rate;                    /* overall fraction of binary weights flipped */
-    float switch_layer[NET_MAX_LAYERS];   /* per layer */
+    /* Switch rate: the fraction of binary weights whose sign at the end of the task differs
+     * from the sign at its start, overall and per layer; switch_any: the fraction whose
+     * sign changed at least once during the task (a weight that flipped back counts). */
+    float switch_rate;
+    float switch_layer[NET_MAX_LAYERS];
+    float switch_any;
+    float switch_any_layer[NET_MAX_LAYERS];
     long flips, weights;
 } train_result;
 

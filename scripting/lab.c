@@ -580,6 +580,7 @@ static int progress_to_lua(const train_progress *p, void *ud)
     set_num(L, "train_acc", p->train_acc);
     set_num(L, "val_acc", p->val_acc);
     set_num(L, "switch_rate", p->switch_rate);
+    set_num(L, "switch_any", p->switch_any);
     lua_call(L, 1, 1);
     int stop = lua_toboolean(L, -1) && lua_type(L, -1) == LUA_TSTRING
                    ? !strcmp(lua_tostring(L, -1), "stop")
@@ -630,6 +631,13 @@ static int trainer_learn(lua_State *L)
         lua_rawseti(L, -2, l + 1);
     }
     lua_setfield(L, -2, "switch_layer");
+    set_num(L, "switch_any", res.switch_any);
+    lua_createtable(L, n->nlayers, 0);
+    for (int l = 0; l < n->nlayers; l++) {
+        lua_pushnumber(L, res.switch_any_layer[l]);
+        lua_rawseti(L, -2, l + 1);
+    }
+    lua_setfield(L, -2, "switch_any_layer");
     lua_pushboolean(L, res.cancelled);
     lua_setfield(L, -2, "cancelled");
     set_num(L, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));

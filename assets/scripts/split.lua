@@ -67,6 +67,8 @@ local function run_one(seed)
     run.averages[t] = ev.average
     run.switch_rate[t] = r.switch_rate
     run.switch_layer[t] = r.switch_layer
+    run.switch_any = run.switch_any or {}
+    run.switch_any[t] = r.switch_any
     run.epochs[t] = r.epochs
     run.seconds = run.seconds + r.seconds
     if t == T then run.confusion = ev.confusion end
