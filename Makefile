@@ -49,6 +49,10 @@ $(B)/mpcl: $(APP_OBJ) $(LAB_OBJ) $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/asan/mpcl: $(APP_SRC:%.c=$(B)/asan/obj/%.o) $(LAB_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/libmpcl.a
+	@echo "  LD asan $@"
+	@$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -66,7 +70,7 @@ $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/libmpcl.a
 run: deps $(B)/mpcl
 	$(B)/mpcl assets/scripts/split.lua
 
-test: deps all $(ASAN_TESTS)
+test: deps all $(ASAN_TESTS) $(B)/asan/mpcl
 	@tests/run.sh
 
 bench: deps $(B)/mpcl-bench

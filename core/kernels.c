@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -217,48 +219,118 @@ void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, in
     bgemm_impl(x, rows, w, cols, words, MODE_AND, 0, out, ldo);
 }
 
-typedef struct par_chunk {
+/* A persistent pool of worker threads for kern_parallel: workers spin briefly on the job
+ * generation (jobs come every few hundred microseconds while training), then sleep on a
+ * condition variable. Chunk 0 of every job runs on the calling thread. */
+typedef struct par_job {
     void (*fn)(void *ud, int begin, int end);
     void *ud;
-    int begin, end;
-} par_chunk;
+    int n, chunks;
+} par_job;
 
-static void *par_run(void *arg)
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    int nworkers;
+    pthread_t tid[64];
+    _Atomic unsigned generation;
+    _Atomic int pending;
+    par_job job;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+#if defined(__x86_64__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+static void par_chunk_run(const par_job *j, int c)
 {
-    par_chunk *c = arg;
-    c->fn(c->ud, c->begin, c->end);
+    int begin = (int)((long)j->n * c / j->chunks), end = (int)((long)j->n * (c + 1) / j->chunks);
+    if (begin < end)
+        j->fn(j->ud, begin, end);
+}
+
+static void *par_worker(void *arg)
+{
+    int id = (int)(intptr_t)arg; /* runs chunk id + 1 */
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load(&pool.generation)) == seen && spins < 4000) {
+            cpu_relax();
+            spins++;
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&pool.mu);
+            while ((g = atomic_load(&pool.generation)) == seen)
+                pthread_cond_wait(&pool.wake, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = g;
+        par_job j = pool.job;
+        if (id + 1 < j.chunks)
+            par_chunk_run(&j, id + 1);
+        if (atomic_fetch_sub(&pool.pending, 1) == 1) {
+            pthread_mutex_lock(&pool.mu);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
+    }
     return NULL;
+}
+
+/* Start workers up to `want` (they live for the process). */
+static int pool_grow(int want)
+{
+    if (want > 63)
+        want = 63;
+    while (pool.nworkers < want) {
+        if (pthread_create(&pool.tid[pool.nworkers], NULL, par_worker,
+                           (void *)(intptr_t)pool.nworkers) != 0)
+            break;
+        pthread_detach(pool.tid[pool.nworkers]);
+        pool.nworkers++;
+    }
+    return pool.nworkers;
 }
 
 void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), void *ud)
 {
-    enum { MAX_CHUNKS = 64 };
     int chunks = kern_nthreads;
     if (grain < 1)
         grain = 1;
     if (chunks > n / grain)
         chunks = n / grain;
-    if (chunks > MAX_CHUNKS)
-        chunks = MAX_CHUNKS;
+    if (chunks > 64)
+        chunks = 64;
+    if (chunks > 1 && pool_grow(chunks - 1) < chunks - 1)
+        chunks = pool.nworkers + 1;
     if (chunks <= 1) {
         if (n > 0)
             fn(ud, 0, n);
         return;
     }
-    par_chunk c[MAX_CHUNKS];
-    pthread_t tid[MAX_CHUNKS];
-    int started[MAX_CHUNKS];
-    for (int i = 0; i < chunks; i++) {
-        c[i] = (par_chunk){fn, ud, (int)((long)n * i / chunks), (int)((long)n * (i + 1) / chunks)};
+    /* One job at a time: the pool serves the thread that owns the engine's work. */
+    pool.job = (par_job){fn, ud, n, chunks};
+    atomic_store(&pool.pending, pool.nworkers);
+    pthread_mutex_lock(&pool.mu);
+    atomic_fetch_add(&pool.generation, 1);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+    par_chunk_run(&pool.job, 0);
+    int spins = 0;
+    while (atomic_load(&pool.pending) > 0 && spins < 200000) {
+        cpu_relax();
+        spins++;
     }
-    /* Chunk 0 runs on the calling thread; a chunk whose thread cannot start runs here too. */
-    for (int i = 1; i < chunks; i++)
-        started[i] = pthread_create(&tid[i], NULL, par_run, &c[i]) == 0;
-    par_run(&c[0]);
-    for (int i = 1; i < chunks; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            par_run(&c[i]);
+    if (atomic_load(&pool.pending) > 0) {
+        pthread_mutex_lock(&pool.mu);
+        while (atomic_load(&pool.pending) > 0)
+            pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
     }
 }

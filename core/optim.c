@@ -150,6 +150,25 @@ MPCL_MULTIVERSION static void step_weights(const optim *o, float mm, float *rest
     }
 }
 
+typedef struct step_job {
+    const optim *o;
+    net_layer *L;
+    int l;
+    float step, ibc2;
+} step_job;
+
+/* Rows [begin, end) of one layer: the rule's step, then the rows' packed signs. */
+static void step_rows(void *ud, int begin, int end)
+{
+    const step_job *j = ud;
+    net_layer *L = j->L;
+    size_t off = (size_t)begin * L->in, len = (size_t)(end - begin) * L->in;
+    step_weights(j->o, j->o->m[j->l], L->wh + off, L->wb + off, L->g_w + off,
+                 j->o->mw[j->l] + off, j->o->vw[j->l] + off, len, j->step, j->ibc2);
+    for (int r = begin; r < end; r++)
+        kern_pack_signs(L->wh + (size_t)r * L->in, L->in, L->wbits + (size_t)r * L->words_in);
+}
+
 void optim_step(optim *o, net *n)
 {
     o->t++;
@@ -162,10 +181,9 @@ void optim_step(optim *o, net *n)
         adam_plain(L->gamma, L->g_gamma, o->mbn[l], o->vbn[l], out, b1, b2, step, ibc2, o->eps);
         adam_plain(L->beta, L->g_beta, o->mbn[l] + out, o->vbn[l] + out, out, b1, b2, step,
                    ibc2, o->eps);
-        step_weights(o, o->m[l], L->wh, L->wb, L->g_w, o->mw[l], o->vw[l], o->wlen[l], step,
-                     ibc2);
-        for (int r = 0; r < out; r++)
-            kern_pack_signs(L->wh + (size_t)r * L->in, L->in, L->wbits + (size_t)r * L->words_in);
+        step_job j = {o, L, l, step, ibc2};
+        /* Element-wise: the result does not depend on how rows are split. */
+        kern_parallel(out, (16384 + L->in - 1) / L->in, step_rows, &j);
     }
 }
 

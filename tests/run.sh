@@ -42,16 +42,21 @@ for t in build/tests/test_*; do
     fi
 done
 
-# Lua tests: each script is one test; it passes when it exits 0.
+# Lua tests: each script is one test, run by the plain build and by the ASan+UBSan build;
+# it passes when it exits 0.
 for s in tests/lua/*.lua; do
     [ -f "$s" ] || continue
-    out="$log/lua-$(basename "$s" .lua).log"
-    if build/mpcl "$s" >"$out" 2>&1; then
-        passed=$((passed + 1)); printf 'ok   %-40s\n' "lua/$(basename "$s")"
-    else
-        failed=$((failed + 1)); failures+=("lua/$(basename "$s") (see $out)")
-        printf 'FAIL %-40s\n' "lua/$(basename "$s")"; tail -n 5 "$out"
-    fi
+    for bin in build/mpcl build/asan/mpcl; do
+        [ -x "$bin" ] || continue
+        tag=$([ "$bin" = build/mpcl ] && echo lua || echo asan-lua)
+        out="$log/$tag-$(basename "$s" .lua).log"
+        if ASAN_OPTIONS=detect_leaks=1 "$bin" "$s" >"$out" 2>&1; then
+            passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$(basename "$s")"
+        else
+            failed=$((failed + 1)); failures+=("$tag/$(basename "$s") (see $out)")
+            printf 'FAIL %-40s\n' "$tag/$(basename "$s")"; tail -n 5 "$out"
+        fi
+    done
 done
 
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -3,7 +3,7 @@
 -- learnt (net: sign at the end differs from the start; any: changed at least once), and
 -- the two-task average accuracy (task-IL).
 --   build/mpcl assets/scripts/msweep.lua [m=0,0.001,0.002,...] [rule=mpcl] [seeds=1]
---       [epochs=20] [threshold=0.3] [dataset=fmnist] [out=FILE.json]
+--       [epochs=20] [threshold=0.2] [dataset=fmnist] [out=FILE.json]
 local a = ... or {}
 local function pick(k, default) if a[k] == nil then return default end return a[k] end
 
@@ -17,7 +17,7 @@ local rule = pick("rule", "mpcl")
 local seeds = math.tointeger(pick("seeds", 1))
 local seed0 = math.tointeger(pick("seed", 1))
 local epochs = math.tointeger(pick("epochs", 20))
-local threshold = pick("threshold", 0.3)
+local threshold = pick("threshold", 0.2)
 local ds = lab.dataset(pick("dataset", "fmnist"), {input = "paper192", threshold = threshold})
 
 print(string.format("m sweep, rule %s, two tasks of %s, %d epochs each, %d seed(s)",

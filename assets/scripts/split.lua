@@ -1,7 +1,7 @@
 -- split.lua: the 5-split experiment (the paper's benchmark).
 --   build/mpcl assets/scripts/split.lua [dataset=fmnist|mnist] [scenario=task|domain|class]
 --       [rule=mpcl|laborieux|none] [m=0.005] [joint=1] [arch=paper|784] [seed=1] [seeds=1]
---       [epochs=20] [patience=0] [threshold=0.3] [lr=0.005] [batch=100] [bn=task|shared]
+--       [epochs=20] [patience=0] [threshold=0.2] [lr=0.005] [batch=100] [bn=task|shared]
 --       [mask=task|none] [out=FILE.json]
 -- Prints the accuracy matrix (accuracy on task j after learning task i), the weighted
 -- multitask average, backward transfer and switch rates; with seeds=N, runs seeds
@@ -16,12 +16,12 @@ local cfg = {
   rule      = pick("rule", "mpcl"),
   m         = pick("m", 0.005),
   joint     = pick("joint", 0) ~= 0,
-  arch      = pick("arch", "paper"),
+  arch      = tostring(pick("arch", "paper")),
   seed      = math.tointeger(pick("seed", 1)),
   seeds     = math.tointeger(pick("seeds", 1)),
   epochs    = math.tointeger(pick("epochs", 20)),
   patience  = math.tointeger(pick("patience", 0)),
-  threshold = pick("threshold", 0.3),
+  threshold = pick("threshold", 0.2),
   lr        = pick("lr", 0.005),
   batch     = math.tointeger(pick("batch", 100)),
   hidden    = math.tointeger(pick("hidden", 256)),
