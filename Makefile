@@ -20,7 +20,7 @@ ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit bench clean data
+.PHONY: all deps run test bench clean
 .SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(TESTS)
 
@@ -67,13 +67,18 @@ $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/libmpcl.a
 	@echo "  LD asan $@"
 	@$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-run: deps $(B)/mpcl
+# run, test and bench install what is missing first, then build in a second make, so that
+# pkg-config sees the packages deps has just installed.
+run: deps
+	@$(MAKE) --no-print-directory $(B)/mpcl
 	$(B)/mpcl assets/scripts/split.lua
 
-test: deps all $(ASAN_TESTS) $(B)/asan/mpcl
+test: deps
+	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl
 	@tests/run.sh
 
-bench: deps $(B)/mpcl-bench
+bench: deps
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench
 	@tests/perf/bench.sh
 
 clean:

@@ -20,28 +20,6 @@ static void usage(FILE *f)
                "all cores), MPCL_DATA (data directory).\n");
 }
 
-/* OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to generic kernels
- * unless OPENBLAS_CORETYPE names the family; it reads the variable when the library
- * loads, before main, so the lab sets it and starts itself again, once. */
-static void blas_coretype_fixup(char **argv)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (getenv("OPENBLAS_CORETYPE") || getenv("MPCL_NO_BLAS_FIXUP"))
-        return;
-    __builtin_cpu_init();
-    const char *core = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                        : NULL;
-    if (!core)
-        return;
-    setenv("OPENBLAS_CORETYPE", core, 1);
-    execv("/proc/self/exe", argv);
-    /* exec failed: carry on with whatever kernels OpenBLAS picked. */
-#else
-    (void)argv;
-#endif
-}
-
 /* Flush denormals to zero on this thread (threads it creates inherit the setting). */
 static void flush_denormals(void)
 {
@@ -101,7 +79,7 @@ int main(int argc, char **argv)
         printf("mpcl %s\n", MPCL_VERSION);
         return 0;
     }
-    blas_coretype_fixup(argv);
+    kern_blas_env_fixup(argv);
     flush_denormals();
     kern_set_threads(default_threads());
 

@@ -5,7 +5,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int kern_nthreads = 1;
 
@@ -139,13 +141,41 @@ static void kern_pick(void)
 #endif
 }
 
+void kern_blas_env_fixup(char **argv)
+{
+    if (getenv("MPCL_BLAS_FIXED"))
+        return; /* already restarted once */
+    int restart = 0;
+    const char *nt = getenv("OPENBLAS_NUM_THREADS");
+    if (!nt || strcmp(nt, "1")) {
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        restart = 1;
+    }
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        __builtin_cpu_init();
+        const char *core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                           : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                            : NULL;
+        if (core) {
+            setenv("OPENBLAS_CORETYPE", core, 1);
+            restart = 1;
+        }
+    }
+#endif
+    if (restart) {
+        setenv("MPCL_BLAS_FIXED", "1", 1);
+        execv("/proc/self/exe", argv);
+    }
+}
+
 void kern_set_threads(int threads)
 {
     kern_pick();
     if (threads < 1)
         threads = 1;
     kern_nthreads = threads;
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1);
 }
 
 int kern_threads(void) { return kern_nthreads; }
@@ -154,17 +184,60 @@ const char *kern_describe(void)
 {
     static char buf[256];
     kern_pick();
-    snprintf(buf, sizeof buf, "OpenBLAS %s, kernel %s; popcount %s", openblas_get_config(),
+    snprintf(buf, sizeof buf, "%s, kernel %s; popcount %s", openblas_get_config(),
              openblas_get_corename(), popcount_name);
     return buf;
 }
 
+typedef struct gemm_job {
+    int ta, tb, M, N, K, split_n;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+} gemm_job;
+
+enum { GEMM_UNIT = 16 }; /* split in multiples of the kernels' 16-wide blocks */
+
+/* Units [begin, end) of the split dimension: an ordinary single-threaded sgemm on them. */
+static void gemm_range(void *ud, int begin, int end)
+{
+    const gemm_job *j = ud;
+    int lo = begin * GEMM_UNIT, hi = end * GEMM_UNIT;
+    int dim = j->split_n ? j->N : j->M;
+    if (hi > dim)
+        hi = dim;
+    if (lo >= hi)
+        return;
+    const float *A = j->A, *B = j->B;
+    float *C = j->C;
+    int M = j->M, N = j->N;
+    if (j->split_n) {
+        B += j->tb ? (size_t)lo * j->ldb : (size_t)lo;
+        C += lo;
+        N = hi - lo;
+    } else {
+        A += j->ta ? (size_t)lo : (size_t)lo * j->lda;
+        C += (size_t)lo * j->ldc;
+        M = hi - lo;
+    }
+    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                j->tb ? CblasTrans : CblasNoTrans, M, N, j->K, j->alpha, A, j->lda, B, j->ldb,
+                j->beta, C, j->ldc);
+}
+
+/* OpenBLAS runs single-threaded; with several threads the product is split over the
+ * larger output dimension and each part runs on a thread of the lab's pool (OpenBLAS's
+ * own threading scales poorly on the small products of a training step). */
 void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                 int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+    gemm_job j = {trans_a, trans_b, M, N, K, N >= M, alpha, beta, A, B, C, lda, ldb, ldc};
+    int units = ((j.split_n ? N : M) + GEMM_UNIT - 1) / GEMM_UNIT;
+    if (kern_nthreads > 1 && (long)M * N * K >= (1L << 19))
+        kern_parallel(units, 2, gemm_range, &j);
+    else
+        gemm_range(&j, 0, units);
 }
 
 static void pack_signs_plain(const float *x, int n, uint64_t *out)
@@ -246,11 +319,16 @@ static struct {
 #define cpu_relax() ((void)0)
 #endif
 
+/* Set while a thread runs a chunk: a kern_parallel inside a chunk runs serially. */
+static _Thread_local int in_chunk;
+
 static void par_chunk_run(const par_job *j, int c)
 {
+    in_chunk = 1;
     int begin = (int)((long)j->n * c / j->chunks), end = (int)((long)j->n * (c + 1) / j->chunks);
     if (begin < end)
         j->fn(j->ud, begin, end);
+    in_chunk = 0;
 }
 
 static void *par_worker(void *arg)
@@ -260,7 +338,7 @@ static void *par_worker(void *arg)
     for (;;) {
         unsigned g;
         int spins = 0;
-        while ((g = atomic_load(&pool.generation)) == seen && spins < 4000) {
+        while ((g = atomic_load(&pool.generation)) == seen && spins < 40000) {
             cpu_relax();
             spins++;
         }
@@ -307,6 +385,8 @@ void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), v
         chunks = n / grain;
     if (chunks > 64)
         chunks = 64;
+    if (in_chunk)
+        chunks = 1;
     if (chunks > 1 && pool_grow(chunks - 1) < chunks - 1)
         chunks = pool.nworkers + 1;
     if (chunks <= 1) {

@@ -19,7 +19,15 @@
 #define MPCL_MULTIVERSION
 #endif
 
-/* Set the number of threads the kernels (and OpenBLAS) may use. */
+/* Call first thing in main(). OpenBLAS reads its environment when it loads, before main:
+ * OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to generic kernels unless
+ * OPENBLAS_CORETYPE names the family, and its own threads would only spin (the lab splits
+ * products over its own threads). When OPENBLAS_CORETYPE is unset (set from the CPU:
+ * SkylakeX with AVX-512, Haswell with AVX2) or OPENBLAS_NUM_THREADS is not 1, this sets
+ * them and executes the program again, once; if that fails the program carries on. */
+void kern_blas_env_fixup(char **argv);
+
+/* Set the number of threads the kernels may use. */
 void kern_set_threads(int threads);
 int kern_threads(void);
 /* Human-readable description of the BLAS and the popcount path in use. */
@@ -43,7 +51,8 @@ void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, in
 
 /* Run fn(ud, begin, end) over [0, n) split into at most kern_threads() contiguous chunks
  * of at least `grain` items, on worker threads; returns when all are done. The split
- * depends only on n, grain and the thread count. */
+ * depends only on n, grain and the thread count. Called from inside a chunk, it runs
+ * serially on the calling thread. */
 void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), void *ud);
 
 #endif

@@ -224,34 +224,56 @@ void net_sync_binary(net *n)
 
 /* ---- training pass ---------------------------------------------------------------- */
 
-/* Batch norm over a (B, out) batch: batch statistics into xhat and invstd, the affine
- * output into y, and the running statistics nudged by momentum (unbiased variance).
- * Loops run along rows so that they vectorise; sums are two-pass for accuracy. */
-static void bn_forward_train(net *n, int l, int B, float *y)
+/* Batch norm of one layer, split over blocks of units so that chunks run in parallel and
+ * loops run along rows (vectorised). Forward: batch statistics (two-pass), xhat, invstd,
+ * the running statistics nudged by momentum (unbiased variance), and the output Y, or
+ * sign(Y) for hidden layers. Backward: the straight-through mask of the layer above's
+ * input (|Y| <= 1) applied to dy in place when `ste`, then the gradients of gamma and
+ * beta and dA. */
+typedef struct bn_job {
+    net *n;
+    int l, B, hidden, ste;
+    float *y;        /* forward output (B, out) */
+    float *dy, *da;  /* backward input and output (B, out) */
+} bn_job;
+
+enum { BN_UNIT = 16 };
+
+static void unit_range(int begin, int end, int out, int *o0, int *o1)
 {
-    net_layer *L = &n->layer[l];
-    const float *a = n->pre[l];
-    float *xh = n->xhat[l], *inv = n->invstd[l];
-    int out = L->out;
-    float *mu = n->bn_tmp, *sq = n->bn_tmp + out;
-    memset(mu, 0, sizeof(float) * out);
-    memset(sq, 0, sizeof(float) * out);
+    *o0 = begin * BN_UNIT;
+    *o1 = end * BN_UNIT < out ? end * BN_UNIT : out;
+}
+
+MPCL_MULTIVERSION static void bn_forward_range(void *ud, int begin, int end)
+{
+    const bn_job *j = ud;
+    net *n = j->n;
+    net_layer *L = &n->layer[j->l];
+    int out = L->out, B = j->B, o0, o1;
+    unit_range(begin, end, out, &o0, &o1);
+    const float *restrict a = n->pre[j->l];
+    float *restrict xh = n->xhat[j->l], *restrict inv = n->invstd[j->l], *restrict y = j->y;
+    float *restrict mu = n->bn_tmp, *restrict sq = n->bn_tmp + out;
+    const float *restrict gamma = L->gamma, *restrict beta = L->beta;
+    for (int o = o0; o < o1; o++)
+        mu[o] = sq[o] = 0.0f;
     for (int b = 0; b < B; b++) {
         const float *ar = a + (size_t)b * out;
-        for (int o = 0; o < out; o++)
+        for (int o = o0; o < o1; o++)
             mu[o] += ar[o];
     }
-    for (int o = 0; o < out; o++)
+    for (int o = o0; o < o1; o++)
         mu[o] /= (float)B;
     for (int b = 0; b < B; b++) {
         const float *ar = a + (size_t)b * out;
-        for (int o = 0; o < out; o++) {
+        for (int o = o0; o < o1; o++) {
             float c = ar[o] - mu[o];
             sq[o] += c * c;
         }
     }
     float m = n->bn_momentum, unbias = B > 1 ? (float)B / (float)(B - 1) : 1.0f;
-    for (int o = 0; o < out; o++) {
+    for (int o = o0; o < o1; o++) {
         float var = sq[o] / (float)B;
         inv[o] = 1.0f / sqrtf(var + n->bn_eps);
         L->mean[o] = (1 - m) * L->mean[o] + m * mu[o];
@@ -260,30 +282,81 @@ static void bn_forward_train(net *n, int l, int B, float *y)
     for (int b = 0; b < B; b++) {
         const float *ar = a + (size_t)b * out;
         float *xr = xh + (size_t)b * out, *yr = y + (size_t)b * out;
-        for (int o = 0; o < out; o++) {
+        for (int o = o0; o < o1; o++) {
             xr[o] = (ar[o] - mu[o]) * inv[o];
-            yr[o] = L->gamma[o] * xr[o] + L->beta[o];
+            yr[o] = gamma[o] * xr[o] + beta[o];
+        }
+        if (j->hidden)
+            for (int o = o0; o < o1; o++)
+                yr[o] = yr[o] >= 0.0f ? 1.0f : -1.0f;
+    }
+}
+
+MPCL_MULTIVERSION static void bn_backward_range(void *ud, int begin, int end)
+{
+    const bn_job *j = ud;
+    net *n = j->n;
+    net_layer *L = &n->layer[j->l];
+    int out = L->out, B = j->B, o0, o1;
+    unit_range(begin, end, out, &o0, &o1);
+    const float *restrict xh = n->xhat[j->l], *restrict inv = n->invstd[j->l];
+    const float *restrict gamma = L->gamma, *restrict beta = L->beta;
+    float *restrict dy = j->dy, *restrict da = j->da;
+    float *restrict sg = n->bn_tmp, *restrict sgx = n->bn_tmp + out,
+                    *restrict k = n->bn_tmp + 2 * out;
+    if (j->ste)
+        for (int b = 0; b < B; b++) {
+            float *dr = dy + (size_t)b * out;
+            const float *xr = xh + (size_t)b * out;
+            for (int o = o0; o < o1; o++) {
+                float v = gamma[o] * xr[o] + beta[o];
+                dr[o] = fabsf(v) <= 1.0f ? dr[o] : 0.0f;
+            }
+        }
+    for (int o = o0; o < o1; o++)
+        sg[o] = sgx[o] = 0.0f;
+    for (int b = 0; b < B; b++) {
+        const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
+        for (int o = o0; o < o1; o++) {
+            sg[o] += dr[o];
+            sgx[o] += dr[o] * xr[o];
         }
     }
+    for (int o = o0; o < o1; o++) {
+        L->g_beta[o] = sg[o];
+        L->g_gamma[o] = sgx[o];
+        k[o] = gamma[o] * inv[o] / (float)B;
+    }
+    for (int b = 0; b < B; b++) {
+        const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
+        float *ar = da + (size_t)b * out;
+        for (int o = o0; o < o1; o++)
+            ar[o] = k[o] * ((float)B * dr[o] - sg[o] - xr[o] * sgx[o]);
+    }
+}
+
+static int bn_units(int out) { return (out + BN_UNIT - 1) / BN_UNIT; }
+
+float *net_input_buffer(net *n, int B)
+{
+    workspace_reserve(n, B);
+    return n->act[0];
 }
 
 void net_forward_train(net *n, const float *x, int B)
 {
     workspace_reserve(n, B);
-    memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
+    if (x != n->act[0])
+        memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
     for (int l = 0; l < n->nlayers; l++) {
         net_layer *L = &n->layer[l];
         /* A (B, out) = X (B, in) Wb^T (in, out) */
         kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[l], L->in, L->wb, L->in, 0.0f,
                    n->pre[l], L->out);
-        float *y = n->act[l + 1];
-        bn_forward_train(n, l, B, y);
-        if (l < n->nlayers - 1) {
-            /* The next layer sees sign(Y); the backward pass recomputes Y from xhat for
-             * the straight-through mask. */
-            for (size_t i = 0; i < (size_t)B * L->out; i++)
-                y[i] = y[i] >= 0.0f ? 1.0f : -1.0f;
-        }
+        /* The next layer sees sign(Y); the backward pass recomputes Y from xhat for the
+         * straight-through mask. */
+        bn_job j = {.n = n, .l = l, .B = B, .hidden = l < n->nlayers - 1, .y = n->act[l + 1]};
+        kern_parallel(bn_units(L->out), 4, bn_forward_range, &j);
     }
 }
 
@@ -323,48 +396,16 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
     for (int l = nl - 1; l >= 0; l--) {
         net_layer *L = &n->layer[l];
         int out = L->out, in = L->in;
-        const float *xh = n->xhat[l];
-        const float *inv = n->invstd[l];
         float *da = n->grad_b; /* (B, out) gradient w.r.t. A */
-        /* Batch-norm backward, along rows. */
-        float *sg = n->bn_tmp, *sgx = n->bn_tmp + out, *k = n->bn_tmp + 2 * out;
-        memset(sg, 0, sizeof(float) * out);
-        memset(sgx, 0, sizeof(float) * out);
-        for (int b = 0; b < B; b++) {
-            const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
-            for (int o = 0; o < out; o++) {
-                sg[o] += dr[o];
-                sgx[o] += dr[o] * xr[o];
-            }
-        }
-        for (int o = 0; o < out; o++) {
-            L->g_beta[o] = sg[o];
-            L->g_gamma[o] = sgx[o];
-            k[o] = L->gamma[o] * inv[o] / (float)B;
-        }
-        for (int b = 0; b < B; b++) {
-            const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
-            float *ar = da + (size_t)b * out;
-            for (int o = 0; o < out; o++)
-                ar[o] = k[o] * ((float)B * dr[o] - sg[o] - xr[o] * sgx[o]);
-        }
+        bn_job j = {.n = n, .l = l, .B = B, .ste = l < nl - 1, .dy = dy, .da = da};
+        kern_parallel(bn_units(out), 4, bn_backward_range, &j);
         /* dW (out, in) = dA^T (out, B) X (B, in); the gradient reaches Wh straight through. */
         kern_sgemm(1, 0, out, in, B, 1.0f, da, out, n->act[l], in, 0.0f, L->g_w, in);
         if (l == 0)
             break;
-        /* dX (B, in) = dA (B, out) Wb (out, in), then the sign's straight-through mask. */
+        /* dX (B, in) = dA (B, out) Wb (out, in); the layer below masks it (ste). */
         float *dx = n->grad_a;
         kern_sgemm(0, 0, B, in, out, 1.0f, da, out, L->wb, in, 0.0f, dx, in);
-        const net_layer *P = &n->layer[l - 1];
-        const float *pxh = n->xhat[l - 1];
-        for (int b = 0; b < B; b++) {
-            float *dr = dx + (size_t)b * in;
-            const float *xr = pxh + (size_t)b * in;
-            for (int i = 0; i < in; i++) {
-                float y = P->gamma[i] * xr[i] + P->beta[i];
-                dr[i] = fabsf(y) <= 1.0f ? dr[i] : 0.0f;
-            }
-        }
         dy = dx;
     }
     return (float)(loss / B);
@@ -384,7 +425,7 @@ typedef struct infer_job {
 
 enum { INFER_TILE = 64 };
 
-static void infer_range(void *ud, int begin, int end)
+MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
 {
     infer_job *job = ud;
     const net *n = job->n;

@@ -60,8 +60,10 @@ size_t net_param_count(const net *n);
 void net_sync_binary(net *n);
 
 /* Training pass on a batch of B examples x (B, sizes[0]) with batch statistics; updates
- * the running statistics. */
+ * the running statistics. x may be the buffer from net_input_buffer (no copy). */
 void net_forward_train(net *n, const float *x, int B);
+/* The workspace's input buffer (B, sizes[0]), for gathering a batch in place. */
+float *net_input_buffer(net *n, int B);
 /* Softmax cross-entropy of the last forward pass and its backward pass into g_*.
  * target[b] is an output index; allowed[b] (NULL: all outputs) a bit mask of the outputs
  * that take part in example b's softmax. Returns the mean loss; *correct counts examples

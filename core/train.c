@@ -80,6 +80,18 @@ static void switch_rates(const sign_snapshot *start, const sign_snapshot *touche
     r->switch_any = r->weights ? (float)any / (float)r->weights : 0.0f;
 }
 
+typedef struct gather_job {
+    const data_set *d;
+    const int *idx;
+    float *x;
+} gather_job;
+
+static void gather_rows(void *ud, int begin, int end)
+{
+    const gather_job *g = ud;
+    data_gather_float(g->d, g->idx + begin, end - begin, g->x + (size_t)begin * g->d->dim);
+}
+
 /* The examples of one epoch: the task's training indices (all tasks' so far for Joint),
  * with the task each comes from. */
 typedef struct epoch_set {
@@ -129,12 +141,11 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     sign_snapshot start = {0}, prev = {0}, touched = {0};
     net best;
     int B = cfg->batch;
-    float *x = malloc(sizeof(float) * B * train->dim);
     int *target = malloc(sizeof(int) * B);
     uint16_t *allowed = malloc(sizeof(uint16_t) * B);
     int have_best = 0;
     int rc = -1;
-    if (!x || !target || !allowed || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
+    if (!target || !allowed || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
         snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
         snapshot_take(&touched, n) < 0) {
         snprintf(err, errlen, "train: out of memory");
@@ -183,7 +194,9 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
                 break;
             }
             const int *bidx = es.idx + (size_t)bi * B;
-            data_gather_float(train, bidx, B, x);
+            float *x = net_input_buffer(n, B);
+            gather_job gj = {train, bidx, x};
+            kern_parallel(B, 16, gather_rows, &gj);
             for (int k = 0; k < B; k++) {
                 const data_task *tk = &tasks->task[es.task_of[bi * B + k]];
                 int cls = train->labels[bidx[k]];
@@ -249,7 +262,6 @@ out_early:
     snapshot_free(&touched);
     free(es.idx);
     free(es.task_of);
-    free(x);
     free(target);
     free(allowed);
     return rc;

@@ -2,7 +2,7 @@
 --   build/mpcl assets/scripts/split.lua [dataset=fmnist|mnist] [scenario=task|domain|class]
 --       [rule=mpcl|laborieux|none] [m=0.005] [joint=1] [arch=paper|784] [seed=1] [seeds=1]
 --       [epochs=20] [patience=0] [threshold=0.2] [lr=0.005] [batch=100] [bn=task|shared]
---       [mask=task|none] [out=FILE.json]
+--       [mask=task|none] [threads=N] [out=FILE.json]
 -- Prints the accuracy matrix (accuracy on task j after learning task i), the weighted
 -- multitask average, backward transfer and switch rates; with seeds=N, runs seeds
 -- seed..seed+N-1 and reports mean and spread. out= writes the results as JSON.
@@ -27,6 +27,7 @@ local cfg = {
   hidden    = math.tointeger(pick("hidden", 256)),
   out       = a.out,
 }
+if a.threads then lab.threads(math.tointeger(a.threads)) end
 local task_il = cfg.scenario == "task"
 cfg.bn = pick("bn", task_il and "task" or "shared")
 cfg.mask = pick("mask", task_il and "task" or "none")

@@ -105,6 +105,63 @@ static void test_parallel_covers_range(void **state)
     kern_set_threads(1);
 }
 
+static void nested_inner(void *ud, int begin, int end)
+{
+    long *partial = ud;
+    for (int i = begin; i < end; i++)
+        partial[i] += 1;
+}
+
+static void nested_outer(void *ud, int begin, int end)
+{
+    long *partial = ud;
+    /* A parallel call from inside a chunk must run (serially), not deadlock. */
+    for (int i = begin; i < end; i++)
+        kern_parallel(1, 1, nested_inner, partial + i);
+}
+
+static void test_parallel_nested(void **state)
+{
+    (void)state;
+    long partial[64] = {0};
+    kern_set_threads(2);
+    kern_parallel(64, 1, nested_outer, partial);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(partial[i], 1);
+    kern_set_threads(1);
+}
+
+/* Products split across threads equal the single-threaded ones, for every transpose. */
+static void test_sgemm_split_matches_serial(void **state)
+{
+    (void)state;
+    int M = 100, N = 200, K = 150;
+    rng r;
+    rng_seed(&r, 5);
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M * K; i++)
+        A[i] = (float)rng_normal(&r);
+    for (int i = 0; i < K * N; i++)
+        B[i] = (float)rng_normal(&r);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int tall = 0; tall < 2; tall++) {
+                int m = tall ? N : M, n = tall ? M : N; /* split along M, then along N */
+                int lda = ta ? m : K, ldb = tb ? K : n;
+                kern_set_threads(1);
+                kern_sgemm(ta, tb, m, n, K, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
+                kern_set_threads(2);
+                kern_sgemm(ta, tb, m, n, K, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
+                assert_memory_equal(C1, C2, sizeof(float) * m * n);
+            }
+    kern_set_threads(1);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+
 static void test_sgemm_wrapper(void **state)
 {
     (void)state;
@@ -129,6 +186,8 @@ int main(void)
         cmocka_unit_test(test_pack_signs),
         cmocka_unit_test(test_parallel_covers_range),
         cmocka_unit_test(test_sgemm_wrapper),
+        cmocka_unit_test(test_parallel_nested),
+        cmocka_unit_test(test_sgemm_split_matches_serial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
