@@ -11,36 +11,35 @@
 
 static int kern_nthreads = 1;
 
-/* A popcount-product kernel: rows of x against rows of w. */
-typedef void (*bgemm_fn)(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
-                         int mode, int nbits, int32_t *out, int ldo);
+/* A popcount-product kernel: rows of x against the prepared columns of w. */
+typedef void (*bgemm_fn)(const uint64_t *x, int rows, const kern_bmat *w, int mode, int nbits,
+                         int32_t *out, int ldo);
 
 enum { MODE_XNOR, MODE_AND };
 
+static inline int32_t finish(int mode, int count, int nbits, int xones)
+{
+    return mode == MODE_XNOR ? nbits - 2 * count : 2 * count - xones;
+}
+
 /* Portable path: the compiler's popcount (a POPCNT instruction where the CPU has it). */
 __attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, int rows,
-                                                           const uint64_t *w, int cols, int words,
-                                                           int mode, int nbits, int32_t *out,
-                                                           int ldo)
+                                                           const kern_bmat *w, int mode,
+                                                           int nbits, int32_t *out, int ldo)
 {
+    int words = w->words, cols = w->cols, colsp = w->colsp;
     for (int b = 0; b < rows; b++) {
         const uint64_t *xb = x + (size_t)b * words;
         int xones = 0;
-        if (mode == MODE_AND)
-            for (int k = 0; k < words; k++)
-                xones += __builtin_popcountll(xb[k]);
+        for (int k = 0; k < words; k++)
+            xones += __builtin_popcountll(xb[k]);
         for (int o = 0; o < cols; o++) {
-            const uint64_t *wo = w + (size_t)o * words;
             int c = 0;
-            if (mode == MODE_XNOR) {
-                for (int k = 0; k < words; k++)
-                    c += __builtin_popcountll(xb[k] ^ wo[k]);
-                out[(size_t)b * ldo + o] = nbits - 2 * c;
-            } else {
-                for (int k = 0; k < words; k++)
-                    c += __builtin_popcountll(xb[k] & wo[k]);
-                out[(size_t)b * ldo + o] = 2 * c - xones;
+            for (int k = 0; k < words; k++) {
+                uint64_t wk = w->t[(size_t)k * colsp + o];
+                c += __builtin_popcountll(mode == MODE_XNOR ? xb[k] ^ wk : xb[k] & wk);
             }
+            out[(size_t)b * ldo + o] = finish(mode, c, nbits, xones);
         }
     }
 }
@@ -53,69 +52,67 @@ static const char *popcount_name = "popcnt";
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-/* AVX-512 path: 4 weight rows at a time share each load of x; VPOPCNTDQ counts 8 words
- * per instruction. Tails shorter than 8 words use masked loads (padding reads as 0). */
-__attribute__((target("avx512f,avx512vpopcntdq,avx512bw"))) static void
-bgemm_avx512(const uint64_t *x, int rows, const uint64_t *w, int cols, int words, int mode,
-             int nbits, int32_t *out, int ldo)
+#define AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq,avx512bw,avx512vl")))
+
+/* A tile of R rows of x by G groups of 8 columns: for every word k, G vectors of the
+ * columns' k-th words meet R broadcasts of x's k-th words; VPOPCNTQ counts 8 pairs per
+ * instruction into R x G accumulators that live in registers. */
+AVX512_POPCNT __attribute__((always_inline)) static inline void
+bgemm_tile(const uint64_t *x, int words, const kern_bmat *w, int o, int R, int G, int mode,
+           int nbits, int32_t *out, int ldo)
 {
-    int full = words / 8, tail = words % 8;
-    __mmask8 tmask = (__mmask8)((1u << tail) - 1);
-    for (int b = 0; b < rows; b++) {
-        const uint64_t *xb = x + (size_t)b * words;
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < G; g++)
+            acc[r][g] = _mm512_setzero_si512();
+    const uint64_t *col = w->t + o;
+    for (int k = 0; k < words; k++) {
+        __m512i wv[4];
+        for (int g = 0; g < G; g++)
+            wv[g] = _mm512_loadu_si512(col + (size_t)k * w->colsp + 8 * g);
+        for (int r = 0; r < R; r++) {
+            __m512i xv = _mm512_set1_epi64((long long)x[(size_t)r * words + k]);
+            for (int g = 0; g < G; g++) {
+                __m512i v = mode == MODE_XNOR ? _mm512_xor_si512(xv, wv[g])
+                                              : _mm512_and_si512(xv, wv[g]);
+                acc[r][g] = _mm512_add_epi64(acc[r][g], _mm512_popcnt_epi64(v));
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
         int xones = 0;
         if (mode == MODE_AND)
             for (int k = 0; k < words; k++)
-                xones += __builtin_popcountll(xb[k]);
-        int o = 0;
-        for (; o + 4 <= cols; o += 4) {
-            const uint64_t *w0 = w + (size_t)o * words;
-            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-            for (int k = 0; k < full; k++) {
-                __m512i xv = _mm512_loadu_si512(xb + 8 * k);
-                __m512i v0 = _mm512_loadu_si512(w0 + 8 * k);
-                __m512i v1 = _mm512_loadu_si512(w0 + words + 8 * k);
-                __m512i v2 = _mm512_loadu_si512(w0 + 2 * words + 8 * k);
-                __m512i v3 = _mm512_loadu_si512(w0 + 3 * words + 8 * k);
-                if (mode == MODE_XNOR) {
-                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v0)));
-                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v1)));
-                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v2)));
-                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v3)));
-                } else {
-                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_and_si512(xv, v0)));
-                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_and_si512(xv, v1)));
-                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_and_si512(xv, v2)));
-                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_and_si512(xv, v3)));
-                }
-            }
-            if (tail) {
-                __m512i xv = _mm512_maskz_loadu_epi64(tmask, xb + 8 * full);
-                __m512i v0 = _mm512_maskz_loadu_epi64(tmask, w0 + 8 * full);
-                __m512i v1 = _mm512_maskz_loadu_epi64(tmask, w0 + words + 8 * full);
-                __m512i v2 = _mm512_maskz_loadu_epi64(tmask, w0 + 2 * words + 8 * full);
-                __m512i v3 = _mm512_maskz_loadu_epi64(tmask, w0 + 3 * words + 8 * full);
-                if (mode == MODE_XNOR) {
-                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v0)));
-                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v1)));
-                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v2)));
-                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(xv, v3)));
-                } else {
-                    a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_and_si512(xv, v0)));
-                    a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_and_si512(xv, v1)));
-                    a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_and_si512(xv, v2)));
-                    a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_and_si512(xv, v3)));
-                }
-            }
-            int32_t *ob = out + (size_t)b * ldo + o;
-            int c[4] = {(int)_mm512_reduce_add_epi64(a0), (int)_mm512_reduce_add_epi64(a1),
-                        (int)_mm512_reduce_add_epi64(a2), (int)_mm512_reduce_add_epi64(a3)};
-            for (int j = 0; j < 4; j++)
-                ob[j] = mode == MODE_XNOR ? nbits - 2 * c[j] : 2 * c[j] - xones;
+                xones += __builtin_popcountll(x[(size_t)r * words + k]);
+        __m256i base = _mm256_set1_epi32(mode == MODE_XNOR ? nbits : -xones);
+        __m256i sign = _mm256_set1_epi32(mode == MODE_XNOR ? -2 : 2);
+        for (int g = 0; g < G; g++) {
+            int at = o + 8 * g, left = w->cols - at;
+            if (left <= 0)
+                break;
+            __m256i c = _mm512_cvtepi64_epi32(acc[r][g]);
+            __m256i v = _mm256_add_epi32(base, _mm256_mullo_epi32(sign, c));
+            __mmask8 keep = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1);
+            _mm256_mask_storeu_epi32(out + (size_t)r * ldo + at, keep, v);
         }
-        if (o < cols)
-            bgemm_popcnt(xb, 1, w + (size_t)o * words, cols - o, words, mode, nbits,
-                         out + (size_t)b * ldo + o, ldo);
+    }
+}
+
+AVX512_POPCNT static void bgemm_avx512(const uint64_t *x, int rows, const kern_bmat *w,
+                                       int mode, int nbits, int32_t *out, int ldo)
+{
+    int words = w->words, groups = w->colsp / 8;
+    for (int b = 0; b < rows; b += 4) {
+        int R = rows - b < 4 ? rows - b : 4;
+        const uint64_t *xb = x + (size_t)b * words;
+        int32_t *ob = out + (size_t)b * ldo;
+        for (int g = 0; g < groups; g += 4) {
+            int G = groups - g < 4 ? groups - g : 4;
+            if (R == 4 && G == 4) /* constant shape: fully unrolled, all in registers */
+                bgemm_tile(xb, words, w, 8 * g, 4, 4, mode, nbits, ob, ldo);
+            else
+                bgemm_tile(xb, words, w, 8 * g, R, G, mode, nbits, ob, ldo);
+        }
     }
 }
 #endif
@@ -132,7 +129,8 @@ static void kern_pick(void)
     picked = 1;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw")) {
+    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl")) {
         bgemm_impl = bgemm_avx512;
         popcount_name = "avx512-vpopcntdq";
     }
@@ -278,18 +276,37 @@ void kern_pack_signs(const float *x, int n, uint64_t *out)
     pack_impl(x, n, out);
 }
 
-void kern_bgemm_xnor(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
-                     int nbits, int32_t *out, int ldo)
+int kern_bmat_prepare(kern_bmat *m, const uint64_t *w, int cols, int words)
 {
-    kern_pick();
-    bgemm_impl(x, rows, w, cols, words, MODE_XNOR, nbits, out, ldo);
+    m->cols = cols;
+    m->words = words;
+    m->colsp = (cols + 7) / 8 * 8;
+    m->t = calloc((size_t)words * m->colsp, sizeof(uint64_t));
+    if (!m->t)
+        return -1;
+    for (int o = 0; o < cols; o++)
+        for (int k = 0; k < words; k++)
+            m->t[(size_t)k * m->colsp + o] = w[(size_t)o * words + k];
+    return 0;
 }
 
-void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
-                    int32_t *out, int ldo)
+void kern_bmat_free(kern_bmat *m)
+{
+    free(m->t);
+    m->t = NULL;
+}
+
+void kern_bgemm_xnor(const uint64_t *x, int rows, const kern_bmat *w, int nbits, int32_t *out,
+                     int ldo)
 {
     kern_pick();
-    bgemm_impl(x, rows, w, cols, words, MODE_AND, 0, out, ldo);
+    bgemm_impl(x, rows, w, MODE_XNOR, nbits, out, ldo);
+}
+
+void kern_bgemm_and(const uint64_t *x, int rows, const kern_bmat *w, int32_t *out, int ldo)
+{
+    kern_pick();
+    bgemm_impl(x, rows, w, MODE_AND, 0, out, ldo);
 }
 
 /* A persistent pool of worker threads for kern_parallel: workers spin briefly on the job

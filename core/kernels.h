@@ -40,14 +40,25 @@ void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
 /* Pack n floats into bits (x >= 0 -> 1). out holds KERN_WORDS(n) words. */
 void kern_pack_signs(const float *x, int n, uint64_t *out);
 
-/* Binary products, out[b*ldo + o] for b < rows, o < cols:
+/* Binary weights prepared for the popcount products: the packed rows of a (cols x words)
+ * matrix transposed to (words x colsp), colsp = cols rounded up to 8, so that one vector
+ * holds the same word of 8 output columns and sums need no horizontal reduction. */
+typedef struct kern_bmat {
+    int cols, colsp, words;
+    uint64_t *t;
+} kern_bmat;
+
+/* Prepare w (cols x words packed rows). Returns 0, or -1 when out of memory. */
+int kern_bmat_prepare(kern_bmat *m, const uint64_t *w, int cols, int words);
+void kern_bmat_free(kern_bmat *m);
+
+/* Binary products, out[b*ldo + o] for b < rows, o < w->cols:
  *   xnor: both sides +-1 over nbits:  nbits - 2 * popcount(x_b ^ w_o)
  *   and:  x in {0,1}, w +-1:          2 * popcount(x_b & w_o) - popcount(x_b)
- * x: rows x words, w: cols x words (packed rows). */
-void kern_bgemm_xnor(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
-                     int nbits, int32_t *out, int ldo);
-void kern_bgemm_and(const uint64_t *x, int rows, const uint64_t *w, int cols, int words,
-                    int32_t *out, int ldo);
+ * x: rows x w->words (packed rows). */
+void kern_bgemm_xnor(const uint64_t *x, int rows, const kern_bmat *w, int nbits, int32_t *out,
+                     int ldo);
+void kern_bgemm_and(const uint64_t *x, int rows, const kern_bmat *w, int32_t *out, int ldo);
 
 /* Run fn(ud, begin, end) over [0, n) split into at most kern_threads() contiguous chunks
  * of at least `grain` items, on worker threads; returns when all are done. The split

@@ -418,6 +418,7 @@ typedef struct infer_job {
     const float *mean[NET_MAX_LAYERS], *var[NET_MAX_LAYERS];
     /* Batch norm at inference folded into y = scale * a + shift per unit. */
     float *scale[NET_MAX_LAYERS], *shift[NET_MAX_LAYERS];
+    kern_bmat wb[NET_MAX_LAYERS]; /* binary weights laid out for the popcount products */
     const data_set *d;
     const int *idx;
     float *out;
@@ -446,7 +447,7 @@ MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
         const net_layer *L0 = &n->layer[0];
         if (d->binary) {
             data_gather_bits(d, job->idx + t0, rows, xa);
-            kern_bgemm_and(xa, rows, L0->wbits, L0->out, L0->words_in, acc, L0->out);
+            kern_bgemm_and(xa, rows, &job->wb[0], acc, L0->out);
         } else {
             data_gather_float(d, job->idx + t0, rows, xf);
             kern_sgemm(0, 1, rows, L0->out, L0->in, 1.0f, xf, L0->in, L0->wb, L0->in, 0.0f, af,
@@ -471,7 +472,7 @@ MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
                     kern_pack_signs(yr, L->out, br);
                 }
                 const net_layer *N = &n->layer[l + 1];
-                kern_bgemm_xnor(xb, rows, N->wbits, N->out, N->words_in, N->in, acc, N->out);
+                kern_bgemm_xnor(xb, rows, &job->wb[l + 1], N->in, acc, N->out);
             } else {
                 float *o_out = job->out + (size_t)t0 * L->out;
                 for (int r = 0; r < rows; r++)
@@ -506,6 +507,11 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
     }
     float *f = folded;
     for (int l = 0; l < n->nlayers; l++) {
+        const net_layer *L = &n->layer[l];
+        if (kern_bmat_prepare(&job.wb[l], L->wbits, L->out, L->words_in) < 0) {
+            fprintf(stderr, "mpcl: out of memory in inference\n");
+            abort();
+        }
         int sz = n->sizes[l + 1];
         const float *mean = p ? p : n->layer[l].mean, *var = p ? p + sz : n->layer[l].var;
         const float *gamma = p ? p + 2 * sz : n->layer[l].gamma;
@@ -521,6 +527,8 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
             p += 4 * sz;
     }
     kern_parallel(count, 256, infer_range, &job);
+    for (int l = 0; l < n->nlayers; l++)
+        kern_bmat_free(&job.wb[l]);
     free(folded);
 }
 

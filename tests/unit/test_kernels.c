@@ -35,7 +35,9 @@ static void check_products(int rows, int cols, int nbits)
     int32_t *out = malloc(sizeof(int32_t) * rows * cols);
     random_bits(&r, x, rows, nbits);
     random_bits(&r, w, cols, nbits);
-    kern_bgemm_xnor(x, rows, w, cols, words, nbits, out, cols);
+    kern_bmat wm;
+    assert_int_equal(kern_bmat_prepare(&wm, w, cols, words), 0);
+    kern_bgemm_xnor(x, rows, &wm, nbits, out, cols);
     for (int b = 0; b < rows; b++)
         for (int o = 0; o < cols; o++) {
             int ref = 0;
@@ -43,7 +45,7 @@ static void check_products(int rows, int cols, int nbits)
                 ref += (bit(x + b * words, i) ? 1 : -1) * (bit(w + o * words, i) ? 1 : -1);
             assert_int_equal(out[b * cols + o], ref);
         }
-    kern_bgemm_and(x, rows, w, cols, words, out, cols);
+    kern_bgemm_and(x, rows, &wm, out, cols);
     for (int b = 0; b < rows; b++)
         for (int o = 0; o < cols; o++) {
             int ref = 0;
@@ -51,6 +53,7 @@ static void check_products(int rows, int cols, int nbits)
                 ref += bit(x + b * words, i) * (bit(w + o * words, i) ? 1 : -1);
             assert_int_equal(out[b * cols + o], ref);
         }
+    kern_bmat_free(&wm);
     free(x);
     free(w);
     free(out);
@@ -59,10 +62,11 @@ static void check_products(int rows, int cols, int nbits)
 static void test_products_match_loops(void **state)
 {
     (void)state;
-    /* Word counts below, at and above the 8-word vector width, with ragged tails, and
-     * column counts that are and are not multiples of the 4-column block. */
-    int shapes[][3] = {{3, 5, 1},   {2, 4, 64},   {5, 7, 192}, {4, 9, 511},
-                       {3, 8, 512}, {2, 13, 784}, {1, 1, 1000}, {6, 3, 1025}};
+    /* Row counts around the 4-row tile, column counts around the 8-column group and the
+     * 32-column tile, word counts from one to many with ragged tails. */
+    int shapes[][3] = {{3, 5, 1},    {2, 4, 64},  {5, 7, 192},   {4, 9, 511},  {3, 8, 512},
+                       {2, 13, 784}, {1, 1, 1000}, {6, 3, 1025}, {9, 40, 256}, {8, 33, 130},
+                       {4, 32, 784}, {7, 70, 200}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_products(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
