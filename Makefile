@@ -78,7 +78,7 @@ test: deps
 	@tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/mpcl-bench
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl
 	@tests/perf/bench.sh
 
 clean:

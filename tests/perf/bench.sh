@@ -15,7 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-BIN=build/mpcl-bench
+# MPCL_BENCH: another engine binary to time (for testing this script).
+BIN=${MPCL_BENCH:-build/mpcl-bench}
 PEER=tests/perf/torch_peer.py
 # Debian's interpreter: python3-torch installs into it, and a python3 earlier on PATH
 # (pyenv, venv) would not see it.
@@ -23,7 +24,7 @@ PY=/usr/bin/python3
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ -x "$BIN" ] || die "$BIN is missing or not executable (build it with: make $BIN)"
+[ -x "$BIN" ] || die "$BIN is missing or not executable (make bench builds build/mpcl-bench)"
 
 # --- the peer's dependency ----------------------------------------------------------------
 if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
@@ -105,6 +106,10 @@ for k in "${keys[@]}"; do
     done
 done
 echo
+
+# --- memory: both data sets loaded in their largest form (float784) -----------------------
+mem=$(build/mpcl tests/perf/memory.lua 2>&1) || die "tests/perf/memory.lua failed: $(tail -n 1 <<< "$mem")"
+echo "peak memory with both data sets loaded (float784): $(value peak_rss_mb "$mem") MB (target: below 150 MB)"
 
 T=${threads[-1]}
 echo "float-input infer ratio vs torch: $(ratio "${ours[infer_float784,$T]}" "${theirs[infer_float784,$T]}")x"
