@@ -117,8 +117,16 @@ AVX512_POPCNT static void bgemm_avx512(const uint64_t *x, int rows, const kern_b
 }
 #endif
 
+typedef void (*qgemm_fn)(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
+                         int ldo);
+static void qgemm_plain(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
+                        int ldo);
+static qgemm_fn qgemm_impl = qgemm_plain;
+static const char *qgemm_name = "plain";
 #if defined(__x86_64__) && defined(__GNUC__)
 static void pack_signs_avx512(const float *x, int n, uint64_t *out);
+static void qgemm_vnni(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
+                       int ldo);
 #endif
 
 static void kern_pick(void)
@@ -136,6 +144,10 @@ static void kern_pick(void)
     }
     if (__builtin_cpu_supports("avx512f"))
         pack_impl = pack_signs_avx512;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+        qgemm_impl = qgemm_vnni;
+        qgemm_name = "avx512-vnni";
+    }
 #endif
 }
 
@@ -182,8 +194,8 @@ const char *kern_describe(void)
 {
     static char buf[256];
     kern_pick();
-    snprintf(buf, sizeof buf, "%s, kernel %s; popcount %s", openblas_get_config(),
-             openblas_get_corename(), popcount_name);
+    snprintf(buf, sizeof buf, "%s, kernel %s; popcount %s; byte products %s",
+             openblas_get_config(), openblas_get_corename(), popcount_name, qgemm_name);
     return buf;
 }
 
@@ -269,6 +281,130 @@ __attribute__((target("avx512f"))) static void pack_signs_avx512(const float *x,
         pack_signs_plain(x + k * 64, n - k * 64, out + k);
 }
 #endif
+
+/* ---- byte inputs against +-1 weights ------------------------------------------------- */
+
+/* The 4 input bytes of group g of a row, zero past K (no read past the row). */
+static inline uint32_t x_group(const uint8_t *xr, int g, int K)
+{
+    uint32_t v = 0;
+    if (4 * g + 4 <= K)
+        memcpy(&v, xr + 4 * g, 4);
+    else
+        for (int j = 0; 4 * g + j < K; j++)
+            v |= (uint32_t)xr[4 * g + j] << (8 * j);
+    return v;
+}
+
+static void qgemm_plain(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
+                        int ldo)
+{
+    for (int b = 0; b < rows; b++) {
+        const uint8_t *xr = x + (size_t)b * ldx;
+        for (int o = 0; o < w->cols; o++) {
+            int32_t s = 0;
+            for (int k = 0; k < w->K; k++)
+                s += (int32_t)xr[k] * w->q[((size_t)(k / 4) * w->colsp + o) * 4 + k % 4];
+            out[(size_t)b * ldo + o] = s;
+        }
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+/* R rows by G blocks of 16 columns; every step takes 4 inputs: one broadcast of a row's 4
+ * bytes meets G weight vectors in VPDPBUSD (64 multiply-adds an instruction). */
+AVX512_VNNI __attribute__((always_inline)) static inline void
+qgemm_tile(const uint8_t *x, int ldx, const kern_qmat *w, int o, int R, int G, int32_t *out,
+           int ldo)
+{
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < G; g++)
+            acc[r][g] = _mm512_setzero_si512();
+    int full = w->K / 4;
+    for (int k4 = 0; k4 < w->k4; k4++) {
+        __m512i wv[4];
+        const int8_t *base = w->q + ((size_t)k4 * w->colsp + o) * 4;
+        for (int g = 0; g < G; g++)
+            wv[g] = _mm512_loadu_si512(base + 64 * g);
+        for (int r = 0; r < R; r++) {
+            const uint8_t *xr = x + (size_t)r * ldx;
+            uint32_t v;
+            if (k4 < full)
+                memcpy(&v, xr + 4 * k4, 4);
+            else
+                v = x_group(xr, k4, w->K);
+            __m512i xv = _mm512_set1_epi32((int)v);
+            for (int g = 0; g < G; g++)
+                acc[r][g] = _mm512_dpbusd_epi32(acc[r][g], xv, wv[g]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < G; g++) {
+            int at = o + 16 * g, left = w->cols - at;
+            if (left <= 0)
+                break;
+            __mmask16 keep = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            _mm512_mask_storeu_epi32(out + (size_t)r * ldo + at, keep, acc[r][g]);
+        }
+}
+
+AVX512_VNNI static void qgemm_vnni(const uint8_t *x, int rows, int ldx, const kern_qmat *w,
+                                   int32_t *out, int ldo)
+{
+    int blocks = w->colsp / 16;
+    for (int b = 0; b < rows; b += 4) {
+        int R = rows - b < 4 ? rows - b : 4;
+        for (int g = 0; g < blocks; g += 4) {
+            int G = blocks - g < 4 ? blocks - g : 4;
+            const uint8_t *xb = x + (size_t)b * ldx;
+            int32_t *ob = out + (size_t)b * ldo;
+            if (R == 4 && G == 4) /* constant shape: fully unrolled, all in registers */
+                qgemm_tile(xb, ldx, w, 16 * g, 4, 4, ob, ldo);
+            else
+                qgemm_tile(xb, ldx, w, 16 * g, R, G, ob, ldo);
+        }
+    }
+}
+#endif
+
+void kern_qmat_fill(kern_qmat *m, const uint64_t *bits, int words)
+{
+    memset(m->q, 0, (size_t)m->k4 * m->colsp * 4);
+    for (int o = 0; o < m->cols; o++) {
+        const uint64_t *row = bits + (size_t)o * words;
+        for (int k = 0; k < m->K; k++)
+            m->q[((size_t)(k / 4) * m->colsp + o) * 4 + k % 4] =
+                (int8_t)((row[k >> 6] >> (k & 63) & 1) ? 1 : -1);
+    }
+}
+
+int kern_qmat_prepare(kern_qmat *m, const uint64_t *bits, int cols, int K, int words)
+{
+    m->cols = cols;
+    m->K = K;
+    m->k4 = (K + 3) / 4;
+    m->colsp = (cols + 15) / 16 * 16;
+    m->q = malloc((size_t)m->k4 * m->colsp * 4);
+    if (!m->q)
+        return -1;
+    kern_qmat_fill(m, bits, words);
+    return 0;
+}
+
+void kern_qmat_free(kern_qmat *m)
+{
+    free(m->q);
+    m->q = NULL;
+}
+
+void kern_qgemm(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out, int ldo)
+{
+    kern_pick();
+    qgemm_impl(x, rows, ldx, w, out, ldo);
+}
 
 void kern_pack_signs(const float *x, int n, uint64_t *out)
 {

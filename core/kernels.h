@@ -60,6 +60,22 @@ void kern_bgemm_xnor(const uint64_t *x, int rows, const kern_bmat *w, int nbits,
                      int ldo);
 void kern_bgemm_and(const uint64_t *x, int rows, const kern_bmat *w, int32_t *out, int ldo);
 
+/* Weights of +-1 as int8 for byte-input products (u8 x s8 dot products, VNNI where the
+ * CPU has it): w[o][k] at q[((k / 4) * colsp + o) * 4 + k % 4], colsp = cols rounded up
+ * to 16; inputs past K and columns past cols hold 0. */
+typedef struct kern_qmat {
+    int cols, colsp, K, k4;
+    int8_t *q;
+} kern_qmat;
+
+/* Prepare from packed signs (cols x words rows, bit set = +1). Returns 0, or -1 when out
+ * of memory. A prepared matrix can be refilled with kern_qmat_fill (same shape). */
+int kern_qmat_prepare(kern_qmat *m, const uint64_t *bits, int cols, int K, int words);
+void kern_qmat_fill(kern_qmat *m, const uint64_t *bits, int words);
+void kern_qmat_free(kern_qmat *m);
+/* out[b*ldo + o] = sum_k x[b*ldx + k] * w[o][k], exactly, for rows of K unsigned bytes. */
+void kern_qgemm(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out, int ldo);
+
 /* Run fn(ud, begin, end) over [0, n) split into at most kern_threads() contiguous chunks
  * of at least `grain` items, on worker threads; returns when all are done. The split
  * depends only on n, grain and the thread count. Called from inside a chunk, it runs

@@ -419,6 +419,7 @@ typedef struct infer_job {
     /* Batch norm at inference folded into y = scale * a + shift per unit. */
     float *scale[NET_MAX_LAYERS], *shift[NET_MAX_LAYERS];
     kern_bmat wb[NET_MAX_LAYERS]; /* binary weights laid out for the popcount products */
+    kern_qmat q0;                 /* the first layer's, for byte inputs */
     const data_set *d;
     const int *idx;
     float *out;
@@ -426,6 +427,9 @@ typedef struct infer_job {
 
 enum { INFER_TILE = 64 };
 
+/* Inference of rows [begin, end), INFER_TILE rows at a time. Every layer's product is an
+ * exact integer: bytes x +-1 (float inputs, scaled by 1/255 in the folded batch norm),
+ * 0/1 x +-1 or +-1 x +-1 (popcounts). */
 MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
 {
     infer_job *job = ud;
@@ -435,10 +439,9 @@ MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
     int32_t *acc = malloc(sizeof(int32_t) * INFER_TILE * maxs);
     uint64_t *xa = malloc(sizeof(uint64_t) * INFER_TILE * maxw);
     uint64_t *xb = malloc(sizeof(uint64_t) * INFER_TILE * maxw);
-    float *xf = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * d->dim);
-    float *af = d->binary ? NULL : malloc(sizeof(float) * INFER_TILE * maxs);
+    uint8_t *x8 = d->binary ? NULL : malloc((size_t)INFER_TILE * d->dim);
     float *yb = malloc(sizeof(float) * maxs);
-    if (!acc || !xa || !xb || !yb || (!d->binary && (!xf || !af))) {
+    if (!acc || !xa || !xb || !yb || (!d->binary && !x8)) {
         fprintf(stderr, "mpcl: out of memory in inference\n");
         abort();
     }
@@ -449,47 +452,38 @@ MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
             data_gather_bits(d, job->idx + t0, rows, xa);
             kern_bgemm_and(xa, rows, &job->wb[0], acc, L0->out);
         } else {
-            data_gather_float(d, job->idx + t0, rows, xf);
-            kern_sgemm(0, 1, rows, L0->out, L0->in, 1.0f, xf, L0->in, L0->wb, L0->in, 0.0f, af,
-                       L0->out);
+            for (int r = 0; r < rows; r++)
+                memcpy(x8 + (size_t)r * d->dim, d->bytes + (size_t)job->idx[t0 + r] * d->dim,
+                       d->dim);
+            kern_qgemm(x8, rows, d->dim, &job->q0, acc, L0->out);
         }
         for (int l = 0; l < n->nlayers; l++) {
             const net_layer *L = &n->layer[l];
-            int last = l == n->nlayers - 1;
-            int float_acc = (l == 0 && !d->binary);
             const float *scale = job->scale[l], *shift = job->shift[l];
-            if (!last) {
+            if (l < n->nlayers - 1) {
                 int words = KERN_WORDS(L->out);
                 for (int r = 0; r < rows; r++) {
-                    uint64_t *br = xb + (size_t)r * words;
-                    float *yr = yb; /* this row's batch-norm outputs */
-                    if (float_acc)
-                        for (int o = 0; o < L->out; o++)
-                            yr[o] = scale[o] * af[(size_t)r * L->out + o] + shift[o];
-                    else
-                        for (int o = 0; o < L->out; o++)
-                            yr[o] = scale[o] * (float)acc[(size_t)r * L->out + o] + shift[o];
-                    kern_pack_signs(yr, L->out, br);
+                    const int32_t *ar = acc + (size_t)r * L->out;
+                    for (int o = 0; o < L->out; o++)
+                        yb[o] = scale[o] * (float)ar[o] + shift[o];
+                    kern_pack_signs(yb, L->out, xb + (size_t)r * words);
                 }
                 const net_layer *N = &n->layer[l + 1];
                 kern_bgemm_xnor(xb, rows, &job->wb[l + 1], N->in, acc, N->out);
             } else {
                 float *o_out = job->out + (size_t)t0 * L->out;
                 for (int r = 0; r < rows; r++)
-                    for (int o = 0; o < L->out; o++) {
-                        float a = float_acc ? af[(size_t)r * L->out + o]
-                                            : (float)acc[(size_t)r * L->out + o];
-                        o_out[(size_t)r * L->out + o] = scale[o] * a + shift[o];
-                    }
+                    for (int o = 0; o < L->out; o++)
+                        o_out[(size_t)r * L->out + o] =
+                            scale[o] * (float)acc[(size_t)r * L->out + o] + shift[o];
             }
         }
     }
     free(acc);
     free(xa);
     free(xb);
+    free(x8);
     free(yb);
-    free(xf);
-    free(af);
 }
 
 void net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
@@ -526,9 +520,21 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
         if (p)
             p += 4 * sz;
     }
+    if (!d->binary) {
+        /* Byte inputs stand for byte / 255. */
+        for (int o = 0; o < n->sizes[1]; o++)
+            job.scale[0][o] *= 1.0f / 255.0f;
+        const net_layer *L0 = &n->layer[0];
+        if (kern_qmat_prepare(&job.q0, L0->wbits, L0->out, L0->in, L0->words_in) < 0) {
+            fprintf(stderr, "mpcl: out of memory in inference\n");
+            abort();
+        }
+    }
     kern_parallel(count, 256, infer_range, &job);
     for (int l = 0; l < n->nlayers; l++)
         kern_bmat_free(&job.wb[l]);
+    if (!d->binary)
+        kern_qmat_free(&job.q0);
     free(folded);
 }
 

@@ -72,6 +72,44 @@ static void test_products_match_loops(void **state)
         check_products(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
+static void check_qgemm(int rows, int cols, int K)
+{
+    rng r;
+    rng_seed(&r, (uint64_t)(rows * 7919 + cols * 31 + K));
+    int words = KERN_WORDS(K), ldx = K + 3; /* rows not aligned to anything */
+    uint8_t *x = malloc((size_t)rows * ldx);
+    uint64_t *w = malloc(sizeof(uint64_t) * cols * words);
+    int32_t *out = malloc(sizeof(int32_t) * rows * cols);
+    for (int i = 0; i < rows * ldx; i++)
+        x[i] = (uint8_t)rng_below(&r, 256);
+    random_bits(&r, w, cols, K);
+    kern_qmat q;
+    assert_int_equal(kern_qmat_prepare(&q, w, cols, K, words), 0);
+    kern_qgemm(x, rows, ldx, &q, out, cols);
+    for (int b = 0; b < rows; b++)
+        for (int o = 0; o < cols; o++) {
+            int ref = 0;
+            for (int k = 0; k < K; k++)
+                ref += x[b * ldx + k] * (bit(w + o * words, k) ? 1 : -1);
+            assert_int_equal(out[b * cols + o], ref);
+        }
+    kern_qmat_free(&q);
+    free(x);
+    free(w);
+    free(out);
+}
+
+static void test_byte_products_match_loops(void **state)
+{
+    (void)state;
+    /* Rows around the 4-row tile, columns around the 16-column block and the 64-column
+     * tile, inputs with and without a ragged group of 4. */
+    int shapes[][3] = {{1, 1, 1},  {3, 5, 7},    {4, 16, 8},  {5, 17, 9},   {4, 64, 784},
+                       {9, 70, 784}, {2, 256, 192}, {7, 10, 257}, {8, 33, 130}, {1, 100, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_qgemm(shapes[i][0], shapes[i][1], shapes[i][2]);
+}
+
 static void test_pack_signs(void **state)
 {
     (void)state;
@@ -194,6 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_products_match_loops),
+        cmocka_unit_test(test_byte_products_match_loops),
         cmocka_unit_test(test_pack_signs),
         cmocka_unit_test(test_parallel_covers_range),
         cmocka_unit_test(test_sgemm_wrapper),
