@@ -70,8 +70,7 @@ static void workspace_free(net *n)
     }
     free(n->grad_a);
     free(n->grad_b);
-    free(n->bn_tmp);
-    n->grad_a = n->grad_b = n->bn_tmp = NULL;
+    n->grad_a = n->grad_b = NULL;
     n->cap_batch = 0;
 }
 
@@ -92,7 +91,6 @@ static void workspace_reserve(net *n, int B)
         ok &= (n->invstd[l] = malloc(sizeof(float) * out)) != NULL;
     }
     ok &= (n->grad_a = malloc(sizeof(float) * B * max_size(n))) != NULL;
-    ok &= (n->bn_tmp = malloc(sizeof(float) * 3 * max_size(n))) != NULL;
     ok &= (n->grad_b = malloc(sizeof(float) * B * max_size(n))) != NULL;
     if (!ok) {
         fprintf(stderr, "mpcl: out of memory for a training batch of %d\n", B);
@@ -245,93 +243,111 @@ static void unit_range(int begin, int end, int out, int *o0, int *o1)
     *o1 = end * BN_UNIT < out ? end * BN_UNIT : out;
 }
 
-MPCL_MULTIVERSION static void bn_forward_range(void *ud, int begin, int end)
+/* One block of W <= BN_UNIT units starting at o, with the block's sums in registers
+ * (always inlined with W = BN_UNIT for whole blocks). */
+static inline __attribute__((always_inline)) void bn_forward_block(const bn_job *j, int o,
+                                                                  int W)
 {
-    const bn_job *j = ud;
     net *n = j->n;
     net_layer *L = &n->layer[j->l];
-    int out = L->out, B = j->B, o0, o1;
-    unit_range(begin, end, out, &o0, &o1);
-    const float *restrict a = n->pre[j->l];
-    float *restrict xh = n->xhat[j->l], *restrict inv = n->invstd[j->l], *restrict y = j->y;
-    float *restrict mu = n->bn_tmp, *restrict sq = n->bn_tmp + out;
-    const float *restrict gamma = L->gamma, *restrict beta = L->beta;
-    for (int o = o0; o < o1; o++)
-        mu[o] = sq[o] = 0.0f;
-    for (int b = 0; b < B; b++) {
-        const float *ar = a + (size_t)b * out;
-        for (int o = o0; o < o1; o++)
-            mu[o] += ar[o];
-    }
-    for (int o = o0; o < o1; o++)
-        mu[o] /= (float)B;
-    for (int b = 0; b < B; b++) {
-        const float *ar = a + (size_t)b * out;
-        for (int o = o0; o < o1; o++) {
-            float c = ar[o] - mu[o];
-            sq[o] += c * c;
+    int out = L->out, B = j->B;
+    const float *restrict a = n->pre[j->l] + o;
+    float *restrict xh = n->xhat[j->l] + o, *restrict y = j->y + o;
+    float mu[BN_UNIT] = {0}, sq[BN_UNIT] = {0}, inv[BN_UNIT], g[BN_UNIT], be[BN_UNIT];
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < W; i++)
+            mu[i] += a[(size_t)b * out + i];
+    for (int i = 0; i < W; i++)
+        mu[i] /= (float)B;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < W; i++) {
+            float c = a[(size_t)b * out + i] - mu[i];
+            sq[i] += c * c;
         }
-    }
     float m = n->bn_momentum, unbias = B > 1 ? (float)B / (float)(B - 1) : 1.0f;
-    for (int o = o0; o < o1; o++) {
-        float var = sq[o] / (float)B;
-        inv[o] = 1.0f / sqrtf(var + n->bn_eps);
-        L->mean[o] = (1 - m) * L->mean[o] + m * mu[o];
-        L->var[o] = (1 - m) * L->var[o] + m * var * unbias;
+    for (int i = 0; i < W; i++) {
+        float var = sq[i] / (float)B;
+        inv[i] = 1.0f / sqrtf(var + n->bn_eps);
+        n->invstd[j->l][o + i] = inv[i];
+        L->mean[o + i] = (1 - m) * L->mean[o + i] + m * mu[i];
+        L->var[o + i] = (1 - m) * L->var[o + i] + m * var * unbias;
+        g[i] = L->gamma[o + i];
+        be[i] = L->beta[o + i];
     }
     for (int b = 0; b < B; b++) {
         const float *ar = a + (size_t)b * out;
         float *xr = xh + (size_t)b * out, *yr = y + (size_t)b * out;
-        for (int o = o0; o < o1; o++) {
-            xr[o] = (ar[o] - mu[o]) * inv[o];
-            yr[o] = gamma[o] * xr[o] + beta[o];
+        for (int i = 0; i < W; i++) {
+            xr[i] = (ar[i] - mu[i]) * inv[i];
+            float v = g[i] * xr[i] + be[i];
+            yr[i] = j->hidden ? (v >= 0.0f ? 1.0f : -1.0f) : v;
         }
-        if (j->hidden)
-            for (int o = o0; o < o1; o++)
-                yr[o] = yr[o] >= 0.0f ? 1.0f : -1.0f;
+    }
+}
+
+MPCL_MULTIVERSION static void bn_forward_range(void *ud, int begin, int end)
+{
+    const bn_job *j = ud;
+    int o0, o1;
+    unit_range(begin, end, j->n->layer[j->l].out, &o0, &o1);
+    for (int o = o0; o < o1; o += BN_UNIT) {
+        if (o1 - o >= BN_UNIT)
+            bn_forward_block(j, o, BN_UNIT);
+        else
+            bn_forward_block(j, o, o1 - o);
+    }
+}
+
+static inline __attribute__((always_inline)) void bn_backward_block(const bn_job *j, int o,
+                                                                   int W)
+{
+    net *n = j->n;
+    net_layer *L = &n->layer[j->l];
+    int out = L->out, B = j->B;
+    const float *restrict xh = n->xhat[j->l] + o;
+    float *restrict dy = j->dy + o, *restrict da = j->da + o;
+    float g[BN_UNIT], be[BN_UNIT], sg[BN_UNIT] = {0}, sgx[BN_UNIT] = {0}, k[BN_UNIT];
+    for (int i = 0; i < W; i++) {
+        g[i] = L->gamma[o + i];
+        be[i] = L->beta[o + i];
+    }
+    for (int b = 0; b < B; b++) {
+        float *dr = dy + (size_t)b * out;
+        const float *xr = xh + (size_t)b * out;
+        for (int i = 0; i < W; i++) {
+            float d = dr[i];
+            if (j->ste) { /* the sign above passed gradient only where |Y| <= 1 */
+                float v = g[i] * xr[i] + be[i];
+                d = fabsf(v) <= 1.0f ? d : 0.0f;
+                dr[i] = d;
+            }
+            sg[i] += d;
+            sgx[i] += d * xr[i];
+        }
+    }
+    for (int i = 0; i < W; i++) {
+        L->g_beta[o + i] = sg[i];
+        L->g_gamma[o + i] = sgx[i];
+        k[i] = g[i] * n->invstd[j->l][o + i] / (float)B;
+    }
+    for (int b = 0; b < B; b++) {
+        const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
+        float *ar = da + (size_t)b * out;
+        for (int i = 0; i < W; i++)
+            ar[i] = k[i] * ((float)B * dr[i] - sg[i] - xr[i] * sgx[i]);
     }
 }
 
 MPCL_MULTIVERSION static void bn_backward_range(void *ud, int begin, int end)
 {
     const bn_job *j = ud;
-    net *n = j->n;
-    net_layer *L = &n->layer[j->l];
-    int out = L->out, B = j->B, o0, o1;
-    unit_range(begin, end, out, &o0, &o1);
-    const float *restrict xh = n->xhat[j->l], *restrict inv = n->invstd[j->l];
-    const float *restrict gamma = L->gamma, *restrict beta = L->beta;
-    float *restrict dy = j->dy, *restrict da = j->da;
-    float *restrict sg = n->bn_tmp, *restrict sgx = n->bn_tmp + out,
-                    *restrict k = n->bn_tmp + 2 * out;
-    if (j->ste)
-        for (int b = 0; b < B; b++) {
-            float *dr = dy + (size_t)b * out;
-            const float *xr = xh + (size_t)b * out;
-            for (int o = o0; o < o1; o++) {
-                float v = gamma[o] * xr[o] + beta[o];
-                dr[o] = fabsf(v) <= 1.0f ? dr[o] : 0.0f;
-            }
-        }
-    for (int o = o0; o < o1; o++)
-        sg[o] = sgx[o] = 0.0f;
-    for (int b = 0; b < B; b++) {
-        const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
-        for (int o = o0; o < o1; o++) {
-            sg[o] += dr[o];
-            sgx[o] += dr[o] * xr[o];
-        }
-    }
-    for (int o = o0; o < o1; o++) {
-        L->g_beta[o] = sg[o];
-        L->g_gamma[o] = sgx[o];
-        k[o] = gamma[o] * inv[o] / (float)B;
-    }
-    for (int b = 0; b < B; b++) {
-        const float *dr = dy + (size_t)b * out, *xr = xh + (size_t)b * out;
-        float *ar = da + (size_t)b * out;
-        for (int o = o0; o < o1; o++)
-            ar[o] = k[o] * ((float)B * dr[o] - sg[o] - xr[o] * sgx[o]);
+    int o0, o1;
+    unit_range(begin, end, j->n->layer[j->l].out, &o0, &o1);
+    for (int o = o0; o < o1; o += BN_UNIT) {
+        if (o1 - o >= BN_UNIT)
+            bn_backward_block(j, o, BN_UNIT);
+        else
+            bn_backward_block(j, o, o1 - o);
     }
 }
 

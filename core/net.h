@@ -42,7 +42,6 @@ typedef struct net {
     float *xhat[NET_MAX_LAYERS];    /* normalised A */
     float *invstd[NET_MAX_LAYERS];  /* (out) */
     float *grad_a, *grad_b;         /* (cap_batch, max size) scratch */
-    float *bn_tmp;                  /* (3, max size) per-unit sums */
 } net;
 
 /* Create a net of nlayers layers; sizes has nlayers + 1 entries. Hidden weights are drawn
