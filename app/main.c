@@ -20,15 +20,6 @@ static void usage(FILE *f)
                "all cores), MPCL_DATA (data directory).\n");
 }
 
-/* Flush denormals to zero on this thread (threads it creates inherit the setting). */
-static void flush_denormals(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    unsigned csr = __builtin_ia32_stmxcsr();
-    __builtin_ia32_ldmxcsr(csr | 0x8040); /* FTZ | DAZ */
-#endif
-}
-
 static int default_threads(void)
 {
     const char *s = getenv("MPCL_THREADS");
@@ -80,7 +71,7 @@ int main(int argc, char **argv)
         return 0;
     }
     kern_blas_env_fixup(argv);
-    flush_denormals();
+    kern_flush_denormals();
     kern_set_threads(default_threads());
 
     lua_State *L = luaL_newstate();

@@ -179,6 +179,13 @@ void kern_blas_env_fixup(char **argv)
     }
 }
 
+void kern_flush_denormals(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040); /* FTZ | DAZ */
+#endif
+}
+
 void kern_set_threads(int threads)
 {
     kern_pick();

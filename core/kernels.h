@@ -27,6 +27,9 @@
  * them and executes the program again, once; if that fails the program carries on. */
 void kern_blas_env_fixup(char **argv);
 
+/* Flush denormals to zero on the calling thread (threads it creates later inherit it). */
+void kern_flush_denormals(void);
+
 /* Set the number of threads the kernels may use. */
 void kern_set_threads(int threads);
 int kern_threads(void);

@@ -126,8 +126,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpcl-bench: --threads takes 1 to 64\n");
         return 2;
     }
-    unsigned csr = __builtin_ia32_stmxcsr();
-    __builtin_ia32_ldmxcsr(csr | 0x8040); /* flush denormals, as the peer does */
+    kern_flush_denormals(); /* as the peer does */
     kern_set_threads(threads);
     data_set f, b;
     make_sets(12000, &f, &b);
