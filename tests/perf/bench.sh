@@ -22,6 +22,9 @@ PEER=tests/perf/torch_peer.py
 # (pyenv, venv) would not see it.
 PY=/usr/bin/python3
 
+# A run that has not finished after BENCH_TIMEOUT seconds (default 600) counts as failed.
+TMO=${BENCH_TIMEOUT:-600}
+
 die() { echo "bench: $*" >&2; exit 1; }
 
 [ -x "$BIN" ] || die "$BIN is missing or not executable (make bench builds build/mpcl-bench)"
@@ -70,13 +73,14 @@ threads=(1)
 
 # value KEY TEXT: the value of the line `KEY: value` in TEXT.
 value() { awk -v k="$1" 'index($0, k ": ") == 1 { print substr($0, length(k) + 3); exit }' <<< "$2"; }
+failure() { if [ "$1" -eq 124 ]; then echo "timed out after ${TMO}s"; else echo "failed (exit $1)"; fi; }
 isnum() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
 
 declare -A ours theirs
 for t in "${threads[@]}"; do
     echo "bench: running $BIN --threads $t"
-    out=$(OPENBLAS_NUM_THREADS=$t "$BIN" --threads "$t" 2>&1) \
-        || die "$BIN --threads $t failed (exit $?): $(tail -n 1 <<< "$out")"
+    out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$BIN" --threads "$t" 2>&1) \
+        || die "$BIN --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
     [ "$t" = 1 ] && echo "bench: engine blas: $(value blas "$out")"
     for k in "${keys[@]}"; do
         v=$(value "$k" "$out")
@@ -85,8 +89,8 @@ for t in "${threads[@]}"; do
     done
 
     echo "bench: running $PEER --threads $t"
-    out=$(OPENBLAS_NUM_THREADS=$t "$PY" "$PEER" --threads "$t" 2>&1) \
-        || die "$PEER --threads $t failed (exit $?): $(tail -n 1 <<< "$out")"
+    out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$PY" "$PEER" --threads "$t" 2>&1) \
+        || die "$PEER --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
     [ "$t" = 1 ] && echo "bench: torch blas: $(value blas "$out")"
     for k in "${keys[@]}"; do
         v=$(value "$k" "$out")
