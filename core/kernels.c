@@ -377,15 +377,38 @@ AVX512_VNNI static void qgemm_vnni(const uint8_t *x, int rows, int ldx, const ke
 }
 #endif
 
+/* Four weights (+1 for a set bit, -1 for a clear one) as the int8 bytes of one word. */
+static const uint32_t nibble_weights[16] = {
+    0xFFFFFFFF, 0xFFFFFF01, 0xFFFF01FF, 0xFFFF0101, 0xFF01FFFF, 0xFF01FF01, 0xFF0101FF,
+    0xFF010101, 0x01FFFFFF, 0x01FFFF01, 0x01FF01FF, 0x01FF0101, 0x0101FFFF, 0x0101FF01,
+    0x010101FF, 0x01010101};
+
+void kern_qmat_fill_cols(kern_qmat *m, const uint64_t *bits, int words, int o0, int o1)
+{
+    int full = m->K / 4, tail = m->K % 4;
+    uint32_t *q = (uint32_t *)(void *)m->q;
+    /* Group by group, so that the stores run along memory. */
+    for (int g = 0; g < full; g++) {
+        uint32_t *qg = q + (size_t)g * m->colsp;
+        const uint64_t *wg = bits + (g >> 4);
+        int shift = (g & 15) * 4;
+        for (int o = o0; o < o1; o++)
+            qg[o] = nibble_weights[(wg[(size_t)o * words] >> shift) & 15u];
+    }
+    if (tail) {
+        uint32_t *qg = q + (size_t)full * m->colsp;
+        uint32_t keep = (1u << (8 * tail)) - 1u; /* inputs past K weigh 0 */
+        for (int o = o0; o < o1; o++) {
+            unsigned nib = (unsigned)(bits[(size_t)o * words + (full >> 4)] >> ((full & 15) * 4));
+            qg[o] = nibble_weights[nib & 15u] & keep;
+        }
+    }
+}
+
 void kern_qmat_fill(kern_qmat *m, const uint64_t *bits, int words)
 {
     memset(m->q, 0, (size_t)m->k4 * m->colsp * 4);
-    for (int o = 0; o < m->cols; o++) {
-        const uint64_t *row = bits + (size_t)o * words;
-        for (int k = 0; k < m->K; k++)
-            m->q[((size_t)(k / 4) * m->colsp + o) * 4 + k % 4] =
-                (int8_t)((row[k >> 6] >> (k & 63) & 1) ? 1 : -1);
-    }
+    kern_qmat_fill_cols(m, bits, words, 0, m->cols);
 }
 
 int kern_qmat_prepare(kern_qmat *m, const uint64_t *bits, int cols, int K, int words)

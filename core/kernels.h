@@ -75,6 +75,8 @@ typedef struct kern_qmat {
  * of memory. A prepared matrix can be refilled with kern_qmat_fill (same shape). */
 int kern_qmat_prepare(kern_qmat *m, const uint64_t *bits, int cols, int K, int words);
 void kern_qmat_fill(kern_qmat *m, const uint64_t *bits, int words);
+/* Refill columns [o0, o1) only (parallel refills of disjoint ranges are safe). */
+void kern_qmat_fill_cols(kern_qmat *m, const uint64_t *bits, int words, int o0, int o1);
 void kern_qmat_free(kern_qmat *m);
 /* out[b*ldo + o] = sum_k x[b*ldx + k] * w[o][k], exactly, for rows of K unsigned bytes. */
 void kern_qgemm(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out, int ldo);

@@ -71,6 +71,9 @@ static void workspace_free(net *n)
     free(n->grad_a);
     free(n->grad_b);
     n->grad_a = n->grad_b = NULL;
+    free(n->acc0);
+    n->acc0 = NULL;
+    kern_qmat_free(&n->q0);
     n->cap_batch = 0;
 }
 
@@ -92,6 +95,9 @@ static void workspace_reserve(net *n, int B)
     }
     ok &= (n->grad_a = malloc(sizeof(float) * B * max_size(n))) != NULL;
     ok &= (n->grad_b = malloc(sizeof(float) * B * max_size(n))) != NULL;
+    ok &= (n->acc0 = malloc(sizeof(int32_t) * B * n->sizes[1])) != NULL;
+    ok &= kern_qmat_prepare(&n->q0, n->layer[0].wbits, n->sizes[1], n->sizes[0],
+                            n->layer[0].words_in) == 0;
     if (!ok) {
         fprintf(stderr, "mpcl: out of memory for a training batch of %d\n", B);
         abort();
@@ -359,21 +365,67 @@ float *net_input_buffer(net *n, int B)
     return n->act[0];
 }
 
-void net_forward_train(net *n, const float *x, int B)
+/* Batch norm and sign of every layer from l0 on, after layer l0's A is in pre[l0]; the
+ * products of the layers after it. */
+static void forward_from(net *n, int l0, int B)
 {
-    workspace_reserve(n, B);
-    if (x != n->act[0])
-        memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
-    for (int l = 0; l < n->nlayers; l++) {
+    for (int l = l0; l < n->nlayers; l++) {
         net_layer *L = &n->layer[l];
-        /* A (B, out) = X (B, in) Wb^T (in, out) */
-        kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[l], L->in, L->wb, L->in, 0.0f,
-                   n->pre[l], L->out);
+        if (l > l0) /* A (B, out) = X (B, in) Wb^T (in, out) */
+            kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[l], L->in, L->wb, L->in, 0.0f,
+                       n->pre[l], L->out);
         /* The next layer sees sign(Y); the backward pass recomputes Y from xhat for the
          * straight-through mask. */
         bn_job j = {.n = n, .l = l, .B = B, .hidden = l < n->nlayers - 1, .y = n->act[l + 1]};
         kern_parallel(bn_units(L->out), 4, bn_forward_range, &j);
     }
+}
+
+void net_forward_train(net *n, const float *x, int B)
+{
+    workspace_reserve(n, B);
+    if (x != n->act[0])
+        memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
+    net_layer *L = &n->layer[0];
+    kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[0], L->in, L->wb, L->in, 0.0f, n->pre[0],
+               L->out);
+    forward_from(n, 0, B);
+}
+
+typedef struct byte_job {
+    net *n;
+    const uint8_t *x8;
+    float unit;
+    int B;
+} byte_job;
+
+enum { ROW_UNIT = 4 }; /* rows per unit of work: the byte products' row tile */
+
+static void refill_q0(void *ud, int begin, int end)
+{
+    net *n = ud;
+    kern_qmat_fill_cols(&n->q0, n->layer[0].wbits, n->layer[0].words_in, begin, end);
+}
+
+static void first_layer_bytes(void *ud, int begin, int end)
+{
+    const byte_job *j = ud;
+    net *n = j->n;
+    int in = n->sizes[0], out = n->sizes[1];
+    int r0 = begin * ROW_UNIT, r1 = end * ROW_UNIT < j->B ? end * ROW_UNIT : j->B;
+    kern_qgemm(j->x8 + (size_t)r0 * in, r1 - r0, in, &n->q0, n->acc0 + (size_t)r0 * out, out);
+    for (size_t i = (size_t)r0 * out; i < (size_t)r1 * out; i++)
+        n->pre[0][i] = (float)n->acc0[i] * j->unit;
+}
+
+void net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B)
+{
+    workspace_reserve(n, B);
+    /* The signs changed with the last optimiser step: refresh their int8 copy. */
+    kern_parallel(n->sizes[1], 32, refill_q0, n);
+    byte_job j = {n, x8, unit, B};
+    kern_parallel((B + ROW_UNIT - 1) / ROW_UNIT, 4, first_layer_bytes, &j);
+    forward_from(n, 0, B);
 }
 
 float net_backward(net *n, const int *target, const uint16_t *allowed, int B, int *correct)

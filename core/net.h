@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "kernels.h"
 
 #define NET_MAX_LAYERS 8
 
@@ -42,6 +43,8 @@ typedef struct net {
     float *xhat[NET_MAX_LAYERS];    /* normalised A */
     float *invstd[NET_MAX_LAYERS];  /* (out) */
     float *grad_a, *grad_b;         /* (cap_batch, max size) scratch */
+    int32_t *acc0;                  /* (cap_batch, sizes[1]) first-layer integer sums */
+    kern_qmat q0;                   /* first-layer signs for byte-input products */
 } net;
 
 /* Create a net of nlayers layers; sizes has nlayers + 1 entries. Hidden weights are drawn
@@ -63,6 +66,10 @@ void net_sync_binary(net *n);
 void net_forward_train(net *n, const float *x, int B);
 /* The workspace's input buffer (B, sizes[0]), for gathering a batch in place. */
 float *net_input_buffer(net *n, int B);
+/* The same training pass for inputs that are bytes: x8 (B, sizes[0]) with x = x8 * unit
+ * already in net_input_buffer (the backward pass needs it). The first layer's product is
+ * then computed exactly in integers (byte x +-1), then scaled by unit. */
+void net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B);
 /* Softmax cross-entropy of the last forward pass and its backward pass into g_*.
  * target[b] is an output index; allowed[b] (NULL: all outputs) a bit mask of the outputs
  * that take part in example b's softmax. Returns the mean loss; *correct counts examples

@@ -80,16 +80,36 @@ static void switch_rates(const sign_snapshot *start, const sign_snapshot *touche
     r->switch_any = r->weights ? (float)any / (float)r->weights : 0.0f;
 }
 
+/* A batch gathered twice: as bytes for the first layer's exact integer product, and as
+ * floats (byte * unit) for its weight gradient. Binary inputs become bytes 0/1. */
 typedef struct gather_job {
     const data_set *d;
     const int *idx;
+    uint8_t *x8;
     float *x;
 } gather_job;
+
+static float input_unit(const data_set *d) { return d->binary ? 1.0f : 1.0f / 255.0f; }
 
 static void gather_rows(void *ud, int begin, int end)
 {
     const gather_job *g = ud;
-    data_gather_float(g->d, g->idx + begin, end - begin, g->x + (size_t)begin * g->d->dim);
+    const data_set *d = g->d;
+    size_t dim = (size_t)d->dim;
+    float unit = input_unit(d);
+    for (int r = begin; r < end; r++) {
+        uint8_t *xr = g->x8 + (size_t)r * dim;
+        float *fr = g->x + (size_t)r * dim;
+        if (d->binary) {
+            const uint64_t *src = d->bits + (size_t)g->idx[r] * d->words;
+            for (size_t i = 0; i < dim; i++)
+                xr[i] = (uint8_t)(src[i >> 6] >> (i & 63) & 1);
+        } else {
+            memcpy(xr, d->bytes + (size_t)g->idx[r] * dim, dim);
+        }
+        for (size_t i = 0; i < dim; i++)
+            fr[i] = (float)xr[i] * unit;
+    }
 }
 
 /* The examples of one epoch: the task's training indices (all tasks' so far for Joint),
@@ -142,10 +162,11 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     net best;
     int B = cfg->batch;
     int *target = malloc(sizeof(int) * B);
+    uint8_t *x8 = malloc((size_t)B * train->dim);
     uint16_t *allowed = malloc(sizeof(uint16_t) * B);
     int have_best = 0;
     int rc = -1;
-    if (!target || !allowed || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
+    if (!target || !allowed || !x8 || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
         snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
         snapshot_take(&touched, n) < 0) {
         snprintf(err, errlen, "train: out of memory");
@@ -195,7 +216,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             }
             const int *bidx = es.idx + (size_t)bi * B;
             float *x = net_input_buffer(n, B);
-            gather_job gj = {train, bidx, x};
+            gather_job gj = {train, bidx, x8, x};
             kern_parallel(B, 16, gather_rows, &gj);
             for (int k = 0; k < B; k++) {
                 const data_task *tk = &tasks->task[es.task_of[bi * B + k]];
@@ -206,7 +227,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
                                  : (uint16_t)((1u << n->sizes[n->nlayers]) - 1);
             }
             int ok;
-            net_forward_train(n, x, B);
+            net_forward_train_bytes(n, x8, input_unit(train), B);
             loss_sum += net_backward(n, target, allowed, B, &ok);
             right += ok;
             optim_step(o, n);
@@ -263,6 +284,7 @@ out_early:
     free(es.idx);
     free(es.task_of);
     free(target);
+    free(x8);
     free(allowed);
     return rc;
 }

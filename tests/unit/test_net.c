@@ -209,6 +209,45 @@ static void test_inference_float_matches_reference(void **state)
     check_inference(0);
 }
 
+/* The byte-input pass computes the first product in integers: the same pass as the float
+ * one, to rounding, for byte inputs and for 0/1 inputs. */
+static void check_bytes_pass(float unit, int maxval)
+{
+    int sizes[4] = {37, 40, 24, 10}, B = 20;
+    char err[128];
+    net a, b;
+    assert_int_equal(net_create(&a, 3, sizes, 0, 1.0f, 6, err, sizeof err), 0);
+    assert_int_equal(net_create(&b, 3, sizes, 0, 1.0f, 6, err, sizeof err), 0);
+    rng r;
+    rng_seed(&r, 13);
+    uint8_t x8[20 * 37];
+    float x[20 * 37];
+    for (int i = 0; i < B * 37; i++) {
+        x8[i] = (uint8_t)rng_below(&r, (uint32_t)maxval + 1);
+        x[i] = (float)x8[i] * unit;
+    }
+    net_forward_train(&a, x, B);
+    memcpy(net_input_buffer(&b, B), x, sizeof x);
+    net_forward_train_bytes(&b, x8, unit, B);
+    for (int i = 0; i < B * 40; i++)
+        assert_float_equal(a.pre[0][i], b.pre[0][i], 1e-4f * (1 + fabsf(a.pre[0][i])));
+    for (int i = 0; i < B * 10; i++)
+        assert_float_equal(a.act[3][i], b.act[3][i], 1e-3f * (1 + fabsf(a.act[3][i])));
+    net_free(&a);
+    net_free(&b);
+}
+
+static void test_forward_bytes_matches_float(void **state)
+{
+    (void)state;
+    kern_set_threads(1);
+    check_bytes_pass(1.0f / 255.0f, 255);
+    check_bytes_pass(1.0f, 1);
+    kern_set_threads(2);
+    check_bytes_pass(1.0f / 255.0f, 255);
+    kern_set_threads(1);
+}
+
 static void test_banks(void **state)
 {
     (void)state;
@@ -257,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_straight_through_mask),
         cmocka_unit_test(test_inference_binary_matches_reference),
         cmocka_unit_test(test_inference_float_matches_reference),
+        cmocka_unit_test(test_forward_bytes_matches_float),
         cmocka_unit_test(test_banks),
         cmocka_unit_test(test_create_rejects_bad_sizes),
     };
