@@ -450,10 +450,15 @@ int kern_bmat_prepare(kern_bmat *m, const uint64_t *w, int cols, int words)
     m->t = calloc((size_t)words * m->colsp, sizeof(uint64_t));
     if (!m->t)
         return -1;
-    for (int o = 0; o < cols; o++)
-        for (int k = 0; k < words; k++)
-            m->t[(size_t)k * m->colsp + o] = w[(size_t)o * words + k];
+    kern_bmat_fill(m, w);
     return 0;
+}
+
+void kern_bmat_fill(kern_bmat *m, const uint64_t *w)
+{
+    for (int k = 0; k < m->words; k++)
+        for (int o = 0; o < m->cols; o++)
+            m->t[(size_t)k * m->colsp + o] = w[(size_t)o * m->words + k];
 }
 
 void kern_bmat_free(kern_bmat *m)

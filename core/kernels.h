@@ -13,7 +13,7 @@
 
 /* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64; the loader picks one for
  * the CPU it runs on (GCC function multiversioning), so the build stays portable. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(MPCL_NO_MULTIVERSION)
 #define MPCL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MPCL_MULTIVERSION
@@ -53,6 +53,8 @@ typedef struct kern_bmat {
 
 /* Prepare w (cols x words packed rows). Returns 0, or -1 when out of memory. */
 int kern_bmat_prepare(kern_bmat *m, const uint64_t *w, int cols, int words);
+/* Refill a prepared matrix from new rows of the same shape. */
+void kern_bmat_fill(kern_bmat *m, const uint64_t *w);
 void kern_bmat_free(kern_bmat *m);
 
 /* Binary products, out[b*ldo + o] for b < rows, o < w->cols:

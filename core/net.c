@@ -72,8 +72,12 @@ static void workspace_free(net *n)
     free(n->grad_b);
     n->grad_a = n->grad_b = NULL;
     free(n->acc0);
+    free(n->act_bits);
     n->acc0 = NULL;
+    n->act_bits = NULL;
     kern_qmat_free(&n->q0);
+    for (int l = 0; l < NET_MAX_LAYERS; l++)
+        kern_bmat_free(&n->wt[l]);
     n->cap_batch = 0;
 }
 
@@ -95,7 +99,11 @@ static void workspace_reserve(net *n, int B)
     }
     ok &= (n->grad_a = malloc(sizeof(float) * B * max_size(n))) != NULL;
     ok &= (n->grad_b = malloc(sizeof(float) * B * max_size(n))) != NULL;
-    ok &= (n->acc0 = malloc(sizeof(int32_t) * B * n->sizes[1])) != NULL;
+    ok &= (n->acc0 = malloc(sizeof(int32_t) * B * max_size(n))) != NULL;
+    ok &= (n->act_bits = malloc(sizeof(uint64_t) * B * KERN_WORDS(max_size(n)))) != NULL;
+    for (int l = 1; l < n->nlayers; l++)
+        ok &= kern_bmat_prepare(&n->wt[l], n->layer[l].wbits, n->sizes[l + 1],
+                                n->layer[l].words_in) == 0;
     ok &= kern_qmat_prepare(&n->q0, n->layer[0].wbits, n->sizes[1], n->sizes[0],
                             n->layer[0].words_in) == 0;
     if (!ok) {
@@ -367,13 +375,38 @@ float *net_input_buffer(net *n, int B)
 
 /* Batch norm and sign of every layer from l0 on, after layer l0's A is in pre[l0]; the
  * products of the layers after it. */
+typedef struct hidden_job {
+    net *n;
+    int l, B;
+} hidden_job;
+
+/* Rows [begin, end) of a hidden layer's product A = X Wb^T with X = +-1: exact popcounts. */
+static void hidden_product_rows(void *ud, int begin, int end)
+{
+    const hidden_job *j = ud;
+    net *n = j->n;
+    const net_layer *L = &n->layer[j->l];
+    int words = L->words_in;
+    for (int r = begin; r < end; r++)
+        kern_pack_signs(n->act[j->l] + (size_t)r * L->in, L->in, n->act_bits + (size_t)r * words);
+    int32_t *acc = n->acc0 + (size_t)begin * L->out;
+    kern_bgemm_xnor(n->act_bits + (size_t)begin * words, end - begin, &n->wt[j->l], L->in, acc,
+                    L->out);
+    float *pre = n->pre[j->l] + (size_t)begin * L->out;
+    for (size_t i = 0; i < (size_t)(end - begin) * L->out; i++)
+        pre[i] = (float)acc[i];
+}
+
 static void forward_from(net *n, int l0, int B)
 {
     for (int l = l0; l < n->nlayers; l++) {
         net_layer *L = &n->layer[l];
-        if (l > l0) /* A (B, out) = X (B, in) Wb^T (in, out) */
-            kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[l], L->in, L->wb, L->in, 0.0f,
-                       n->pre[l], L->out);
+        if (l > l0) {
+            /* A (B, out) = X (B, in) Wb^T (in, out), X = sign(Y) of the layer below. */
+            kern_bmat_fill(&n->wt[l], L->wbits);
+            hidden_job hj = {n, l, B};
+            kern_parallel(B, 16, hidden_product_rows, &hj);
+        }
         /* The next layer sees sign(Y); the backward pass recomputes Y from xhat for the
          * straight-through mask. */
         bn_job j = {.n = n, .l = l, .B = B, .hidden = l < n->nlayers - 1, .y = n->act[l + 1]};

@@ -43,7 +43,9 @@ typedef struct net {
     float *xhat[NET_MAX_LAYERS];    /* normalised A */
     float *invstd[NET_MAX_LAYERS];  /* (out) */
     float *grad_a, *grad_b;         /* (cap_batch, max size) scratch */
-    int32_t *acc0;                  /* (cap_batch, sizes[1]) first-layer integer sums */
+    int32_t *acc0;                  /* (cap_batch, max size) integer sums of a product */
+    uint64_t *act_bits;             /* (cap_batch, max words) packed +-1 activations */
+    kern_bmat wt[NET_MAX_LAYERS];   /* hidden layers' signs for popcount products */
     kern_qmat q0;                   /* first-layer signs for byte-input products */
 } net;
 
