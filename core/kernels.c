@@ -386,21 +386,21 @@ static const uint32_t nibble_weights[16] = {
 void kern_qmat_fill_cols(kern_qmat *m, const uint64_t *bits, int words, int o0, int o1)
 {
     int full = m->K / 4, tail = m->K % 4;
-    uint32_t *q = (uint32_t *)(void *)m->q;
-    /* Group by group, so that the stores run along memory. */
+    /* Group by group, so that the stores run along memory; memcpy stores the 4 bytes. */
     for (int g = 0; g < full; g++) {
-        uint32_t *qg = q + (size_t)g * m->colsp;
+        int8_t *qg = m->q + (size_t)g * m->colsp * 4;
         const uint64_t *wg = bits + (g >> 4);
         int shift = (g & 15) * 4;
         for (int o = o0; o < o1; o++)
-            qg[o] = nibble_weights[(wg[(size_t)o * words] >> shift) & 15u];
+            memcpy(qg + 4 * (size_t)o, &nibble_weights[(wg[(size_t)o * words] >> shift) & 15u], 4);
     }
     if (tail) {
-        uint32_t *qg = q + (size_t)full * m->colsp;
+        int8_t *qg = m->q + (size_t)full * m->colsp * 4;
         uint32_t keep = (1u << (8 * tail)) - 1u; /* inputs past K weigh 0 */
         for (int o = o0; o < o1; o++) {
             unsigned nib = (unsigned)(bits[(size_t)o * words + (full >> 4)] >> ((full & 15) * 4));
-            qg[o] = nibble_weights[nib & 15u] & keep;
+            uint32_t v = nibble_weights[nib & 15u] & keep;
+            memcpy(qg + 4 * (size_t)o, &v, 4);
         }
     }
 }
