@@ -77,26 +77,26 @@ failure() { if [ "$1" -eq 124 ]; then echo "timed out after ${TMO}s"; else echo 
 isnum() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
 
 declare -A ours theirs
-for t in "${threads[@]}"; do
-    echo "bench: running $BIN --threads $t"
-    out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$BIN" --threads "$t" 2>&1) \
-        || die "$BIN --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
-    [ "$t" = 1 ] && echo "bench: engine blas: $(value blas "$out")"
-    for k in "${keys[@]}"; do
-        v=$(value "$k" "$out")
-        isnum "$v" || die "$BIN --threads $t printed no numeric '$k: ...' line"
-        ours[$k,$t]=$v
-    done
 
-    echo "bench: running $PEER --threads $t"
-    out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$PY" "$PEER" --threads "$t" 2>&1) \
-        || die "$PEER --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
-    [ "$t" = 1 ] && echo "bench: torch blas: $(value blas "$out")"
+# measure SIDE LABEL T CMD...: run CMD with T threads and store its keys in SIDE[key,T].
+measure() {
+    local -n into=$1
+    local label=$2 t=$3 out v
+    shift 3
+    echo "bench: running $label --threads $t"
+    out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$@" --threads "$t" 2>&1) \
+        || die "$label --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
+    [ "$t" = 1 ] && echo "bench: $label blas: $(value blas "$out")"
     for k in "${keys[@]}"; do
         v=$(value "$k" "$out")
-        isnum "$v" || die "$PEER --threads $t printed no numeric '$k: ...' line"
-        theirs[$k,$t]=$v
+        isnum "$v" || die "$label --threads $t printed no numeric '$k: ...' line"
+        into[$k,$t]=$v
     done
+}
+
+for t in "${threads[@]}"; do
+    measure ours "$BIN" "$t" "$BIN"
+    measure theirs "$PEER" "$t" "$PY" "$PEER"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
