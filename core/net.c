@@ -186,6 +186,7 @@ size_t net_param_count(const net *n)
 
 void net_copy_params(net *dst, const net *src)
 {
+    dst->wb0_stale = src->wb0_stale;
     for (int l = 0; l < src->nlayers; l++) {
         const net_layer *S = &src->layer[l];
         net_layer *D = &dst->layer[l];
@@ -224,6 +225,7 @@ int net_clone(net *dst, const net *src)
 
 void net_sync_binary(net *n)
 {
+    n->wb0_stale = 0;
     for (int l = 0; l < n->nlayers; l++) {
         net_layer *L = &n->layer[l];
         size_t w = (size_t)L->in * L->out;
@@ -417,6 +419,12 @@ static void forward_from(net *n, int l0, int B)
 void net_forward_train(net *n, const float *x, int B)
 {
     workspace_reserve(n, B);
+    if (n->wb0_stale) {
+        net_layer *L0 = &n->layer[0];
+        for (size_t i = 0; i < (size_t)L0->in * L0->out; i++)
+            L0->wb[i] = L0->wh[i] >= 0.0f ? 1.0f : -1.0f;
+        n->wb0_stale = 0;
+    }
     if (x != n->act[0])
         memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
     net_layer *L = &n->layer[0];

@@ -20,7 +20,9 @@
 typedef struct net_layer {
     int in, out, words_in;
     float *wh;            /* (out, in) hidden weights */
-    float *wb;            /* (out, in) sign(wh) as +-1 floats, for the training GEMMs */
+    float *wb;            /* (out, in) sign(wh) as +-1 floats, for the gradient GEMMs
+                             (layer 0's is brought up to date only when used: see
+                             net.wb0_stale) */
     uint64_t *wbits;      /* (out, words_in) packed sign(wh) */
     float *gamma, *beta;  /* (out) batch-norm affine parameters */
     float *mean, *var;    /* (out) running statistics used at inference */
@@ -31,6 +33,8 @@ typedef struct net {
     int nlayers;
     int sizes[NET_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[nlayers] outputs */
     int binary_input;              /* inputs are 0/1 (bit-packed data sets) */
+    int wb0_stale;                 /* layer 0's wb lags wh (the optimiser skips it: training
+                                      reads layer 0's signs from wbits only) */
     float bn_eps, bn_momentum;
     net_layer layer[NET_MAX_LAYERS];
     /* Per-task banks of batch-norm running statistics (bn=task). */

@@ -126,7 +126,8 @@ static void adam_plain(float *p, const float *g, float *m, float *v, size_t len,
         UPDATE;                                                                            \
         x += d;                                                                            \
         wh[i] = x;                                                                         \
-        wb[i] = x >= 0.0f ? 1.0f : -1.0f;                                                  \
+        if (wb)                                                                            \
+            wb[i] = x >= 0.0f ? 1.0f : -1.0f;                                              \
     }
 
 MPCL_MULTIVERSION static void step_weights(const optim *o, float mm, float *restrict wh,
@@ -163,7 +164,9 @@ static void step_rows(void *ud, int begin, int end)
     const step_job *j = ud;
     net_layer *L = j->L;
     size_t off = (size_t)begin * L->in, len = (size_t)(end - begin) * L->in;
-    step_weights(j->o, j->o->m[j->l], L->wh + off, L->wb + off, L->g_w + off,
+    /* Layer 0's float signs feed no training product (see net.wb0_stale). */
+    float *wb = j->l == 0 ? NULL : L->wb + off;
+    step_weights(j->o, j->o->m[j->l], L->wh + off, wb, L->g_w + off,
                  j->o->mw[j->l] + off, j->o->vw[j->l] + off, len, j->step, j->ibc2);
     for (int r = begin; r < end; r++)
         kern_pack_signs(L->wh + (size_t)r * L->in, L->in, L->wbits + (size_t)r * L->words_in);
@@ -182,6 +185,8 @@ void optim_step(optim *o, net *n)
         adam_plain(L->beta, L->g_beta, o->mbn[l] + out, o->vbn[l] + out, out, b1, b2, step,
                    ibc2, o->eps);
         step_job j = {o, L, l, step, ibc2};
+        if (l == 0)
+            n->wb0_stale = 1;
         /* Element-wise: the result does not depend on how rows are split. */
         kern_parallel(out, (16384 + L->in - 1) / L->in, step_rows, &j);
     }
