@@ -59,7 +59,7 @@ static const char *popcount_name = "popcnt";
  * instruction into R x G accumulators that live in registers. */
 AVX512_POPCNT __attribute__((always_inline)) static inline void
 bgemm_tile(const uint64_t *x, int words, const kern_bmat *w, int o, int R, int G, int mode,
-           int nbits, int32_t *out, int ldo)
+           int nbits, const int *xones, int32_t *out, int ldo)
 {
     __m512i acc[4][4];
     for (int r = 0; r < R; r++)
@@ -80,11 +80,7 @@ bgemm_tile(const uint64_t *x, int words, const kern_bmat *w, int o, int R, int G
         }
     }
     for (int r = 0; r < R; r++) {
-        int xones = 0;
-        if (mode == MODE_AND)
-            for (int k = 0; k < words; k++)
-                xones += __builtin_popcountll(x[(size_t)r * words + k]);
-        __m256i base = _mm256_set1_epi32(mode == MODE_XNOR ? nbits : -xones);
+        __m256i base = _mm256_set1_epi32(mode == MODE_XNOR ? nbits : -xones[r]);
         __m256i sign = _mm256_set1_epi32(mode == MODE_XNOR ? -2 : 2);
         for (int g = 0; g < G; g++) {
             int at = o + 8 * g, left = w->cols - at;
@@ -106,12 +102,17 @@ AVX512_POPCNT static void bgemm_avx512(const uint64_t *x, int rows, const kern_b
         int R = rows - b < 4 ? rows - b : 4;
         const uint64_t *xb = x + (size_t)b * words;
         int32_t *ob = out + (size_t)b * ldo;
+        int xones[4] = {0}; /* set bits of each row, for the AND form */
+        if (mode == MODE_AND)
+            for (int r = 0; r < R; r++)
+                for (int k = 0; k < words; k++)
+                    xones[r] += __builtin_popcountll(xb[(size_t)r * words + k]);
         for (int g = 0; g < groups; g += 4) {
             int G = groups - g < 4 ? groups - g : 4;
             if (R == 4 && G == 4) /* constant shape: fully unrolled, all in registers */
-                bgemm_tile(xb, words, w, 8 * g, 4, 4, mode, nbits, ob, ldo);
+                bgemm_tile(xb, words, w, 8 * g, 4, 4, mode, nbits, xones, ob, ldo);
             else
-                bgemm_tile(xb, words, w, 8 * g, R, G, mode, nbits, ob, ldo);
+                bgemm_tile(xb, words, w, 8 * g, R, G, mode, nbits, xones, ob, ldo);
         }
     }
 }
