@@ -1,6 +1,6 @@
 # MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
 CC      ?= gcc
-PKGS    := lua5.4 zlib openblas
+PKGS    := lua5.4 zlib openblas readline
 CFLAGS  ?= -O3 -g
 # What the code needs whatever CFLAGS says. -fno-ipa-pure-const -fno-ipa-modref: with them,
 # GCC 12.2 judged net.c's forward_from (calls to external functions with the address of a
@@ -52,6 +52,14 @@ $(B)/asan/libmpcl.a: $(CORE_SRC:%.c=$(B)/asan/obj/%.o)
 	@rm -f $@
 	@ar rcs $@ $^
 
+$(B)/liblab.a: $(LAB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/asan/liblab.a: $(LAB_SRC:%.c=$(B)/asan/obj/%.o)
+	@rm -f $@
+	@ar rcs $@ $^
+
 $(B)/mpcl: $(APP_OBJ) $(LAB_OBJ) $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -64,12 +72,12 @@ $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libmpcl.a
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/liblab.a $(B)/libmpcl.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/libmpcl.a
+$(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/liblab.a $(B)/asan/libmpcl.a
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"
 	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -10,10 +10,12 @@
 
 #include "kernels.h"
 #include "lab.h"
+#include "repl_tty.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpcl SCRIPT.lua [key=value ...]\n"
+               "       mpcl                (in a terminal: the Lua REPL)\n"
                "       mpcl --version | --help\n"
                "Runs SCRIPT.lua headless with the `lab` module; key=value pairs reach the\n"
                "script as a table (numbers converted). Environment: MPCL_THREADS (default:\n"
@@ -62,11 +64,13 @@ static int push_args(lua_State *L, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    int interactive = argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if ((argc < 2 && !interactive) || (argc >= 2 && (!strcmp(argv[1], "--help") ||
+                                                      !strcmp(argv[1], "-h")))) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("mpcl %s\n", MPCL_VERSION);
         return 0;
     }
@@ -81,6 +85,12 @@ int main(int argc, char **argv)
     }
     luaL_openlibs(L);
     luaL_requiref(L, "lab", luaopen_lab, 1);
+    if (interactive) {
+        lua_pop(L, 1); /* the lab module table; it is the global `lab` */
+        int rc = repl_tty_run(L);
+        lua_close(L);
+        return rc;
+    }
     if (push_args(L, argc - 2, argv + 2) < 0) {
         lua_close(L);
         return 2;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "help.h"
 #include "kernels.h"
 #include "metrics.h"
 #include "net.h"
@@ -45,6 +46,11 @@ typedef struct lab_trainer {
     train_config cfg;
     int learnt; /* tasks learnt so far through this trainer */
 } lab_trainer;
+
+static volatile int lab_cancel_flag;
+
+void lab_cancel_request(void) { lab_cancel_flag = 1; }
+void lab_cancel_clear(void) { lab_cancel_flag = 0; }
 
 /* ---- option helpers: fields of an optional options table at index t ---------------- */
 
@@ -614,8 +620,8 @@ static int trainer_learn(lua_State *L)
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, progress_to_lua, &ctx, NULL,
-                   &res, err, sizeof err) < 0)
+    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, progress_to_lua, &ctx,
+                   &lab_cancel_flag, &res, err, sizeof err) < 0)
         return luaL_error(L, "lab.trainer: %s", err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     tr->learnt++;
@@ -876,5 +882,6 @@ int luaopen_lab(lua_State *L)
     luaL_newlib(L, funcs);
     lua_pushstring(L, MPCL_VERSION);
     lua_setfield(L, -2, "version");
+    lab_help_open(L, -1);
     return 1;
 }

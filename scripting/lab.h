@@ -8,4 +8,9 @@
 
 int luaopen_lab(lua_State *L);
 
+/* Cancellation of running engine work (training polls it between batches). The request
+ * is async-signal-safe; each REPL chunk starts with the flag cleared. */
+void lab_cancel_request(void);
+void lab_cancel_clear(void);
+
 #endif

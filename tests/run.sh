@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test runner behind `make test`: cmocka unit tests (plain, under ASan+UBSan, and
-# under valgrind), headless Lua tests, then one closing line "N passed, N failed".
+# under valgrind), headless Lua tests, terminal tests through tmux, then one closing line
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 passed=0
@@ -51,6 +52,23 @@ for s in tests/lua/*.lua; do
         tag=$([ "$bin" = build/mpcl ] && echo lua || echo asan-lua)
         out="$log/$tag-$(basename "$s" .lua).log"
         if ASAN_OPTIONS=detect_leaks=1 "$bin" "$s" >"$out" 2>&1; then
+            passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$(basename "$s")"
+        else
+            failed=$((failed + 1)); failures+=("$tag/$(basename "$s") (see $out)")
+            printf 'FAIL %-40s\n' "$tag/$(basename "$s")"; tail -n 5 "$out"
+        fi
+    done
+done
+
+# Terminal tests: scripts that drive build/mpcl (then the ASan+UBSan build) in a private
+# tmux server.
+for s in tests/tty/*.sh; do
+    [ -x "$s" ] || continue
+    for bin in build/mpcl build/asan/mpcl; do
+        [ -x "$bin" ] || continue
+        tag=$([ "$bin" = build/mpcl ] && echo tty || echo asan-tty)
+        out="$log/$tag-$(basename "$s" .sh).log"
+        if MPCL_BIN=$bin "$s" >"$out" 2>&1; then
             passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$(basename "$s")"
         else
             failed=$((failed + 1)); failures+=("$tag/$(basename "$s") (see $out)")

@@ -89,3 +89,29 @@ check(lab.json({1, 2}) == "[1,2]", "lab.json")
 fails_with("lab.write_json", lab.write_json, "/nonexistent-dir/x.json", {})
 check(lab.threads() >= 1 and lab.blas():find("OpenBLAS"), "threads and blas")
 print(checks .. " checks passed")
+
+-- help(): every lab function and method has a doc string.
+local said
+local real_print = print
+print = function(s) said = s end
+local function documented(f, what)
+  said = nil
+  help(f)
+  check(said and not said:find("no help"), what .. " has help")
+end
+for name, f in pairs(lab) do
+  if type(f) == "function" then documented(f, "lab." .. name) end
+end
+for _, obj in ipairs{ds, seq, net, tr} do
+  documented(obj, tostring(obj))
+  local methods = getmetatable(obj).__index
+  if type(methods) == "table" then
+    for mname, m in pairs(methods) do
+      if type(m) == "function" then documented(m, mname) end
+    end
+  end
+end
+help("nosuch")
+check(said:find("nothing is called 'nosuch'"), "help on an unknown name")
+print = real_print
+print("help ok")

@@ -1,0 +1,203 @@
+/* Doc strings of the lab and the global help(). See help.h. */
+#include "help.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct lab_doc {
+    const char *owner; /* "lab" for lab.*, else the metatable name of the object */
+    const char *name;  /* NULL: the object's own description */
+    const char *text;  /* first line: the call and what it returns */
+} lab_doc;
+
+static const lab_doc docs[] = {
+    {"lab", "dataset",
+     "lab.dataset(name [, {input=, threshold=}]) -> dataset\n"
+     "  name \"mnist\" or \"fmnist\"; input \"paper192\" (default: 2x2 pooling, corners dropped,\n"
+     "  threshold -> 192 binary inputs), \"binary784\" or \"float784\"; threshold default 0.5."},
+    {"lab", "tasks",
+     "lab.tasks(ds [, {groups=, val=, seed=}]) -> task sequence\n"
+     "  groups: list of class lists (default the 5 pairs); val: share of each task's training\n"
+     "  images held out for validation (0.1); seed: of that shuffle."},
+    {"lab", "net",
+     "lab.net{sizes=, binary=, seed=, init=} -> net\n"
+     "  A mixed-precision MLP: float hidden weights, binary weights sign(Wh), batch norm, sign.\n"
+     "  sizes e.g. {192, 256, 256, 10}; binary=true for 0/1 inputs."},
+    {"lab", "trainer",
+     "lab.trainer(net, seq [, opts]) -> trainer\n"
+     "  opts: rule (mpcl|laborieux|none), m (number or one per layer), lr, batch, epochs,\n"
+     "  patience, restore, reset, scenario (task|domain|class), bn (task|shared),\n"
+     "  mask (task|none), joint, seed."},
+    {"lab", "evaluate",
+     "lab.evaluate(net, seq [, {scenario=, upto=, bn=, confusion=, split=}]) -> results\n"
+     "  {acc = {...}, counts = {...}, average = weighted multitask accuracy, confusion = 10x10}."},
+    {"lab", "json", "lab.json(value) -> string\n  JSON text of a Lua value (lua-cjson)."},
+    {"lab", "write_json",
+     "lab.write_json(path, value)\n  Writes JSON atomically (temporary file, fsync, rename)."},
+    {"lab", "threads", "lab.threads([n]) -> n\n  Gets or sets the number of worker threads."},
+    {"lab", "blas", "lab.blas() -> string\n  The BLAS, its kernel and the popcount paths in use."},
+    {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
+    {"lab.dataset", NULL,
+     "dataset: a benchmark's training and test sets, preprocessed.\n"
+     "  Fields: name, input, dim, binary, ntrain, ntest, threshold."},
+    {"lab.tasks", NULL,
+     "task sequence: class groups split into tasks, with validation splits.\n"
+     "  #seq is the number of tasks."},
+    {"lab.tasks", "task", "seq:task(i) -> {classes, ntrain, nval, ntest}"},
+    {"lab.net", NULL, "net: a mixed-precision MLP (hidden float weights, binary forward weights)."},
+    {"lab.net", "copy", "net:copy() -> net\n  An independent copy (weights, statistics, banks)."},
+    {"lab.net", "sizes", "net:sizes() -> {in, hidden..., out}"},
+    {"lab.net", "hidden",
+     "net:hidden(layer) -> {min, max, mean_abs}\n"
+     "  Statistics of a layer's hidden weights (how consolidated its synapses are)."},
+    {"lab.trainer", NULL, "trainer: an optimiser and its settings, bound to a net and tasks."},
+    {"lab.trainer", "learn",
+     "tr:learn(i [, progress]) -> result\n"
+     "  Learns task i. progress(p) gets {task, epoch, epochs, loss, train_acc, val_acc,\n"
+     "  switch_rate, switch_any} after each epoch; returning \"stop\" cancels. Result: {task,\n"
+     "  epochs, best_epoch, val_acc, switch_rate, switch_layer, switch_any, cancelled, seconds}."},
+};
+
+enum { NDOCS = sizeof docs / sizeof docs[0] };
+
+static const char *const DOCS_KEY = "mpcl.docs"; /* registry: function -> doc index */
+
+static const char *first_line(const char *text, char *buf, size_t n)
+{
+    size_t k = strcspn(text, "\n");
+    if (k >= n)
+        k = n - 1;
+    memcpy(buf, text, k);
+    buf[k] = '\0';
+    return buf;
+}
+
+static void put(lua_State *L, const char *s)
+{
+    /* Through the global print, so that wherever print goes (a console, a journal), help
+     * goes too. */
+    lua_getglobal(L, "print");
+    lua_pushstring(L, s);
+    lua_call(L, 1, 0);
+}
+
+static void help_overview(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "The lab (help(f) or help(\"name\") for more):");
+    char line[160];
+    const char *owner = "";
+    for (int i = 0; i < NDOCS; i++) {
+        if (strcmp(owner, docs[i].owner)) {
+            owner = docs[i].owner;
+            if (strcmp(owner, "lab")) {
+                luaL_addstring(&b, "\n");
+                luaL_addstring(&b, first_line(docs[i].text, line, sizeof line));
+                continue;
+            }
+        }
+        if (docs[i].name) {
+            luaL_addstring(&b, "\n  ");
+            luaL_addstring(&b, first_line(docs[i].text, line, sizeof line));
+        }
+    }
+    luaL_pushresult(&b);
+    put(L, lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+/* Print an object's description and its methods' first lines. */
+static int help_object(lua_State *L, const char *owner)
+{
+    int found = 0;
+    char line[160];
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; i < NDOCS; i++) {
+        if (strcmp(docs[i].owner, owner))
+            continue;
+        if (found++)
+            luaL_addstring(&b, "\n  ");
+        luaL_addstring(&b, docs[i].name ? first_line(docs[i].text, line, sizeof line)
+                                        : docs[i].text);
+    }
+    luaL_pushresult(&b);
+    if (found)
+        put(L, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return found;
+}
+
+static int help_name(lua_State *L, const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    const char *colon = strrchr(name, ':');
+    const char *last = colon ? colon + 1 : dot ? dot + 1 : name;
+    char owner[64];
+    snprintf(owner, sizeof owner, "lab.%s", last);
+    if (help_object(L, owner) || help_object(L, name))
+        return 1;
+    for (int i = 0; i < NDOCS; i++)
+        if (docs[i].name && !strcmp(docs[i].name, last)) {
+            put(L, docs[i].text);
+            return 1;
+        }
+    return 0;
+}
+
+static int l_help(lua_State *L)
+{
+    if (lua_isnone(L, 1)) {
+        help_overview(L);
+        return 0;
+    }
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        if (!help_name(L, lua_tostring(L, 1)))
+            put(L, lua_pushfstring(L, "help: nothing is called '%s'", lua_tostring(L, 1)));
+        return 0;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (lua_isinteger(L, -1)) {
+        put(L, docs[lua_tointeger(L, -1)].text);
+        return 0;
+    }
+    if (luaL_getmetafield(L, 1, "__name") == LUA_TSTRING && help_object(L, lua_tostring(L, -1)))
+        return 0;
+    put(L, lua_pushfstring(L, "help: no help for this %s (help() lists the lab)",
+                           luaL_typename(L, 1)));
+    return 0;
+}
+
+void lab_help_open(lua_State *L, int lab)
+{
+    lab = lua_absindex(L, lab);
+    lua_newtable(L);
+    for (int i = 0; i < NDOCS; i++) {
+        if (!docs[i].name)
+            continue;
+        if (!strcmp(docs[i].owner, "lab")) {
+            lua_getfield(L, lab, docs[i].name);
+        } else {
+            luaL_getmetatable(L, docs[i].owner);
+            if (lua_getfield(L, -1, "__index") == LUA_TTABLE)
+                lua_getfield(L, -1, docs[i].name);
+            else
+                lua_pushnil(L);
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        }
+        if (lua_isfunction(L, -1)) {
+            lua_pushinteger(L, i);
+            lua_rawset(L, -3);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, DOCS_KEY);
+    lua_pushcfunction(L, l_help);
+    lua_setglobal(L, "help");
+}

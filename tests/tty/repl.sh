@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The REPL in a real terminal: a private tmux server runs build/mpcl; keys go in with
+# send-keys, the screen comes back with capture-pane, polled until the expected text
+# appears (never sleep-and-hope). Checks a multi-line chunk, =expr, Tab completion,
+# Ctrl-C interrupting a running chunk, Ctrl-C dropping a half-typed line, the history file,
+# and Ctrl-D leaving.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${MPCL_BIN:-build/mpcl}
+sock="mpcl-test-$$"
+state=$(mktemp -d)
+trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
+
+fail() { echo "FAIL: $*"; echo "--- screen ---"; tmux -L "$sock" capture-pane -p -t t 2>/dev/null; exit 1; }
+
+# wait_for TEXT: poll the screen until TEXT appears (10 s at most).
+wait_for() {
+    for _ in $(seq 1 200); do
+        tmux -L "$sock" capture-pane -p -t t 2>/dev/null | grep -qF -- "$1" && return 0
+        sleep 0.05
+    done
+    fail "did not see '$1'"
+}
+
+# wait_line TEXT: the same for a whole line equal to TEXT, counted: it must appear N times.
+wait_lines() {
+    for _ in $(seq 1 200); do
+        [ "$(tmux -L "$sock" capture-pane -p -t t 2>/dev/null | grep -cxF -- "$1")" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "did not see the line '$1' $2 times"
+}
+
+keys() { tmux -L "$sock" send-keys -t t -l -- "$1"; }
+key() { tmux -L "$sock" send-keys -t t "$@"; }
+
+tmux -L "$sock" new-session -d -s t -x 100 -y 40 \
+    "env XDG_STATE_HOME=$state $BIN; echo REPL-EXITED-\$?; sleep 30" || fail "tmux did not start"
+wait_for "Lua REPL"
+
+keys "for i = 1, 3 do"; key Enter
+wait_for "  >>"
+keys "io.write(i * 11, ' ')"; key Enter
+keys "end"; key Enter
+wait_for "11 22 33"
+
+keys "=6 * 7"; key Enter
+wait_lines "42" 1
+
+keys "answer = lab.wri"; key Tab
+wait_for "answer = lab.write_json"
+key C-u
+keys "tbl = {alpha = 1}"; key Enter
+keys "=tbl.al"; key Tab
+wait_for "=tbl.alpha"
+key Enter
+wait_lines "1" 1
+
+keys "while true do end"; key Enter
+sleep 0.2
+key C-c
+wait_for "interrupted!"
+keys "=1 + 1"; key Enter
+wait_lines "2" 1
+
+keys "half typed line"
+key C-c
+wait_for "^C"
+keys "='still here'"; key Enter
+wait_for '"still here"'
+
+key C-d
+wait_for "REPL-EXITED-0"
+grep -qF "=6 * 7" "$state/mpcl/history" || fail "history file lacks the typed lines"
+echo "repl tty ok"
