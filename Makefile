@@ -29,7 +29,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 .PHONY: all deps run test bench clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(TESTS)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(TESTS)
 
 deps:
 	@tools/deps.sh
@@ -72,6 +72,10 @@ $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/mpcl-bench-lua: $(B)/obj/tests/perf/lua_overhead.o $(B)/liblab.a $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/liblab.a $(B)/libmpcl.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
@@ -93,7 +97,7 @@ test: deps
 	@tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl
 	@tests/perf/bench.sh
 
 clean:

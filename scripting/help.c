@@ -51,6 +51,21 @@ static const lab_doc docs[] = {
     {"lab.net", "hidden",
      "net:hidden(layer) -> {min, max, mean_abs}\n"
      "  Statistics of a layer's hidden weights (how consolidated its synapses are)."},
+    {"lab", "experiment",
+     "lab.experiment{dataset=, ds=, input=, threshold=, groups=, val=, seed=, hidden=, ...}\n"
+     "  -> experiment: a task sequence to step through; takes lab.trainer's training options\n"
+     "  (defaults: the paper preset of fmnist at threshold 0.2, mpcl m=0.005, 20 epochs)."},
+    {"lab.experiment", NULL,
+     "experiment: fields matrix (accuracy on task j after task i), history (each step's\n"
+     "  result), average, learnt, ntasks; #exp is the number of tasks."},
+    {"lab.experiment", "step",
+     "exp:step([progress]) -> result\n"
+     "  Learns the next task and evaluates every task so far; nil when all are learnt.\n"
+     "  Result: {task, epochs, val_acc, switch_rate, switch_any, switch_layer, acc, average}."},
+    {"lab.experiment", "run", "exp:run([progress]) -> result\n  Steps until every task is learnt."},
+    {"lab.experiment", "back",
+     "exp:back() -> boolean\n  Undoes the last step (net, optimiser, statistics, results)."},
+    {"lab.experiment", "net", "exp:net() -> net\n  A copy of the experiment's net as it is now."},
     {"lab.trainer", NULL, "trainer: an optimiser and its settings, bound to a net and tasks."},
     {"lab.trainer", "learn",
      "tr:learn(i [, progress]) -> result\n"
@@ -183,7 +198,11 @@ void lab_help_open(lua_State *L, int lab)
             lua_getfield(L, lab, docs[i].name);
         } else {
             luaL_getmetatable(L, docs[i].owner);
-            if (lua_getfield(L, -1, "__index") == LUA_TTABLE)
+            if (lua_getfield(L, -1, "__index") != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_getfield(L, -1, "__methods"); /* objects with an __index function */
+            }
+            if (lua_type(L, -1) == LUA_TTABLE)
                 lua_getfield(L, -1, docs[i].name);
             else
                 lua_pushnil(L);

@@ -1,5 +1,6 @@
 /* The `lab` module: engine objects as Lua userdata. See lab.h and README "Lua API". */
 #include "lab.h"
+#include "lab_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,42 +20,16 @@
 #include "optim.h"
 #include "train.h"
 
-#define DATASET_MT "lab.dataset"
-#define TASKS_MT "lab.tasks"
-#define NET_MT "lab.net"
-#define TRAINER_MT "lab.trainer"
-
-typedef struct lab_dataset {
-    char name[16];
-    data_input input;
-    float threshold;
-    data_set train, test;
-} lab_dataset;
-
-typedef struct lab_tasks {
-    data_tasks t;
-    double val_fraction;
-    lua_Integer seed;
-} lab_tasks;
-
-typedef struct lab_net {
-    net n;
-} lab_net;
-
-typedef struct lab_trainer {
-    optim o;
-    train_config cfg;
-    int learnt; /* tasks learnt so far through this trainer */
-} lab_trainer;
-
 static volatile int lab_cancel_flag;
+
+const volatile int *lab_cancel_ptr(void) { return &lab_cancel_flag; }
 
 void lab_cancel_request(void) { lab_cancel_flag = 1; }
 void lab_cancel_clear(void) { lab_cancel_flag = 0; }
 
 /* ---- option helpers: fields of an optional options table at index t ---------------- */
 
-static int opt_field(lua_State *L, int t, const char *key)
+int lab_opt_field(lua_State *L, int t, const char *key)
 {
     if (lua_isnoneornil(L, t))
         return 0;
@@ -65,10 +40,10 @@ static int opt_field(lua_State *L, int t, const char *key)
     return 1;
 }
 
-static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer def,
+lua_Integer lab_opt_int(lua_State *L, int t, const char *key, lua_Integer def,
                            const char *who)
 {
-    if (!opt_field(L, t, key))
+    if (!lab_opt_field(L, t, key))
         return def;
     int isnum;
     lua_Integer v = lua_tointegerx(L, -1, &isnum);
@@ -79,9 +54,9 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer def
     return v;
 }
 
-static double opt_num(lua_State *L, int t, const char *key, double def, const char *who)
+double lab_opt_num(lua_State *L, int t, const char *key, double def, const char *who)
 {
-    if (!opt_field(L, t, key))
+    if (!lab_opt_field(L, t, key))
         return def;
     int isnum;
     double v = lua_tonumberx(L, -1, &isnum);
@@ -93,10 +68,10 @@ static double opt_num(lua_State *L, int t, const char *key, double def, const ch
 }
 
 /* Returns a string that stays valid while the options table lives. */
-static const char *opt_str(lua_State *L, int t, const char *key, const char *def,
+const char *lab_opt_str(lua_State *L, int t, const char *key, const char *def,
                            const char *who)
 {
-    if (!opt_field(L, t, key))
+    if (!lab_opt_field(L, t, key))
         return def;
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "%s: option '%s' must be a string, got %s", who, key,
@@ -106,16 +81,16 @@ static const char *opt_str(lua_State *L, int t, const char *key, const char *def
     return s;
 }
 
-static int opt_bool(lua_State *L, int t, const char *key, int def)
+int lab_opt_bool(lua_State *L, int t, const char *key, int def)
 {
-    if (!opt_field(L, t, key))
+    if (!lab_opt_field(L, t, key))
         return def;
     int v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
 }
 
-static void check_options(lua_State *L, int t, const char *who, const char *const *known)
+void lab_check_options(lua_State *L, int t, const char *who, const char *const *known)
 {
     if (lua_isnoneornil(L, t))
         return;
@@ -134,13 +109,13 @@ static void check_options(lua_State *L, int t, const char *who, const char *cons
     }
 }
 
-static void set_int(lua_State *L, const char *k, lua_Integer v)
+void lab_set_int(lua_State *L, const char *k, lua_Integer v)
 {
     lua_pushinteger(L, v);
     lua_setfield(L, -2, k);
 }
 
-static void set_num(lua_State *L, const char *k, double v)
+void lab_set_num(lua_State *L, const char *k, double v)
 {
     lua_pushnumber(L, v);
     lua_setfield(L, -2, k);
@@ -148,7 +123,7 @@ static void set_num(lua_State *L, const char *k, double v)
 
 /* ---- datasets ---------------------------------------------------------------------- */
 
-static lab_dataset *check_dataset(lua_State *L, int i)
+lab_dataset *lab_check_dataset(lua_State *L, int i)
 {
     return luaL_checkudata(L, i, DATASET_MT);
 }
@@ -158,11 +133,11 @@ static int l_dataset(lua_State *L)
 {
     static const char *const known[] = {"input", "threshold", NULL};
     const char *name = luaL_checkstring(L, 1);
-    check_options(L, 2, "lab.dataset", known);
+    lab_check_options(L, 2, "lab.dataset", known);
     if (strcmp(name, "mnist") && strcmp(name, "fmnist"))
         return luaL_error(L, "lab.dataset: unknown data set '%s' (mnist or fmnist)", name);
-    const char *input = opt_str(L, 2, "input", "paper192", "lab.dataset");
-    double thr = opt_num(L, 2, "threshold", 0.5, "lab.dataset");
+    const char *input = lab_opt_str(L, 2, "input", "paper192", "lab.dataset");
+    double thr = lab_opt_num(L, 2, "threshold", 0.5, "lab.dataset");
     data_input in;
     if (data_input_parse(input, &in) < 0)
         return luaL_error(L, "lab.dataset: input must be float784, binary784 or paper192, "
@@ -188,7 +163,7 @@ static int l_dataset(lua_State *L)
 
 static int dataset_gc(lua_State *L)
 {
-    lab_dataset *ds = check_dataset(L, 1);
+    lab_dataset *ds = lab_check_dataset(L, 1);
     data_set_free(&ds->train);
     data_set_free(&ds->test);
     return 0;
@@ -196,7 +171,7 @@ static int dataset_gc(lua_State *L)
 
 static int dataset_tostring(lua_State *L)
 {
-    lab_dataset *ds = check_dataset(L, 1);
+    lab_dataset *ds = lab_check_dataset(L, 1);
     lua_pushfstring(L, "dataset %s (%s, %d inputs): %d train, %d test", ds->name,
                     data_input_name(ds->input), ds->train.dim, ds->train.n, ds->test.n);
     return 1;
@@ -204,7 +179,7 @@ static int dataset_tostring(lua_State *L)
 
 static int dataset_index(lua_State *L)
 {
-    lab_dataset *ds = check_dataset(L, 1);
+    lab_dataset *ds = lab_check_dataset(L, 1);
     const char *k = luaL_checkstring(L, 2);
     if (!strcmp(k, "name"))
         lua_pushstring(L, ds->name);
@@ -227,9 +202,9 @@ static int dataset_index(lua_State *L)
 
 /* ---- task sequences ---------------------------------------------------------------- */
 
-static lab_tasks *check_tasks(lua_State *L, int i) { return luaL_checkudata(L, i, TASKS_MT); }
+lab_tasks *lab_check_tasks(lua_State *L, int i) { return luaL_checkudata(L, i, TASKS_MT); }
 
-static lab_dataset *tasks_dataset(lua_State *L, int i)
+lab_dataset *lab_tasks_dataset(lua_State *L, int i)
 {
     lua_getiuservalue(L, i, 1);
     lab_dataset *ds = lua_touserdata(L, -1);
@@ -241,10 +216,10 @@ static lab_dataset *tasks_dataset(lua_State *L, int i)
 static int l_tasks(lua_State *L)
 {
     static const char *const known[] = {"groups", "val", "seed", NULL};
-    lab_dataset *ds = check_dataset(L, 1);
-    check_options(L, 2, "lab.tasks", known);
-    double val = opt_num(L, 2, "val", 0.1, "lab.tasks");
-    lua_Integer seed = opt_int(L, 2, "seed", 1, "lab.tasks");
+    lab_dataset *ds = lab_check_dataset(L, 1);
+    lab_check_options(L, 2, "lab.tasks", known);
+    double val = lab_opt_num(L, 2, "val", 0.1, "lab.tasks");
+    lua_Integer seed = lab_opt_int(L, 2, "seed", 1, "lab.tasks");
     int ntasks = 5, sizes[DATA_MAX_TASKS], classes[10], nc = 0;
     for (int g = 0; g < 5; g++) {
         sizes[g] = 2;
@@ -252,7 +227,7 @@ static int l_tasks(lua_State *L)
         classes[2 * g + 1] = 2 * g + 1;
     }
     nc = 10;
-    if (opt_field(L, 2, "groups")) {
+    if (lab_opt_field(L, 2, "groups")) {
         int gi = lua_gettop(L);
         if (!lua_istable(L, gi))
             return luaL_error(L, "lab.tasks: groups must be a list of class lists");
@@ -295,17 +270,17 @@ static int l_tasks(lua_State *L)
 
 static int tasks_gc(lua_State *L)
 {
-    data_tasks_free(&check_tasks(L, 1)->t);
+    data_tasks_free(&lab_check_tasks(L, 1)->t);
     return 0;
 }
 
 static int tasks_len(lua_State *L)
 {
-    lua_pushinteger(L, check_tasks(L, 1)->t.ntasks);
+    lua_pushinteger(L, lab_check_tasks(L, 1)->t.ntasks);
     return 1;
 }
 
-static int tasks_index_arg(lua_State *L, lab_tasks *ts, int i)
+int lab_tasks_index(lua_State *L, lab_tasks *ts, int i)
 {
     lua_Integer k = luaL_checkinteger(L, i);
     if (k < 1 || k > ts->t.ntasks)
@@ -316,8 +291,8 @@ static int tasks_index_arg(lua_State *L, lab_tasks *ts, int i)
 /* seq:task(i) -> {classes=, ntrain=, nval=, ntest=} */
 static int tasks_task(lua_State *L)
 {
-    lab_tasks *ts = check_tasks(L, 1);
-    const data_task *t = &ts->t.task[tasks_index_arg(L, ts, 2)];
+    lab_tasks *ts = lab_check_tasks(L, 1);
+    const data_task *t = &ts->t.task[lab_tasks_index(L, ts, 2)];
     lua_createtable(L, 0, 4);
     lua_createtable(L, t->nclasses, 0);
     for (int i = 0; i < t->nclasses; i++) {
@@ -325,16 +300,16 @@ static int tasks_task(lua_State *L)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "classes");
-    set_int(L, "ntrain", t->ntrain);
-    set_int(L, "nval", t->nval);
-    set_int(L, "ntest", t->ntest);
+    lab_set_int(L, "ntrain", t->ntrain);
+    lab_set_int(L, "nval", t->nval);
+    lab_set_int(L, "ntest", t->ntest);
     return 1;
 }
 
 static int tasks_tostring(lua_State *L)
 {
-    lab_tasks *ts = check_tasks(L, 1);
-    lab_dataset *ds = tasks_dataset(L, 1);
+    lab_tasks *ts = lab_check_tasks(L, 1);
+    lab_dataset *ds = lab_tasks_dataset(L, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     lua_pushfstring(L, "%d tasks of %s:", ts->t.ntasks, ds->name);
@@ -354,15 +329,15 @@ static int tasks_tostring(lua_State *L)
 
 /* ---- nets -------------------------------------------------------------------------- */
 
-static lab_net *check_net(lua_State *L, int i) { return luaL_checkudata(L, i, NET_MT); }
+lab_net *lab_check_net(lua_State *L, int i) { return luaL_checkudata(L, i, NET_MT); }
 
 /* lab.net{sizes={...}, binary=bool, seed=, init=} */
 static int l_net(lua_State *L)
 {
     static const char *const known[] = {"sizes", "binary", "seed", "init", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_options(L, 1, "lab.net", known);
-    if (!opt_field(L, 1, "sizes") || !lua_istable(L, -1))
+    lab_check_options(L, 1, "lab.net", known);
+    if (!lab_opt_field(L, 1, "sizes") || !lua_istable(L, -1))
         return luaL_error(L, "lab.net: sizes must be a list of layer sizes, e.g. "
                              "{192, 256, 256, 10}");
     int count = (int)luaL_len(L, -1);
@@ -380,9 +355,9 @@ static int l_net(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    int binary = opt_bool(L, 1, "binary", 0);
-    lua_Integer seed = opt_int(L, 1, "seed", 1, "lab.net");
-    double init = opt_num(L, 1, "init", 1.0, "lab.net");
+    int binary = lab_opt_bool(L, 1, "binary", 0);
+    lua_Integer seed = lab_opt_int(L, 1, "seed", 1, "lab.net");
+    double init = lab_opt_num(L, 1, "init", 1.0, "lab.net");
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
     char err[256];
@@ -395,13 +370,13 @@ static int l_net(lua_State *L)
 
 static int net_gc(lua_State *L)
 {
-    net_free(&check_net(L, 1)->n);
+    net_free(&lab_check_net(L, 1)->n);
     return 0;
 }
 
 static int net_tostring(lua_State *L)
 {
-    net *n = &check_net(L, 1)->n;
+    net *n = &lab_check_net(L, 1)->n;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "net ");
@@ -417,7 +392,7 @@ static int net_tostring(lua_State *L)
 
 static int net_copy(lua_State *L)
 {
-    net *n = &check_net(L, 1)->n;
+    net *n = &lab_check_net(L, 1)->n;
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
     if (net_clone(&ln->n, n) < 0)
@@ -428,7 +403,7 @@ static int net_copy(lua_State *L)
 
 static int net_sizes(lua_State *L)
 {
-    net *n = &check_net(L, 1)->n;
+    net *n = &lab_check_net(L, 1)->n;
     lua_createtable(L, n->nlayers + 1, 0);
     for (int l = 0; l <= n->nlayers; l++) {
         lua_pushinteger(L, n->sizes[l]);
@@ -440,7 +415,7 @@ static int net_sizes(lua_State *L)
 /* net:hidden(layer) -> {min, max, mean_abs} of the hidden weights (how consolidated). */
 static int net_hidden_stats(lua_State *L)
 {
-    net *n = &check_net(L, 1)->n;
+    net *n = &lab_check_net(L, 1)->n;
     lua_Integer l = luaL_checkinteger(L, 2);
     if (l < 1 || l > n->nlayers)
         return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
@@ -454,9 +429,9 @@ static int net_hidden_stats(lua_State *L)
         sa += v < 0 ? -v : v;
     }
     lua_createtable(L, 0, 3);
-    set_num(L, "min", mn);
-    set_num(L, "max", mx);
-    set_num(L, "mean_abs", sa / (double)w);
+    lab_set_num(L, "min", mn);
+    lab_set_num(L, "max", mx);
+    lab_set_num(L, "mean_abs", sa / (double)w);
     return 1;
 }
 
@@ -467,6 +442,68 @@ static lab_trainer *check_trainer(lua_State *L, int i)
     return luaL_checkudata(L, i, TRAINER_MT);
 }
 
+/* The training options shared by lab.trainer and lab.experiment (see README). */
+void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_training *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *rs = lab_opt_str(L, t, "rule", "mpcl", who);
+    if (optim_rule_parse(rs, &out->rule) < 0)
+        luaL_error(L, "%s: rule must be none, mpcl or laborieux, got '%s'", who, rs);
+    out->lr = (float)lab_opt_num(L, t, "lr", 0.005, who);
+    if (!(out->lr > 0))
+        luaL_error(L, "%s: lr must be positive", who);
+    train_config *cfg = &out->cfg;
+    train_config_default(cfg);
+    const char *sc = lab_opt_str(L, t, "scenario", "task", who);
+    if (scenario_parse(sc, &cfg->scen) < 0)
+        luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, sc);
+    cfg->batch = (int)lab_opt_int(L, t, "batch", cfg->batch, who);
+    cfg->epochs = (int)lab_opt_int(L, t, "epochs", cfg->epochs, who);
+    cfg->patience = (int)lab_opt_int(L, t, "patience", cfg->patience, who);
+    cfg->restore_best = lab_opt_bool(L, t, "restore", cfg->restore_best);
+    cfg->reset_optim = lab_opt_bool(L, t, "reset", cfg->reset_optim);
+    cfg->joint = lab_opt_bool(L, t, "joint", 0);
+    cfg->seed = (uint64_t)lab_opt_int(L, t, "seed", 1, who);
+    /* Per-task statistics and the output mask need the task identity: task-IL only. */
+    int task_il = cfg->scen == SCEN_TASK;
+    const char *bn = lab_opt_str(L, t, "bn", task_il ? "task" : "shared", who);
+    if (strcmp(bn, "task") && strcmp(bn, "shared"))
+        luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
+    cfg->bn_task = !strcmp(bn, "task");
+    const char *mask = lab_opt_str(L, t, "mask", task_il ? "task" : "none", who);
+    if (strcmp(mask, "task") && strcmp(mask, "none"))
+        luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
+    cfg->mask_task = !strcmp(mask, "task");
+    if (!task_il && (cfg->bn_task || cfg->mask_task))
+        luaL_error(L, "%s: bn=task and mask=task need the task identity, which the %s "
+                      "scenario does not give", who, sc);
+    if (cfg->batch < 2 || cfg->epochs < 1 || cfg->patience < 0)
+        luaL_error(L, "%s: batch >= 2, epochs >= 1, patience >= 0 required", who);
+    if (lab_opt_field(L, t, "m")) {
+        if (lua_istable(L, -1)) {
+            int len = (int)luaL_len(L, -1);
+            if (len != nlayers)
+                luaL_error(L, "%s: m per layer needs %d values, got %d", who, nlayers, len);
+            for (int l = 0; l < len; l++) {
+                lua_geti(L, -1, l + 1);
+                out->m[l] = (float)luaL_checknumber(L, -1);
+                lua_pop(L, 1);
+            }
+        } else {
+            int isnum;
+            double v = lua_tonumberx(L, -1, &isnum);
+            if (!isnum || v < 0)
+                luaL_error(L, "%s: m must be a number >= 0 or a list per layer", who);
+            for (int l = 0; l < nlayers; l++)
+                out->m[l] = (float)v;
+        }
+        lua_pop(L, 1);
+    } else {
+        for (int l = 0; l < nlayers; l++)
+            out->m[l] = 0.005f;
+    }
+}
+
 /* lab.trainer(net, tasks [, opts]) */
 static int l_trainer(lua_State *L)
 {
@@ -474,75 +511,22 @@ static int l_trainer(lua_State *L)
                                         "restore", "reset", "bn", "mask", "scenario",
                                         "joint", "seed", NULL};
     static const char *who = "lab.trainer";
-    net *n = &check_net(L, 1)->n;
-    check_tasks(L, 2);
-    check_options(L, 3, who, known);
-    optim_rule rule;
-    const char *rs = opt_str(L, 3, "rule", "mpcl", who);
-    if (optim_rule_parse(rs, &rule) < 0)
-        return luaL_error(L, "%s: rule must be none, mpcl or laborieux, got '%s'", who, rs);
-    double lr = opt_num(L, 3, "lr", 0.005, who);
-    if (!(lr > 0))
-        return luaL_error(L, "%s: lr must be positive", who);
-    train_config cfg;
-    train_config_default(&cfg);
-    const char *sc = opt_str(L, 3, "scenario", "task", who);
-    if (scenario_parse(sc, &cfg.scen) < 0)
-        return luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, sc);
-    cfg.batch = (int)opt_int(L, 3, "batch", cfg.batch, who);
-    cfg.epochs = (int)opt_int(L, 3, "epochs", cfg.epochs, who);
-    cfg.patience = (int)opt_int(L, 3, "patience", cfg.patience, who);
-    cfg.restore_best = opt_bool(L, 3, "restore", cfg.restore_best);
-    cfg.reset_optim = opt_bool(L, 3, "reset", cfg.reset_optim);
-    cfg.joint = opt_bool(L, 3, "joint", 0);
-    cfg.seed = (uint64_t)opt_int(L, 3, "seed", 1, who);
-    /* Per-task statistics and the output mask need the task identity: task-IL only. */
-    int task_il = cfg.scen == SCEN_TASK;
-    const char *bn = opt_str(L, 3, "bn", task_il ? "task" : "shared", who);
-    if (strcmp(bn, "task") && strcmp(bn, "shared"))
-        return luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
-    cfg.bn_task = !strcmp(bn, "task");
-    const char *mask = opt_str(L, 3, "mask", task_il ? "task" : "none", who);
-    if (strcmp(mask, "task") && strcmp(mask, "none"))
-        return luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
-    cfg.mask_task = !strcmp(mask, "task");
-    if (!task_il && (cfg.bn_task || cfg.mask_task))
-        return luaL_error(L, "%s: bn=task and mask=task need the task identity, which the "
-                             "%s scenario does not give", who, sc);
-    if (cfg.batch < 2 || cfg.epochs < 1 || cfg.patience < 0)
-        return luaL_error(L, "%s: batch >= 2, epochs >= 1, patience >= 0 required", who);
-    if (n->sizes[n->nlayers] != scenario_outputs(cfg.scen))
-        return luaL_error(L, "%s: the %s scenario needs %d outputs, the net has %d", who, sc,
-                          scenario_outputs(cfg.scen), n->sizes[n->nlayers]);
-    float m[NET_MAX_LAYERS] = {0};
-    if (opt_field(L, 3, "m")) {
-        if (lua_istable(L, -1)) {
-            int len = (int)luaL_len(L, -1);
-            if (len != n->nlayers)
-                return luaL_error(L, "%s: m per layer needs %d values, got %d", who,
-                                  n->nlayers, len);
-            for (int l = 0; l < len; l++) {
-                lua_geti(L, -1, l + 1);
-                m[l] = (float)luaL_checknumber(L, -1);
-                lua_pop(L, 1);
-            }
-        } else {
-            int isnum;
-            double v = lua_tonumberx(L, -1, &isnum);
-            if (!isnum || v < 0)
-                return luaL_error(L, "%s: m must be a number >= 0 or a list per layer", who);
-            for (int l = 0; l < n->nlayers; l++)
-                m[l] = (float)v;
-        }
-        lua_pop(L, 1);
-    }
+    net *n = &lab_check_net(L, 1)->n;
+    lab_check_tasks(L, 2);
+    lab_check_options(L, 3, who, known);
+    lab_training tg;
+    lab_read_training(L, 3, who, n->nlayers, &tg);
+    if (n->sizes[n->nlayers] != scenario_outputs(tg.cfg.scen))
+        return luaL_error(L, "%s: the %s scenario needs %d outputs, the net has %d", who,
+                          scenario_name(tg.cfg.scen), scenario_outputs(tg.cfg.scen),
+                          n->sizes[n->nlayers]);
     lab_trainer *tr = lua_newuserdatauv(L, sizeof *tr, 2);
     memset(tr, 0, sizeof *tr);
-    if (optim_create(&tr->o, n, rule, (float)lr) < 0)
+    if (optim_create(&tr->o, n, tg.rule, tg.lr) < 0)
         return luaL_error(L, "%s: out of memory", who);
     luaL_setmetatable(L, TRAINER_MT);
-    memcpy(tr->o.m, m, sizeof m);
-    tr->cfg = cfg;
+    memcpy(tr->o.m, tg.m, sizeof tg.m);
+    tr->cfg = tg.cfg;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
     lua_pushvalue(L, 2);
@@ -559,34 +543,31 @@ static int trainer_gc(lua_State *L)
 static int trainer_tostring(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
-    lua_pushfstring(L, "trainer rule=%s m=%f lr=%f scenario=%s bn=%s mask=%s (%d tasks learnt)",
-                    optim_rule_name(tr->o.rule), (double)tr->o.m[0], (double)tr->o.lr,
-                    scenario_name(tr->cfg.scen), tr->cfg.bn_task ? "task" : "shared",
-                    tr->cfg.mask_task ? "task" : "none", tr->learnt);
+    char buf[200];
+    snprintf(buf, sizeof buf, "trainer rule=%s m=%g lr=%g scenario=%s bn=%s mask=%s (%d tasks learnt)",
+             optim_rule_name(tr->o.rule), (double)tr->o.m[0], (double)tr->o.lr,
+             scenario_name(tr->cfg.scen), tr->cfg.bn_task ? "task" : "shared",
+             tr->cfg.mask_task ? "task" : "none", tr->learnt);
+    lua_pushstring(L, buf);
     return 1;
 }
 
-typedef struct progress_ctx {
-    lua_State *L;
-    int fn; /* stack index of the Lua callback, 0 for none */
-} progress_ctx;
-
-static int progress_to_lua(const train_progress *p, void *ud)
+int lab_progress_to_lua(const train_progress *p, void *ud)
 {
-    progress_ctx *c = ud;
+    lab_progress_ctx *c = ud;
     if (!c->fn)
         return 0;
     lua_State *L = c->L;
     lua_pushvalue(L, c->fn);
     lua_createtable(L, 0, 7);
-    set_int(L, "task", p->task + 1);
-    set_int(L, "epoch", p->epoch);
-    set_int(L, "epochs", p->max_epochs);
-    set_num(L, "loss", p->loss);
-    set_num(L, "train_acc", p->train_acc);
-    set_num(L, "val_acc", p->val_acc);
-    set_num(L, "switch_rate", p->switch_rate);
-    set_num(L, "switch_any", p->switch_any);
+    lab_set_int(L, "task", p->task + 1);
+    lab_set_int(L, "epoch", p->epoch);
+    lab_set_int(L, "epochs", p->max_epochs);
+    lab_set_num(L, "loss", p->loss);
+    lab_set_num(L, "train_acc", p->train_acc);
+    lab_set_num(L, "val_acc", p->val_acc);
+    lab_set_num(L, "switch_rate", p->switch_rate);
+    lab_set_num(L, "switch_any", p->switch_any);
     lua_call(L, 1, 1);
     int stop = lua_toboolean(L, -1) && lua_type(L, -1) == LUA_TSTRING
                    ? !strcmp(lua_tostring(L, -1), "stop")
@@ -600,7 +581,7 @@ static int progress_to_lua(const train_progress *p, void *ud)
 static int trainer_learn(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
-    progress_ctx ctx = {L, 0};
+    lab_progress_ctx ctx = {L, 0};
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TFUNCTION);
         ctx.fn = 3;
@@ -611,8 +592,8 @@ static int trainer_learn(lua_State *L)
     lua_getiuservalue(L, 1, 2);
     int tasks_idx = lua_gettop(L);
     lab_tasks *ts = lua_touserdata(L, -1);
-    lab_dataset *ds = tasks_dataset(L, tasks_idx);
-    int t = tasks_index_arg(L, ts, 2);
+    lab_dataset *ds = lab_tasks_dataset(L, tasks_idx);
+    int t = lab_tasks_index(L, ts, 2);
     if (n->sizes[0] != ds->train.dim)
         return luaL_error(L, "lab.trainer: the net takes %d inputs, the data set has %d",
                           n->sizes[0], ds->train.dim);
@@ -620,24 +601,24 @@ static int trainer_learn(lua_State *L)
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, progress_to_lua, &ctx,
+    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, lab_progress_to_lua, &ctx,
                    &lab_cancel_flag, &res, err, sizeof err) < 0)
         return luaL_error(L, "lab.trainer: %s", err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     tr->learnt++;
     lua_createtable(L, 0, 8);
-    set_int(L, "task", t + 1);
-    set_int(L, "epochs", res.epochs_run);
-    set_int(L, "best_epoch", res.best_epoch);
-    set_num(L, "val_acc", res.val_acc);
-    set_num(L, "switch_rate", res.switch_rate);
+    lab_set_int(L, "task", t + 1);
+    lab_set_int(L, "epochs", res.epochs_run);
+    lab_set_int(L, "best_epoch", res.best_epoch);
+    lab_set_num(L, "val_acc", res.val_acc);
+    lab_set_num(L, "switch_rate", res.switch_rate);
     lua_createtable(L, n->nlayers, 0);
     for (int l = 0; l < n->nlayers; l++) {
         lua_pushnumber(L, res.switch_layer[l]);
         lua_rawseti(L, -2, l + 1);
     }
     lua_setfield(L, -2, "switch_layer");
-    set_num(L, "switch_any", res.switch_any);
+    lab_set_num(L, "switch_any", res.switch_any);
     lua_createtable(L, n->nlayers, 0);
     for (int l = 0; l < n->nlayers; l++) {
         lua_pushnumber(L, res.switch_any_layer[l]);
@@ -646,7 +627,7 @@ static int trainer_learn(lua_State *L)
     lua_setfield(L, -2, "switch_any_layer");
     lua_pushboolean(L, res.cancelled);
     lua_setfield(L, -2, "cancelled");
-    set_num(L, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+    lab_set_num(L, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
     return 1;
 }
 
@@ -659,29 +640,29 @@ static int l_evaluate(lua_State *L)
     static const char *const known[] = {"scenario", "upto", "bn", "confusion", "split",
                                         NULL};
     static const char *who = "lab.evaluate";
-    net *n = &check_net(L, 1)->n;
-    lab_tasks *ts = check_tasks(L, 2);
-    lab_dataset *ds = tasks_dataset(L, 2);
-    check_options(L, 3, who, known);
+    net *n = &lab_check_net(L, 1)->n;
+    lab_tasks *ts = lab_check_tasks(L, 2);
+    lab_dataset *ds = lab_tasks_dataset(L, 2);
+    lab_check_options(L, 3, who, known);
     scenario sc;
-    const char *scs = opt_str(L, 3, "scenario", "task", who);
+    const char *scs = lab_opt_str(L, 3, "scenario", "task", who);
     if (scenario_parse(scs, &sc) < 0)
         return luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, scs);
     if (n->sizes[n->nlayers] != scenario_outputs(sc) || n->sizes[0] != ds->test.dim)
         return luaL_error(L, "%s: net shape does not fit the %s scenario on this data set",
                           who, scs);
-    int upto = (int)opt_int(L, 3, "upto", ts->t.ntasks, who);
+    int upto = (int)lab_opt_int(L, 3, "upto", ts->t.ntasks, who);
     if (upto < 1 || upto > ts->t.ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, ts->t.ntasks);
-    const char *bn = opt_str(L, 3, "bn", sc == SCEN_TASK ? "task" : "shared", who);
+    const char *bn = lab_opt_str(L, 3, "bn", sc == SCEN_TASK ? "task" : "shared", who);
     if (strcmp(bn, "task") && strcmp(bn, "shared"))
         return luaL_error(L, "%s: bn must be shared or task, got '%s'", who, bn);
     int per_task = !strcmp(bn, "task");
     if (per_task && sc != SCEN_TASK)
         return luaL_error(L, "%s: bn=task needs the task identity, which the %s scenario "
                              "does not give", who, scs);
-    int want_conf = opt_bool(L, 3, "confusion", 0);
-    const char *split = opt_str(L, 3, "split", "test", who);
+    int want_conf = lab_opt_bool(L, 3, "confusion", 0);
+    const char *split = lab_opt_str(L, 3, "split", "test", who);
     int use_val = !strcmp(split, "val");
     if (!use_val && strcmp(split, "test"))
         return luaL_error(L, "%s: split must be test or val", who);
@@ -714,7 +695,7 @@ static int l_evaluate(lua_State *L)
         lua_rawseti(L, -2, j + 1);
     }
     lua_setfield(L, -2, "counts");
-    set_num(L, "average", metrics_weighted_average(acc, counts, upto));
+    lab_set_num(L, "average", metrics_weighted_average(acc, counts, upto));
     if (want_conf) {
         lua_createtable(L, 10, 0);
         for (int i = 0; i < 10; i++) {
@@ -835,7 +816,7 @@ static int l_clock(lua_State *L)
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
+void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
                       const luaL_Reg *methods)
 {
     luaL_newmetatable(L, mt);
@@ -875,13 +856,16 @@ int luaopen_lab(lua_State *L)
                                      {"write_json", l_write_json}, {"threads", l_threads},
                                      {"blas", l_blas},         {"clock", l_clock},
                                      {NULL, NULL}};
-    new_class(L, DATASET_MT, dataset_meta, NULL);
-    new_class(L, TASKS_MT, tasks_meta, tasks_methods);
-    new_class(L, NET_MT, net_meta, net_methods);
-    new_class(L, TRAINER_MT, trainer_meta, trainer_methods);
+    lab_new_class(L, DATASET_MT, dataset_meta, NULL);
+    lab_new_class(L, TASKS_MT, tasks_meta, tasks_methods);
+    lab_new_class(L, NET_MT, net_meta, net_methods);
+    lab_new_class(L, TRAINER_MT, trainer_meta, trainer_methods);
     luaL_newlib(L, funcs);
     lua_pushstring(L, MPCL_VERSION);
     lua_setfield(L, -2, "version");
+    lab_experiment_open(L, -1);
+    lua_pushvalue(L, -1); /* for bindings that call lab functions from C */
+    lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
     lab_help_open(L, -1);
     return 1;
 }

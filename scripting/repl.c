@@ -301,6 +301,12 @@ static void collect_all(lua_State *L, const char *head, size_t headlen, const ch
             collect_keys(L, -1, head, headlen, part, out, count, max);
         if (!lua_getmetatable(L, -1))
             break;
+        /* Objects whose __index is a function list their methods in __methods. */
+        lua_pushliteral(L, "__methods");
+        lua_rawget(L, -2);
+        if (lua_type(L, -1) == LUA_TTABLE)
+            collect_keys(L, -1, head, headlen, part, out, count, max);
+        lua_pop(L, 1);
         lua_pushliteral(L, "__index");
         lua_rawget(L, -2);
         if (lua_type(L, -1) != LUA_TTABLE)
@@ -327,6 +333,11 @@ static int raw_field(lua_State *L, const char *name, size_t n)
             return 0;
         lua_pushliteral(L, "__index");
         lua_rawget(L, -2);
+        if (lua_type(L, -1) != LUA_TTABLE) { /* a function: its methods are in __methods */
+            lua_pop(L, 1);
+            lua_pushliteral(L, "__methods");
+            lua_rawget(L, -2);
+        }
         lua_remove(L, -2); /* the metatable */
         lua_remove(L, -2); /* the value: look in its __index now */
         if (lua_type(L, -1) != LUA_TTABLE)

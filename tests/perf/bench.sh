@@ -111,6 +111,10 @@ for k in "${keys[@]}"; do
 done
 echo
 
+# --- the cost of driving the engine from Lua --------------------------------------------
+lua=$(timeout "$TMO" build/mpcl-bench-lua 2>&1) || die "build/mpcl-bench-lua failed: $(tail -n 1 <<< "$lua")"
+grep -E '^(stepping|lua overhead)' <<< "$lua"
+
 # --- memory: both data sets loaded in their largest form (float784) -----------------------
 mem=$(build/mpcl tests/perf/memory.lua 2>&1) || die "tests/perf/memory.lua failed: $(tail -n 1 <<< "$mem")"
 echo "peak memory with both data sets loaded (float784): $(value peak_rss_mb "$mem") MB (target: below 150 MB)"

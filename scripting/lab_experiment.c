@@ -1,0 +1,260 @@
+/* lab.experiment: a task sequence to step through (core/experiment behind it).
+ *   exp = lab.experiment{dataset="fmnist", rule="mpcl", m=0.005, ...}
+ *   exp:step() learns the next task and evaluates all tasks so far; exp:run() the rest;
+ *   exp:back() undoes the last step; exp.matrix, exp.history, exp.average, exp.learnt. */
+#include <stdio.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "lab_internal.h"
+
+typedef struct lab_experiment {
+    experiment e;
+} lab_experiment;
+
+static lab_experiment *check_experiment(lua_State *L, int i)
+{
+    return luaL_checkudata(L, i, EXPERIMENT_MT);
+}
+
+/* lab.experiment{ds= | dataset=, input=, threshold=, groups=, val=, seed=, hidden=,
+ * sizes=, init=, and the training options of lab.trainer} */
+static int l_experiment(lua_State *L)
+{
+    static const char *const known[] = {
+        "ds", "dataset", "input", "threshold", "groups", "val", "seed", "hidden", "init",
+        "rule", "m", "lr", "batch", "epochs", "patience", "restore", "reset", "bn", "mask",
+        "scenario", "joint", NULL};
+    static const char *who = "lab.experiment";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lab_check_options(L, 1, who, known);
+    int opts = 1;
+    /* The data set: given, or loaded by name. */
+    if (lab_opt_field(L, opts, "ds")) {
+        lab_check_dataset(L, -1);
+    } else {
+        lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
+        lua_getfield(L, -1, "dataset");
+        lua_remove(L, -2);
+        lua_pushstring(L, lab_opt_str(L, opts, "dataset", "fmnist", who));
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, lab_opt_str(L, opts, "input", "paper192", who));
+        lua_setfield(L, -2, "input");
+        lua_pushnumber(L, lab_opt_num(L, opts, "threshold", 0.2, who));
+        lua_setfield(L, -2, "threshold");
+        lua_call(L, 2, 1);
+    }
+    int ds_idx = lua_gettop(L);
+    lab_dataset *ds = lab_check_dataset(L, ds_idx);
+    /* The task sequence, through lab.tasks. */
+    lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
+    lua_getfield(L, -1, "tasks");
+    lua_remove(L, -2);
+    lua_pushvalue(L, ds_idx);
+    lua_createtable(L, 0, 3);
+    if (lab_opt_field(L, opts, "groups"))
+        lua_setfield(L, -2, "groups");
+    lua_pushnumber(L, lab_opt_num(L, opts, "val", 0.1, who));
+    lua_setfield(L, -2, "val");
+    lua_Integer seed = lab_opt_int(L, opts, "seed", 1, who);
+    lua_pushinteger(L, seed);
+    lua_setfield(L, -2, "seed");
+    lua_call(L, 2, 1);
+    int ts_idx = lua_gettop(L);
+    lab_tasks *ts = lab_check_tasks(L, ts_idx);
+
+    lab_training tg;
+    lab_read_training(L, opts, who, 3, &tg);
+    if (!lab_opt_field(L, opts, "patience"))
+        tg.cfg.patience = 0; /* the bundled experiments' default: a fixed epoch budget */
+    else
+        lua_pop(L, 1);
+    experiment_setup setup;
+    experiment_setup_default(&setup, &ds->train, tg.cfg.scen);
+    setup.sizes[1] = setup.sizes[2] = (int)lab_opt_int(L, opts, "hidden", 256, who);
+    setup.init = (float)lab_opt_num(L, opts, "init", 1.0, who);
+    setup.rule = tg.rule;
+    memcpy(setup.m, tg.m, sizeof setup.m);
+    setup.lr = tg.lr;
+    setup.seed = (uint64_t)seed;
+    setup.cfg = tg.cfg;
+    lab_experiment *le = lua_newuserdatauv(L, sizeof *le, 2);
+    memset(le, 0, sizeof *le);
+    char err[256];
+    if (experiment_create(&le->e, &ds->train, &ds->test, &ts->t, &setup, err, sizeof err) < 0)
+        return luaL_error(L, "%s: %s", who, err);
+    luaL_setmetatable(L, EXPERIMENT_MT);
+    lua_pushvalue(L, ds_idx); /* the data and tasks live as long as the experiment */
+    lua_setiuservalue(L, -2, 1);
+    lua_pushvalue(L, ts_idx);
+    lua_setiuservalue(L, -2, 2);
+    return 1;
+}
+
+static int experiment_gc(lua_State *L)
+{
+    experiment_free(&check_experiment(L, 1)->e);
+    return 0;
+}
+
+/* The result of step t (0-based) as a table. */
+static void push_step(lua_State *L, const experiment *e, int t)
+{
+    const train_result *r = &e->result[t];
+    lua_createtable(L, 0, 9);
+    lab_set_int(L, "task", t + 1);
+    lab_set_int(L, "epochs", r->epochs_run);
+    lab_set_num(L, "val_acc", r->val_acc);
+    lab_set_num(L, "switch_rate", r->switch_rate);
+    lab_set_num(L, "switch_any", r->switch_any);
+    lab_set_num(L, "average", e->average[t]);
+    lua_createtable(L, t + 1, 0);
+    for (int j = 0; j <= t; j++) {
+        lua_pushnumber(L, e->acc[t][j]);
+        lua_rawseti(L, -2, j + 1);
+    }
+    lua_setfield(L, -2, "acc");
+    lua_createtable(L, e->n.nlayers, 0);
+    for (int l = 0; l < e->n.nlayers; l++) {
+        lua_pushnumber(L, r->switch_layer[l]);
+        lua_rawseti(L, -2, l + 1);
+    }
+    lua_setfield(L, -2, "switch_layer");
+}
+
+/* exp:step([progress]) -> the step's result, or nil when every task is learnt. */
+static int experiment_step_lua(lua_State *L)
+{
+    lab_experiment *le = check_experiment(L, 1);
+    lab_progress_ctx ctx = {L, 0};
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+        ctx.fn = 2;
+    }
+    char err[256];
+    int rc = experiment_step(&le->e, lab_progress_to_lua, &ctx, lab_cancel_ptr(), err,
+                             sizeof err);
+    if (rc < 0)
+        return luaL_error(L, "lab.experiment: %s", err + (strncmp(err, "experiment: ", 12)
+                                                              ? 0 : 12));
+    if (rc > 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_step(L, &le->e, le->e.learnt - 1);
+    return 1;
+}
+
+/* exp:run([progress]) -> the last step's result (steps until every task is learnt). */
+static int experiment_run_lua(lua_State *L)
+{
+    lab_experiment *le = check_experiment(L, 1);
+    lua_settop(L, 2);
+    lua_pushnil(L);
+    while (le->e.learnt < le->e.tasks->ntasks) {
+        lua_pop(L, 1);
+        lua_pushcfunction(L, experiment_step_lua);
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 2, 1);
+    }
+    return 1;
+}
+
+/* exp:back() -> true, or false when there is no step to undo. */
+static int experiment_back_lua(lua_State *L)
+{
+    lua_pushboolean(L, experiment_back(&check_experiment(L, 1)->e) == 0);
+    return 1;
+}
+
+/* exp:net() -> a copy of the experiment's net as it is now. */
+static int experiment_net(lua_State *L)
+{
+    lab_experiment *le = check_experiment(L, 1);
+    lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
+    memset(ln, 0, sizeof *ln);
+    if (net_clone(&ln->n, &le->e.n) < 0)
+        return luaL_error(L, "lab.experiment: out of memory copying the net");
+    luaL_setmetatable(L, NET_MT);
+    return 1;
+}
+
+static int experiment_len(lua_State *L)
+{
+    lua_pushinteger(L, check_experiment(L, 1)->e.tasks->ntasks);
+    return 1;
+}
+
+static int experiment_tostring(lua_State *L)
+{
+    const experiment *e = &check_experiment(L, 1)->e;
+    char buf[200];
+    snprintf(buf, sizeof buf, "experiment: %d of %d tasks learnt, rule %s m=%g, %s-IL, average %.4f",
+             e->learnt, e->tasks->ntasks, optim_rule_name(e->o.rule), (double)e->o.m[0],
+             scenario_name(e->cfg.scen), e->learnt ? e->average[e->learnt - 1] : 0.0);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* Fields (matrix, history, average, learnt, ntasks) beside the methods. */
+static int experiment_index(lua_State *L)
+{
+    const experiment *e = &check_experiment(L, 1)->e;
+    const char *k = luaL_checkstring(L, 2);
+    if (luaL_getmetafield(L, 1, "__methods") == LUA_TTABLE) {
+        lua_getfield(L, -1, k);
+        if (!lua_isnil(L, -1))
+            return 1;
+        lua_pop(L, 2);
+    }
+    if (!strcmp(k, "matrix")) {
+        lua_createtable(L, e->learnt, 0);
+        for (int i = 0; i < e->learnt; i++) {
+            lua_createtable(L, i + 1, 0);
+            for (int j = 0; j <= i; j++) {
+                lua_pushnumber(L, e->acc[i][j]);
+                lua_rawseti(L, -2, j + 1);
+            }
+            lua_rawseti(L, -2, i + 1);
+        }
+    } else if (!strcmp(k, "history")) {
+        lua_createtable(L, e->learnt, 0);
+        for (int i = 0; i < e->learnt; i++) {
+            push_step(L, e, i);
+            lua_rawseti(L, -2, i + 1);
+        }
+    } else if (!strcmp(k, "average")) {
+        lua_pushnumber(L, e->learnt ? e->average[e->learnt - 1] : 0.0);
+    } else if (!strcmp(k, "learnt")) {
+        lua_pushinteger(L, e->learnt);
+    } else if (!strcmp(k, "ntasks")) {
+        lua_pushinteger(L, e->tasks->ntasks);
+    } else {
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
+void lab_experiment_open(lua_State *L, int lab)
+{
+    static const luaL_Reg meta[] = {{"__gc", experiment_gc},
+                                    {"__len", experiment_len},
+                                    {"__tostring", experiment_tostring},
+                                    {"__index", experiment_index},
+                                    {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"step", experiment_step_lua},
+                                       {"run", experiment_run_lua},
+                                       {"back", experiment_back_lua},
+                                       {"net", experiment_net},
+                                       {NULL, NULL}};
+    lab = lua_absindex(L, lab);
+    lab_new_class(L, EXPERIMENT_MT, meta, NULL);
+    luaL_getmetatable(L, EXPERIMENT_MT);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__methods"); /* for __index, help and completion */
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_experiment);
+    lua_setfield(L, lab, "experiment");
+}
