@@ -56,6 +56,11 @@ wait_for "=tbl.alpha"
 key Enter
 wait_lines "1" 1
 
+keys "e = lab.experiment{epochs = 1, hidden = 16}"; key Enter
+keys "e:st"; key Tab
+wait_for "e:step"
+key C-u
+
 keys "while true do end"; key Enter
 sleep 0.2
 key C-c

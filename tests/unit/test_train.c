@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "metrics.h"
 #include "net.h"
+#include "experiment.h"
 #include "optim.h"
 #include "synth.h"
 #include "train.h"
@@ -318,6 +319,46 @@ static void test_callback_and_cancel(void **state)
     world_free(&w);
 }
 
+static void test_experiment_step_and_back(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w);
+    experiment_setup s;
+    experiment_setup_default(&s, &w.train, SCEN_TASK);
+    s.sizes[1] = s.sizes[2] = 32;
+    s.cfg.epochs = 2;
+    s.cfg.batch = 50;
+    experiment e;
+    char err[256];
+    assert_int_equal(experiment_create(&e, &w.train, &w.test, &w.tasks, &s, err, sizeof err), 0);
+    assert_int_equal(experiment_back(&e), -1); /* nothing to undo yet */
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(e.learnt, 2);
+    double acc1 = e.acc[1][0], avg = e.average[1];
+    float w0 = e.n.layer[0].wh[7];
+    assert_true(acc1 > 0.9 && avg > 0.9);
+    /* Undo the second step: the state is the one after step 1, bit for bit... */
+    assert_int_equal(experiment_back(&e), 0);
+    assert_int_equal(e.learnt, 1);
+    /* ...so stepping again gives the same result. */
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_float_equal(e.acc[1][0], acc1, 0);
+    assert_float_equal(e.average[1], avg, 0);
+    assert_float_equal(e.n.layer[0].wh[7], w0, 0);
+    /* A cancelled step is undone and reported. */
+    volatile int cancel = 1;
+    assert_int_equal(experiment_step(&e, NULL, NULL, &cancel, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cancelled"));
+    assert_int_equal(e.learnt, 2);
+    while (e.learnt < w.tasks.ntasks)
+        assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 1);
+    experiment_free(&e);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_training_is_deterministic),
         cmocka_unit_test(test_short_training_beats_chance),
         cmocka_unit_test(test_callback_and_cancel),
+        cmocka_unit_test(test_experiment_step_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
