@@ -10,6 +10,7 @@
 
 #include "kernels.h"
 #include "lab.h"
+#include "repl.h"
 #include "repl_tty.h"
 
 static void usage(FILE *f)
@@ -33,15 +34,6 @@ static int default_threads(void)
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
-static int traceback(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (!msg)
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    luaL_traceback(L, L, msg, 1);
-    return 1;
 }
 
 /* Push a table of the key=value arguments; numeric values become numbers. */
@@ -98,7 +90,7 @@ int main(int argc, char **argv)
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "args");
     int args = lua_gettop(L);
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, repl_traceback);
     int handler = lua_gettop(L);
     if (luaL_loadfile(L, argv[1]) != LUA_OK) {
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));

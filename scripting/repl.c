@@ -153,7 +153,7 @@ void repl_interrupt(lua_State *L)
     lua_sethook(L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-static int traceback(lua_State *L)
+int repl_traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
     if (!msg)
@@ -167,7 +167,7 @@ static repl_status run(repl *r)
 {
     lua_State *L = r->L;
     int base = lua_gettop(L); /* the function */
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, repl_traceback);
     lua_insert(L, base);
     lab_cancel_clear();
     int rc = lua_pcall(L, 0, LUA_MULTRET, base);

@@ -33,6 +33,9 @@ repl_status repl_feed(repl *r, const char *line);
 void repl_reset(repl *r);
 int repl_has_pending(const repl *r);
 
+/* A message handler for lua_pcall: the error message with a traceback. */
+int repl_traceback(lua_State *L);
+
 /* Ask the chunk running in L to stop; async-signal-safe. */
 void repl_interrupt(lua_State *L);
 

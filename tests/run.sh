@@ -43,37 +43,33 @@ for t in build/tests/test_*; do
     fi
 done
 
-# Lua tests: each script is one test, run by the plain build and by the ASan+UBSan build;
-# it passes when it exits 0.
-for s in tests/lua/*.lua; do
-    [ -f "$s" ] || continue
-    for bin in build/mpcl build/asan/mpcl; do
-        [ -x "$bin" ] || continue
-        tag=$([ "$bin" = build/mpcl ] && echo lua || echo asan-lua)
-        out="$log/$tag-$(basename "$s" .lua).log"
-        if ASAN_OPTIONS=detect_leaks=1 "$bin" "$s" >"$out" 2>&1; then
-            passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$(basename "$s")"
-        else
-            failed=$((failed + 1)); failures+=("$tag/$(basename "$s") (see $out)")
-            printf 'FAIL %-40s\n' "$tag/$(basename "$s")"; tail -n 5 "$out"
-        fi
-    done
-done
+# run_one TAG NAME LOG CMD...: one scripted test, passed when CMD exits 0.
+run_one() {
+    local tag=$1 name=$2 out=$3
+    shift 3
+    if "$@" >"$out" 2>&1; then
+        passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$name"
+    else
+        failed=$((failed + 1)); failures+=("$tag/$name (see $out)")
+        printf 'FAIL %-40s\n' "$tag/$name"; tail -n 5 "$out"
+    fi
+}
 
-# Terminal tests: scripts that drive build/mpcl (then the ASan+UBSan build) in a private
-# tmux server.
-for s in tests/tty/*.sh; do
-    [ -x "$s" ] || continue
-    for bin in build/mpcl build/asan/mpcl; do
-        [ -x "$bin" ] || continue
-        tag=$([ "$bin" = build/mpcl ] && echo tty || echo asan-tty)
-        out="$log/$tag-$(basename "$s" .sh).log"
-        if MPCL_BIN=$bin "$s" >"$out" 2>&1; then
-            passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$(basename "$s")"
-        else
-            failed=$((failed + 1)); failures+=("$tag/$(basename "$s") (see $out)")
-            printf 'FAIL %-40s\n' "$tag/$(basename "$s")"; tail -n 5 "$out"
-        fi
+# Lua tests (headless scripts) and terminal tests (build/mpcl driven in a private tmux
+# server), each with the plain and the ASan+UBSan build of mpcl.
+for bin in build/mpcl build/asan/mpcl; do
+    [ -x "$bin" ] || continue
+    prefix=$([ "$bin" = build/mpcl ] && echo "" || echo "asan-")
+    for s in tests/lua/*.lua; do
+        [ -f "$s" ] || continue
+        n=$(basename "$s")
+        run_one "${prefix}lua" "$n" "$log/${prefix}lua-${n%.lua}.log" \
+            env ASAN_OPTIONS=detect_leaks=1 "$bin" "$s"
+    done
+    for s in tests/tty/*.sh; do
+        [ -x "$s" ] || continue
+        n=$(basename "$s")
+        run_one "${prefix}tty" "$n" "$log/${prefix}tty-${n%.sh}.log" env MPCL_BIN="$bin" "$s"
     done
 done
 
