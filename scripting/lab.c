@@ -115,6 +115,15 @@ void lab_set_int(lua_State *L, const char *k, lua_Integer v)
     lua_setfield(L, -2, k);
 }
 
+void lab_push_floats(lua_State *L, const float *v, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushnumber(L, v[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
 void lab_set_num(lua_State *L, const char *k, double v)
 {
     lua_pushnumber(L, v);
@@ -612,18 +621,10 @@ static int trainer_learn(lua_State *L)
     lab_set_int(L, "best_epoch", res.best_epoch);
     lab_set_num(L, "val_acc", res.val_acc);
     lab_set_num(L, "switch_rate", res.switch_rate);
-    lua_createtable(L, n->nlayers, 0);
-    for (int l = 0; l < n->nlayers; l++) {
-        lua_pushnumber(L, res.switch_layer[l]);
-        lua_rawseti(L, -2, l + 1);
-    }
+    lab_push_floats(L, res.switch_layer, n->nlayers);
     lua_setfield(L, -2, "switch_layer");
     lab_set_num(L, "switch_any", res.switch_any);
-    lua_createtable(L, n->nlayers, 0);
-    for (int l = 0; l < n->nlayers; l++) {
-        lua_pushnumber(L, res.switch_any_layer[l]);
-        lua_rawseti(L, -2, l + 1);
-    }
+    lab_push_floats(L, res.switch_any_layer, n->nlayers);
     lua_setfield(L, -2, "switch_any_layer");
     lua_pushboolean(L, res.cancelled);
     lua_setfield(L, -2, "cancelled");

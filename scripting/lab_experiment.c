@@ -114,11 +114,7 @@ static void push_step(lua_State *L, const experiment *e, int t)
         lua_rawseti(L, -2, j + 1);
     }
     lua_setfield(L, -2, "acc");
-    lua_createtable(L, e->n.nlayers, 0);
-    for (int l = 0; l < e->n.nlayers; l++) {
-        lua_pushnumber(L, r->switch_layer[l]);
-        lua_rawseti(L, -2, l + 1);
-    }
+    lab_push_floats(L, r->switch_layer, e->n.nlayers);
     lua_setfield(L, -2, "switch_layer");
 }
 

@@ -64,6 +64,8 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
 
 void lab_set_int(lua_State *L, const char *k, lua_Integer v);
 void lab_set_num(lua_State *L, const char *k, double v);
+/* Push a Lua list of n floats. */
+void lab_push_floats(lua_State *L, const float *v, int n);
 
 lab_dataset *lab_check_dataset(lua_State *L, int i);
 lab_tasks *lab_check_tasks(lua_State *L, int i);
