@@ -80,6 +80,7 @@ int main(int argc, char **argv)
     if (interactive) {
         lua_pop(L, 1); /* the lab module table; it is the global `lab` */
         int rc = repl_tty_run(L);
+        lab_jobs_shutdown(L);
         lua_close(L);
         return rc;
     }
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
     int rc = lua_pcall(L, 1, 0, handler);
     if (rc != LUA_OK)
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
+    lab_jobs_shutdown(L);
     lua_close(L);
     return rc == LUA_OK ? 0 : 1;
 }

@@ -12,6 +12,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "job.h"
+#include "lab.h"
 #include "repl.h"
 
 #define PROMPT "mpcl> "
@@ -61,6 +63,30 @@ static void find_history_path(void)
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return;
     snprintf(history_path, sizeof history_path, "%s/history", dir);
+}
+
+/* A line from the lab (a job finished) while the prompt is up: print it above the prompt
+ * and redraw the line being typed. */
+static void notify(void *ud, const char *text)
+{
+    (void)ud;
+    if (running) {
+        fputs(text, stdout);
+        fflush(stdout);
+        return;
+    }
+    int point = rl_point;
+    char *saved = rl_copy_text(0, rl_end);
+    rl_save_prompt();
+    rl_replace_line("", 0);
+    rl_redisplay();
+    fputs("\r", stdout);
+    fputs(text, stdout);
+    rl_restore_prompt();
+    rl_replace_line(saved, 0);
+    rl_point = point;
+    rl_forced_update_display();
+    free(saved);
 }
 
 static void on_line(char *line);
@@ -139,14 +165,25 @@ int repl_tty_run(lua_State *L)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     rl_catch_signals = 0; /* ours: readline must not re-raise SIGINT at us */
-    printf("MPCL Lab %s, Lua REPL. help() lists the lab; Ctrl-C interrupts, Ctrl-D leaves.\n",
-           MPCL_VERSION);
+    printf("MPCL Lab %s, Lua REPL. help() lists the lab; Ctrl-C interrupts or cancels jobs, "
+           "Ctrl-D leaves.\n", MPCL_VERSION);
+    lab_jobs_set_background(1);
+    lab_jobs_set_notify(notify, NULL);
+    job_system_start();
     install_prompt();
     while (!done) {
-        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-        int r = poll(&pfd, 1, -1);
+        struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                                {.fd = job_wake_fd(), .events = POLLIN}};
+        int r = poll(pfd, 2, -1);
         if (got_sigint) {
             got_sigint = 0;
+            int n = lab_jobs_cancel_all(the_L);
+            if (n > 0) { /* Ctrl-C at the prompt with jobs running: cancel them */
+                char msg[80];
+                snprintf(msg, sizeof msg, "^C: cancelling %d job%s\n", n, n > 1 ? "s" : "");
+                notify(NULL, msg);
+                continue;
+            }
             /* Drop the line being typed and any pending chunk; a fresh prompt. */
             rl_free_line_state();
             rl_callback_sigcleanup();
@@ -162,7 +199,9 @@ int repl_tty_run(lua_State *L)
                 continue;
             break;
         }
-        if (pfd.revents & (POLLIN | POLLHUP))
+        if (r > 0 && (pfd[1].revents & POLLIN))
+            lab_jobs_poll(the_L);
+        if (r > 0 && (pfd[0].revents & (POLLIN | POLLHUP)))
             rl_callback_read_char();
     }
     for (size_t i = 0; i < ncompletions; i++)

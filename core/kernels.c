@@ -508,6 +508,11 @@ static struct {
 #define cpu_relax() ((void)0)
 #endif
 
+/* Held by the thread whose work the pool serves. The engine may run on the job worker and
+ * on the main thread at once (an evaluation while a training job runs); the thread that
+ * finds the pool taken runs its work serially, which gives the same results. */
+static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER;
+
 /* Set while a thread runs a chunk: a kern_parallel inside a chunk runs serially. */
 static _Thread_local int in_chunk;
 
@@ -576,11 +581,16 @@ void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), v
         chunks = 64;
     if (in_chunk)
         chunks = 1;
-    if (chunks > 1 && pool_grow(chunks - 1) < chunks - 1)
+    int owned = chunks > 1 && pthread_mutex_trylock(&pool_owner) == 0;
+    if (!owned)
+        chunks = 1;
+    else if (pool_grow(chunks - 1) < chunks - 1)
         chunks = pool.nworkers + 1;
     if (chunks <= 1) {
         if (n > 0)
             fn(ud, 0, n);
+        if (owned)
+            pthread_mutex_unlock(&pool_owner);
         return;
     }
     /* One job at a time: the pool serves the thread that owns the engine's work. */
@@ -602,4 +612,5 @@ void kern_parallel(int n, int grain, void (*fn)(void *ud, int begin, int end), v
             pthread_cond_wait(&pool.done, &pool.mu);
         pthread_mutex_unlock(&pool.mu);
     }
+    pthread_mutex_unlock(&pool_owner);
 }

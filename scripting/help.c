@@ -38,6 +38,24 @@ static const lab_doc docs[] = {
     {"lab", "threads", "lab.threads([n]) -> n\n  Gets or sets the number of worker threads."},
     {"lab", "blas", "lab.blas() -> string\n  The BLAS, its kernel and the popcount paths in use."},
     {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
+    {"lab", "load",
+     "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
+    {"lab", "background",
+     "lab.background([on]) -> was\n"
+     "  Whether long work (tr:learn, exp:step, exp:run) returns its job at once (the REPL's\n"
+     "  default) or waits for it (headless scripts' default); sets it when on is given."},
+    {"lab", "jobs", "lab.jobs() -> {job...}\n  The jobs queued or running, oldest first."},
+    {"lab", "cancel",
+     "lab.cancel() -> n\n  Asks every queued or running job to stop; returns how many."},
+    {"lab.job", NULL,
+     "job: work on the engine's worker thread. Fields id, name, state (queued, running,\n"
+     "  done, failed, cancelled); any other field reads the result, waiting for it."},
+    {"lab.job", "wait", "j:wait() -> result\n  Waits (Ctrl-C cancels the job); raises its error."},
+    {"lab.job", "cancel", "j:cancel() -> boolean\n  Asks the job to stop; false if it had ended."},
+    {"lab.job", "result", "j:result() -> result | nil, state\n  The result if it has finished."},
+    {"lab.job", "progress",
+     "j:progress() -> {state, fraction, status, seconds, eta, task, epoch, epochs, loss,\n"
+     "  train_acc, val_acc, switch_rate, switch_any}"},
     {"lab.dataset", NULL,
      "dataset: a benchmark's training and test sets, preprocessed.\n"
      "  Fields: name, input, dim, binary, ntrain, ntest, threshold."},
@@ -48,6 +66,11 @@ static const lab_doc docs[] = {
     {"lab.net", NULL, "net: a mixed-precision MLP (hidden float weights, binary forward weights)."},
     {"lab.net", "copy", "net:copy() -> net\n  An independent copy (weights, statistics, banks)."},
     {"lab.net", "sizes", "net:sizes() -> {in, hidden..., out}"},
+    {"lab.net", "weights",
+     "net:weights(layer [, \"hidden\" | \"binary\"]) -> {{...}, ...}\n"
+     "  The layer's matrix, one row per output: hidden float weights or their signs."},
+    {"lab.net", "save",
+     "net:save(path)\n  Writes weights, statistics and banks (versioned, checksummed, atomic)."},
     {"lab.net", "hidden",
      "net:hidden(layer) -> {min, max, mean_abs}\n"
      "  Statistics of a layer's hidden weights (how consolidated its synapses are)."},
@@ -59,17 +82,19 @@ static const lab_doc docs[] = {
      "experiment: fields matrix (accuracy on task j after task i), history (each step's\n"
      "  result), average, learnt, ntasks; #exp is the number of tasks."},
     {"lab.experiment", "step",
-     "exp:step([progress]) -> result\n"
-     "  Learns the next task and evaluates every task so far; nil when all are learnt.\n"
-     "  Result: {task, epochs, val_acc, switch_rate, switch_any, switch_layer, acc, average}."},
-    {"lab.experiment", "run", "exp:run([progress]) -> result\n  Steps until every task is learnt."},
+     "exp:step([progress]) -> job\n"
+     "  Learns the next task and evaluates every task so far (nil when all are learnt).\n"
+     "  The job's result: {task, epochs, val_acc, switch_rate, switch_any, switch_layer, acc,\n"
+     "  average}; j.average etc. read it (waiting). Headless scripts wait for the step."},
+    {"lab.experiment", "run",
+     "exp:run([progress]) -> job\n  Steps until every task is learnt; result: the last step's."},
     {"lab.experiment", "back",
      "exp:back() -> boolean\n  Undoes the last step (net, optimiser, statistics, results)."},
     {"lab.experiment", "net", "exp:net() -> net\n  A copy of the experiment's net as it is now."},
     {"lab.trainer", NULL, "trainer: an optimiser and its settings, bound to a net and tasks."},
     {"lab.trainer", "learn",
-     "tr:learn(i [, progress]) -> result\n"
-     "  Learns task i. progress(p) gets {task, epoch, epochs, loss, train_acc, val_acc,\n"
+     "tr:learn(i [, progress]) -> job\n"
+     "  Learns task i (a job; headless scripts wait for it). progress(p) gets {task, epoch, epochs, loss, train_acc, val_acc,\n"
      "  switch_rate, switch_any} after each epoch; returning \"stop\" cancels. Result: {task,\n"
      "  epochs, best_epoch, val_acc, switch_rate, switch_layer, switch_any, cancelled, seconds}."},
 };

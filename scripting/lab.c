@@ -3,6 +3,7 @@
 #include "lab_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -18,6 +19,7 @@
 #include "metrics.h"
 #include "net.h"
 #include "optim.h"
+#include "store.h"
 #include "train.h"
 
 static volatile int lab_cancel_flag;
@@ -379,8 +381,19 @@ static int l_net(lua_State *L)
 
 static int net_gc(lua_State *L)
 {
-    net_free(&lab_check_net(L, 1)->n);
+    lab_net *ln = lab_check_net(L, 1);
+    if (ln->busy.count > 0)
+        job_system_stop(); /* only at lua_close: the worker must let go first */
+    net_free(&ln->n);
     return 0;
+}
+
+/* The net at i, refusing while a job works on it. */
+static net *idle_net(lua_State *L, int i)
+{
+    lab_net *ln = lab_check_net(L, i);
+    lab_check_idle(L, &ln->busy, "lab.net");
+    return &ln->n;
 }
 
 static int net_tostring(lua_State *L)
@@ -401,7 +414,7 @@ static int net_tostring(lua_State *L)
 
 static int net_copy(lua_State *L)
 {
-    net *n = &lab_check_net(L, 1)->n;
+    net *n = idle_net(L, 1);
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
     if (net_clone(&ln->n, n) < 0)
@@ -424,7 +437,7 @@ static int net_sizes(lua_State *L)
 /* net:hidden(layer) -> {min, max, mean_abs} of the hidden weights (how consolidated). */
 static int net_hidden_stats(lua_State *L)
 {
-    net *n = &lab_check_net(L, 1)->n;
+    net *n = idle_net(L, 1);
     lua_Integer l = luaL_checkinteger(L, 2);
     if (l < 1 || l > n->nlayers)
         return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
@@ -441,6 +454,58 @@ static int net_hidden_stats(lua_State *L)
     lab_set_num(L, "min", mn);
     lab_set_num(L, "max", mx);
     lab_set_num(L, "mean_abs", sa / (double)w);
+    return 1;
+}
+
+/* net:weights(layer [, "hidden" | "binary"]) -> the layer's matrix as a list of `out` rows
+ * of `in` numbers: the float hidden weights (default) or their signs (+1/-1). */
+static int net_weights(lua_State *L)
+{
+    net *n = idle_net(L, 1);
+    lua_Integer l = luaL_checkinteger(L, 2);
+    static const char *const kinds[] = {"hidden", "binary", NULL};
+    int binary = luaL_checkoption(L, 3, "hidden", kinds);
+    if (l < 1 || l > n->nlayers)
+        return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
+    const net_layer *ly = &n->layer[l - 1];
+    lua_createtable(L, ly->out, 0);
+    for (int o = 0; o < ly->out; o++) {
+        const float *row = ly->wh + (size_t)o * ly->in;
+        lua_createtable(L, ly->in, 0);
+        for (int i = 0; i < ly->in; i++) {
+            if (binary)
+                lua_pushinteger(L, row[i] >= 0.0f ? 1 : -1);
+            else
+                lua_pushnumber(L, row[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_rawseti(L, -2, o + 1);
+    }
+    return 1;
+}
+
+/* net:save(path): parameters, statistics and banks, written atomically with a checksum. */
+static int net_save(lua_State *L)
+{
+    net *n = idle_net(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    lab_check_writable(L, path, "net:save");
+    char err[512];
+    if (store_save_net(path, n, err, sizeof err) < 0)
+        return luaL_error(L, "net:save: %s", err);
+    return 0;
+}
+
+/* lab.load(path) -> the net stored there (net:save's files). */
+static int l_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
+    memset(ln, 0, sizeof *ln);
+    char err[512];
+    if (store_load_net(path, &ln->n, err, sizeof err) < 0)
+        return luaL_error(L, "lab.load: %s", err);
+    luaL_setmetatable(L, NET_MT);
     return 1;
 }
 
@@ -561,74 +626,85 @@ static int trainer_tostring(lua_State *L)
     return 1;
 }
 
-int lab_progress_to_lua(const train_progress *p, void *ud)
+/* What a learn job works on; the result is filled in by the worker. */
+typedef struct learn_ctx {
+    net *n;
+    lab_trainer *tr;
+    const data_set *train;
+    const data_tasks *tasks;
+    int t;
+    train_result res;
+    double seconds;
+} learn_ctx;
+
+static int learn_work(job *j, void *ctx, char *err, size_t errlen)
 {
-    lab_progress_ctx *c = ud;
-    if (!c->fn)
-        return 0;
-    lua_State *L = c->L;
-    lua_pushvalue(L, c->fn);
-    lua_createtable(L, 0, 7);
-    lab_set_int(L, "task", p->task + 1);
-    lab_set_int(L, "epoch", p->epoch);
-    lab_set_int(L, "epochs", p->max_epochs);
-    lab_set_num(L, "loss", p->loss);
-    lab_set_num(L, "train_acc", p->train_acc);
-    lab_set_num(L, "val_acc", p->val_acc);
-    lab_set_num(L, "switch_rate", p->switch_rate);
-    lab_set_num(L, "switch_any", p->switch_any);
-    lua_call(L, 1, 1);
-    int stop = lua_toboolean(L, -1) && lua_type(L, -1) == LUA_TSTRING
-                   ? !strcmp(lua_tostring(L, -1), "stop")
-                   : 0;
-    lua_pop(L, 1);
-    return stop;
+    learn_ctx *c = ctx;
+    double t0 = lab_now();
+    if (train_task(c->n, &c->tr->o, c->train, c->tasks, c->t, &c->tr->cfg,
+                   lab_job_train_progress, j, &j->cancel, &c->res, err, errlen) < 0)
+        return -1;
+    c->seconds = lab_now() - t0;
+    return 0;
 }
 
-/* tr:learn(i [, progress]) -> {epochs=, best_epoch=, val_acc=, switch_rate=, switch_layer=,
- * seconds=}. progress(p) is called after each epoch; returning "stop" cancels. */
+static void learn_result(lua_State *L, job *j, void *ctx)
+{
+    (void)j;
+    learn_ctx *c = ctx;
+    const train_result *res = &c->res;
+    int nl = c->n->nlayers;
+    c->tr->learnt++;
+    lua_createtable(L, 0, 9);
+    lab_set_int(L, "task", c->t + 1);
+    lab_set_int(L, "epochs", res->epochs_run);
+    lab_set_int(L, "best_epoch", res->best_epoch);
+    lab_set_num(L, "val_acc", res->val_acc);
+    lab_set_num(L, "switch_rate", res->switch_rate);
+    lab_push_floats(L, res->switch_layer, nl);
+    lua_setfield(L, -2, "switch_layer");
+    lab_set_num(L, "switch_any", res->switch_any);
+    lab_push_floats(L, res->switch_any_layer, nl);
+    lua_setfield(L, -2, "switch_any_layer");
+    lua_pushboolean(L, res->cancelled);
+    lua_setfield(L, -2, "cancelled");
+    lab_set_num(L, "seconds", c->seconds);
+    lab_record(L, "learn task=%d epochs=%d val_acc=%.6f switch_rate=%.6f switch_any=%.6f%s",
+               c->t + 1, res->epochs_run, (double)res->val_acc, (double)res->switch_rate,
+               (double)res->switch_any, res->cancelled ? " cancelled" : "");
+}
+
+/* tr:learn(i [, progress]) -> a job whose result is {task=, epochs=, best_epoch=, val_acc=,
+ * switch_rate=, switch_layer=, switch_any=, switch_any_layer=, cancelled=, seconds=}.
+ * progress(p) is called after each epoch (on the main thread); returning "stop" cancels. */
 static int trainer_learn(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
-    lab_progress_ctx ctx = {L, 0};
+    int fn = 0;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TFUNCTION);
-        ctx.fn = 3;
+        fn = 3;
     }
     lua_settop(L, 3);
     lua_getiuservalue(L, 1, 1);
-    net *n = &((lab_net *)lua_touserdata(L, -1))->n;
+    int net_idx = lua_gettop(L);
+    lab_net *ln = lua_touserdata(L, net_idx);
     lua_getiuservalue(L, 1, 2);
     int tasks_idx = lua_gettop(L);
     lab_tasks *ts = lua_touserdata(L, -1);
     lab_dataset *ds = lab_tasks_dataset(L, tasks_idx);
     int t = lab_tasks_index(L, ts, 2);
-    if (n->sizes[0] != ds->train.dim)
+    if (ln->n.sizes[0] != ds->train.dim)
         return luaL_error(L, "lab.trainer: the net takes %d inputs, the data set has %d",
-                          n->sizes[0], ds->train.dim);
-    train_result res;
-    char err[256];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (train_task(n, &tr->o, &ds->train, &ts->t, t, &tr->cfg, lab_progress_to_lua, &ctx,
-                   &lab_cancel_flag, &res, err, sizeof err) < 0)
-        return luaL_error(L, "lab.trainer: %s", err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    tr->learnt++;
-    lua_createtable(L, 0, 8);
-    lab_set_int(L, "task", t + 1);
-    lab_set_int(L, "epochs", res.epochs_run);
-    lab_set_int(L, "best_epoch", res.best_epoch);
-    lab_set_num(L, "val_acc", res.val_acc);
-    lab_set_num(L, "switch_rate", res.switch_rate);
-    lab_push_floats(L, res.switch_layer, n->nlayers);
-    lua_setfield(L, -2, "switch_layer");
-    lab_set_num(L, "switch_any", res.switch_any);
-    lab_push_floats(L, res.switch_any_layer, n->nlayers);
-    lua_setfield(L, -2, "switch_any_layer");
-    lua_pushboolean(L, res.cancelled);
-    lua_setfield(L, -2, "cancelled");
-    lab_set_num(L, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));
+                          ln->n.sizes[0], ds->train.dim);
+    learn_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return luaL_error(L, "lab.trainer: out of memory");
+    *c = (learn_ctx){.n = &ln->n, .tr = tr, .train = &ds->train, .tasks = &ts->t, .t = t};
+    lab_job_spec spec = {.name = "tr:learn", .fn = learn_work, .ctx = c, .free_ctx = free,
+                         .result = learn_result, .busy = {&tr->busy, &ln->busy},
+                         .keep = {1, net_idx, tasks_idx}, .progress_fn = fn};
+    lab_job_submit(L, &spec);
     return 1;
 }
 
@@ -641,7 +717,7 @@ static int l_evaluate(lua_State *L)
     static const char *const known[] = {"scenario", "upto", "bn", "confusion", "split",
                                         NULL};
     static const char *who = "lab.evaluate";
-    net *n = &lab_check_net(L, 1)->n;
+    net *n = idle_net(L, 1);
     lab_tasks *ts = lab_check_tasks(L, 2);
     lab_dataset *ds = lab_tasks_dataset(L, 2);
     lab_check_options(L, 3, who, known);
@@ -696,7 +772,13 @@ static int l_evaluate(lua_State *L)
         lua_rawseti(L, -2, j + 1);
     }
     lua_setfield(L, -2, "counts");
-    lab_set_num(L, "average", metrics_weighted_average(acc, counts, upto));
+    double average = metrics_weighted_average(acc, counts, upto);
+    lab_set_num(L, "average", average);
+    char accs[DATA_MAX_TASKS * 10] = "";
+    size_t na = 0;
+    for (int j = 0; j < upto; j++)
+        na += (size_t)snprintf(accs + na, sizeof accs - na, "%s%.6f", j ? "," : "", acc[j]);
+    lab_record(L, "evaluate %s average=%.6f acc=%s", split, average, accs);
     if (want_conf) {
         lua_createtable(L, 10, 0);
         for (int i = 0; i < 10; i++) {
@@ -718,10 +800,16 @@ static int l_evaluate(lua_State *L)
 static void push_json(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "cjson");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
-        luaL_error(L, "lab.json: lua-cjson is not installed (run `make deps`)");
+    /* Loaded once, kept in the registry: sandboxed replays have no `require`. */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.cjson") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "require");
+        lua_pushstring(L, "cjson");
+        if (!lua_isfunction(L, -2) || lua_pcall(L, 1, 1, 0) != LUA_OK)
+            luaL_error(L, "lab.json: lua-cjson is not installed (run `make deps`)");
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.cjson");
+    }
     lua_getfield(L, -1, "encode");
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);
@@ -773,6 +861,7 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
 static int l_write_json(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    lab_check_writable(L, path, "lab.write_json");
     luaL_checkany(L, 2);
     push_json(L, 2);
     size_t len;
@@ -807,11 +896,72 @@ static int l_blas(lua_State *L)
     return 1;
 }
 
-static int l_clock(lua_State *L)
+/* ---- the replay sandbox's limits on writing --------------------------------------- */
+
+void lab_set_sandboxed(lua_State *L, int on)
+{
+    lua_pushboolean(L, on);
+    lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox");
+}
+
+void lab_check_writable(lua_State *L, const char *path, const char *who)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox");
+    int sandboxed = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!sandboxed)
+        return;
+    /* A replay writes only below the directory it runs in. */
+    int bad = path[0] == '/' || path[0] == '\0' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
+              strstr(path, "/../") || (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/.."));
+    if (bad)
+        luaL_error(L, "%s: sandbox: a replay may write only below the current directory, not "
+                      "'%s' (use --trust)", who, path);
+}
+
+double lab_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * ts.tv_nsec);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int l_clock(lua_State *L)
+{
+    lua_pushnumber(L, lab_now());
+    return 1;
+}
+
+/* ---- session records: results worth checking, collected for the journal ------------- */
+
+#define RECORDS_KEY "mpcl.records"
+
+void lab_record(lua_State *L, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORDS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, RECORDS_KEY);
+    }
+    lua_pushstring(L, line);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+int lab_records_take(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORDS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, RECORDS_KEY);
     return 1;
 }
 
@@ -846,6 +996,8 @@ int luaopen_lab(lua_State *L)
     static const luaL_Reg net_methods[] = {{"copy", net_copy},
                                            {"sizes", net_sizes},
                                            {"hidden", net_hidden_stats},
+                                           {"weights", net_weights},
+                                           {"save", net_save},
                                            {NULL, NULL}};
     static const luaL_Reg trainer_meta[] = {{"__gc", trainer_gc},
                                             {"__tostring", trainer_tostring},
@@ -856,6 +1008,7 @@ int luaopen_lab(lua_State *L)
                                      {"evaluate", l_evaluate}, {"json", l_json},
                                      {"write_json", l_write_json}, {"threads", l_threads},
                                      {"blas", l_blas},         {"clock", l_clock},
+                                     {"load", l_load},
                                      {NULL, NULL}};
     lab_new_class(L, DATASET_MT, dataset_meta, NULL);
     lab_new_class(L, TASKS_MT, tasks_meta, tasks_methods);
@@ -865,8 +1018,20 @@ int luaopen_lab(lua_State *L)
     lua_pushstring(L, MPCL_VERSION);
     lua_setfield(L, -2, "version");
     lab_experiment_open(L, -1);
+    lab_job_open(L, -1);
     lua_pushvalue(L, -1); /* for bindings that call lab functions from C */
     lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
     lab_help_open(L, -1);
+    /* lua-cjson for lab.json, while `require` is still there (sandboxes remove it). */
+    lua_getglobal(L, "require");
+    if (lua_isfunction(L, -1)) {
+        lua_pushstring(L, "cjson");
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1))
+            lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.cjson");
+        else
+            lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+    }
     return 1;
 }

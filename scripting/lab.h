@@ -13,4 +13,25 @@ int luaopen_lab(lua_State *L);
 void lab_cancel_request(void);
 void lab_cancel_clear(void);
 
+/* Jobs (see lab_job.c). Background mode (the REPL's): long work returns a job handle at
+ * once; otherwise (headless) it waits. lab_jobs_poll drains job events on the main thread:
+ * progress callbacks run, finished jobs are reaped, and in background mode a line about
+ * each finished job goes to the notifier. */
+void lab_jobs_set_background(int on);
+void lab_jobs_set_notify(void (*fn)(void *ud, const char *text), void *ud);
+void lab_jobs_poll(lua_State *L);
+/* Ask every queued or running job to stop; returns how many. */
+int lab_jobs_cancel_all(lua_State *L);
+/* Cancel all jobs, wait for them and stop the worker: call before lua_close. */
+void lab_jobs_shutdown(lua_State *L);
+
+/* Session records: the results worth checking that the lab produced since the last call
+ * (lines such as "step task=1 average=0.987100 ..."), pushed as a list; the list is then
+ * emptied. */
+int lab_records_take(lua_State *L);
+
+/* Mark the state as a sandboxed replay: the lab's writers (net:save, lab.write_json) then
+ * accept only relative paths below the current directory. */
+void lab_set_sandboxed(lua_State *L, int on);
+
 #endif

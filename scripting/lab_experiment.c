@@ -3,6 +3,7 @@
  *   exp:step() learns the next task and evaluates all tasks so far; exp:run() the rest;
  *   exp:back() undoes the last step; exp.matrix, exp.history, exp.average, exp.learnt. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "experiment.h"
@@ -10,6 +11,7 @@
 
 typedef struct lab_experiment {
     experiment e;
+    lab_busy busy;
 } lab_experiment;
 
 static lab_experiment *check_experiment(lua_State *L, int i)
@@ -93,7 +95,10 @@ static int l_experiment(lua_State *L)
 
 static int experiment_gc(lua_State *L)
 {
-    experiment_free(&check_experiment(L, 1)->e);
+    lab_experiment *le = check_experiment(L, 1);
+    if (le->busy.count > 0)
+        job_system_stop(); /* only at lua_close: the worker must let go first */
+    experiment_free(&le->e);
     return 0;
 }
 
@@ -118,49 +123,94 @@ static void push_step(lua_State *L, const experiment *e, int t)
     lua_setfield(L, -2, "switch_layer");
 }
 
-/* exp:step([progress]) -> the step's result, or nil when every task is learnt. */
-static int experiment_step_lua(lua_State *L)
+/* What a step or run job works on. */
+typedef struct step_ctx {
+    lab_experiment *le;
+    int steps;       /* how many to take: 1, or all that are left */
+    int first, done; /* the first step's index, steps completed */
+} step_ctx;
+
+static int step_work(job *j, void *ctx, char *err, size_t errlen)
+{
+    step_ctx *c = ctx;
+    experiment *e = &c->le->e;
+    c->first = e->learnt;
+    while (c->done < c->steps && !j->cancel) {
+        int rc = experiment_step(e, lab_job_train_progress, j, &j->cancel, err, errlen);
+        if (rc < 0) {
+            if (!strncmp(err, "experiment: ", 12))
+                memmove(err, err + 12, strlen(err + 12) + 1);
+            return -1;
+        }
+        if (rc > 0 || e->learnt == c->first + c->done) /* nothing left, or cancelled */
+            break;
+        c->done++;
+    }
+    return 0;
+}
+
+/* The last step's result (nil when no step was completed); a record for each step. */
+static void step_result(lua_State *L, job *j, void *ctx)
+{
+    (void)j;
+    step_ctx *c = ctx;
+    const experiment *e = &c->le->e;
+    for (int t = c->first; t < c->first + c->done; t++) {
+        char acc[DATA_MAX_TASKS * 10] = "";
+        size_t n = 0;
+        for (int k = 0; k <= t; k++)
+            n += (size_t)snprintf(acc + n, sizeof acc - n, "%s%.6f", k ? "," : "", e->acc[t][k]);
+        lab_record(L, "step task=%d average=%.6f acc=%s switch_rate=%.6f epochs=%d", t + 1,
+                   e->average[t], acc, (double)e->result[t].switch_rate,
+                   e->result[t].epochs_run);
+    }
+    if (c->done > 0)
+        push_step(L, e, c->first + c->done - 1);
+    else
+        lua_pushnil(L);
+}
+
+static int submit_steps(lua_State *L, int steps, const char *name)
 {
     lab_experiment *le = check_experiment(L, 1);
-    lab_progress_ctx ctx = {L, 0};
+    int fn = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TFUNCTION);
-        ctx.fn = 2;
+        fn = 2;
     }
-    char err[256];
-    int rc = experiment_step(&le->e, lab_progress_to_lua, &ctx, lab_cancel_ptr(), err,
-                             sizeof err);
-    if (rc < 0)
-        return luaL_error(L, "lab.experiment: %s", err + (strncmp(err, "experiment: ", 12)
-                                                              ? 0 : 12));
-    if (rc > 0) {
-        lua_pushnil(L);
+    if (le->busy.count == 0 && le->e.learnt >= le->e.tasks->ntasks) {
+        lua_pushnil(L); /* every task is learnt */
         return 1;
     }
-    push_step(L, &le->e, le->e.learnt - 1);
+    step_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return luaL_error(L, "lab.experiment: out of memory");
+    c->le = le;
+    c->steps = steps;
+    lab_job_spec spec = {.name = name, .fn = step_work, .ctx = c, .free_ctx = free,
+                         .result = step_result, .busy = {&le->busy}, .keep = {1},
+                         .progress_fn = fn};
+    lab_job_submit(L, &spec);
     return 1;
 }
 
-/* exp:run([progress]) -> the last step's result (steps until every task is learnt). */
+/* exp:step([progress]) -> a job: learn the next task, evaluate all so far. Its result is
+ * the step's table, or nil when every task was learnt already (or it was cancelled). */
+static int experiment_step_lua(lua_State *L) { return submit_steps(L, 1, "exp:step"); }
+
+/* exp:run([progress]) -> a job stepping until every task is learnt; its result is the
+ * last step's table. */
 static int experiment_run_lua(lua_State *L)
 {
-    lab_experiment *le = check_experiment(L, 1);
-    lua_settop(L, 2);
-    lua_pushnil(L);
-    while (le->e.learnt < le->e.tasks->ntasks) {
-        lua_pop(L, 1);
-        lua_pushcfunction(L, experiment_step_lua);
-        lua_pushvalue(L, 1);
-        lua_pushvalue(L, 2);
-        lua_call(L, 2, 1);
-    }
-    return 1;
+    return submit_steps(L, DATA_MAX_TASKS, "exp:run");
 }
 
 /* exp:back() -> true, or false when there is no step to undo. */
 static int experiment_back_lua(lua_State *L)
 {
-    lua_pushboolean(L, experiment_back(&check_experiment(L, 1)->e) == 0);
+    lab_experiment *le = check_experiment(L, 1);
+    lab_check_idle(L, &le->busy, "lab.experiment");
+    lua_pushboolean(L, experiment_back(&le->e) == 0);
     return 1;
 }
 
@@ -168,6 +218,7 @@ static int experiment_back_lua(lua_State *L)
 static int experiment_net(lua_State *L)
 {
     lab_experiment *le = check_experiment(L, 1);
+    lab_check_idle(L, &le->busy, "lab.experiment");
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
     if (net_clone(&ln->n, &le->e.n) < 0)
@@ -184,8 +235,15 @@ static int experiment_len(lua_State *L)
 
 static int experiment_tostring(lua_State *L)
 {
-    const experiment *e = &check_experiment(L, 1)->e;
+    lab_experiment *le = check_experiment(L, 1);
+    const experiment *e = &le->e;
     char buf[200];
+    lab_jobs_poll(L);
+    if (le->busy.count > 0) {
+        lua_pushfstring(L, "experiment: %d tasks, busy with job %d", e->tasks->ntasks,
+                        le->busy.job_id);
+        return 1;
+    }
     snprintf(buf, sizeof buf, "experiment: %d of %d tasks learnt, rule %s m=%g, %s-IL, average %.4f",
              e->learnt, e->tasks->ntasks, optim_rule_name(e->o.rule), (double)e->o.m[0],
              scenario_name(e->cfg.scen), e->learnt ? e->average[e->learnt - 1] : 0.0);
@@ -196,7 +254,8 @@ static int experiment_tostring(lua_State *L)
 /* Fields (matrix, history, average, learnt, ntasks) beside the methods. */
 static int experiment_index(lua_State *L)
 {
-    const experiment *e = &check_experiment(L, 1)->e;
+    lab_experiment *le = check_experiment(L, 1);
+    const experiment *e = &le->e;
     const char *k = luaL_checkstring(L, 2);
     if (luaL_getmetafield(L, 1, "__methods") == LUA_TTABLE) {
         lua_getfield(L, -1, k);
@@ -204,6 +263,8 @@ static int experiment_index(lua_State *L)
             return 1;
         lua_pop(L, 2);
     }
+    if (strcmp(k, "ntasks"))
+        lab_check_idle(L, &le->busy, "lab.experiment");
     if (!strcmp(k, "matrix")) {
         lua_createtable(L, e->learnt, 0);
         for (int i = 0; i < e->learnt; i++) {

@@ -7,6 +7,7 @@
 #include <lua.h>
 
 #include "data.h"
+#include "job.h"
 #include "net.h"
 #include "optim.h"
 #include "train.h"
@@ -16,6 +17,15 @@
 #define NET_MT "lab.net"
 #define TRAINER_MT "lab.trainer"
 #define EXPERIMENT_MT "lab.experiment"
+#define JOB_MT "lab.job"
+
+/* Objects a job works on are "busy" from submission until the main thread has seen the
+ * job finish: their methods refuse to run meanwhile (the worker owns their memory), except
+ * those that queue more jobs, which run in order on the same worker. */
+typedef struct lab_busy {
+    int count;   /* jobs queued or running on the object */
+    int job_id;  /* the last of them */
+} lab_busy;
 
 typedef struct lab_dataset {
     char name[16];
@@ -32,12 +42,14 @@ typedef struct lab_tasks {
 
 typedef struct lab_net {
     net n;
+    lab_busy busy;
 } lab_net;
 
 typedef struct lab_trainer {
     optim o;
     train_config cfg;
     int learnt; /* tasks learnt so far through this trainer */
+    lab_busy busy;
 } lab_trainer;
 
 /* Training options read from a Lua table: rule, m, lr and the train_config. */
@@ -62,6 +74,13 @@ void lab_check_options(lua_State *L, int t, const char *who, const char *const *
  * and mask (defaults as lab.trainer documents) from the table at t. */
 void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_training *out);
 
+/* In a sandboxed replay, raise unless path is relative and stays below the current
+ * directory. */
+void lab_check_writable(lua_State *L, const char *path, const char *who);
+
+/* Seconds on the monotonic clock. */
+double lab_now(void);
+
 void lab_set_int(lua_State *L, const char *k, lua_Integer v);
 void lab_set_num(lua_State *L, const char *k, double v);
 /* Push a Lua list of n floats. */
@@ -75,17 +94,41 @@ lab_dataset *lab_tasks_dataset(lua_State *L, int i);
 /* The 0-based task index of the Lua argument at i (1-based, checked). */
 int lab_tasks_index(lua_State *L, lab_tasks *ts, int i);
 
-/* A Lua progress callback for train_task: fn is its stack index (0: none). */
-typedef struct lab_progress_ctx {
-    lua_State *L;
-    int fn;
-} lab_progress_ctx;
-int lab_progress_to_lua(const train_progress *p, void *ud);
 /* The flag that Ctrl-C sets to cancel running engine work. */
 const volatile int *lab_cancel_ptr(void);
 
 /* Register a metatable named mt with metamethods meta and, if given, a method table. */
 void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods);
+
+/* ---- jobs (lab_job.c) ---- */
+/* Builds a job's Lua result from its context, on the main thread, once it has finished
+ * (state DONE or CANCELLED): pushes exactly one value. */
+typedef void (*lab_job_result_fn)(lua_State *L, job *j, void *ctx);
+typedef struct lab_job_spec {
+    const char *name;             /* "exp:step" */
+    job_fn fn;
+    void *ctx;
+    void (*free_ctx)(void *);
+    lab_job_result_fn result;
+    lab_busy *busy[3];            /* objects the job works on (NULL-terminated) */
+    int keep[3];                  /* stack indices of their userdata, kept alive (0: end) */
+    int progress_fn;              /* stack index of a Lua progress callback, or 0 */
+} lab_job_spec;
+/* Submit the job and push its handle. When the lab waits by default (headless) it returns
+ * after the job has finished. */
+void lab_job_submit(lua_State *L, const lab_job_spec *spec);
+/* Publish a training epoch from a job's work (worker thread). */
+int lab_job_train_progress(const train_progress *p, void *ud);
+/* Raise "<who>: busy with job N (name); wait for it or cancel it" when b is busy. */
+void lab_check_idle(lua_State *L, lab_busy *b, const char *who);
+/* Drain job events: progress callbacks, finished jobs reaped. Main thread only. */
+void lab_jobs_poll(lua_State *L);
+/* Registers lab.job's class and lab.jobs / lab.background into the lab table at lab. */
+void lab_job_open(lua_State *L, int lab);
+
+/* ---- session records (results worth checking, for journals) ---- */
+/* Append one record line ("step task=1 average=0.987100 ..."). */
+void lab_record(lua_State *L, const char *fmt, ...);
 
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);
