@@ -12,15 +12,22 @@
 #include "lab.h"
 #include "repl.h"
 #include "repl_tty.h"
+#include "replay.h"
+#include "session.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mpcl SCRIPT.lua [key=value ...]\n"
-               "       mpcl                (in a terminal: the Lua REPL)\n"
-               "       mpcl --version | --help\n"
-               "Runs SCRIPT.lua headless with the `lab` module; key=value pairs reach the\n"
-               "script as a table (numbers converted). Environment: MPCL_THREADS (default:\n"
-               "all cores), MPCL_DATA (data directory).\n");
+    fprintf(f,
+            "usage: mpcl [--seed N] SCRIPT.lua [key=value ...]   run a script headless\n"
+            "       mpcl [--seed N] [--record FILE | --no-record]  in a terminal: the Lua REPL\n"
+            "       mpcl [--seed N] [--record FILE] -              chunks from stdin, headless\n"
+            "       mpcl --replay FILE [--step] [--verify] [--trust]\n"
+            "            [--max-instructions N] [--max-memory MB]   replay a session journal\n"
+            "       mpcl --version | --help\n"
+            "key=value pairs reach the script as a table (its `...` and lab.args; numbers\n"
+            "converted). The REPL records each session in a journal under\n"
+            "${XDG_STATE_HOME:-~/.local/state}/mpcl/sessions. Replays run sandboxed unless\n"
+            "--trust. Environment: MPCL_THREADS (default: all cores), MPCL_DATA (data).\n");
 }
 
 static int default_threads(void)
@@ -34,6 +41,13 @@ static int default_threads(void)
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static void write_stdio(void *ud, const char *text, int is_error)
+{
+    (void)ud;
+    fputs(text, is_error ? stderr : stdout);
+    fflush(is_error ? stderr : stdout);
 }
 
 /* Push a table of the key=value arguments; numeric values become numbers. */
@@ -54,21 +68,126 @@ static int push_args(lua_State *L, int argc, char **argv)
     return 0;
 }
 
+/* Chunks from a pipe: the REPL's evaluator without a terminal. */
+static int run_stdin(lua_State *L, const char *record, long long seed, int threads)
+{
+    repl r;
+    repl_init(&r, L, write_stdio, NULL);
+    session sess;
+    memset(&sess, 0, sizeof sess);
+    if (record) {
+        char err[512];
+        if (session_start(&sess, &r, record, seed, threads, err, sizeof err) < 0) {
+            fprintf(stderr, "mpcl: %s\n", err);
+            repl_free(&r);
+            return 1;
+        }
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int failed = 0;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[n - 1] = '\0';
+        failed |= repl_feed(&r, line) == REPL_ERROR;
+    }
+    if (repl_has_pending(&r)) {
+        fprintf(stderr, "mpcl: stdin: the input ends inside a chunk\n");
+        failed = 1;
+    }
+    free(line);
+    lab_jobs_shutdown(L);
+    session_finish(&sess);
+    repl_free(&r);
+    return failed;
+}
+
+static int parse_count(const char *opt, const char *v, long long lo, long long *out)
+{
+    char *end;
+    long long x = v ? strtoll(v, &end, 10) : 0;
+    if (!v || *end || end == v || x < lo) {
+        fprintf(stderr, "mpcl: %s needs an integer >= %lld, got '%s'\n", opt, lo, v ? v : "");
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int interactive = argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    if ((argc < 2 && !interactive) || (argc >= 2 && (!strcmp(argv[1], "--help") ||
-                                                      !strcmp(argv[1], "-h")))) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    const char *record = NULL, *replay = NULL;
+    int no_record = 0, stdin_mode = 0, have_seed = 0;
+    long long seed = 1, max_mem_mb = -1, max_instr = -1;
+    replay_opts ro;
+    replay_opts_default(&ro);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("mpcl %s\n", MPCL_VERSION);
+            return 0;
+        } else if (!strcmp(a, "-")) {
+            stdin_mode = 1;
+        } else if (!strcmp(a, "--record") || !strcmp(a, "--replay")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mpcl: %s needs a file name\n", a);
+                return 2;
+            }
+            *(a[4] == 'c' ? &record : &replay) = argv[++i];
+        } else if (!strcmp(a, "--no-record")) {
+            no_record = 1;
+        } else if (!strcmp(a, "--step")) {
+            ro.step = 1;
+        } else if (!strcmp(a, "--verify")) {
+            ro.verify = 1;
+        } else if (!strcmp(a, "--trust")) {
+            ro.trust = 1;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 0, &seed) < 0)
+                return 2;
+            have_seed = 1;
+        } else if (!strcmp(a, "--max-instructions")) {
+            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &max_instr) < 0)
+                return 2;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &max_mem_mb) < 0)
+                return 2;
+        } else {
+            fprintf(stderr, "mpcl: unknown option '%s' (mpcl --help lists them)\n", a);
+            return 2;
+        }
     }
-    if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        printf("mpcl %s\n", MPCL_VERSION);
-        return 0;
+    const char *script = i < argc ? argv[i++] : NULL;
+    if ((ro.step || ro.verify || ro.trust || max_instr > 0 || max_mem_mb > 0) && !replay) {
+        fprintf(stderr, "mpcl: --step, --verify, --trust and the limits go with --replay FILE\n");
+        return 2;
+    }
+    if (replay && (script || stdin_mode || record)) {
+        fprintf(stderr, "mpcl: --replay FILE takes no script, '-' or --record\n");
+        return 2;
+    }
+    int interactive = !script && !stdin_mode && !replay && isatty(STDIN_FILENO) &&
+                      isatty(STDOUT_FILENO);
+    if (!script && !stdin_mode && !replay && !interactive) {
+        usage(stderr);
+        return 2;
     }
     kern_blas_env_fixup(argv);
     kern_flush_denormals();
-    kern_set_threads(default_threads());
+    int threads = default_threads();
+    kern_set_threads(threads);
+    if (replay) {
+        if (max_instr > 0)
+            ro.max_instructions = max_instr;
+        if (max_mem_mb > 0)
+            ro.max_memory = (size_t)max_mem_mb << 20;
+        return replay_file(replay, &ro);
+    }
 
     lua_State *L = luaL_newstate();
     if (!L) {
@@ -77,14 +196,17 @@ int main(int argc, char **argv)
     }
     luaL_openlibs(L);
     luaL_requiref(L, "lab", luaopen_lab, 1);
-    if (interactive) {
+    if (have_seed)
+        lab_set_default_seed(L, seed);
+    if (interactive || stdin_mode) {
         lua_pop(L, 1); /* the lab module table; it is the global `lab` */
-        int rc = repl_tty_run(L);
+        int rc = interactive ? repl_tty_run(L, no_record ? "" : record, seed, threads)
+                             : run_stdin(L, record, seed, threads);
         lab_jobs_shutdown(L);
         lua_close(L);
         return rc;
     }
-    if (push_args(L, argc - 2, argv + 2) < 0) {
+    if (push_args(L, argc - i, argv + i) < 0) {
         lua_close(L);
         return 2;
     }
@@ -93,7 +215,7 @@ int main(int argc, char **argv)
     int args = lua_gettop(L);
     lua_pushcfunction(L, repl_traceback);
     int handler = lua_gettop(L);
-    if (luaL_loadfile(L, argv[1]) != LUA_OK) {
+    if (luaL_loadfile(L, script) != LUA_OK) {
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
         lua_close(L);
         return 1;

@@ -15,6 +15,7 @@
 #include "job.h"
 #include "lab.h"
 #include "repl.h"
+#include "session.h"
 
 #define PROMPT "mpcl> "
 #define PROMPT_MORE "  >> "
@@ -146,10 +147,26 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, next_completion);
 }
 
-int repl_tty_run(lua_State *L)
+int repl_tty_run(lua_State *L, const char *record, long long seed, int threads)
 {
     the_L = L;
     repl_init(&the_repl, L, write_out, NULL);
+    session sess;
+    memset(&sess, 0, sizeof sess);
+    char path[4096] = "";
+    if (!record) {
+        if (session_default_path(path, sizeof path) < 0)
+            fprintf(stderr, "mpcl: no state directory: this session is not recorded\n");
+    } else {
+        snprintf(path, sizeof path, "%s", record);
+    }
+    if (*path) {
+        char err[512];
+        if (session_start(&sess, &the_repl, path, seed, threads, err, sizeof err) < 0)
+            fprintf(stderr, "mpcl: this session is not recorded: %s\n", err);
+        else
+            printf("Recording this session in %s\n", path);
+    }
     find_history_path();
     if (*history_path) {
         read_history(history_path);
@@ -207,6 +224,8 @@ int repl_tty_run(lua_State *L)
     for (size_t i = 0; i < ncompletions; i++)
         free(completions[i]);
     free(completions);
+    lab_jobs_shutdown(L);
+    session_finish(&sess);
     repl_free(&the_repl);
     return 0;
 }

@@ -40,6 +40,10 @@ static const lab_doc docs[] = {
     {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
+    {"lab", "seed",
+     "lab.seed([n]) -> n\n"
+     "  The seed of task splits, nets, trainers and experiments not given one (default 1;\n"
+     "  mpcl --seed N); sets it when n is given. Sessions record it in their header."},
     {"lab", "background",
      "lab.background([on]) -> was\n"
      "  Whether long work (tr:learn, exp:step, exp:run) returns its job at once (the REPL's\n"

@@ -230,7 +230,7 @@ static int l_tasks(lua_State *L)
     lab_dataset *ds = lab_check_dataset(L, 1);
     lab_check_options(L, 2, "lab.tasks", known);
     double val = lab_opt_num(L, 2, "val", 0.1, "lab.tasks");
-    lua_Integer seed = lab_opt_int(L, 2, "seed", 1, "lab.tasks");
+    lua_Integer seed = lab_opt_int(L, 2, "seed", lab_default_seed(L), "lab.tasks");
     int ntasks = 5, sizes[DATA_MAX_TASKS], classes[10], nc = 0;
     for (int g = 0; g < 5; g++) {
         sizes[g] = 2;
@@ -367,7 +367,7 @@ static int l_net(lua_State *L)
     }
     lua_pop(L, 1);
     int binary = lab_opt_bool(L, 1, "binary", 0);
-    lua_Integer seed = lab_opt_int(L, 1, "seed", 1, "lab.net");
+    lua_Integer seed = lab_opt_int(L, 1, "seed", lab_default_seed(L), "lab.net");
     double init = lab_opt_num(L, 1, "init", 1.0, "lab.net");
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
@@ -537,7 +537,7 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
     cfg->restore_best = lab_opt_bool(L, t, "restore", cfg->restore_best);
     cfg->reset_optim = lab_opt_bool(L, t, "reset", cfg->reset_optim);
     cfg->joint = lab_opt_bool(L, t, "joint", 0);
-    cfg->seed = (uint64_t)lab_opt_int(L, t, "seed", 1, who);
+    cfg->seed = (uint64_t)lab_opt_int(L, t, "seed", lab_default_seed(L), who);
     /* Per-task statistics and the output mask need the task identity: task-IL only. */
     int task_il = cfg->scen == SCEN_TASK;
     const char *bn = lab_opt_str(L, t, "bn", task_il ? "task" : "shared", who);
@@ -919,6 +919,32 @@ void lab_check_writable(lua_State *L, const char *path, const char *who)
                       "'%s' (use --trust)", who, path);
 }
 
+/* ---- the default seed of objects not given one (a session's seed) ------------------- */
+
+lua_Integer lab_default_seed(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.seed");
+    lua_Integer s = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 1;
+    lua_pop(L, 1);
+    return s;
+}
+
+void lab_set_default_seed(lua_State *L, long long seed)
+{
+    lua_pushinteger(L, (lua_Integer)seed);
+    lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.seed");
+}
+
+/* lab.seed([n]) -> the default seed of datasets' splits, nets and trainers (1); sets it. */
+static int l_seed(lua_State *L)
+{
+    lua_Integer was = lab_default_seed(L);
+    if (!lua_isnoneornil(L, 1))
+        lab_set_default_seed(L, luaL_checkinteger(L, 1));
+    lua_pushinteger(L, was);
+    return 1;
+}
+
 double lab_now(void)
 {
     struct timespec ts;
@@ -1008,7 +1034,7 @@ int luaopen_lab(lua_State *L)
                                      {"evaluate", l_evaluate}, {"json", l_json},
                                      {"write_json", l_write_json}, {"threads", l_threads},
                                      {"blas", l_blas},         {"clock", l_clock},
-                                     {"load", l_load},
+                                     {"load", l_load},         {"seed", l_seed},
                                      {NULL, NULL}};
     lab_new_class(L, DATASET_MT, dataset_meta, NULL);
     lab_new_class(L, TASKS_MT, tasks_meta, tasks_methods);

@@ -58,7 +58,7 @@ static int l_experiment(lua_State *L)
         lua_setfield(L, -2, "groups");
     lua_pushnumber(L, lab_opt_num(L, opts, "val", 0.1, who));
     lua_setfield(L, -2, "val");
-    lua_Integer seed = lab_opt_int(L, opts, "seed", 1, who);
+    lua_Integer seed = lab_opt_int(L, opts, "seed", lab_default_seed(L), who);
     lua_pushinteger(L, seed);
     lua_setfield(L, -2, "seed");
     lua_call(L, 2, 1);

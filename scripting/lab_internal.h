@@ -78,6 +78,9 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
  * directory. */
 void lab_check_writable(lua_State *L, const char *path, const char *who);
 
+/* The seed objects take when not given one (lab.seed). */
+lua_Integer lab_default_seed(lua_State *L);
+
 /* Seconds on the monotonic clock. */
 double lab_now(void);
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <lauxlib.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lab.h"
@@ -175,8 +176,16 @@ static repl_status run(repl *r)
     lua_remove(L, base);
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    r->last_error[0] = '\0';
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
+        const char *m = msg ? msg : rc == LUA_ERRMEM ? "not enough memory"
+                                                     : "(error object is not a string)";
+        size_t first = strcspn(m, "\n");
+        if (first >= sizeof r->last_error)
+            first = sizeof r->last_error - 1;
+        memcpy(r->last_error, m, first);
+        r->last_error[first] = '\0';
         buf_adds(&buf, &len, &cap, msg ? msg : "(error object is not a string)");
         buf_adds(&buf, &len, &cap, "\n");
         lua_settop(L, base - 1);
@@ -198,6 +207,37 @@ static repl_status run(repl *r)
     }
     free(buf);
     return REPL_DONE;
+}
+
+/* Run the loaded chunk on top of the stack; code is its text, for the chunk hook. */
+static repl_status run_code(repl *r, const char *code)
+{
+    char *copy = r->on_chunk ? strdup(code) : NULL;
+    repl_status st = run(r);
+    if (r->on_chunk && copy)
+        r->on_chunk(r->chunk_ud, copy, r->last_error[0] ? r->last_error : NULL);
+    free(copy);
+    return st;
+}
+
+repl_status repl_run_chunk(repl *r, const char *code, const char *chunkname)
+{
+    lua_State *L = r->L;
+    int st = luaL_loadbuffer(L, code, strlen(code), chunkname);
+    if (st != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(r->last_error, sizeof r->last_error, "%s", msg ? msg : "syntax error");
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        buf_adds(&buf, &len, &cap, r->last_error);
+        buf_adds(&buf, &len, &cap, "\n");
+        if (buf)
+            r->out(r->out_ud, buf, 1);
+        free(buf);
+        lua_pop(L, 1);
+        return REPL_ERROR;
+    }
+    return run_code(r, code);
 }
 
 /* A syntax error at the end of the input: the statement goes on on the next line. */
@@ -230,17 +270,22 @@ repl_status repl_feed(repl *r, const char *line)
         buf_adds(&ret, &rlen, &rcap, "return ");
         buf_adds(&ret, &rlen, &rcap, r->pending);
         int st = ret ? luaL_loadbuffer(L, ret, rlen, "=stdin") : LUA_ERRMEM;
-        free(ret);
         if (st == LUA_OK) {
             repl_reset(r);
-            return run(r);
+            repl_status rs = run_code(r, ret);
+            free(ret);
+            return rs;
         }
+        free(ret);
         lua_pop(L, 1);
     }
     int st = luaL_loadbuffer(L, r->pending, r->len, "=stdin");
     if (st == LUA_OK) {
+        char *code = strndup(r->pending, r->len);
         repl_reset(r);
-        return run(r);
+        repl_status rs = run_code(r, code ? code : "");
+        free(code);
+        return rs;
     }
     if (incomplete(L, st)) {
         lua_pop(L, 1);

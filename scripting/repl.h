@@ -15,20 +15,30 @@
 
 typedef void (*repl_writer)(void *ud, const char *text, int is_error);
 
+typedef enum repl_status { REPL_DONE, REPL_INCOMPLETE, REPL_ERROR } repl_status;
+
+/* Called after each chunk that was loaded and run (not for syntax errors): the code as
+ * loaded ("return x" for "=x" and bare expressions), and the first line of its error
+ * message or NULL. Sessions record chunks through it. */
+typedef void (*repl_chunk_hook)(void *ud, const char *code, const char *error);
+
 typedef struct repl {
     lua_State *L;
     char *pending; /* the chunk so far, lines joined by '\n' */
     size_t len, cap;
     repl_writer out;
     void *out_ud;
+    repl_chunk_hook on_chunk;
+    void *chunk_ud;
+    char last_error[512]; /* first line of the last chunk's error ("" if it succeeded) */
 } repl;
-
-typedef enum repl_status { REPL_DONE, REPL_INCOMPLETE, REPL_ERROR } repl_status;
 
 void repl_init(repl *r, lua_State *L, repl_writer out, void *out_ud);
 void repl_free(repl *r);
 /* Feed one line (without its newline). */
 repl_status repl_feed(repl *r, const char *line);
+/* Run a whole chunk (a replayed one) as if typed: values printed, errors reported. */
+repl_status repl_run_chunk(repl *r, const char *code, const char *chunkname);
 /* Drop the pending chunk (Ctrl-C at the second prompt). */
 void repl_reset(repl *r);
 int repl_has_pending(const repl *r);

@@ -55,7 +55,7 @@ run_one() {
     fi
 }
 
-# Lua tests (headless scripts) and terminal tests (build/mpcl driven in a private tmux
+# Lua tests (headless scripts), session tests (record, replay, verify, sandbox) and terminal tests (build/mpcl driven in a private tmux
 # server), each with the plain and the ASan+UBSan build of mpcl.
 for bin in build/mpcl build/asan/mpcl; do
     [ -x "$bin" ] || continue
@@ -66,10 +66,11 @@ for bin in build/mpcl build/asan/mpcl; do
         run_one "${prefix}lua" "$n" "$log/${prefix}lua-${n%.lua}.log" \
             env ASAN_OPTIONS=detect_leaks=1 "$bin" "$s"
     done
-    for s in tests/tty/*.sh; do
+    for s in tests/tty/*.sh tests/sessions/*.sh; do
         [ -x "$s" ] || continue
         n=$(basename "$s")
-        run_one "${prefix}tty" "$n" "$log/${prefix}tty-${n%.sh}.log" env MPCL_BIN="$bin" "$s"
+        kind=$(basename "$(dirname "$s")")
+        run_one "${prefix}$kind" "$n" "$log/${prefix}$kind-${n%.sh}.log" env MPCL_BIN="$bin" "$s"
     done
 done
 

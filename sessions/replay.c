@@ -1,0 +1,201 @@
+#include "replay.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "lab.h"
+#include "repl.h"
+#include "sandbox.h"
+
+void replay_opts_default(replay_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_instructions = 2000000000LL; /* ~ tens of seconds of pure Lua */
+    o->max_memory = (size_t)1 << 30;
+}
+
+static void write_out(void *ud, const char *text, int is_error)
+{
+    (void)ud;
+    fputs(text, is_error ? stderr : stdout);
+    fflush(is_error ? stderr : stdout);
+}
+
+/* The expected results, one stream over all chunks. */
+typedef struct expect {
+    const journal_doc *d;
+    int chunk, rec; /* next expected: d->chunks[chunk].records[rec] */
+} expect;
+
+static const char *next_expected(expect *e, int *line)
+{
+    while (e->chunk < e->d->nchunks && e->rec >= e->d->chunks[e->chunk].nrecords) {
+        e->chunk++;
+        e->rec = 0;
+    }
+    if (e->chunk >= e->d->nchunks)
+        return NULL;
+    const journal_chunk *c = &e->d->chunks[e->chunk];
+    *line = c->record_lines[e->rec];
+    return c->records[e->rec++];
+}
+
+/* Wait for Enter (1), or q / end of input (0). */
+static int wait_enter(FILE *tty, const journal_chunk *c, int total, const char *path)
+{
+    fprintf(stderr, "\n-- [chunk %d/%d] %s:%d\n%s-- Enter runs it, q quits: ", c->number, total,
+            path, c->line, c->code);
+    fflush(stderr);
+    char buf[64];
+    if (!fgets(buf, sizeof buf, tty))
+        return 0;
+    return buf[0] != 'q';
+}
+
+static void check_data(const journal_doc *d)
+{
+    journal_header now;
+    journal_header_fill(&now, "", 0, 0);
+    for (int i = 0; i < d->header.ndata; i++) {
+        int same = 0;
+        for (int k = 0; k < now.ndata; k++)
+            same |= !strcmp(d->header.data[i], now.data[k]);
+        if (!same)
+            fprintf(stderr, "mpcl: warning: data file differs from the recording's or is "
+                            "missing: %s\n", d->header.data[i]);
+    }
+}
+
+int replay_file(const char *path, const replay_opts *o)
+{
+    journal_doc d;
+    char err[512];
+    if (journal_parse(path, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "mpcl: %s\n", err);
+        return 2;
+    }
+    if (o->verify)
+        check_data(&d);
+    sandbox_heap heap = {0, o->trust ? 0 : o->max_memory, 0};
+    lua_State *L = o->trust ? luaL_newstate() : sandbox_newstate(&heap);
+    if (!L) {
+        fprintf(stderr, "mpcl: cannot create a Lua state\n");
+        journal_doc_free(&d);
+        return 1;
+    }
+    luaL_openlibs(L);
+    luaL_requiref(L, "lab", luaopen_lab, 1);
+    lua_pop(L, 1);
+    lab_set_default_seed(L, d.header.seed ? d.header.seed : 1);
+    if (!o->trust)
+        sandbox_apply(L, o->max_instructions);
+    repl r;
+    repl_init(&r, L, write_out, NULL);
+    FILE *tty = NULL;
+    if (o->step) { /* Enter comes from stdin, or the terminal when stdin is a file */
+        tty = isatty(STDIN_FILENO) ? stdin : NULL;
+        if (!tty && !(tty = fopen("/dev/tty", "r")))
+            tty = stdin;
+        if (!isatty(STDIN_FILENO))
+            tty = tty == stdin ? stdin : (fclose(tty), stdin);
+    }
+    expect ex = {&d, 0, 0};
+    int status = 0, compared = 0, ran = 0;
+    for (int i = 0; i < d.nchunks && status < 2; i++) {
+        const journal_chunk *c = &d.chunks[i];
+        if (o->step && !wait_enter(tty, c, d.nchunks, path))
+            break;
+        lab_records_take(L);
+        lua_pop(L, 1);
+        if (!o->trust)
+            sandbox_reset_count(L);
+        repl_run_chunk(&r, c->code, "=stdin");
+        ran++;
+        const char *error = r.last_error[0] ? r.last_error : NULL;
+        if (heap.hit_cap) {
+            fprintf(stderr, "mpcl: chunk %d (%s:%d): sandbox: memory cap of %zu MiB reached "
+                            "(raise it with --max-memory)\n", c->number, path, c->line,
+                    o->max_memory >> 20);
+            heap.hit_cap = 0;
+        } else if (error) {
+            fprintf(stderr, "mpcl: chunk %d (%s:%d) failed\n", c->number, path, c->line);
+        }
+        if (error && !c->error)
+            status = 1;
+        if (!o->verify)
+            continue;
+        /* Results, in order. */
+        lab_records_take(L);
+        int n = (int)lua_rawlen(L, -1);
+        for (int k = 1; k <= n && status < 2; k++) {
+            lua_rawgeti(L, -1, k);
+            const char *got = lua_tostring(L, -1);
+            int line = 0;
+            const char *want = next_expected(&ex, &line);
+            if (!want) {
+                fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
+                                "no more results, got '%s'\n", c->number, path, c->line, got);
+                status = 3;
+            } else if (strcmp(want, got)) {
+                fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
+                                "'%s', got '%s'\n", c->number, path, line, want, got);
+                status = 3;
+            }
+            compared++;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (status < 2 && (error != NULL) != (c->error != NULL ? 1 : 0)) {
+            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected %s%s%s, "
+                            "got %s%s%s\n", c->number, path, c->error ? c->error_line : c->line,
+                    c->error ? "the error '" : "no error", c->error ? c->error : "",
+                    c->error ? "'" : "", error ? "the error '" : "no error", error ? error : "",
+                    error ? "'" : "");
+            status = 3;
+        } else if (status < 2 && error && strcmp(error, c->error)) {
+            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected the "
+                            "error '%s', got '%s'\n", c->number, path, c->error_line, c->error,
+                    error);
+            status = 3;
+        }
+    }
+    lab_jobs_shutdown(L);
+    if (o->verify && status < 2) {
+        /* Results of jobs reaped at shutdown, then anything the journal still expects. */
+        lab_records_take(L);
+        int n = (int)lua_rawlen(L, -1);
+        for (int k = 1; k <= n && status < 2; k++, compared++) {
+            lua_rawgeti(L, -1, k);
+            int line = 0;
+            const char *want = next_expected(&ex, &line), *got = lua_tostring(L, -1);
+            if (!want || strcmp(want, got)) {
+                fprintf(stderr, "mpcl: verify: first divergence after the last chunk: expected "
+                                "'%s', got '%s'\n", want ? want : "no more results", got);
+                status = 3;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        int line = 0;
+        const char *want = status < 2 && ran == d.nchunks ? next_expected(&ex, &line) : NULL;
+        if (want) {
+            fprintf(stderr, "mpcl: verify: first divergence at %s:%d: expected '%s', got no "
+                            "more results\n", path, line, want);
+            status = 3;
+        }
+        if (status < 2)
+            fprintf(stderr, "mpcl: verify: %d chunks replayed, %d results compared, no "
+                            "divergence\n", ran, compared);
+    }
+    if (tty && tty != stdin)
+        fclose(tty);
+    repl_free(&r);
+    lua_close(L);
+    journal_doc_free(&d);
+    return status >= 2 ? 1 : status;
+}

@@ -1,0 +1,114 @@
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "lab.h"
+
+static int mkdir_p(char *dir)
+{
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int session_default_path(char *out, size_t len)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[3900];
+    if (state && *state)
+        snprintf(dir, sizeof dir, "%s/mpcl/sessions", state);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.local/state/mpcl/sessions", home);
+    else
+        return -1;
+    if (mkdir_p(dir) < 0)
+        return -1;
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(out, len, "%s/%s.lua", dir, stamp);
+    return 0;
+}
+
+/* The records the lab produced since the last call, as a malloc'd array of strings. */
+static char **take_records(lua_State *L, int *n)
+{
+    lab_records_take(L);
+    *n = (int)lua_rawlen(L, -1);
+    char **v = *n ? calloc((size_t)*n, sizeof *v) : NULL;
+    for (int i = 0; v && i < *n; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        v[i] = strdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (!v)
+        *n = 0;
+    return v;
+}
+
+static void free_records(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void on_chunk(void *ud, const char *code, const char *error)
+{
+    session *s = ud;
+    if (s->failed)
+        return;
+    lab_jobs_poll(s->L); /* results of jobs that have just finished belong here */
+    int n;
+    char **rec = take_records(s->L, &n);
+    char err[512];
+    if (journal_append(&s->j, code, (const char *const *)rec, n, error, err, sizeof err) < 0) {
+        fprintf(stderr, "mpcl: session not recorded any more: %s\n", err);
+        s->failed = 1;
+    }
+    free_records(rec, n);
+}
+
+int session_start(session *s, repl *r, const char *path, long long seed, int threads,
+                  char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->L = r->L;
+    journal_header h;
+    journal_header_fill(&h, MPCL_VERSION, seed, threads);
+    if (journal_create(&s->j, path, &h, err, errlen) < 0)
+        return -1;
+    lab_records_take(s->L); /* what came before the session is not its result */
+    lua_pop(s->L, 1);
+    r->on_chunk = on_chunk;
+    r->chunk_ud = s;
+    return 0;
+}
+
+void session_finish(session *s)
+{
+    if (!s->L || (s->j.fd < 0 && !s->failed))
+        return;
+    if (!s->failed) {
+        lab_jobs_poll(s->L);
+        int n;
+        char **rec = take_records(s->L, &n);
+        char err[512];
+        if (journal_append_records(&s->j, (const char *const *)rec, n, err, sizeof err) < 0)
+            fprintf(stderr, "mpcl: %s\n", err);
+        free_records(rec, n);
+    }
+    journal_close(&s->j);
+}
