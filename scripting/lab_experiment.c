@@ -137,6 +137,8 @@ static int step_work(job *j, void *ctx, char *err, size_t errlen)
     c->first = e->learnt;
     while (c->done < c->steps && !j->cancel) {
         int rc = experiment_step(e, lab_job_train_progress, j, &j->cancel, err, errlen);
+        if (rc < 0 && j->cancel)
+            return 0; /* the cancelled step has been undone */
         if (rc < 0) {
             if (!strncmp(err, "experiment: ", 12))
                 memmove(err, err + 12, strlen(err + 12) + 1);

@@ -64,6 +64,19 @@ static double job_seconds(const job_progress *p)
     return p->ended > 0 ? p->ended - p->started : 0;
 }
 
+/* "43 ms", "12.3 s", "4 min 05 s" (static buffer: one use per expression). */
+static const char *duration(double s)
+{
+    static char buf[32];
+    if (s < 1)
+        snprintf(buf, sizeof buf, "%.0f ms", 1000 * s);
+    else if (s < 120)
+        snprintf(buf, sizeof buf, "%.1f s", s);
+    else
+        snprintf(buf, sizeof buf, "%d min %02d s", (int)(s / 60), (int)s % 60);
+    return buf;
+}
+
 /* The handle at idx has finished: cache its state and result, free the engine side. */
 static void reap(lua_State *L, int idx)
 {
@@ -90,8 +103,8 @@ static void reap(lua_State *L, int idx)
         if (lj->state == JOB_FAILED)
             snprintf(text, sizeof text, "job %d %s failed: %s\n", lj->id, lj->name, lj->err);
         else
-            snprintf(text, sizeof text, "job %d %s %s in %.1f s\n", lj->id, lj->name,
-                     job_state_name(lj->state), job_seconds(&lj->progress));
+            snprintf(text, sizeof text, "job %d %s %s in %s\n", lj->id, lj->name,
+                     job_state_name(lj->state), duration(job_seconds(&lj->progress)));
         notify_fn(notify_ud, text);
     }
 }
@@ -310,12 +323,12 @@ static int job_tostring(lua_State *L)
     char buf[400];
     int n = snprintf(buf, sizeof buf, "job %d %s %s", lj->id, lj->name, job_state_name(st));
     if (st == JOB_RUNNING)
-        snprintf(buf + n, sizeof buf - (size_t)n, " %.0f%% %s (%.1f s)", 100 * p.fraction,
-                 p.status, lab_now() - p.started);
+        snprintf(buf + n, sizeof buf - (size_t)n, " %.0f%% %s (%s)", 100 * p.fraction,
+                 p.status, duration(lab_now() - p.started));
     else if (st == JOB_FAILED)
         snprintf(buf + n, sizeof buf - (size_t)n, ": %s", lj->err);
     else if (st != JOB_QUEUED)
-        snprintf(buf + n, sizeof buf - (size_t)n, " in %.1f s", job_seconds(&p));
+        snprintf(buf + n, sizeof buf - (size_t)n, " in %s", duration(job_seconds(&p)));
     lua_pushstring(L, buf);
     return 1;
 }

@@ -115,6 +115,12 @@ echo
 lua=$(timeout "$TMO" build/mpcl-bench-lua 2>&1) || die "build/mpcl-bench-lua failed: $(tail -n 1 <<< "$lua")"
 grep -E '^(stepping|lua overhead)' <<< "$lua"
 
+# --- the REPL's keystroke latency while a training job runs (tmux harness) ---------------
+if command -v tmux >/dev/null; then
+    lat=$(timeout "$TMO" tests/perf/keylatency.sh 2>&1) || die "tests/perf/keylatency.sh failed: $(tail -n 1 <<< "$lat")"
+    echo "$lat"
+fi
+
 # --- memory: both data sets loaded in their largest form (float784) -----------------------
 mem=$(build/mpcl tests/perf/memory.lua 2>&1) || die "tests/perf/memory.lua failed: $(tail -n 1 <<< "$mem")"
 echo "peak memory with both data sets loaded (float784): $(value peak_rss_mb "$mem") MB (target: below 150 MB)"

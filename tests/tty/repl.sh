@@ -61,6 +61,21 @@ keys "e:st"; key Tab
 wait_for "e:step"
 key C-u
 
+# Jobs run in the background: the prompt comes back, a line says when the job ends.
+keys "j = e:step()"; key Enter
+wait_for "job 1 exp:step done in"
+keys "=j.task"; key Enter
+wait_lines "1" 2
+keys "big = lab.experiment{epochs = 200, hidden = 128}"; key Enter
+keys "jb = big:step()"; key Enter
+keys "=jb.state"; key Enter
+wait_for '"running"'
+key C-c
+wait_for "^C: cancelling 1 job"
+wait_for "job 2 exp:step cancelled in"
+keys "=big.learnt"; key Enter
+wait_lines "0" 1
+
 keys "while true do end"; key Enter
 sleep 0.2
 key C-c
@@ -77,4 +92,8 @@ wait_for '"still here"'
 key C-d
 wait_for "REPL-EXITED-0"
 grep -qF "=6 * 7" "$state/mpcl/history" || fail "history file lacks the typed lines"
+journal=$(ls "$state"/mpcl/sessions/*.lua 2>/dev/null | head -1)
+[ -n "$journal" ] || fail "no session journal"
+grep -qF "return 6 * 7" "$journal" || fail "the journal lacks a chunk"
+grep -qE -- "^--\| step task=1 average=" "$journal" || fail "the journal lacks the step's result"
 echo "repl tty ok"
