@@ -121,6 +121,10 @@ if command -v tmux >/dev/null; then
     echo "$lat"
 fi
 
+# --- a recorded 5-split session replays with --verify -------------------------------------
+sv=$(timeout "$TMO" tests/perf/session_verify.sh 2>&1) || die "tests/perf/session_verify.sh failed: $(tail -n 1 <<< "$sv")"
+grep -E '^(recorded|record|mpcl: verify)' <<< "$sv"
+
 # --- memory: both data sets loaded in their largest form (float784) -----------------------
 mem=$(build/mpcl tests/perf/memory.lua 2>&1) || die "tests/perf/memory.lua failed: $(tail -n 1 <<< "$mem")"
 echo "peak memory with both data sets loaded (float784): $(value peak_rss_mb "$mem") MB (target: below 150 MB)"
