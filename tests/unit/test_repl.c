@@ -8,6 +8,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,51 @@ static void test_completion(void **state)
     assert_int_equal(repl_complete(w->L, "zzz", out, 8), 0);
 }
 
+/* The chunk hook (sessions record through it) sees each chunk as it was loaded. */
+typedef struct seen {
+    char code[8][128];
+    char error[8][128];
+    int n;
+} seen;
+
+static void on_chunk(void *ud, const char *code, const char *error)
+{
+    seen *s = ud;
+    if (s->n >= 8)
+        return;
+    snprintf(s->code[s->n], sizeof s->code[0], "%s", code);
+    snprintf(s->error[s->n], sizeof s->error[0], "%s", error ? error : "");
+    s->n++;
+}
+
+static void test_chunk_hook(void **state)
+{
+    world *w = *state;
+    seen s = {0};
+    w->r.on_chunk = on_chunk;
+    w->r.chunk_ud = &s;
+    feed(w, "=6 * 7", REPL_DONE);
+    feed(w, "x = 1", REPL_DONE);
+    feed(w, "x + 1", REPL_DONE);
+    feed(w, "for i = 1, 2 do", REPL_INCOMPLETE);
+    feed(w, "end", REPL_DONE);
+    feed(w, "error('boom')", REPL_ERROR);
+    feed(w, "x = = 1", REPL_ERROR); /* a syntax error never ran: not a chunk */
+    assert_int_equal(s.n, 5);
+    assert_string_equal(s.code[0], "return 6 * 7");
+    assert_string_equal(s.code[1], "x = 1");
+    assert_string_equal(s.code[2], "return x + 1");
+    assert_string_equal(s.code[3], "for i = 1, 2 do\nend");
+    assert_string_equal(s.error[3], "");
+    assert_string_equal(s.code[4], "return error('boom')"); /* a call is an expression */
+    assert_string_equal(s.error[4], "stdin:1: boom");
+    /* A whole chunk, as a replay runs it. */
+    assert_int_equal(repl_run_chunk(&w->r, "y = 2\nreturn y * 3", "=stdin"), REPL_DONE);
+    assert_non_null(strstr(w->out.text, "6"));
+    assert_int_equal(repl_run_chunk(&w->r, "y = = 2", "=stdin"), REPL_ERROR);
+    assert_non_null(strstr(w->r.last_error, "unexpected symbol"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_completion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_hook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
