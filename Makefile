@@ -8,13 +8,13 @@ CFLAGS  ?= -O3 -g
 # finds nothing; clang and -O0 keep the calls).
 MPCL_CFLAGS := -DMPCL_VERSION=\"0.1.0\" -std=c11 -fno-math-errno -fno-ipa-pure-const \
            -fno-ipa-modref -Wall -Wextra \
-           -Werror -D_GNU_SOURCE -pthread -Icore -Iscripting -Isessions \
+           -Werror -D_GNU_SOURCE -pthread -Icore -Iplugins -Iscripting -Isessions \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(MPCL_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread -ldl
 B       := build
 
-CORE_SRC := $(wildcard core/*.c)
+CORE_SRC := $(wildcard core/*.c plugins/*.c)
 LAB_SRC  := $(wildcard scripting/*.c sessions/*.c)
 APP_SRC  := $(wildcard app/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)

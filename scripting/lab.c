@@ -1045,6 +1045,7 @@ int luaopen_lab(lua_State *L)
     lua_setfield(L, -2, "version");
     lab_experiment_open(L, -1);
     lab_job_open(L, -1);
+    lab_chip_open(L, -1);
     lua_pushvalue(L, -1); /* for bindings that call lab functions from C */
     lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
     lab_help_open(L, -1);

@@ -133,6 +133,9 @@ void lab_job_open(lua_State *L, int lab);
 /* Append one record line ("step task=1 average=0.987100 ..."). */
 void lab_record(lua_State *L, const char *fmt, ...);
 
+/* lab.chip, lab.finetune, lab.noise_sweep, lab.energy, lab.ops (lab_chip.c). */
+void lab_chip_open(lua_State *L, int lab);
+
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);
 

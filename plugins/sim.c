@@ -1,0 +1,344 @@
+/* sim: the built-in simulated chip: two core/device arrays behind core/crossbar.
+ * Options ("sim:id=42,noise=0.015"): id (virtual chip id, 1), noise (relative read noise,
+ * 0.015), stuck (fraction of stuck cells, half at LRS and half at HRS, 0.01), adc_bits
+ * (14), d2d (device-to-device sigma of the LRS, relative: 0.04), rows, cols (512), map (a measured conductance map of the positive array: a text
+ * file of rows of conductances in uS, imported at (0, 0)), map_neg (the same for the
+ * negative array). Parameters: v_read, adc_bits, tia_gain, read_noise, int_frac_bits,
+ * adc_channels (settable); time_s (setting it advances the arrays' clock to that time);
+ * g_lrs, g_hrs, array_ops, adds, conversions (read only). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "crossbar.h"
+
+typedef struct sim {
+    xbar x;
+    uint64_t id;
+    dev_params dp;
+} sim;
+
+static const char *const PARAMS[] = {"v_read", "adc_bits", "tia_gain", "read_noise",
+                                     "int_frac_bits", "adc_channels", "time_s", "g_lrs",
+                                     "g_hrs", "array_ops", "adds", "conversions", NULL};
+
+/* A text map of conductances: whitespace-separated numbers, one row per line. */
+static int read_map(const char *path, int rows_max, int cols_max, float **out, int *rows,
+                    int *cols, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "map %s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    float *m = calloc((size_t)rows_max * cols_max, sizeof *m);
+    char *line = NULL;
+    size_t cap = 0;
+    int r = 0, width = -1, rc = 0;
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        char *p = line, *end;
+        int c = 0;
+        for (;;) {
+            float v = strtof(p, &end);
+            if (end == p)
+                break;
+            if (r >= rows_max || c >= cols_max) {
+                snprintf(err, errlen, "map %s: more than %d x %d values", path, rows_max,
+                         cols_max);
+                rc = -1;
+                break;
+            }
+            m[(size_t)r * cols_max + c++] = v;
+            p = end;
+        }
+        while (rc == 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (rc == 0 && *p) {
+            snprintf(err, errlen, "map %s:%d: not a number: '%.20s'", path, r + 1, p);
+            rc = -1;
+        }
+        if (rc == 0 && c > 0) {
+            if (width >= 0 && c != width) {
+                snprintf(err, errlen, "map %s:%d: %d values, the first row had %d", path, r + 1,
+                         c, width);
+                rc = -1;
+            }
+            width = c;
+            r++;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (rc == 0 && r == 0) {
+        snprintf(err, errlen, "map %s: no values", path);
+        rc = -1;
+    }
+    if (rc < 0) {
+        free(m);
+        return -1;
+    }
+    *out = m;
+    *rows = r;
+    *cols = width;
+    return 0;
+}
+
+static int import_map(dev_array *a, const char *path, char *err, size_t errlen)
+{
+    float *m;
+    int rows, cols;
+    if (read_map(path, a->p.rows, a->p.cols, &m, &rows, &cols, err, errlen) < 0)
+        return -1;
+    char derr[300];
+    int rc = dev_import_map(a, 0, 0, rows, cols, m, a->p.cols, derr, sizeof derr);
+    if (rc < 0)
+        snprintf(err, errlen, "map %s: %s", path, derr);
+    free(m);
+    return rc;
+}
+
+static int sim_open(const char *options, void **state, char *err, size_t errlen)
+{
+    sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->id = 1;
+    dev_default_params(&s->dp);
+    xbar_params xp;
+    xbar_default_params(&xp);
+    char map[2][1024] = {"", ""};
+    /* key=value pairs separated by commas */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", options ? options : "");
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(err, errlen, "option '%s' is not key=value", kv);
+            free(s);
+            return -1;
+        }
+        *eq = '\0';
+        const char *k = kv, *v = eq + 1;
+        char *end;
+        double d = strtod(v, &end);
+        int numeric = end != v && !*end;
+        if (!strcmp(k, "map") || !strcmp(k, "map_neg")) {
+            snprintf(map[k[3] == '_'], sizeof map[0], "%s", v);
+            continue;
+        }
+        if (!numeric) {
+            snprintf(err, errlen, "option %s needs a number, got '%s'", k, v);
+            free(s);
+            return -1;
+        }
+        if (!strcmp(k, "id") && d >= 0)
+            s->id = (uint64_t)d;
+        else if (!strcmp(k, "noise") && d >= 0 && d < 1)
+            s->dp.read_noise = (float)d;
+        else if (!strcmp(k, "stuck") && d >= 0 && d < 1)
+            s->dp.stuck_lrs = s->dp.stuck_hrs = (float)(d / 2);
+        else if (!strcmp(k, "d2d") && d >= 0 && d < 1) /* relative, of the LRS mean */
+            s->dp.g_lrs_d2d = (float)(d * s->dp.g_lrs);
+        else if (!strcmp(k, "adc_bits"))
+            xp.adc_bits = (int)d;
+        else if (!strcmp(k, "rows"))
+            s->dp.rows = (int)d;
+        else if (!strcmp(k, "cols"))
+            s->dp.cols = (int)d;
+        else {
+            snprintf(err, errlen, "unknown option or value out of range: %s=%s (options: id, "
+                                  "noise, stuck, d2d, adc_bits, rows, cols, map, map_neg)", k, v);
+            free(s);
+            return -1;
+        }
+    }
+    if (xbar_create(&s->x, &s->dp, &xp, s->id, err, errlen) < 0) {
+        free(s);
+        return -1;
+    }
+    for (int a = 0; a < 2; a++)
+        if (map[a][0] && import_map(a ? &s->x.neg : &s->x.pos, map[a], err, errlen) < 0) {
+            xbar_free(&s->x);
+            free(s);
+            return -1;
+        }
+    *state = s;
+    return 0;
+}
+
+static void sim_close(void *state)
+{
+    sim *s = state;
+    xbar_free(&s->x);
+    free(s);
+}
+
+static void sim_info(void *state, chip_info *out)
+{
+    sim *s = state;
+    memset(out, 0, sizeof *out);
+    snprintf(out->backend, sizeof out->backend, "sim");
+    snprintf(out->name, sizeof out->name, "simulated TaOx RRAM chip");
+    snprintf(out->firmware, sizeof out->firmware, "sim-%s", MPCL_VERSION);
+    snprintf(out->id, sizeof out->id, "%llu", (unsigned long long)s->id);
+    out->rows = s->dp.rows;
+    out->cols = s->dp.cols;
+    out->caps = CHIP_CAP_PULSE | CHIP_CAP_PROGRAM | CHIP_CAP_READ | CHIP_CAP_VMM | CHIP_CAP_TIME;
+}
+
+static dev_array *array_of(sim *s, int array) { return array ? &s->x.neg : &s->x.pos; }
+
+static int sim_pulse(void *state, int array, int row, int col, chip_pulse_kind kind,
+                     float amplitude_v, float width_s, char *err, size_t errlen)
+{
+    sim *s = state;
+    static const dev_pulse_kind kinds[] = {DEV_FORM, DEV_SET, DEV_RESET};
+    if (dev_pulse(array_of(s, array), row, col, kinds[kind], amplitude_v, width_s, err,
+                  errlen) < 0)
+        return -1;
+    return xbar_refresh(&s->x, err, errlen);
+}
+
+static int sim_program(void *state, int array, chip_rect r, const uint8_t *target,
+                       const chip_verify *v, chip_report *rep, uint8_t *failed, char *err,
+                       size_t errlen)
+{
+    sim *s = state;
+    size_t n = (size_t)r.rows * r.cols;
+    uint8_t *t = malloc(n);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        t[i] = target[i] ? DEV_LRS : DEV_HRS;
+    dev_verify_params dv;
+    dev_default_verify(&dv);
+    dv.tol = v->tol;
+    dv.max_pulses = v->max_pulses;
+    dev_program_report dr;
+    int rc = dev_program_block(array_of(s, array), r.row0, r.col0, r.rows, r.cols, t, r.cols,
+                               &dv, &dr, failed, err, errlen);
+    free(t);
+    if (rc < 0)
+        return -1;
+    *rep = (chip_report){dr.cells, dr.pulses, dr.failed};
+    return xbar_refresh(&s->x, err, errlen);
+}
+
+static int sim_read(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
+{
+    sim *s = state;
+    return dev_read_block(array_of(s, array), r.row0, r.col0, r.rows, r.cols, g, r.cols, err,
+                          errlen);
+}
+
+static int sim_place(void *state, int nlayers, const chip_rect *at, char *err, size_t errlen)
+{
+    sim *s = state;
+    xbar_place p[CHIP_MAX_LAYERS];
+    for (int l = 0; l < nlayers; l++)
+        p[l] = (xbar_place){at[l].row0, at[l].col0, at[l].rows, at[l].cols};
+    return xbar_set_placement(&s->x, nlayers, p, err, errlen);
+}
+
+static int sim_vmm(void *state, int layer, int p, const int8_t *x, int B, int32_t *y,
+                   int32_t *groups, char *err, size_t errlen)
+{
+    sim *s = state;
+    return xbar_vmm(&s->x, layer, p, x, B, y, groups, err, errlen);
+}
+
+static int sim_get(void *state, const char *key, double *v, char *err, size_t errlen)
+{
+    sim *s = state;
+    const xbar_params *xp = &s->x.par;
+    xbar_ops ops;
+    xbar_counters(&s->x, &ops);
+    if (!strcmp(key, "v_read"))
+        *v = xp->v_read;
+    else if (!strcmp(key, "adc_bits"))
+        *v = xp->adc_bits;
+    else if (!strcmp(key, "tia_gain"))
+        *v = xp->tia_gain;
+    else if (!strcmp(key, "read_noise"))
+        *v = s->x.pos.p.read_noise;
+    else if (!strcmp(key, "int_frac_bits"))
+        *v = xp->int_frac_bits;
+    else if (!strcmp(key, "adc_channels"))
+        *v = xp->adc_channels;
+    else if (!strcmp(key, "time_s"))
+        *v = s->x.pos.now;
+    else if (!strcmp(key, "g_lrs"))
+        *v = s->dp.g_lrs;
+    else if (!strcmp(key, "g_hrs"))
+        *v = s->dp.g_hrs;
+    else if (!strcmp(key, "array_ops"))
+        *v = (double)ops.array_ops;
+    else if (!strcmp(key, "adds"))
+        *v = (double)ops.adds;
+    else if (!strcmp(key, "conversions"))
+        *v = (double)ops.conversions;
+    else {
+        snprintf(err, errlen, "no parameter '%s'", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int sim_set(void *state, const char *key, double v, char *err, size_t errlen)
+{
+    sim *s = state;
+    xbar_params xp = s->x.par;
+    if (!strcmp(key, "read_noise"))
+        return xbar_set_read_noise(&s->x, (float)v, err, errlen);
+    if (!strcmp(key, "time_s")) {
+        double dt = v - s->x.pos.now;
+        if (dt < 0) {
+            snprintf(err, errlen, "time_s cannot go back (now %g s, asked %g s)", s->x.pos.now, v);
+            return -1;
+        }
+        if (dev_advance_time(&s->x.pos, dt, err, errlen) < 0 ||
+            dev_advance_time(&s->x.neg, dt, err, errlen) < 0)
+            return -1;
+        return xbar_refresh(&s->x, err, errlen);
+    }
+    if (!strcmp(key, "v_read"))
+        xp.v_read = (float)v;
+    else if (!strcmp(key, "adc_bits"))
+        xp.adc_bits = (int)v;
+    else if (!strcmp(key, "tia_gain"))
+        xp.tia_gain = (float)v;
+    else if (!strcmp(key, "int_frac_bits"))
+        xp.int_frac_bits = (int)v;
+    else if (!strcmp(key, "adc_channels"))
+        xp.adc_channels = (int)v;
+    else {
+        snprintf(err, errlen, "no settable parameter '%s' (settable: v_read, adc_bits, "
+                              "tia_gain, read_noise, int_frac_bits, adc_channels, time_s)", key);
+        return -1;
+    }
+    return xbar_set_params(&s->x, &xp, err, errlen);
+}
+
+static const chip_backend SIM = {
+    .abi = CHIP_ABI_VERSION,
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .info = sim_info,
+    .pulse = sim_pulse,
+    .program = sim_program,
+    .read = sim_read,
+    .place = sim_place,
+    .vmm = sim_vmm,
+    .get_param = sim_get,
+    .set_param = sim_set,
+    .params = PARAMS,
+};
+
+const chip_backend *chip_sim_backend(void) { return &SIM; }

@@ -1,0 +1,563 @@
+/* Unit tests for core/crossbar: placement, programming and mapping accuracy, the VMM at
+ * p = 1 against the exact integer product, the WL/WR software path against the chip bit
+ * for bit, read noise (statistics, determinism, thread count), operation counts for the
+ * paper's 192-256-256-10 net, and argument checks. Measured figures are printed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crossbar.h"
+#include "kernels.h"
+#include "rng.h"
+
+static const int paper[4] = {192, 256, 256, 10};
+#define GOLDEN_NOISY 17250635980974411108ULL
+
+static void make(xbar *x, const dev_params *dp, uint64_t id)
+{
+    xbar_params xp;
+    xbar_default_params(&xp);
+    char err[256] = "";
+    if (xbar_create(x, dp, &xp, id, err, sizeof err))
+        fail_msg("xbar_create: %s", err);
+}
+
+/* Random signs for a layer: w (out, in) as +-1 and packed rows. */
+static void random_layer(int in, int out, uint64_t seed, int8_t *w, uint64_t *bits)
+{
+    rng r;
+    rng_seed(&r, seed);
+    int words = KERN_WORDS(in);
+    memset(bits, 0, sizeof(uint64_t) * (size_t)out * words);
+    for (int j = 0; j < out; j++)
+        for (int i = 0; i < in; i++) {
+            int plus = (int)rng_below(&r, 2);
+            w[(size_t)j * in + i] = plus ? 1 : -1;
+            if (plus)
+                bits[(size_t)j * words + i / 64] |= 1ULL << (i % 64);
+        }
+}
+
+/* Inputs: kind 0 +-1, kind 1 0/1, kind 2 -1/0/+1. */
+static void random_inputs(int n, int kind, uint64_t seed, int8_t *x)
+{
+    rng r;
+    rng_seed(&r, seed);
+    for (int k = 0; k < n; k++) {
+        int u = (int)rng_below(&r, kind == 2 ? 3 : 2);
+        x[k] = (int8_t)(kind == 0 ? 2 * u - 1 : kind == 1 ? u : u - 1);
+    }
+}
+
+static void pack_inputs(const int8_t *x, int B, int in, uint64_t *bits)
+{
+    int words = KERN_WORDS(in);
+    memset(bits, 0, sizeof(uint64_t) * (size_t)B * words);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < in; i++)
+            if (x[(size_t)b * in + i] > 0)
+                bits[(size_t)b * words + i / 64] |= 1ULL << (i % 64);
+}
+
+/* A chip with the paper's net placed and programmed with random signs (layer l from seed
+ * 100 + l). w and bits receive the signs of every layer. */
+typedef struct programmed {
+    xbar x;
+    int8_t *w[3];
+    uint64_t *bits[3];
+} programmed;
+
+static void program_paper(programmed *pg, const dev_params *dp, uint64_t id)
+{
+    make(&pg->x, dp, id);
+    char err[256];
+    assert_int_equal(xbar_place_layers(&pg->x, 3, paper, err, sizeof err), 0);
+    dev_verify_params v;
+    dev_default_verify(&v);
+    for (int l = 0; l < 3; l++) {
+        int in = paper[l], out = paper[l + 1];
+        pg->w[l] = malloc((size_t)in * out);
+        pg->bits[l] = malloc(sizeof(uint64_t) * (size_t)out * KERN_WORDS(in));
+        random_layer(in, out, 100 + l, pg->w[l], pg->bits[l]);
+        assert_int_equal(xbar_program_layer(&pg->x, l, pg->bits[l], KERN_WORDS(in), &v, NULL,
+                                            NULL, err, sizeof err),
+                         0);
+    }
+}
+
+/* A chip of in x out arrays holding one in -> out layer programmed with random signs. */
+static void program_single(programmed *pg, dev_params dp, uint64_t id, int in, int out)
+{
+    memset(pg, 0, sizeof *pg);
+    dp.rows = in;
+    dp.cols = out;
+    make(&pg->x, &dp, id);
+    char err[256];
+    int sizes[2] = {in, out};
+    assert_int_equal(xbar_place_layers(&pg->x, 1, sizes, err, sizeof err), 0);
+    dev_verify_params v;
+    dev_default_verify(&v);
+    pg->w[0] = malloc((size_t)in * out);
+    pg->bits[0] = malloc(sizeof(uint64_t) * (size_t)out * KERN_WORDS(in));
+    random_layer(in, out, 100, pg->w[0], pg->bits[0]);
+    assert_int_equal(xbar_program_layer(&pg->x, 0, pg->bits[0], KERN_WORDS(in), &v, NULL, NULL,
+                                        err, sizeof err),
+                     0);
+}
+
+static void programmed_free(programmed *pg)
+{
+    for (int l = 0; l < 3; l++) {
+        free(pg->w[l]);
+        free(pg->bits[l]);
+    }
+    xbar_free(&pg->x);
+}
+
+static void test_placement(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.stuck_lrs = dp.stuck_hrs = 0;
+    xbar x;
+    make(&x, &dp, 1);
+    char err[256] = "";
+    assert_int_equal(xbar_place_layers(&x, 3, paper, err, sizeof err), 0);
+    xbar_place want[3] = {{0, 0, 192, 256}, {0, 256, 256, 256}, {256, 0, 256, 10}};
+    for (int l = 0; l < 3; l++) {
+        xbar_place at;
+        assert_int_equal(xbar_placement(&x, l, &at, err, sizeof err), 0);
+        assert_memory_equal(&at, &want[l], sizeof at);
+    }
+    assert_int_equal(xbar_placement(&x, 3, &(xbar_place){0}, err, sizeof err), -1);
+    int big[2] = {600, 10};
+    assert_int_equal(xbar_place_layers(&x, 1, big, err, sizeof err), -1);
+    assert_non_null(strstr(err, "layer 1 (600 inputs x 10 outputs) is larger than the 512 x 512"));
+    int many[4] = {300, 300, 300, 300};
+    assert_int_equal(xbar_place_layers(&x, 3, many, err, sizeof err), -1);
+    assert_non_null(strstr(err, "do not fit"));
+    xbar_place lap[2] = {{0, 0, 100, 100}, {50, 50, 100, 100}};
+    assert_int_equal(xbar_set_placement(&x, 2, lap, err, sizeof err), -1);
+    assert_non_null(strstr(err, "overlap"));
+    xbar_place out[1] = {{500, 0, 100, 10}};
+    assert_int_equal(xbar_set_placement(&x, 1, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "leaves the 512 x 512 array"));
+    xbar_free(&x);
+}
+
+/* Weight mapping accuracy of a 256 x 256 random matrix on the default array: >= 99%. */
+static void test_mapping_accuracy(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    xbar x;
+    make(&x, &dp, 2);
+    char err[256];
+    int sizes[2] = {256, 256};
+    assert_int_equal(xbar_place_layers(&x, 1, sizes, err, sizeof err), 0);
+    int8_t *w = malloc(256 * 256);
+    uint64_t *bits = malloc(sizeof(uint64_t) * 256 * 4);
+    uint8_t *failed = malloc(256 * 256);
+    random_layer(256, 256, 5, w, bits);
+    dev_verify_params v;
+    dev_default_verify(&v);
+    dev_program_report rep;
+    assert_int_equal(xbar_program_layer(&x, 0, bits, 4, &v, &rep, failed, err, sizeof err), 0);
+    double acc;
+    assert_int_equal(xbar_mapping_accuracy(&x, 0, bits, 4, &acc, err, sizeof err), 0);
+    long nf = 0;
+    for (int k = 0; k < 256 * 256; k++)
+        nf += failed[k];
+    print_message("256 x 256 on the default array: mapping accuracy %.3f%%, %ld pulses for %ld "
+                  "cells, %ld cells failed (%ld weights)\n", 100 * acc, rep.pulses, rep.cells,
+                  rep.failed, nf);
+    assert_true(acc >= 0.99);
+    assert_int_equal(rep.cells, 2 * 256 * 256);
+    assert_true(nf <= rep.failed && nf > 0);
+    /* The arrays count every pulse. */
+    long writes = 0;
+    for (int k = 0; k < 512 * 512; k++)
+        writes += (long)x.pos.writes[k] + x.neg.writes[k];
+    assert_int_equal(writes, rep.pulses);
+    free(w);
+    free(bits);
+    free(failed);
+    xbar_free(&x);
+}
+
+/* p = 1, no read noise, no stuck cells: the VMM is the exact integer product. */
+static void test_vmm_p1_exact(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.stuck_lrs = dp.stuck_hrs = 0;
+    dp.read_noise = 0;
+    programmed pg;
+    program_paper(&pg, &dp, 3);
+    char err[256];
+    enum { B = 24 };
+    for (int l = 0; l < 3; l++) {
+        int in = paper[l], out = paper[l + 1];
+        int8_t *x = malloc((size_t)B * in);
+        int32_t *y = malloc(sizeof(int32_t) * B * out);
+        for (int kind = 0; kind < 3; kind++) {
+            random_inputs(B * in, kind, 7 + kind, x);
+            assert_int_equal(xbar_vmm(&pg.x, l, 1, x, B, y, NULL, err, sizeof err), 0);
+            for (int b = 0; b < B; b++)
+                for (int j = 0; j < out; j++) {
+                    int exact = 0;
+                    for (int i = 0; i < in; i++)
+                        exact += x[(size_t)b * in + i] * pg.w[l][(size_t)j * in + i];
+                    assert_int_equal(y[(size_t)b * out + j], exact);
+                }
+        }
+        free(x);
+        free(y);
+    }
+    /* Read noise on, still exact at p = 1: a read moves a pair by ~2%, Int rounds to +-1. */
+    char e2[128];
+    assert_int_equal(xbar_set_read_noise(&pg.x, 0.015f, e2, sizeof e2), 0);
+    int in = 256, out = 256;
+    int8_t *x = malloc((size_t)B * in);
+    int32_t *y = malloc(sizeof(int32_t) * B * out);
+    random_inputs(B * in, 0, 11, x);
+    assert_int_equal(xbar_vmm(&pg.x, 1, 1, x, B, y, NULL, err, sizeof err), 0);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < out; j++) {
+            int exact = 0;
+            for (int i = 0; i < in; i++)
+                exact += x[(size_t)b * in + i] * pg.w[1][(size_t)j * in + i];
+            assert_int_equal(y[(size_t)b * out + j], exact);
+        }
+    free(x);
+    free(y);
+    programmed_free(&pg);
+}
+
+/* The WL/WR software path reproduces the chip's Ints bit for bit (read noise off), for
+ * every p, input kind and entry point, on the default array with its stuck cells. */
+static void test_wlwr_bit_exact(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.read_noise = 0;
+    programmed pg;
+    program_paper(&pg, &dp, 4);
+    char err[256];
+    int B = getenv("MPCL_TEST_QUICK") ? 4 : 20;
+    const int ps[] = {1, 3, 4, 16, 64, 256};
+    long compared = 0, off_exact = 0;
+    for (int l = 0; l < 3; l++) {
+        int in = paper[l], out = paper[l + 1], words = KERN_WORDS(in);
+        float *wpara = malloc(sizeof(float) * (size_t)in * out);
+        assert_int_equal(xbar_read_weights(&pg.x, l, 1, wpara, err, sizeof err), 0);
+        int8_t *x = malloc((size_t)B * in);
+        uint64_t *xb = malloc(sizeof(uint64_t) * B * words);
+        int32_t *y = malloc(sizeof(int32_t) * B * out), *ys = malloc(sizeof(int32_t) * B * out);
+        int32_t *yb = malloc(sizeof(int32_t) * B * out);
+        for (size_t pi = 0; pi < sizeof ps / sizeof ps[0]; pi++) {
+            int p = ps[pi], G = (in + p - 1) / p;
+            int32_t *g = malloc(sizeof(int32_t) * B * G * out);
+            int32_t *gs = malloc(sizeof(int32_t) * B * G * out);
+            float *s = malloc(sizeof(float) * B * G * out);
+            xbar_adc q;
+            assert_int_equal(xbar_adc_make(&pg.x, p, &q, err, sizeof err), 0);
+            for (int kind = 0; kind < 3; kind++) {
+                random_inputs(B * in, kind, 31 * p + kind, x);
+                assert_int_equal(xbar_vmm(&pg.x, l, p, x, B, y, g, err, sizeof err), 0);
+                assert_int_equal(xbar_wlwr(&q, in, out, wpara, x, B, ys, gs, err, sizeof err), 0);
+                assert_memory_equal(y, ys, sizeof(int32_t) * B * out);
+                assert_memory_equal(g, gs, sizeof(int32_t) * B * G * out);
+                /* WL then Int by hand: the same Ints. */
+                assert_int_equal(xbar_wl(in, out, wpara, p, x, B, s, err, sizeof err), 0);
+                for (int k = 0; k < B * G * out; k++)
+                    assert_int_equal(xbar_int(&q, s[k]), gs[k]);
+                if (kind < 2) { /* the packed entry point gives the same */
+                    pack_inputs(x, B, in, xb);
+                    assert_int_equal(xbar_vmm_bits(&pg.x, l, p, xb, words, B, kind == 0, yb,
+                                                   NULL, err, sizeof err),
+                                     0);
+                    assert_memory_equal(y, yb, sizeof(int32_t) * B * out);
+                }
+                for (int b = 0; b < B; b++)
+                    for (int j = 0; j < out; j++) {
+                        int exact = 0;
+                        for (int i = 0; i < in; i++)
+                            exact += x[(size_t)b * in + i] * pg.w[l][(size_t)j * in + i];
+                        off_exact += y[(size_t)b * out + j] != exact;
+                    }
+                compared += (long)B * out;
+            }
+            free(g);
+            free(gs);
+            free(s);
+        }
+        free(wpara);
+        free(x);
+        free(xb);
+        free(y);
+        free(ys);
+        free(yb);
+    }
+    print_message("WL/WR = chip on %ld outputs; %.2f%% of the chip's outputs differ from the "
+                  "exact product (stuck cells, device spread at large p)\n", compared,
+                  100.0 * off_exact / compared);
+    programmed_free(&pg);
+}
+
+/* Read noise: reproducible from the chip id and call sequence, independent of the thread
+ * count, centred on the noise-free result, growing with p. */
+static void test_vmm_noise(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    programmed a, b, c;
+    program_single(&a, dp, 5, 256, 256);
+    program_single(&b, dp, 5, 256, 256);
+    program_single(&c, dp, 6, 256, 256);
+    char err[256];
+    int in = 256, out = 256, words = 4;
+    enum { B = 64 };
+    int8_t *x = malloc((size_t)B * in);
+    uint64_t *xb = malloc(sizeof(uint64_t) * B * words);
+    random_inputs(B * in, 0, 3, x);
+    pack_inputs(x, B, in, xb);
+    int32_t *ya = malloc(sizeof(int32_t) * B * out), *yb = malloc(sizeof(int32_t) * B * out);
+    int32_t *yc = malloc(sizeof(int32_t) * B * out), *y0 = malloc(sizeof(int32_t) * B * out);
+    kern_set_threads(1);
+    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, ya, NULL, err, sizeof err), 0);
+    kern_set_threads(2);
+    assert_int_equal(xbar_vmm_bits(&b.x, 0, 16, xb, words, B, 1, yb, NULL, err, sizeof err), 0);
+    assert_int_equal(xbar_vmm_bits(&c.x, 0, 16, xb, words, B, 1, yc, NULL, err, sizeof err), 0);
+    assert_memory_equal(ya, yb, sizeof(int32_t) * B * out);
+    assert_true(memcmp(ya, yc, sizeof(int32_t) * B * out) != 0);
+    /* Chip 5's noisy outputs, pinned: the AVX-512 and the portable paths (MPCL_PORTABLE)
+     * must both give them. A change of the device or noise model changes this number. */
+    uint64_t h = 1469598103934665603ULL;
+    for (int k = 0; k < B * out; k++)
+        h = (h ^ (uint32_t)ya[k]) * 1099511628211ULL;
+    print_message("checksum of chip 5's noisy outputs: %llu\n", (unsigned long long)h);
+    assert_true(h == GOLDEN_NOISY);
+    /* A second call draws new noise. */
+    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, yb, NULL, err, sizeof err), 0);
+    long differ = 0;
+    for (int k = 0; k < B * out; k++)
+        differ += ya[k] != yb[k];
+    /* Noise-free reference on the same chip. */
+    assert_int_equal(xbar_set_read_noise(&a.x, 0, err, sizeof err), 0);
+    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, y0, NULL, err, sizeof err), 0);
+    long off = 0, far = 0;
+    int worst = 0;
+    for (int k = 0; k < B * out; k++) {
+        off += ya[k] != y0[k];
+        far += abs(ya[k] - y0[k]) > 2;
+        worst = abs(ya[k] - y0[k]) > worst ? abs(ya[k] - y0[k]) : worst;
+    }
+    print_message("p = 16, read noise 1.5%%: %.2f%% of outputs move between two runs, %.2f%% "
+                  "differ from the noise-free result, %ld by more than 2 (at most %d)\n",
+                  100.0 * differ / (B * out), 100.0 * off / (B * out), far, worst);
+    /* Each of the 16 groups' Ints moves by at most 1, and rarely. */
+    assert_true(differ > 0 && off > 0 && far <= B * out / 1000 && worst <= 4);
+    assert_true(off < B * out / 5);
+    /* Noisy reads of the weights average to the snapshot. */
+    assert_int_equal(xbar_set_read_noise(&a.x, 0.015f, err, sizeof err), 0);
+    float *w1 = malloc(sizeof(float) * 256 * 256), *w0 = malloc(sizeof(float) * 256 * 256);
+    assert_int_equal(xbar_read_weights(&a.x, 0, 64, w1, err, sizeof err), 0);
+    assert_int_equal(xbar_set_read_noise(&a.x, 0, err, sizeof err), 0);
+    assert_int_equal(xbar_read_weights(&a.x, 0, 1, w0, err, sizeof err), 0);
+    double se = 0;
+    for (int k = 0; k < 256 * 256; k++)
+        se += (double)(w1[k] - w0[k]) * (w1[k] - w0[k]);
+    dev_params dflt;
+    dev_default_params(&dflt);
+    double rms = sqrt(se / (256 * 256)), expect = 0.015 * dflt.g_lrs / 8; /* sigma G / sqrt(64) */
+    print_message("weights read 64 times: rms error %.3f uS (expected ~%.3f)\n", rms, expect);
+    assert_true(rms > 0.7 * expect && rms < 1.3 * expect);
+    free(x);
+    free(xb);
+    free(ya);
+    free(yb);
+    free(yc);
+    free(y0);
+    free(w1);
+    free(w0);
+    programmed_free(&a);
+    programmed_free(&b);
+    programmed_free(&c);
+}
+
+/* Operation counts of 192-256-256-10 (the paper: 62,000 at p = 1, 3,600 at p = 16). */
+static void test_operation_counts(void **state)
+{
+    (void)state;
+    char err[256];
+    xbar_ops o1, o16;
+    assert_int_equal(xbar_count_ops(3, paper, 1, 2, &o1, err, sizeof err), 0);
+    assert_int_equal(xbar_count_ops(3, paper, 16, 2, &o16, err, sizeof err), 0);
+    print_message("192-256-256-10: array operations %ld (p = 1) -> %ld (p = 16), %.2fx; digital "
+                  "additions %ld -> %ld, %.2fx; conversions %ld -> %ld\n",
+                  o1.array_ops, o16.array_ops, (double)o1.array_ops / o16.array_ops, o1.adds,
+                  o16.adds, (double)o1.adds / o16.adds, o1.conversions, o16.conversions);
+    assert_int_equal(o1.array_ops, 58624);
+    assert_int_equal(o16.array_ops, 3664);
+    assert_int_equal(o1.adds, 116726);
+    assert_int_equal(o16.adds, 6806);
+    assert_int_equal(o1.conversions, 117248); /* one per weight: the net's MACs */
+    assert_int_equal(o16.conversions, 7328);
+    /* The chip counts the same when it runs the layers. */
+    dev_params dp;
+    dev_default_params(&dp);
+    xbar chip;
+    make(&chip, &dp, 7);
+    assert_int_equal(xbar_place_layers(&chip, 3, paper, err, sizeof err), 0);
+    enum { B = 5 };
+    for (int l = 0; l < 3; l++) {
+        int in = paper[l], out = paper[l + 1];
+        int8_t *x = malloc((size_t)B * in);
+        int32_t *y = malloc(sizeof(int32_t) * B * out);
+        random_inputs(B * in, l == 0, 1, x);
+        assert_int_equal(xbar_vmm(&chip, l, 16, x, B, y, NULL, err, sizeof err), 0);
+        free(x);
+        free(y);
+    }
+    xbar_ops run;
+    xbar_counters(&chip, &run);
+    assert_int_equal(run.array_ops, B * o16.array_ops);
+    assert_int_equal(run.adds, B * o16.adds);
+    assert_int_equal(run.conversions, B * o16.conversions);
+    assert_int_equal(xbar_count_ops(3, paper, 0, 2, &o1, err, sizeof err), -1);
+    xbar_free(&chip);
+}
+
+/* Refresh picks up drift: after a long time and many reads the snapshot moves. */
+static void test_refresh_and_energy_sum(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.read_noise = 0;
+    dp.stuck_lrs = dp.stuck_hrs = 0;
+    programmed pg;
+    program_single(&pg, dp, 8, 256, 256);
+    char err[256];
+    double g0 = xbar_layer_gsum(&pg.x, 0);
+    /* 256 x 256 pairs of one LRS and one HRS cell: ~ 65,536 * 101 uS. */
+    assert_true(fabs(g0 / (256.0 * 256 * (dp.g_lrs + dp.g_hrs)) - 1) < 0.01);
+    float *w0 = malloc(sizeof(float) * 256 * 256), *w1 = malloc(sizeof(float) * 256 * 256);
+    assert_int_equal(xbar_read_weights(&pg.x, 0, 1, w0, err, sizeof err), 0);
+    dev_advance_time(&pg.x.pos, 3600, err, sizeof err);
+    dev_advance_time(&pg.x.neg, 3600, err, sizeof err);
+    assert_int_equal(xbar_read_weights(&pg.x, 0, 1, w1, err, sizeof err), 0);
+    assert_memory_equal(w0, w1, sizeof(float) * 256 * 256); /* no refresh yet */
+    assert_int_equal(xbar_refresh(&pg.x, err, sizeof err), 0);
+    assert_int_equal(xbar_read_weights(&pg.x, 0, 1, w1, err, sizeof err), 0);
+    double f = 1 - dp.drift_time * log1p(3600.0), r = 0;
+    for (int k = 0; k < 256 * 256; k++)
+        r += w1[k] / w0[k];
+    r /= 256 * 256;
+    print_message("after an hour: weights at %.4f of their programmed value (LRS law %.4f)\n", r,
+                  f);
+    assert_true(fabs(r - f) < 0.003);
+    assert_true(xbar_layer_gsum(&pg.x, 0) < g0);
+    free(w0);
+    free(w1);
+    programmed_free(&pg);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.rows = dp.cols = 64;
+    xbar x;
+    make(&x, &dp, 9);
+    char err[256] = "";
+    int sizes[3] = {32, 16, 8};
+    assert_int_equal(xbar_place_layers(&x, 2, sizes, err, sizeof err), 0);
+    int8_t in[2 * 32] = {0};
+    int32_t y[2 * 16];
+    assert_int_equal(xbar_vmm(&x, 0, 0, in, 2, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "parallelism p must be 1-64, got 0"));
+    assert_int_equal(xbar_vmm(&x, 0, 65, in, 2, y, NULL, err, sizeof err), -1);
+    assert_int_equal(xbar_vmm(&x, 2, 1, in, 2, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "layer 2 out of range"));
+    in[33] = 2;
+    assert_int_equal(xbar_vmm(&x, 0, 1, in, 2, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "vector 1 input 1 is 2"));
+    uint64_t bits[2] = {0, 0};
+    assert_int_equal(xbar_vmm_bits(&x, 0, 4, bits, 0, 2, 1, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "words per vector"));
+    dev_verify_params v;
+    dev_default_verify(&v);
+    assert_int_equal(xbar_program_layer(&x, 0, bits, 0, &v, NULL, NULL, err, sizeof err), -1);
+    float wp[16 * 32];
+    for (int k = 0; k < 16 * 32; k++)
+        wp[k] = 1;
+    wp[5] = NAN;
+    xbar_adc q;
+    assert_int_equal(xbar_adc_make(&x, 4, &q, err, sizeof err), 0);
+    in[33] = 1;
+    assert_int_equal(xbar_wlwr(&q, 32, 16, wp, in, 2, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "Wpara[0][5]"));
+    assert_int_equal(xbar_read_weights(&x, 0, 0, wp, err, sizeof err), -1);
+    xbar_params xp;
+    xbar_default_params(&xp);
+    xp.adc_bits = 40;
+    assert_int_equal(xbar_set_params(&x, &xp, err, sizeof err), -1);
+    assert_non_null(strstr(err, "adc_bits"));
+    assert_int_equal(xbar_adc_make(&x, 0, &q, err, sizeof err), -1);
+    xbar_free(&x);
+}
+
+/* The ADC: auto gain puts p rows of LRS-HRS difference at 1/headroom of full scale, and a
+ * coarse ADC or a fixed TIA gain saturate as they should. */
+static void test_adc(void **state)
+{
+    (void)state;
+    xbar_params xp;
+    xbar_default_params(&xp);
+    char err[128];
+    xbar_adc q;
+    assert_int_equal(xbar_adc_init(&q, &xp, 100, 1, 16, err, sizeof err), 0);
+    /* 16 weights of +1 read 16 * 99 uS: full scale / 1.25 = 8192 / 1.25 codes, Int 16. */
+    assert_true(fabsf(xbar_adc_code(&q, 16 * 99.0f) - 6554.0f) <= 1);
+    assert_int_equal(xbar_int(&q, 16 * 99.0f), 16);
+    assert_int_equal(xbar_int(&q, -7 * 99.0f + 30), -7);
+    assert_int_equal(xbar_int(&q, 1e6f), 20); /* saturates at 8191 codes = 19.998 weights */
+    assert_int_equal(xbar_int(&q, -1e6f), -20);
+    xp.int_frac_bits = 4;
+    assert_int_equal(xbar_adc_init(&q, &xp, 100, 1, 16, err, sizeof err), 0);
+    assert_int_equal(xbar_int(&q, 2.5f * 99.0f), 40); /* 2.5 weights in 1/16 */
+    xp.int_frac_bits = 0;
+    xp.tia_gain = 1.0f / 50.0f; /* V/uA: full scale 50 uA = 250 uS at 0.2 V */
+    assert_int_equal(xbar_adc_init(&q, &xp, 100, 1, 16, err, sizeof err), 0);
+    assert_int_equal(xbar_int(&q, 16 * 99.0f), 3); /* 250 uS is 2.5 weights: clamps */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_placement),
+        cmocka_unit_test(test_mapping_accuracy),
+        cmocka_unit_test(test_vmm_p1_exact),
+        cmocka_unit_test(test_wlwr_bit_exact),
+        cmocka_unit_test(test_vmm_noise),
+        cmocka_unit_test(test_operation_counts),
+        cmocka_unit_test(test_refresh_and_energy_sum),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_adc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
