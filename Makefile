@@ -18,6 +18,7 @@ CORE_SRC := $(wildcard core/*.c plugins/*.c)
 LAB_SRC  := $(wildcard scripting/*.c sessions/*.c)
 APP_SRC  := $(wildcard app/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
+PLUGINS_TEST := $(B)/tests/plugin_badabi.so $(B)/tests/plugin_nosym.so
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 LAB_OBJ  := $(LAB_SRC:%.c=$(B)/obj/%.o)
@@ -29,7 +30,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 .PHONY: all deps run test bench clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(TESTS)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(TESTS) $(PLUGINS_TEST)
 
 deps:
 	@tools/deps.sh
@@ -85,6 +86,12 @@ $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/liblab.a $(B)/asan/lib
 	@mkdir -p $(dir $@)
 	@echo "  LD asan $@"
 	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Shared libraries for the plugin loader's tests.
+$(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  SO      $@"
+	@$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
 # run, test and bench install what is missing first, then build in a second make, so that
 # pkg-config sees the packages deps has just installed.

@@ -5,7 +5,8 @@
  * file of rows of conductances in uS, imported at (0, 0)), map_neg (the same for the
  * negative array). Parameters: v_read, adc_bits, tia_gain, read_noise, int_frac_bits,
  * adc_channels (settable); time_s (setting it advances the arrays' clock to that time);
- * g_lrs, g_hrs, array_ops, adds, conversions (read only). */
+ * g_lrs, g_hrs, array_ops, adds, conversions (read only); setting refresh applies the
+ * pending reads now (see below). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,48 @@
 
 #include "chip.h"
 #include "crossbar.h"
+#include "rng.h"
+
+/* Reads through the chip interface see the conductances of the last refresh, as the
+ * crossbar's VMMs do, and count as pending reads that take effect (read drift) at the next
+ * refresh: programming, a pulse, time passing, or a million pending cell reads. So a
+ * software model built from reads (fine-tuning's Wpara) matches the chip's VMMs exactly
+ * when read noise is off. */
+#define SIM_PENDING_MAX (1u << 20)
 
 typedef struct sim {
     xbar x;
     uint64_t id;
     dev_params dp;
+    float *snap[2];     /* effective conductances at the last refresh */
+    uint32_t *pend[2];  /* reads since then, per cell */
+    uint64_t npend;
+    rng rd;             /* read noise of interface reads */
 } sim;
+
+static int sim_refresh(sim *s, char *err, size_t errlen)
+{
+    int rows = s->dp.rows, cols = s->dp.cols;
+    for (int a = 0; a < 2; a++) {
+        dev_array *arr = a ? &s->x.neg : &s->x.pos;
+        if (s->npend)
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) {
+                    uint32_t *p = &s->pend[a][(size_t)r * cols + c];
+                    if (*p && dev_add_reads(arr, r, c, 1, 1, *p, err, errlen) < 0)
+                        return -1;
+                    *p = 0;
+                }
+    }
+    s->npend = 0;
+    if (xbar_refresh(&s->x, err, errlen) < 0)
+        return -1;
+    for (int a = 0; a < 2; a++)
+        if (dev_conductance_block(a ? &s->x.neg : &s->x.pos, 0, 0, rows, cols, s->snap[a], cols,
+                                  err, errlen) < 0)
+            return -1;
+    return 0;
+}
 
 static const char *const PARAMS[] = {"v_read", "adc_bits", "tia_gain", "read_noise",
                                      "int_frac_bits", "adc_channels", "time_s", "g_lrs",
@@ -130,6 +167,17 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
             snprintf(map[k[3] == '_'], sizeof map[0], "%s", v);
             continue;
         }
+        static const char *const known[] = {"id", "noise", "stuck", "d2d", "adc_bits", "rows",
+                                            "cols", NULL};
+        int is_known = 0;
+        for (int i = 0; known[i]; i++)
+            is_known |= !strcmp(k, known[i]);
+        if (!is_known) {
+            snprintf(err, errlen, "unknown option '%s' (options: id, noise, stuck, d2d, adc_bits, "
+                                  "rows, cols, map, map_neg)", k);
+            free(s);
+            return -1;
+        }
         if (!numeric) {
             snprintf(err, errlen, "option %s needs a number, got '%s'", k, v);
             free(s);
@@ -150,8 +198,8 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
         else if (!strcmp(k, "cols"))
             s->dp.cols = (int)d;
         else {
-            snprintf(err, errlen, "unknown option or value out of range: %s=%s (options: id, "
-                                  "noise, stuck, d2d, adc_bits, rows, cols, map, map_neg)", k, v);
+            snprintf(err, errlen, "option %s=%s out of range (id >= 0; noise, stuck, d2d in "
+                                  "[0, 1))", k, v);
             free(s);
             return -1;
         }
@@ -160,12 +208,30 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
         free(s);
         return -1;
     }
-    for (int a = 0; a < 2; a++)
-        if (map[a][0] && import_map(a ? &s->x.neg : &s->x.pos, map[a], err, errlen) < 0) {
-            xbar_free(&s->x);
-            free(s);
-            return -1;
+    size_t cells = (size_t)s->dp.rows * s->dp.cols;
+    int rc = 0;
+    for (int a = 0; a < 2 && rc == 0; a++) {
+        if (map[a][0] && import_map(a ? &s->x.neg : &s->x.pos, map[a], err, errlen) < 0)
+            rc = -1;
+        s->snap[a] = malloc(cells * sizeof(float));
+        s->pend[a] = calloc(cells, sizeof(uint32_t));
+        if (rc == 0 && (!s->snap[a] || !s->pend[a])) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
         }
+    }
+    rng_seed_stream(&s->rd, s->id, 0x5e4d);
+    if (rc == 0)
+        rc = sim_refresh(s, err, errlen);
+    if (rc < 0) {
+        for (int a = 0; a < 2; a++) {
+            free(s->snap[a]);
+            free(s->pend[a]);
+        }
+        xbar_free(&s->x);
+        free(s);
+        return -1;
+    }
     *state = s;
     return 0;
 }
@@ -173,6 +239,10 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
 static void sim_close(void *state)
 {
     sim *s = state;
+    for (int a = 0; a < 2; a++) {
+        free(s->snap[a]);
+        free(s->pend[a]);
+    }
     xbar_free(&s->x);
     free(s);
 }
@@ -200,7 +270,7 @@ static int sim_pulse(void *state, int array, int row, int col, chip_pulse_kind k
     if (dev_pulse(array_of(s, array), row, col, kinds[kind], amplitude_v, width_s, err,
                   errlen) < 0)
         return -1;
-    return xbar_refresh(&s->x, err, errlen);
+    return sim_refresh(s, err, errlen);
 }
 
 static int sim_program(void *state, int array, chip_rect r, const uint8_t *target,
@@ -227,14 +297,28 @@ static int sim_program(void *state, int array, chip_rect r, const uint8_t *targe
     if (rc < 0)
         return -1;
     *rep = (chip_report){dr.cells, dr.pulses, dr.failed};
-    return xbar_refresh(&s->x, err, errlen);
+    return sim_refresh(s, err, errlen);
 }
 
 static int sim_read(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
 {
     sim *s = state;
-    return dev_read_block(array_of(s, array), r.row0, r.col0, r.rows, r.cols, g, r.cols, err,
-                          errlen);
+    if (s->npend > SIM_PENDING_MAX && sim_refresh(s, err, errlen) < 0)
+        return -1;
+    float noise = array_of(s, array)->p.read_noise;
+    int cols = s->dp.cols;
+    for (int i = 0; i < r.rows; i++)
+        for (int j = 0; j < r.cols; j++) {
+            size_t k = (size_t)(r.row0 + i) * cols + r.col0 + j;
+            float v = s->snap[array][k];
+            if (noise > 0) /* as device.h's reads: G (1 + sigma n) */
+                v *= 1.0f + noise * dev_fast_normal_lo(rng_next(&s->rd));
+            g[(size_t)i * r.cols + j] = v < 0 ? 0 : v;
+            if (s->pend[array][k] != UINT32_MAX)
+                s->pend[array][k]++;
+        }
+    s->npend += (uint64_t)r.rows * r.cols;
+    return 0;
 }
 
 static int sim_place(void *state, int nlayers, const chip_rect *at, char *err, size_t errlen)
@@ -296,6 +380,8 @@ static int sim_set(void *state, const char *key, double v, char *err, size_t err
     xbar_params xp = s->x.par;
     if (!strcmp(key, "read_noise"))
         return xbar_set_read_noise(&s->x, (float)v, err, errlen);
+    if (!strcmp(key, "refresh")) /* apply pending reads now */
+        return sim_refresh(s, err, errlen);
     if (!strcmp(key, "time_s")) {
         double dt = v - s->x.pos.now;
         if (dt < 0) {
@@ -305,7 +391,7 @@ static int sim_set(void *state, const char *key, double v, char *err, size_t err
         if (dev_advance_time(&s->x.pos, dt, err, errlen) < 0 ||
             dev_advance_time(&s->x.neg, dt, err, errlen) < 0)
             return -1;
-        return xbar_refresh(&s->x, err, errlen);
+        return sim_refresh(s, err, errlen);
     }
     if (!strcmp(key, "v_read"))
         xp.v_read = (float)v;

@@ -38,6 +38,60 @@ static const lab_doc docs[] = {
     {"lab", "threads", "lab.threads([n]) -> n\n  Gets or sets the number of worker threads."},
     {"lab", "blas", "lab.blas() -> string\n  The BLAS, its kernel and the popcount paths in use."},
     {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
+    {"lab", "chip.open",
+     "lab.chip.open(uri [, {id=, noise=, stuck=, d2d=, adc_bits=, map=, map_neg=}]) -> chip\n"
+     "  uri \"sim\" (the simulated chip; options as a table or \"sim:id=42,noise=0.015\") or\n"
+     "  \"plugin:/path/lib.so[:options]\" (a backend loaded with dlopen, ABI checked)."},
+    {"lab", "finetune",
+     "lab.finetune(chip, net, seq [, {p=16, epochs=5, lr=0.002, batch=100, replay=0, reads=1,\n"
+     "  learnt=, scenario=, bn=, seed=}]) -> job\n"
+     "  In situ fine-tuning: reads Wpara, simulates the chip (WL/WR, Int) and retrains the last\n"
+     "  layer on the data of the tasks learnt (replay=N keeps N examples a task), then\n"
+     "  re-programs it. Result: {examples, epochs, loss, train_acc, flipped, mapping, pulses}."},
+    {"lab", "noise_sweep",
+     "lab.noise_sweep(net, seq [, {step=0.05, draws=5, seed=, upto=, scenario=, bn=}]) -> job\n"
+     "  Conductance noise rho from 0 to 1 on every weight; result {rho, acc, sd, tolerance,\n"
+     "  reached}: tolerance is the rho at which accuracy falls to 90%."},
+    {"lab", "energy",
+     "lab.energy(net | sizes [, {p=16, chip=, v_read=, t_read=, r_lrs=, r_hrs=, e_add=,\n"
+     "  e_adc=}]) -> {macs, float_cmos, binary_digital, rram, ratio, rram_read, rram_add, ...}\n"
+     "  MAC energy per image in J (Table 1); chip= uses its measured LRS/HRS conductances."},
+    {"lab", "ops",
+     "lab.ops(net | sizes [, {p=16, adc_channels=2}]) -> {array_ops, adds, conversions}\n"
+     "  Array operations, digital additions and ADC conversions per image at parallelism p."},
+    {"lab.chip", NULL,
+     "chip: an RRAM chip (two 512x512 arrays: positive and negative cells of each pair).\n"
+     "  Methods program, infer, mapping, map, histogram, retention, info, params, get, set,\n"
+     "  pulse, read, net, close."},
+    {"lab.chip", "program",
+     "chip:program(net [, {tol=0.1, max_pulses=20, learnt=}]) -> {cells, pulses, failed,\n"
+     "  layers, mapping = {all, per layer}}: places the layers, write-verifies both arrays."},
+    {"lab.chip", "infer",
+     "chip:infer(seq [, {p=16, upto=, scenario=, bn=, simulate=false}]) -> job\n"
+     "  Test accuracy on the chip at parallelism p: {acc, average, p, ops_per_image, seconds};\n"
+     "  simulate=true: the software path (Wpara, WL/WR) instead of the chip."},
+    {"lab.chip", "mapping", "chip:mapping() -> {all, per layer}\n  Weights whose pair reads back with the right sign."},
+    {"lab.chip", "map",
+     "chip:map([{layer=} | {row=, col=, rows=, cols=}]) -> {pos, neg, row, col}\n"
+     "  Conductances (uS, one read each) of both arrays, rows of numbers."},
+    {"lab.chip", "histogram",
+     "chip:histogram([{bins=60, layer=, max=}]) -> {edges, lrs, hrs, lrs_mean, lrs_sd, hrs_mean,\n"
+     "  hrs_sd}: the programmed cells' conductances, LRS and HRS apart."},
+    {"lab.chip", "retention",
+     "chip:retention(cells | n, reads [, {every=}]) -> {max_deviation, mean, trace, every}\n"
+     "  Reads each cell ({array, row, col}, or the first n LRS cells) `reads` times;\n"
+     "  max deviation (Gmax - Gmin) / Gmean."},
+    {"lab.chip", "info", "chip:info() -> {backend, name, firmware, id, rows, cols, caps, layers}"},
+    {"lab.chip", "params", "chip:params() -> {name = value}\n  The chip's parameters."},
+    {"lab.chip", "get", "chip:get(name) -> value\n  One parameter (v_read, adc_bits, read_noise, time_s, ...)."},
+    {"lab.chip", "set",
+     "chip:set(name, value)\n  Sets a parameter; setting time_s advances the chip's clock (drift)."},
+    {"lab.chip", "pulse",
+     "chip:pulse(array, row, col, \"form\" | \"set\" | \"reset\" [, volts, seconds])\n"
+     "  One pulse on one cell (array \"pos\" or \"neg\", 0-based row and column)."},
+    {"lab.chip", "read", "chip:read(array, row, col) -> uS\n  One read of one cell, with read noise."},
+    {"lab.chip", "net", "chip:net() -> net\n  A copy of the net programmed (fine-tuned, if it was)."},
+    {"lab.chip", "close", "chip:close()\n  Closes the chip (also at garbage collection)."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
     {"lab", "seed",
@@ -224,7 +278,19 @@ void lab_help_open(lua_State *L, int lab)
         if (!docs[i].name)
             continue;
         if (!strcmp(docs[i].owner, "lab")) {
-            lua_getfield(L, lab, docs[i].name);
+            /* "chip.open": a function in a table of the lab */
+            const char *dot = strchr(docs[i].name, '.');
+            if (dot) {
+                char head[32];
+                snprintf(head, sizeof head, "%.*s", (int)(dot - docs[i].name), docs[i].name);
+                if (lua_getfield(L, lab, head) == LUA_TTABLE)
+                    lua_getfield(L, -1, dot + 1);
+                else
+                    lua_pushnil(L);
+                lua_remove(L, -2);
+            } else {
+                lua_getfield(L, lab, docs[i].name);
+            }
         } else {
             luaL_getmetatable(L, docs[i].owner);
             if (lua_getfield(L, -1, "__index") != LUA_TTABLE) {

@@ -47,30 +47,29 @@ static lab_chip *idle_chip(lua_State *L, int i)
 static int l_chip_open(lua_State *L)
 {
     const char *uri = luaL_checkstring(L, 1);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, uri);
+    if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
+        return luaL_error(L, "lab.chip.open: options must be a table");
+    lua_settop(L, 2);
+    char full[1024];
+    size_t n = (size_t)snprintf(full, sizeof full, "%s", uri);
     if (lua_istable(L, 2)) {
         int first = !strchr(uri, ':');
         lua_pushnil(L);
         while (lua_next(L, 2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || (!lua_isnumber(L, -1) && !lua_isstring(L, -1)))
+            if (lua_type(L, -2) != LUA_TSTRING ||
+                (lua_type(L, -1) != LUA_TNUMBER && lua_type(L, -1) != LUA_TSTRING))
                 return luaL_error(L, "lab.chip.open: options must be name = number or string");
-            const char *k = lua_tostring(L, -2);
-            lua_pushvalue(L, -1);
+            lua_pushvalue(L, -1); /* tostring on a copy: the key stays for lua_next */
             const char *v = lua_tostring(L, -1);
-            lua_pop(L, 1);
-            char part[600];
-            snprintf(part, sizeof part, "%s%s=%s", first ? ":" : ",", k, v);
+            if (n < sizeof full)
+                n += (size_t)snprintf(full + n, sizeof full - n, "%s%s=%s", first ? ":" : ",",
+                                      lua_tostring(L, -3), v);
             first = 0;
-            lua_pop(L, 1);
-            luaL_addstring(&b, part);
+            lua_pop(L, 2);
         }
-    } else if (!lua_isnoneornil(L, 2)) {
-        return luaL_error(L, "lab.chip.open: options must be a table");
     }
-    luaL_pushresult(&b);
-    const char *full = lua_tostring(L, -1);
+    if (n >= sizeof full)
+        return luaL_error(L, "lab.chip.open: options too long");
     lab_chip *lc = lua_newuserdatauv(L, sizeof *lc, 0);
     memset(lc, 0, sizeof *lc);
     char err[512];
@@ -504,6 +503,9 @@ static int chip_retention_lua(lua_State *L)
             if (i % every == 0) {
                 lua_pushnumber(L, g);
                 lua_rawseti(L, -2, ++nt);
+                /* a simulated chip applies its pending reads (read drift) now; others
+                 * have no such parameter */
+                chip_set(&lc->c, "refresh", 0, err, sizeof err);
             }
         }
         lua_rawseti(L, top, k + 1);
@@ -595,7 +597,7 @@ typedef struct infer_ctx {
     lab_chip *lc;
     const data_set *test;
     const data_tasks *tasks;
-    int upto, p, bn_task;
+    int upto, p, bn_task, simulate;
     scenario scen;
     double acc[DATA_MAX_TASKS];
     int counts[DATA_MAX_TASKS];
@@ -609,11 +611,33 @@ static int infer_work(job *j, void *ctx, char *err, size_t errlen)
     double t0 = lab_now();
     for (int t = 0; t < c->upto; t++) {
         const data_task *tk = &c->tasks->task[t];
-        int right;
+        int right = 0;
         int bank = c->bn_task ? t : -1;
-        if (chipnet_eval(&c->lc->c, &c->lc->n, bank, c->p, c->test, tk->test, tk->ntest, tk,
-                         c->scen, NULL, &right, &j->cancel, err, errlen) < 0)
+        if (c->simulate) { /* the software path: WL/WR from Wpara read now */
+            int nout = c->lc->n.sizes[c->lc->n.nlayers];
+            float *z = malloc(sizeof *z * (size_t)(tk->ntest ? tk->ntest : 1) * nout);
+            if (!z) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            if (finetune_simulate(&c->lc->c, &c->lc->n, bank, c->p, c->test, tk->test,
+                                  tk->ntest, z, err, errlen) < 0) {
+                free(z);
+                return -1;
+            }
+            uint16_t mask = scenario_eval_mask(c->scen, tk);
+            for (int k = 0; k < tk->ntest; k++) {
+                int best = -1;
+                for (int o = 0; o < nout; o++)
+                    if ((mask >> o & 1) && (best < 0 || z[(size_t)k * nout + o] > z[(size_t)k * nout + best]))
+                        best = o;
+                right += scenario_class_of(c->scen, tk, best) == c->test->labels[tk->test[k]];
+            }
+            free(z);
+        } else if (chipnet_eval(&c->lc->c, &c->lc->n, bank, c->p, c->test, tk->test, tk->ntest,
+                                tk, c->scen, NULL, &right, &j->cancel, err, errlen) < 0) {
             return j->cancel ? 0 : -1;
+        }
         c->acc[t] = tk->ntest ? (double)right / tk->ntest : 0;
         c->counts[t] = tk->ntest;
         char status[64];
@@ -652,7 +676,8 @@ static void infer_result(lua_State *L, job *j, void *ctx)
     lab_set_int(L, "conversions", c->ops.conversions);
     lua_setfield(L, -2, "ops_per_image");
     lab_set_num(L, "seconds", c->seconds);
-    lab_record(L, "chip_infer p=%d average=%.6f acc=%s", c->p, avg, accs);
+    lab_record(L, "chip_%s p=%d average=%.6f acc=%s", c->simulate ? "simulate" : "infer", c->p,
+               avg, accs);
 }
 
 /* Common options of chip inference and fine-tuning: scenario, upto, bn, p. */
@@ -674,11 +699,12 @@ static void read_eval_opts(lua_State *L, int t, lab_tasks *ts, const char *who, 
     *bn_task = !strcmp(bn, "task");
 }
 
-/* chip:infer(seq [, {p=16, upto=, scenario=, bn=}]) -> a job: {acc, average, p,
- * ops_per_image = {array_ops, adds, conversions}, seconds} on the test sets. */
+/* chip:infer(seq [, {p=16, upto=, scenario=, bn=, simulate=false}]) -> a job: {acc, average,
+ * p, ops_per_image = {array_ops, adds, conversions}, seconds} on the test sets; simulate=true
+ * runs the software path (the chip's Wpara read once, WL/WR with Int) instead of the chip. */
 static int chip_infer_lua(lua_State *L)
 {
-    static const char *const known[] = {"p", "upto", "scenario", "bn", NULL};
+    static const char *const known[] = {"p", "upto", "scenario", "bn", "simulate", NULL};
     lab_chip *lc = check_chip(L, 1);
     lab_tasks *ts = lab_check_tasks(L, 2);
     lab_dataset *ds = lab_tasks_dataset(L, 2);
@@ -693,6 +719,7 @@ static int chip_infer_lua(lua_State *L)
                           lc->n.sizes[0], ds->test.dim);
     infer_ctx opt = {0};
     read_eval_opts(L, 3, ts, "chip:infer", &opt.upto, &opt.p, &opt.bn_task, &opt.scen);
+    opt.simulate = lab_opt_bool(L, 3, "simulate", 0);
     infer_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return luaL_error(L, "chip:infer: out of memory");

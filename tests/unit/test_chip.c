@@ -1,0 +1,301 @@
+/* The chip interface, the sim backend, a net on the chip, in situ fine-tuning: opening and
+ * its errors (plugins included), placement, programming and mapping, chip inference against
+ * the software net, the software path (WL/WR) against the chip bit for bit, determinism by
+ * chip id, and fine-tuning raising the accuracy of a worn chip. Synthetic data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "chipnet.h"
+#include "finetune.h"
+#include "metrics.h"
+#include "net.h"
+#include "optim.h"
+#include "synth.h"
+#include "train.h"
+
+static char err[512];
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    chip c;
+    assert_int_equal(chip_open(&c, "nope", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown kind"));
+    assert_int_equal(chip_open(&c, "sim:id=abc", err, sizeof err), -1);
+    assert_non_null(strstr(err, "option id needs a number"));
+    assert_int_equal(chip_open(&c, "sim:colour=red", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown option 'colour'"));
+    assert_int_equal(chip_open(&c, "sim:noise", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not key=value"));
+    assert_int_equal(chip_open(&c, "sim:map=/nonexistent/map.txt", err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open"));
+    assert_int_equal(chip_open(&c, "plugin:/nonexistent/lib.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/lib.so"));
+    assert_int_equal(chip_open(&c, "plugin:build/tests/plugin_badabi.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "chip ABI version 2, this lab speaks version 1"));
+    assert_int_equal(chip_open(&c, "plugin:build/tests/plugin_nosym.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "no mpcl_chip_backend()"));
+    assert_int_equal(chip_open(&c, "plugin:", err, sizeof err), -1);
+}
+
+static void test_interface_checks(void **state)
+{
+    (void)state;
+    chip c;
+    assert_int_equal(chip_open(&c, "sim:id=3", err, sizeof err), 0);
+    assert_int_equal(c.info.rows, 512);
+    assert_string_equal(c.info.id, "3");
+    float g;
+    assert_int_equal(chip_read(&c, 2, (chip_rect){0, 0, 1, 1}, &g, err, sizeof err), -1);
+    assert_non_null(strstr(err, "array 2 does not exist"));
+    assert_int_equal(chip_read(&c, 0, (chip_rect){510, 0, 4, 1}, &g, err, sizeof err), -1);
+    assert_non_null(strstr(err, "leaves the 512 x 512 array"));
+    chip_rect two[2] = {{0, 0, 100, 100}, {50, 50, 100, 100}};
+    assert_int_equal(chip_place(&c, 2, two, err, sizeof err), -1);
+    assert_non_null(strstr(err, "overlap"));
+    int big[3] = {600, 10, 10};
+    assert_int_equal(chip_place_net(&c, 2, big, err, sizeof err), -1);
+    assert_non_null(strstr(err, "larger than"));
+    int paper[4] = {192, 256, 256, 10};
+    assert_int_equal(chip_place_net(&c, 3, paper, err, sizeof err), 0);
+    /* shelf packing: 192x256 and 256x256 side by side, the last layer below */
+    assert_true(c.at[1].col0 == 256 && c.at[1].row0 == 0 && c.at[2].row0 == 256);
+    int8_t x[256] = {0};
+    int32_t y[256];
+    assert_int_equal(chip_vmm(&c, 3, 1, x, 1, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "layer 4 is not placed"));
+    assert_int_equal(chip_vmm(&c, 0, 0, x, 1, y, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "parallelism must be 1-192"));
+    double v;
+    assert_int_equal(chip_get(&c, "nosuch", &v, err, sizeof err), -1);
+    assert_int_equal(chip_set(&c, "adc_bits", 1, err, sizeof err), -1);
+    assert_int_equal(chip_set(&c, "time_s", 100, err, sizeof err), 0);
+    assert_int_equal(chip_set(&c, "time_s", 50, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot go back"));
+    assert_int_equal(chip_pulse(&c, 0, 0, 0, CHIP_FORM, 3.0f, 10e-6f, err, sizeof err), 0);
+    assert_int_equal(chip_pulse(&c, 0, 0, 0, CHIP_SET, 99.0f, 10e-6f, err, sizeof err), -1);
+    chip_close(&c);
+}
+
+typedef struct world {
+    data_set train, test;
+    data_tasks tasks;
+    net n;
+} world;
+
+/* A net of 128-64-64-10 trained on two synthetic tasks (per-task batch norm, task-IL). */
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    synth_binary(&w->train, 2000, 128, 0.2, 31);
+    synth_binary(&w->test, 1000, 128, 0.2, 32);
+    assert_int_equal(data_tasks_split5(&w->train, &w->test, 0.1, 5, &w->tasks, err, sizeof err), 0);
+    int sizes[4] = {128, 64, 64, 10};
+    assert_int_equal(net_create(&w->n, 3, sizes, 1, 1.0f, 5, err, sizeof err), 0);
+    optim o;
+    assert_int_equal(optim_create(&o, &w->n, RULE_MPCL, 0.005f), 0);
+    train_config cfg;
+    train_config_default(&cfg);
+    cfg.epochs = 3;
+    cfg.batch = 50;
+    cfg.bn_task = cfg.mask_task = 1;
+    train_result res;
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(train_task(&w->n, &o, &w->train, &w->tasks, t, &cfg, NULL, NULL, NULL,
+                                    &res, err, sizeof err), 0);
+    optim_free(&o);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    net_free(&w->n);
+    data_tasks_free(&w->tasks);
+    data_set_free(&w->train);
+    data_set_free(&w->test);
+    free(w);
+    return 0;
+}
+
+static double chip_accuracy(chip *c, const net *n, const world *w, int p)
+{
+    long right = 0, total = 0;
+    for (int t = 0; t < 2; t++) {
+        const data_task *tk = &w->tasks.task[t];
+        int r;
+        assert_int_equal(chipnet_eval(c, n, t, p, &w->test, tk->test, tk->ntest, tk, SCEN_TASK,
+                                      NULL, &r, NULL, err, sizeof err), 0);
+        right += r;
+        total += tk->ntest;
+    }
+    return (double)right / (double)total;
+}
+
+static double soft_accuracy(const net *n, const world *w)
+{
+    long right = 0, total = 0;
+    for (int t = 0; t < 2; t++) {
+        const data_task *tk = &w->tasks.task[t];
+        right += metrics_eval(n, t, &w->test, tk->test, tk->ntest, tk, SCEN_TASK, NULL);
+        total += tk->ntest;
+    }
+    return (double)right / (double)total;
+}
+
+static void program(chip *c, const char *uri, const net *n)
+{
+    assert_int_equal(chip_open(c, uri, err, sizeof err), 0);
+    assert_int_equal(chipnet_place(c, n, err, sizeof err), 0);
+    chipnet_report rep;
+    assert_int_equal(chipnet_program(c, n, 0, NULL, &rep, err, sizeof err), 0);
+    assert_true(rep.cells == 2L * (128 * 64 + 64 * 64 + 64 * 10));
+}
+
+/* An ideal chip (no noise, no stuck cells) at p = 1 computes the net exactly: the same
+ * predictions as the software net. */
+static void test_ideal_chip_is_the_net(void **state)
+{
+    world *w = *state;
+    chip c;
+    program(&c, "sim:id=9,noise=0,stuck=0", &w->n);
+    double all;
+    assert_int_equal(chipnet_mapping(&c, &w->n, NULL, &all, err, sizeof err), 0);
+    assert_true(all == 1.0);
+    double soft = soft_accuracy(&w->n, w), hard = chip_accuracy(&c, &w->n, w, 1);
+    print_message("software %.4f, ideal chip at p = 1 %.4f\n", soft, hard);
+    assert_true(soft > 0.9);
+    assert_true(hard == soft);
+    chip_close(&c);
+}
+
+/* The software path (Wpara, WL/WR, Int) equals the chip bit for bit when reads are exact,
+ * on the default chip with its stuck cells and device spread, at several p. */
+static void test_simulation_matches_chip(void **state)
+{
+    world *w = *state;
+    chip c;
+    program(&c, "sim:id=11,noise=0", &w->n);
+    const data_task *tk = &w->tasks.task[1];
+    int count = tk->ntest, nout = 10;
+    float *a = malloc(sizeof(float) * count * nout), *b = malloc(sizeof(float) * count * nout);
+    for (int p = 1; p <= 64; p *= 4) {
+        assert_int_equal(finetune_simulate(&c, &w->n, 1, p, &w->test, tk->test, count, a, err,
+                                           sizeof err), 0);
+        assert_int_equal(chipnet_infer(&c, &w->n, 1, p, &w->test, tk->test, count, b, NULL, err,
+                                       sizeof err), 0);
+        assert_memory_equal(a, b, sizeof(float) * count * nout);
+    }
+    free(a);
+    free(b);
+    chip_close(&c);
+}
+
+/* The same chip id gives the same results, call for call; another id others. */
+static void test_chip_id_determines_results(void **state)
+{
+    world *w = *state;
+    chip c1, c2, c3;
+    program(&c1, "sim:id=5,stuck=0.1,d2d=0.3,noise=0.05", &w->n);
+    program(&c2, "sim:id=5,stuck=0.1,d2d=0.3,noise=0.05", &w->n);
+    program(&c3, "sim:id=6,stuck=0.1,d2d=0.3,noise=0.05", &w->n);
+    const data_task *tk = &w->tasks.task[0];
+    int count = tk->ntest;
+    float *a = malloc(sizeof(float) * count * 10), *b = malloc(sizeof(float) * count * 10),
+          *d = malloc(sizeof(float) * count * 10);
+    assert_int_equal(chipnet_infer(&c1, &w->n, 0, 16, &w->test, tk->test, count, a, NULL, err, sizeof err), 0);
+    assert_int_equal(chipnet_infer(&c2, &w->n, 0, 16, &w->test, tk->test, count, b, NULL, err, sizeof err), 0);
+    assert_int_equal(chipnet_infer(&c3, &w->n, 0, 16, &w->test, tk->test, count, d, NULL, err, sizeof err), 0);
+    assert_memory_equal(a, b, sizeof(float) * count * 10);
+    assert_memory_not_equal(a, d, sizeof(float) * count * 10);
+    /* a second pass draws new read noise */
+    assert_int_equal(chipnet_infer(&c1, &w->n, 0, 16, &w->test, tk->test, count, b, NULL, err, sizeof err), 0);
+    assert_memory_not_equal(a, b, sizeof(float) * count * 10);
+    free(a);
+    free(b);
+    free(d);
+    chip_close(&c1);
+    chip_close(&c2);
+    chip_close(&c3);
+}
+
+/* A worn chip (many stuck cells, wide device spread) loses accuracy; fine-tuning the last
+ * layer against it wins much of it back. */
+static void test_finetune_raises_accuracy(void **state)
+{
+    world *w = *state;
+    net n;
+    assert_int_equal(net_clone(&n, &w->n), 0);
+    chip c;
+    program(&c, "sim:id=21,stuck=0.2,d2d=0.3,noise=0.05", &n);
+    double soft = soft_accuracy(&n, w), before = chip_accuracy(&c, &n, w, 16);
+    finetune_config cfg;
+    finetune_config_default(&cfg);
+    cfg.epochs = 8;
+    finetune_report rep;
+    assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL, &rep,
+                                  err, sizeof err), 0);
+    double after = chip_accuracy(&c, &n, w, 16);
+    print_message("software %.4f, worn chip %.4f, after fine-tuning %.4f (%ld weights flipped, "
+                  "%d examples)\n", soft, before, after, rep.flipped, rep.examples);
+    assert_true(rep.examples == w->tasks.task[0].ntrain + w->tasks.task[1].ntrain);
+    assert_true(before < soft - 0.02);
+    assert_true(after >= before + 0.015);
+    /* a bounded replay buffer */
+    cfg.replay = 50;
+    cfg.epochs = 1;
+    assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL, &rep,
+                                  err, sizeof err), 0);
+    assert_int_equal(rep.examples, 100);
+    cfg.p = 0;
+    assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL, &rep,
+                                  err, sizeof err), -1);
+    net_free(&n);
+    chip_close(&c);
+}
+
+static void test_float_inputs_refused(void **state)
+{
+    world *w = *state;
+    data_set f;
+    synth_float(&f, 100, 128, 0.2, 3);
+    chip c;
+    program(&c, "sim", &w->n);
+    int idx[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float z[100];
+    assert_int_equal(chipnet_infer(&c, &w->n, -1, 16, &f, idx, 10, z, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "binary inputs"));
+    data_set_free(&f);
+    chip_close(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_interface_checks),
+        cmocka_unit_test(test_ideal_chip_is_the_net),
+        cmocka_unit_test(test_simulation_matches_chip),
+        cmocka_unit_test(test_chip_id_determines_results),
+        cmocka_unit_test(test_finetune_raises_accuracy),
+        cmocka_unit_test(test_float_inputs_refused),
+    };
+    /* The net-on-chip tests share one trained net. */
+    world *w;
+    setup((void **)&w);
+    void *st = w;
+    for (size_t i = 2; i < sizeof tests / sizeof tests[0]; i++)
+        ((struct CMUnitTest *)&tests[i])->initial_state = st;
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    teardown(&st);
+    return rc;
+}
