@@ -30,7 +30,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 .PHONY: all deps run test bench clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(TESTS) $(PLUGINS_TEST)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(TESTS) $(PLUGINS_TEST)
 
 deps:
 	@tools/deps.sh
@@ -73,6 +73,10 @@ $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/mpcl-bench-chip: $(B)/obj/tests/perf/chip_bench.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/mpcl-bench-lua: $(B)/obj/tests/perf/lua_overhead.o $(B)/liblab.a $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -104,7 +108,7 @@ test: deps
 	@tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl
 	@tests/perf/bench.sh
 
 clean:

@@ -1,11 +1,13 @@
 #include "chipnet.h"
 
+#include "kernels.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH 256 /* images per chip call */
+#define BATCH 1024 /* images per chip call */
 
 int chipnet_place(chip *c, const net *n, char *err, size_t errlen)
 {
@@ -106,30 +108,43 @@ int chipnet_mapping(chip *c, const net *n, double *per_layer, double *all, char 
 static void batch_norm(const net *n, int l, const int32_t *y, int B, float *out)
 {
     const net_layer *L = &n->layer[l];
-    for (int o = 0; o < L->out; o++) {
-        float s = L->gamma[o] / sqrtf(L->var[o] + n->bn_eps);
-        float b = L->beta[o] - s * L->mean[o];
-        for (int k = 0; k < B; k++)
-            out[(size_t)k * L->out + o] = s * (float)y[(size_t)k * L->out + o] + b;
+    float stack[2 * 1024], *scale = stack;
+    int no = L->out;
+    if (no > 1024 && !(scale = malloc(sizeof(float) * 2 * (size_t)no)))
+        scale = stack, no = 1024; /* out of memory: cannot happen for an array's columns */
+    float *shift = scale + no;
+    for (int o = 0; o < no; o++) {
+        scale[o] = L->gamma[o] / sqrtf(L->var[o] + n->bn_eps);
+        shift[o] = L->beta[o] - scale[o] * L->mean[o];
     }
+    for (int k = 0; k < B; k++) {
+        const int32_t *yr = y + (size_t)k * L->out;
+        float *zr = out + (size_t)k * L->out;
+        for (int o = 0; o < no; o++)
+            zr[o] = scale[o] * (float)yr[o] + shift[o];
+    }
+    if (scale != stack)
+        free(scale);
 }
 
-/* Layers 0..upto-1 of a batch of B images on the chip; x0 (B, sizes[0]) the 0/1 inputs.
- * Leaves layer upto's inputs in x (B, sizes[upto]) when upto < nlayers, else the logits
- * in logits (B, outputs). */
-static int forward(chip *c, const net *n, int p, int upto, int8_t *x, int B, int32_t *y,
-                   float *z, float *logits, char *err, size_t errlen)
+/* Layers 0..upto-1 of a batch of B images on the chip; bits (B, maxwords) holds the
+ * packed 0/1 inputs and is overwritten by each layer's packed signs (+-1). Leaves layer
+ * upto's inputs there when upto < nlayers, else the logits in logits (B, outputs). */
+static int forward(chip *c, const net *n, int p, int upto, uint64_t *bits, int maxwords, int B,
+                   int32_t *y, float *z, float *logits, char *err, size_t errlen)
 {
     for (int l = 0; l < upto; l++) {
         int pl = p < n->sizes[l] ? p : n->sizes[l];
-        if (chip_vmm(c, l, pl, x, B, y, NULL, err, errlen) < 0)
+        if (chip_vmm_bits(c, l, pl, bits, maxwords, B, l > 0, y, err, errlen) < 0)
             return -1;
         int out = n->sizes[l + 1];
-        float *dst = l == n->nlayers - 1 ? logits : z;
-        batch_norm(n, l, y, B, dst);
-        if (l < n->nlayers - 1)
-            for (size_t k = 0; k < (size_t)B * out; k++)
-                x[k] = z[k] >= 0.0f ? 1 : -1;
+        if (l == n->nlayers - 1) {
+            batch_norm(n, l, y, B, logits);
+        } else {
+            batch_norm(n, l, y, B, z);
+            for (int k = 0; k < B; k++) /* sign(0) = +1: bit set where z >= 0 */
+                kern_pack_signs(z + (size_t)k * out, out, bits + (size_t)k * maxwords);
+        }
     }
     return 0;
 }
@@ -173,7 +188,8 @@ static const net *with_bank(const net *n, int bank, net *copy, int *owned)
 }
 
 /* Run examples idx through layers 0..upto-1 in batches; deliver each batch's result. */
-typedef int (*batch_sink)(void *ud, int first, int B, const int8_t *x, const float *logits);
+typedef int (*batch_sink)(void *ud, int first, int B, const uint64_t *bits, int maxwords,
+                          const float *logits);
 
 static int run_batches(chip *c, const net *n, int bank, int p, int upto, const data_set *d,
                        const int *idx, int count, batch_sink sink, void *ud,
@@ -195,13 +211,14 @@ static int run_batches(chip *c, const net *n, int bank, int p, int upto, const d
     int maxw = 0;
     for (int l = 0; l <= n->nlayers; l++)
         maxw = n->sizes[l] > maxw ? n->sizes[l] : maxw;
-    int8_t *x = malloc((size_t)BATCH * maxw);
+    int maxwords = KERN_WORDS(maxw);
     int32_t *y = malloc(sizeof *y * (size_t)BATCH * maxw);
     float *z = malloc(sizeof *z * (size_t)BATCH * maxw);
     float *logits = malloc(sizeof *logits * (size_t)BATCH * n->sizes[n->nlayers]);
-    uint64_t *bits = malloc(sizeof *bits * (size_t)BATCH * (d->words ? d->words : 1));
+    uint64_t *bits = calloc((size_t)BATCH * maxwords, sizeof *bits);
+    uint64_t *in = malloc(sizeof *in * (size_t)BATCH * (d->words ? d->words : 1));
     int rc = 0;
-    if (!x || !y || !z || !logits || !bits) {
+    if (!y || !z || !logits || !bits || !in) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }
@@ -212,16 +229,15 @@ static int run_batches(chip *c, const net *n, int bank, int p, int upto, const d
             break;
         }
         int B = count - first < BATCH ? count - first : BATCH;
-        data_gather_bits(d, idx + first, B, bits);
-        for (int k = 0; k < B; k++)
-            for (int i = 0; i < d->dim; i++)
-                x[(size_t)k * d->dim + i] =
-                    (int8_t)((bits[(size_t)k * d->words + i / 64] >> (i % 64)) & 1);
-        if (forward(c, m, p, upto, x, B, y, z, logits, err, errlen) < 0 ||
-            sink(ud, first, B, x, logits) < 0)
+        data_gather_bits(d, idx + first, B, in);
+        for (int k = 0; k < B; k++) /* rows of maxwords words, padding zero */
+            memcpy(bits + (size_t)k * maxwords, in + (size_t)k * d->words,
+                   sizeof *bits * (size_t)d->words);
+        if (forward(c, m, p, upto, bits, maxwords, B, y, z, logits, err, errlen) < 0 ||
+            sink(ud, first, B, bits, maxwords, logits) < 0)
             rc = -1;
     }
-    free(x);
+    free(in);
     free(y);
     free(z);
     free(logits);
@@ -236,9 +252,11 @@ typedef struct logits_sink {
     int outputs;
 } logits_sink;
 
-static int keep_logits(void *ud, int first, int B, const int8_t *x, const float *logits)
+static int keep_logits(void *ud, int first, int B, const uint64_t *bits, int maxwords,
+                       const float *logits)
 {
-    (void)x;
+    (void)bits;
+    (void)maxwords;
     logits_sink *s = ud;
     memcpy(s->out + (size_t)first * s->outputs, logits, sizeof(float) * (size_t)B * s->outputs);
     return 0;
@@ -255,14 +273,19 @@ int chipnet_infer(chip *c, const net *n, int bank, int p, const data_set *d, con
 
 typedef struct inputs_sink {
     int8_t *out;
-    int width;
+    int width, pm1;
 } inputs_sink;
 
-static int keep_inputs(void *ud, int first, int B, const int8_t *x, const float *logits)
+static int keep_inputs(void *ud, int first, int B, const uint64_t *bits, int maxwords,
+                       const float *logits)
 {
     (void)logits;
     inputs_sink *s = ud;
-    memcpy(s->out + (size_t)first * s->width, x, (size_t)B * s->width);
+    for (int k = 0; k < B; k++)
+        for (int i = 0; i < s->width; i++) {
+            int bit = (int)(bits[(size_t)k * maxwords + i / 64] >> (i % 64) & 1);
+            s->out[(size_t)(first + k) * s->width + i] = (int8_t)(bit ? 1 : s->pm1 ? -1 : 0);
+        }
     return 0;
 }
 
@@ -274,7 +297,7 @@ int chipnet_layer_inputs(chip *c, const net *n, int bank, int p, int l, const da
         snprintf(err, errlen, "layer %d out of range 1-%d", l + 1, n->nlayers);
         return -1;
     }
-    inputs_sink s = {x, n->sizes[l]};
+    inputs_sink s = {x, n->sizes[l], l > 0};
     return run_batches(c, n, bank, p, l, d, idx, count, keep_inputs, &s, cancel, err, errlen);
 }
 
@@ -287,9 +310,11 @@ typedef struct eval_sink {
     int outputs, right;
 } eval_sink;
 
-static int score(void *ud, int first, int B, const int8_t *x, const float *logits)
+static int score(void *ud, int first, int B, const uint64_t *bits, int maxwords,
+                 const float *logits)
 {
-    (void)x;
+    (void)bits;
+    (void)maxwords;
     eval_sink *e = ud;
     uint16_t mask = scenario_eval_mask(e->s, e->t);
     for (int k = 0; k < B; k++) {

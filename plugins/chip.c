@@ -272,6 +272,51 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
     return 0;
 }
 
+int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, int B, int pm1,
+                  int32_t *y, char *err, size_t errlen)
+{
+    NEED(CHIP_CAP_VMM, "run layers");
+    if (layer < 0 || layer >= c->nlayers) {
+        snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
+                 c->nlayers);
+        return -1;
+    }
+    int rows = c->at[layer].rows;
+    if (p < 1 || p > rows) {
+        snprintf(err, errlen, "chip %s: parallelism must be 1-%d for layer %d, got %d", c->uri,
+                 rows, layer + 1, p);
+        return -1;
+    }
+    if (words < (rows + 63) / 64 || B < 0) {
+        snprintf(err, errlen, "chip %s: layer %d takes %d inputs, %d words per vector given",
+                 c->uri, layer + 1, rows, words);
+        return -1;
+    }
+    if (B == 0)
+        return 0;
+    char berr[400];
+    if (c->be->vmm_bits) {
+        if (c->be->vmm_bits(c->state, layer, p, bits, words, B, pm1, y, berr, sizeof berr))
+            return fail(c, "vmm", berr, err, errlen);
+        return 0;
+    }
+    int8_t *x = malloc((size_t)B * rows);
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int k = 0; k < B; k++)
+        for (int i = 0; i < rows; i++) {
+            int bit = (int)(bits[(size_t)k * words + i / 64] >> (i % 64) & 1);
+            x[(size_t)k * rows + i] = (int8_t)(bit ? 1 : pm1 ? -1 : 0);
+        }
+    int rc = c->be->vmm(c->state, layer, p, x, B, y, NULL, berr, sizeof berr);
+    free(x);
+    if (rc)
+        return fail(c, "vmm", berr, err, errlen);
+    return 0;
+}
+
 int chip_get(chip *c, const char *key, double *value, char *err, size_t errlen)
 {
     char berr[400];

@@ -89,6 +89,11 @@ typedef struct chip_backend {
     int (*set_param)(void *state, const char *key, double value, char *err, size_t errlen);
     /* Names of the parameters, NULL-terminated (for listings and completion). */
     const char *const *params;
+    /* Optional (NULL: the lab unpacks to vmm's bytes): the same VMM on packed inputs, bits
+     * (B, words) laid out as net.h's activations; pm1 1: a set bit is +1 and a clear bit -1;
+     * pm1 0: set is 1 and clear 0 (the row is not driven). */
+    int (*vmm_bits)(void *state, int layer, int p, const uint64_t *bits, int words, int B,
+                    int pm1, int32_t *y, char *err, size_t errlen);
 } chip_backend;
 
 /* An open chip. */
@@ -118,6 +123,9 @@ int chip_place(chip *c, int nlayers, const chip_rect *at, char *err, size_t errl
 int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t errlen);
 int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int32_t *groups,
              char *err, size_t errlen);
+/* chip_vmm on packed inputs (see chip_backend.vmm_bits). */
+int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, int B, int pm1,
+                  int32_t *y, char *err, size_t errlen);
 int chip_get(chip *c, const char *key, double *value, char *err, size_t errlen);
 int chip_set(chip *c, const char *key, double value, char *err, size_t errlen);
 void chip_verify_default(chip_verify *v);

@@ -337,6 +337,13 @@ static int sim_vmm(void *state, int layer, int p, const int8_t *x, int B, int32_
     return xbar_vmm(&s->x, layer, p, x, B, y, groups, err, errlen);
 }
 
+static int sim_vmm_bits(void *state, int layer, int p, const uint64_t *bits, int words, int B,
+                        int pm1, int32_t *y, char *err, size_t errlen)
+{
+    sim *s = state;
+    return xbar_vmm_bits(&s->x, layer, p, bits, words, B, pm1, y, NULL, err, errlen);
+}
+
 static int sim_get(void *state, const char *key, double *v, char *err, size_t errlen)
 {
     sim *s = state;
@@ -425,6 +432,7 @@ static const chip_backend SIM = {
     .get_param = sim_get,
     .set_param = sim_set,
     .params = PARAMS,
+    .vmm_bits = sim_vmm_bits,
 };
 
 const chip_backend *chip_sim_backend(void) { return &SIM; }

@@ -121,6 +121,10 @@ if command -v tmux >/dev/null; then
     echo "$lat"
 fi
 
+# --- the cost of the device simulation: chip inference against plain binary inference -----
+chipb=$(timeout "$TMO" build/mpcl-bench-chip 2>&1) || die "build/mpcl-bench-chip failed: $(tail -n 1 <<< "$chipb")"
+echo "$chipb"
+
 # --- a recorded 5-split session replays with --verify -------------------------------------
 sv=$(timeout "$TMO" tests/perf/session_verify.sh 2>&1) || die "tests/perf/session_verify.sh failed: $(tail -n 1 <<< "$sv")"
 grep -E '^(recorded|record|mpcl: verify)' <<< "$sv"
