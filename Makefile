@@ -101,7 +101,7 @@ $(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
 # pkg-config sees the packages deps has just installed.
 run: deps
 	@$(MAKE) --no-print-directory $(B)/mpcl
-	$(B)/mpcl assets/scripts/split.lua
+	$(B)/mpcl assets/scripts/chip.lua
 
 test: deps
 	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl
