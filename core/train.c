@@ -251,6 +251,9 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
         switch_rates(&start, &touched, n, res);
         p.switch_rate = res->switch_rate;
         p.switch_any = res->switch_any;
+        p.nlayers = n->nlayers;
+        memcpy(p.switch_layer, res->switch_layer, sizeof p.switch_layer);
+        p.net = n;
         if (val > best_val) {
             best_val = val;
             res->best_epoch = epoch;

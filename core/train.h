@@ -30,6 +30,10 @@ typedef struct train_progress {
     float loss, train_acc, val_acc;
     float switch_rate;           /* binary weights flipped since the task began */
     float switch_any;            /* binary weights that flipped at least once so far */
+    int nlayers;
+    float switch_layer[NET_MAX_LAYERS]; /* switch_rate of each layer */
+    const net *net;              /* the net being trained, valid during the callback only (on
+                                    the training thread): for taps that copy its weights */
 } train_progress;
 
 /* Called after each epoch; a nonzero return cancels the task. */

@@ -272,6 +272,20 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
     return 0;
 }
 
+int chip_peek(chip *c, int array, chip_rect r, float *g, char *err, size_t errlen)
+{
+    if (!c->be->peek) {
+        snprintf(err, errlen, "chip %s: its backend cannot be looked at without reading", c->uri);
+        return -1;
+    }
+    if (check_array(c, array, err, errlen) < 0 || check_rect(c, r, err, errlen) < 0)
+        return -1;
+    char berr[400];
+    if (c->be->peek(c->state, array, r, g, berr, sizeof berr))
+        return fail(c, "peek", berr, err, errlen);
+    return 0;
+}
+
 int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, int B, int pm1,
                   int32_t *y, char *err, size_t errlen)
 {

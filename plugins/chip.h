@@ -94,6 +94,9 @@ typedef struct chip_backend {
      * pm1 0: set is 1 and clear 0 (the row is not driven). */
     int (*vmm_bits)(void *state, int layer, int p, const uint64_t *bits, int words, int B,
                     int pm1, int32_t *y, char *err, size_t errlen);
+    /* Optional: conductances as an ideal probe would see them, without noise and without
+     * counting reads (for displays: looking must not change the experiment). */
+    int (*peek)(void *state, int array, chip_rect r, float *g, char *err, size_t errlen);
 } chip_backend;
 
 /* An open chip. */
@@ -123,6 +126,8 @@ int chip_place(chip *c, int nlayers, const chip_rect *at, char *err, size_t errl
 int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t errlen);
 int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int32_t *groups,
              char *err, size_t errlen);
+/* A side-effect-free look at a block (chip_backend.peek); -1 when the backend has none. */
+int chip_peek(chip *c, int array, chip_rect r, float *g, char *err, size_t errlen);
 /* chip_vmm on packed inputs (see chip_backend.vmm_bits). */
 int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, int B, int pm1,
                   int32_t *y, char *err, size_t errlen);

@@ -321,6 +321,17 @@ static int sim_read(void *state, int array, chip_rect r, float *g, char *err, si
     return 0;
 }
 
+static int sim_peek(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    sim *s = state;
+    for (int i = 0; i < r.rows; i++)
+        memcpy(g + (size_t)i * r.cols, s->snap[array] + (size_t)(r.row0 + i) * s->dp.cols + r.col0,
+               sizeof(float) * (size_t)r.cols);
+    return 0;
+}
+
 static int sim_place(void *state, int nlayers, const chip_rect *at, char *err, size_t errlen)
 {
     sim *s = state;
@@ -433,6 +444,7 @@ static const chip_backend SIM = {
     .set_param = sim_set,
     .params = PARAMS,
     .vmm_bits = sim_vmm_bits,
+    .peek = sim_peek,
 };
 
 const chip_backend *chip_sim_backend(void) { return &SIM; }

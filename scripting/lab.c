@@ -779,6 +779,9 @@ static int l_evaluate(lua_State *L)
     for (int j = 0; j < upto; j++)
         na += (size_t)snprintf(accs + na, sizeof accs - na, "%s%.6f", j ? "," : "", acc[j]);
     lab_record(L, "evaluate %s average=%.6f acc=%s", split, average, accs);
+    const lab_observer *ob = lab_get_observer();
+    if (ob->evaluate)
+        ob->evaluate(ob->ud, upto, acc, average, want_conf ? (const long(*)[10])conf : NULL);
     if (want_conf) {
         lua_createtable(L, 10, 0);
         for (int i = 0; i < 10; i++) {

@@ -6,6 +6,9 @@
 
 #include <lua.h>
 
+struct net;
+struct chip;
+
 int luaopen_lab(lua_State *L);
 
 /* Cancellation of running engine work (training polls it between batches). The request
@@ -24,6 +27,32 @@ void lab_jobs_poll(lua_State *L);
 int lab_jobs_cancel_all(lua_State *L);
 /* Cancel all jobs, wait for them and stop the worker: call before lua_close. */
 void lab_jobs_shutdown(lua_State *L);
+
+/* Observers of what the lab produces, for the console's panels. Results arrive on the main
+ * thread when the lab builds them; the weight tap runs on the worker thread after each
+ * training epoch, with the net being trained (copy what you need, quickly). Any field may
+ * be NULL. */
+typedef struct lab_observer {
+    void *ud;
+    /* experiment step t (0-based): row t of the accuracy matrix, its weighted average */
+    void (*step)(void *ud, int t, const double *acc, double average, float switch_rate);
+    /* an evaluation of tasks 0..upto-1; confusion (10 x 10) when it was asked for */
+    void (*evaluate)(void *ud, int upto, const double *acc, double average,
+                     const long (*confusion)[10]);
+    /* a chip was programmed or fine-tuned, with the net now on it */
+    void (*chip)(void *ud, struct chip *c, const struct net *n);
+    /* a chip's LRS/HRS histogram: edges (bins + 1), counts of each */
+    void (*histogram)(void *ud, const double *edges, const long *lrs, const long *hrs, int bins);
+    /* a retention trace of one cell: reads of it, every `every`-th */
+    void (*retention)(void *ud, const float *trace, int n, int every);
+    /* worker thread: after each training epoch */
+    void (*weights)(void *ud, const struct net *n);
+    /* main thread, while Lua waits for a job (every 20 ms or so): redraw, watch keys; it
+     * must not run Lua */
+    void (*idle)(void *ud);
+} lab_observer;
+void lab_set_observer(const lab_observer *o);
+const lab_observer *lab_get_observer(void);
 
 /* Session records: the results worth checking that the lab produced since the last call
  * (lines such as "step task=1 average=0.987100 ..."), pushed as a list; the list is then

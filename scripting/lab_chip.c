@@ -14,6 +14,7 @@
 #include "crossbar.h"
 #include "energy.h"
 #include "finetune.h"
+#include "lab.h"
 #include "lab_internal.h"
 #include "noise.h"
 
@@ -233,6 +234,9 @@ static int chip_program_lua(lua_State *L)
     lc->learnt = (int)lab_opt_int(L, 3, "learnt", 0, "chip:program");
     push_report(L, &rep, copy.nlayers, 0);
     add_mapping(L, lc);
+    const lab_observer *ob = lab_get_observer();
+    if (ob->chip)
+        ob->chip(ob->ud, &lc->c, &lc->n);
     return 1;
 }
 
@@ -397,6 +401,15 @@ static int chip_histogram_lua(lua_State *L)
         free(gp);
         free(gn);
     }
+    const lab_observer *ob = lab_get_observer();
+    if (ob->histogram) {
+        double *edges = malloc(sizeof(double) * (size_t)(bins + 1));
+        for (int b = 0; edges && b <= bins; b++)
+            edges[b] = gmax * b / bins;
+        if (edges)
+            ob->histogram(ob->ud, edges, cl, ch, bins);
+        free(edges);
+    }
     lua_createtable(L, 0, 7);
     lua_createtable(L, bins + 1, 0);
     for (int b = 0; b <= bins; b++) {
@@ -506,6 +519,20 @@ static int chip_retention_lua(lua_State *L)
                 /* a simulated chip applies its pending reads (read drift) now; others
                  * have no such parameter */
                 chip_set(&lc->c, "refresh", 0, err, sizeof err);
+            }
+        }
+        if (k == 0) {
+            const lab_observer *ob = lab_get_observer();
+            if (ob->retention) {
+                float *tr = malloc(sizeof(float) * (size_t)nt);
+                for (int i = 0; tr && i < nt; i++) {
+                    lua_rawgeti(L, -1, i + 1);
+                    tr[i] = (float)lua_tonumber(L, -1);
+                    lua_pop(L, 1);
+                }
+                if (tr)
+                    ob->retention(ob->ud, tr, nt, every);
+                free(tr);
             }
         }
         lua_rawseti(L, top, k + 1);
@@ -791,6 +818,9 @@ static void ft_result(lua_State *L, job *j, void *ctx)
     lab_set_int(L, "p", c->cfg.p);
     lab_record(L, "finetune p=%d examples=%d flipped=%ld loss=%.6f train_acc=%.6f", c->cfg.p,
                r->examples, r->flipped, (double)r->loss, (double)r->train_acc);
+    const lab_observer *ob = lab_get_observer();
+    if (ob->chip)
+        ob->chip(ob->ud, &c->lc->c, &c->lc->n);
 }
 
 /* lab.finetune(chip, net, seq [, {p=16, epochs=5, lr=0.002, batch=100, replay=0, reads=1,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "experiment.h"
+#include "lab.h"
 #include "lab_internal.h"
 
 typedef struct lab_experiment {
@@ -165,6 +166,9 @@ static void step_result(lua_State *L, job *j, void *ctx)
         lab_record(L, "step task=%d average=%.6f acc=%s switch_rate=%.6f epochs=%d", t + 1,
                    e->average[t], acc, (double)e->result[t].switch_rate,
                    e->result[t].epochs_run);
+        const lab_observer *ob = lab_get_observer();
+        if (ob->step)
+            ob->step(ob->ud, t, e->acc[t], e->average[t], e->result[t].switch_rate);
     }
     if (c->done > 0)
         push_step(L, e, c->first + c->done - 1);

@@ -25,6 +25,7 @@ typedef struct lab_job {
 } lab_job;
 
 static int background;  /* lab.background(): submitters return at once */
+static lab_observer observer;
 static int polling;     /* lab_jobs_poll is running (callbacks may call back in) */
 static uint64_t cursor; /* events drained so far */
 static void (*notify_fn)(void *ud, const char *text);
@@ -49,9 +50,21 @@ void lab_check_idle(lua_State *L, lab_busy *b, const char *who)
                    b->job_id);
 }
 
+void lab_set_observer(const lab_observer *o)
+{
+    if (o)
+        observer = *o;
+    else
+        memset(&observer, 0, sizeof observer);
+}
+
+const lab_observer *lab_get_observer(void) { return &observer; }
+
 int lab_job_train_progress(const train_progress *p, void *ud)
 {
     job *j = ud;
+    if (observer.weights && p->net) /* the worker's own net: safe to read here */
+        observer.weights(observer.ud, p->net);
     char status[64];
     snprintf(status, sizeof status, "task %d epoch %d/%d", p->task + 1, p->epoch,
              p->max_epochs);
@@ -199,6 +212,8 @@ static void wait_job(lua_State *L, int idx)
         polling = was;
         if (lj->j && job_finished(lj->j)) /* reaped by an outer poll later */
             reap(L, idx);
+        if (lj->j && observer.idle)
+            observer.idle(observer.ud);
     }
 }
 
