@@ -1,6 +1,6 @@
 # MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
 CC      ?= gcc
-PKGS    := lua5.4 zlib openblas readline
+PKGS    := lua5.4 zlib openblas readline ncursesw
 CFLAGS  ?= -O3 -g
 # What the code needs whatever CFLAGS says. -fno-ipa-pure-const -fno-ipa-modref: with them,
 # GCC 12.2 judged net.c's forward_from (calls to external functions with the address of a
@@ -8,14 +8,14 @@ CFLAGS  ?= -O3 -g
 # finds nothing; clang and -O0 keep the calls).
 MPCL_CFLAGS := -DMPCL_VERSION=\"0.1.0\" -std=c11 -fno-math-errno -fno-ipa-pure-const \
            -fno-ipa-modref -Wall -Wextra \
-           -Werror -D_GNU_SOURCE -pthread -Icore -Iplugins -Iscripting -Isessions \
+           -Werror -D_GNU_SOURCE -D_XOPEN_SOURCE_EXTENDED -pthread -Icore -Iplugins -Iscripting -Isessions -Iconsole \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(MPCL_CFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread -ldl
 B       := build
 
 CORE_SRC := $(wildcard core/*.c plugins/*.c)
-LAB_SRC  := $(wildcard scripting/*.c sessions/*.c)
+LAB_SRC  := $(wildcard scripting/*.c sessions/*.c console/*.c)
 APP_SRC  := $(wildcard app/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 PLUGINS_TEST := $(B)/tests/plugin_badabi.so $(B)/tests/plugin_nosym.so
@@ -30,7 +30,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 .PHONY: all deps run test bench clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(TESTS) $(PLUGINS_TEST)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(TESTS) $(PLUGINS_TEST)
 
 deps:
 	@tools/deps.sh
@@ -77,6 +77,10 @@ $(B)/mpcl-bench-chip: $(B)/obj/tests/perf/chip_bench.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/mpcl-bench-frame: $(B)/obj/tests/perf/frame_bench.o $(B)/liblab.a $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/mpcl-bench-lua: $(B)/obj/tests/perf/lua_overhead.o $(B)/liblab.a $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -101,14 +105,14 @@ $(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
 # pkg-config sees the packages deps has just installed.
 run: deps
 	@$(MAKE) --no-print-directory $(B)/mpcl
-	$(B)/mpcl assets/scripts/chip.lua
+	@if [ -t 0 ] && [ -t 1 ]; then $(B)/mpcl --demo; else $(B)/mpcl assets/scripts/demo.lua; fi
 
 test: deps
 	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl
 	@tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl
 	@tests/perf/bench.sh
 
 clean:

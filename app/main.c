@@ -12,14 +12,20 @@
 #include "lab.h"
 #include "repl.h"
 #include "repl_tty.h"
+#include "console.h"
 #include "replay.h"
+#include "sandbox.h"
+#include "ui.h"
 #include "session.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mpcl [--seed N] SCRIPT.lua [key=value ...]   run a script headless\n"
-            "       mpcl [--seed N] [--record FILE | --no-record]  in a terminal: the Lua REPL\n"
+            "       mpcl [--seed N] [--record FILE | --no-record]  in a terminal: the console\n"
+            "            [--plain] [--colors 256|8|1] [--ascii]     (--plain: the bare REPL)\n"
+            "       mpcl --demo                                    the bench demo in the console\n"
+            "       mpcl --console SCRIPT.lua                      a script in the console\n"
             "       mpcl [--seed N] [--record FILE] -              chunks from stdin, headless\n"
             "       mpcl --replay FILE [--step] [--verify] [--trust]\n"
             "            [--max-instructions N] [--max-memory MB]   replay a session journal\n"
@@ -117,8 +123,9 @@ static int parse_count(const char *opt, const char *v, long long lo, long long *
 
 int main(int argc, char **argv)
 {
-    const char *record = NULL, *replay = NULL;
-    int no_record = 0, stdin_mode = 0, have_seed = 0;
+    const char *record = NULL, *replay = NULL, *demo = NULL;
+    int no_record = 0, stdin_mode = 0, have_seed = 0, plain = 0, force_console = 0, ascii = 0;
+    long long colors = 0;
     long long seed = 1, max_mem_mb = -1, max_instr = -1;
     replay_opts ro;
     replay_opts_default(&ro);
@@ -141,6 +148,22 @@ int main(int argc, char **argv)
             *(a[4] == 'c' ? &record : &replay) = argv[++i];
         } else if (!strcmp(a, "--no-record")) {
             no_record = 1;
+        } else if (!strcmp(a, "--plain")) {
+            plain = 1;
+        } else if (!strcmp(a, "--console")) {
+            force_console = 1;
+        } else if (!strcmp(a, "--demo")) {
+            demo = "assets/scripts/demo.lua";
+            force_console = 1;
+        } else if (!strcmp(a, "--ascii")) {
+            ascii = 1;
+        } else if (!strcmp(a, "--colors")) {
+            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &colors) < 0)
+                return 2;
+            if (colors != 1 && colors != 8 && colors != 256) {
+                fprintf(stderr, "mpcl: --colors takes 256, 8 or 1 (monochrome)\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--step")) {
             ro.step = 1;
         } else if (!strcmp(a, "--verify")) {
@@ -171,17 +194,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpcl: --replay FILE takes no script, '-' or --record\n");
         return 2;
     }
-    int interactive = !script && !stdin_mode && !replay && isatty(STDIN_FILENO) &&
-                      isatty(STDOUT_FILENO);
+    int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    int interactive = !script && !stdin_mode && !replay && tty;
     if (!script && !stdin_mode && !replay && !interactive) {
         usage(stderr);
         return 2;
     }
+    const char *term = getenv("TERM");
+    int can_console = tty && term && *term && strcmp(term, "dumb") != 0;
+    /* The console: in a terminal unless --plain; scripts and replays when asked for. */
+    int console = !plain && can_console &&
+                  (interactive || force_console || (replay && !ro.verify));
+    if (force_console && !can_console) {
+        fprintf(stderr, "mpcl: the console needs a terminal (TERM=%s)\n", term ? term : "");
+        return 2;
+    }
+    if (console && (stdin_mode || (replay && ro.trust)))
+        console = 0;
     kern_blas_env_fixup(argv);
     kern_flush_denormals();
     int threads = default_threads();
     kern_set_threads(threads);
-    if (replay) {
+    if (replay && !console) {
         if (max_instr > 0)
             ro.max_instructions = max_instr;
         if (max_mem_mb > 0)
@@ -196,8 +230,23 @@ int main(int argc, char **argv)
     }
     luaL_openlibs(L);
     luaL_requiref(L, "lab", luaopen_lab, 1);
+    ui_open(L, NULL); /* lab.ui: its pause waits for a key in the console, nothing headless */
     if (have_seed)
         lab_set_default_seed(L, seed);
+    if (console) {
+        lua_pop(L, 1);
+        if (replay) { /* a replay in the console runs sandboxed like a headless one */
+            sandbox_apply(L, max_instr > 0 ? max_instr : ro.max_instructions);
+        }
+        console_opts co = {.record = no_record ? "" : (replay ? "" : record), .seed = seed,
+                           .threads = threads, .script = demo ? demo : script,
+                           .replay = replay, .step = ro.step, .colors = (int)colors,
+                           .ascii = ascii};
+        int rc = console_run(L, &co);
+        lab_jobs_shutdown(L);
+        lua_close(L);
+        return rc;
+    }
     if (interactive || stdin_mode) {
         lua_pop(L, 1); /* the lab module table; it is the global `lab` */
         int rc = interactive ? repl_tty_run(L, no_record ? "" : record, seed, threads)

@@ -92,6 +92,16 @@ static const lab_doc docs[] = {
     {"lab.chip", "read", "chip:read(array, row, col) -> uS\n  One read of one cell, with read noise."},
     {"lab.chip", "net", "chip:net() -> net\n  A copy of the net programmed (fine-tuned, if it was)."},
     {"lab.chip", "close", "chip:close()\n  Closes the chip (also at garbage collection)."},
+    {"lab", "ui.layout",
+     "lab.ui.layout(name | {{panel, ...}, ...}) -> name\n"
+     "  The console's layout: a preset (default, training, chip, repl) or columns of panels."},
+    {"lab", "ui.show",
+     "lab.ui.show(panel [, {mode=, task=, ...}])\n"
+     "  Shows a panel (map, switch, matrix, confusion, curves, device), with its options."},
+    {"lab", "ui.pause",
+     "lab.ui.pause([message]) -> key\n"
+     "  In the console: waits for a key while the panels stay live (demos); nil headless."},
+    {"lab", "ui.panels", "lab.ui.panels() -> {name, ...}\n  The console's panels."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
     {"lab", "seed",

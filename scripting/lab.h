@@ -23,6 +23,9 @@ void lab_cancel_clear(void);
 void lab_jobs_set_background(int on);
 void lab_jobs_set_notify(void (*fn)(void *ud, const char *text), void *ud);
 void lab_jobs_poll(lua_State *L);
+/* A line about the running job ("job 3 exp:step 45% task 2 epoch 9/20 (18.1 s, ETA 22.0 s)")
+ * into buf ("" when none runs); returns the number of jobs queued or running. */
+int lab_jobs_describe(lua_State *L, char *buf, size_t len);
 /* Ask every queued or running job to stop; returns how many. */
 int lab_jobs_cancel_all(lua_State *L);
 /* Cancel all jobs, wait for them and stop the worker: call before lua_close. */

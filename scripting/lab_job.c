@@ -454,6 +454,39 @@ int lab_jobs_cancel_all(lua_State *L)
     return n;
 }
 
+int lab_jobs_describe(lua_State *L, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
+    int n = 0, queued = 0;
+    lab_job *run = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lab_job *lj = lua_touserdata(L, -1);
+        if (lj && lj->j) {
+            n++;
+            if (job_get_state(lj->j) == JOB_RUNNING)
+                run = lj;
+            else if (job_get_state(lj->j) == JOB_QUEUED)
+                queued++;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (!run)
+        return queued;
+    job_progress p;
+    job_get_progress(run->j, &p);
+    double secs = lab_now() - p.started;
+    int k = snprintf(buf, len, "job %d %s %3.0f%% %s (%s", run->id, run->name, 100 * p.fraction,
+                     p.status, duration(secs));
+    if (p.fraction > 0.01 && k > 0 && (size_t)k < len)
+        k += snprintf(buf + k, len - (size_t)k, ", ETA %s", duration(secs * (1 - p.fraction) / p.fraction));
+    if (k > 0 && (size_t)k < len)
+        snprintf(buf + k, len - (size_t)k, ")%s", queued ? " +queued" : "");
+    return n;
+}
+
 void lab_jobs_shutdown(lua_State *L)
 {
     lab_jobs_cancel_all(L);

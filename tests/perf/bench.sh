@@ -117,9 +117,15 @@ grep -E '^(stepping|lua overhead)' <<< "$lua"
 
 # --- the REPL's keystroke latency while a training job runs (tmux harness) ---------------
 if command -v tmux >/dev/null; then
-    lat=$(timeout "$TMO" tests/perf/keylatency.sh 2>&1) || die "tests/perf/keylatency.sh failed: $(tail -n 1 <<< "$lat")"
-    echo "$lat"
+    for mode in console plain; do
+        lat=$(MODE=$mode timeout "$TMO" tests/perf/keylatency.sh 2>&1) || die "tests/perf/keylatency.sh ($mode) failed: $(tail -n 1 <<< "$lat")"
+        echo "$lat"
+    done
 fi
+
+# --- the console: a full-layout frame with a 512x512 map, off screen -----------------------
+frame=$(timeout "$TMO" build/mpcl-bench-frame 2>&1) || die "build/mpcl-bench-frame failed: $(tail -n 1 <<< "$frame")"
+echo "$frame"
 
 # --- the cost of the device simulation: chip inference against plain binary inference -----
 chipb=$(timeout "$TMO" build/mpcl-bench-chip 2>&1) || die "build/mpcl-bench-chip failed: $(tail -n 1 <<< "$chipb")"

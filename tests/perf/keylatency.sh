@@ -37,18 +37,22 @@ measure() {
         print m > out }'
 }
 
-tmux -L "$sock" new-session -d -s t -x 160 -y 40 "env XDG_STATE_HOME=$state $BIN --no-record"
-wait_for "Lua REPL"
-measure "idle REPL" idle
+# MODE=console (default): the full-screen console; MODE=plain: the bare readline REPL.
+MODE=${MODE:-console}
+flag=$([ "$MODE" = plain ] && echo --plain || echo "")
+tmux -L "$sock" new-session -d -s t -x 160 -y 48 \
+    "env XDG_STATE_HOME=$state TERM=xterm-256color $BIN --no-record $flag"
+wait_for "$([ "$MODE" = plain ] && echo "Lua REPL" || echo "Type Lua below")"
+measure "idle ($MODE)" idle
 tmux -L "$sock" send-keys -t t -l -- 'big = lab.experiment{epochs = 100}; jb = big:step()'
 tmux -L "$sock" send-keys -t t Enter
 tmux -L "$sock" send-keys -t t -l -- '=jb.state'
 tmux -L "$sock" send-keys -t t Enter
 wait_for '"running"'
 sleep 1 # into the epochs
-measure "while training (exp:step, paper net, 2 threads)" busy
+measure "while training ($MODE; exp:step, paper net, 2 threads)" busy
 tmux -L "$sock" send-keys -t t -l -- '=jb.state'
 tmux -L "$sock" send-keys -t t Enter
 wait_for '"running"' # still training when the last key was measured
 awk -v a="$(cat "$state/idle")" -v b="$(cat "$state/busy")" \
-    'BEGIN { printf "keystroke latency while training / idle: %.2fx\n", b / a }'
+    -v mode="$MODE" 'BEGIN { printf "keystroke latency (%s) while training / idle: %.2fx\n", mode, b / a }'

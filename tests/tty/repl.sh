@@ -35,7 +35,7 @@ keys() { tmux -L "$sock" send-keys -t t -l -- "$1"; }
 key() { tmux -L "$sock" send-keys -t t "$@"; }
 
 tmux -L "$sock" new-session -d -s t -x 100 -y 40 \
-    "env XDG_STATE_HOME=$state $BIN; echo REPL-EXITED-\$?; sleep 30" || fail "tmux did not start"
+    "env XDG_STATE_HOME=$state $BIN --plain; echo REPL-EXITED-\$?; sleep 30" || fail "tmux did not start"
 wait_for "Lua REPL"
 
 keys "for i = 1, 3 do"; key Enter

@@ -1,0 +1,263 @@
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "net.h"
+
+int model_init(model *m, int rows, int cols)
+{
+    memset(m, 0, sizeof *m);
+    m->arows = rows;
+    m->acols = cols;
+    size_t n = (size_t)rows * cols;
+    m->gpos = malloc(n * sizeof(float));
+    m->gneg = malloc(n * sizeof(float));
+    m->weight = malloc(n * sizeof(float));
+    m->hidden = malloc(n * sizeof(float));
+    m->tap_hidden = malloc(n * sizeof(float));
+    m->tap_weight = malloc(n * sizeof(float));
+    if (!m->gpos || !m->gneg || !m->weight || !m->hidden || !m->tap_hidden || !m->tap_weight) {
+        model_free(m);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        m->gpos[i] = m->gneg[i] = m->weight[i] = m->hidden[i] = NAN;
+    pthread_mutex_init(&m->mu, NULL);
+    m->g_lrs = 33.3f;
+    m->g_hrs = 1.0f;
+    return 0;
+}
+
+void model_free(model *m)
+{
+    free(m->epochs);
+    free(m->gpos);
+    free(m->gneg);
+    free(m->weight);
+    free(m->hidden);
+    free(m->tap_hidden);
+    free(m->tap_weight);
+    free(m->edges);
+    free(m->lrs);
+    free(m->hrs);
+    free(m->trace);
+    memset(m, 0, sizeof *m);
+}
+
+/* Shelf packing as chip_place_net does it: where the layers would sit on the array. */
+static int place(int nlayers, const int *sizes, int rows, int cols, model_rect *at)
+{
+    int row = 0, col = 0, shelf = 0;
+    for (int l = 0; l < nlayers && l < MODEL_LAYERS; l++) {
+        int r = sizes[l], c = sizes[l + 1];
+        if (r > rows || c > cols)
+            return -1;
+        if (col + c > cols) {
+            row += shelf;
+            col = shelf = 0;
+        }
+        if (row + r > rows)
+            return -1;
+        at[l] = (model_rect){row, col, r, c};
+        col += c;
+        shelf = r > shelf ? r : shelf;
+    }
+    return 0;
+}
+
+/* Weights and hidden magnitudes of n at the rectangles at, into w and h (array layout). */
+static void fill_weights(const net *n, const model_rect *at, int cols, float *w, float *h)
+{
+    for (int l = 0; l < n->nlayers && l < MODEL_LAYERS; l++) {
+        const net_layer *L = &n->layer[l];
+        for (int i = 0; i < L->in; i++)
+            for (int j = 0; j < L->out; j++) {
+                float v = L->wh[(size_t)j * L->in + i];
+                size_t k = (size_t)(at[l].row0 + i) * cols + at[l].col0 + j;
+                h[k] = fabsf(v);
+                w[k] = v >= 0.0f ? 1.0f : -1.0f;
+            }
+    }
+}
+
+/* Worker thread: the net being trained, after an epoch. */
+static void tap_weights(void *ud, const struct net *nn)
+{
+    model *m = ud;
+    const net *n = nn;
+    model_rect at[MODEL_LAYERS];
+    if (place(n->nlayers, n->sizes, m->arows, m->acols, at) < 0)
+        return; /* does not fit on the array: nothing to show */
+    pthread_mutex_lock(&m->mu);
+    size_t cells = (size_t)m->arows * m->acols;
+    if (m->tap_nlayers != n->nlayers || memcmp(at, m->tap_layer, sizeof(model_rect) * n->nlayers))
+        for (size_t i = 0; i < cells; i++)
+            m->tap_hidden[i] = m->tap_weight[i] = NAN;
+    fill_weights(n, at, m->acols, m->tap_weight, m->tap_hidden);
+    m->tap_nlayers = n->nlayers;
+    memcpy(m->tap_layer, at, sizeof(model_rect) * (size_t)n->nlayers);
+    m->tap_dirty = 1;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void on_step(void *ud, int t, const double *acc, double average, float switch_rate)
+{
+    (void)switch_rate;
+    model *m = ud;
+    if (t < 0 || t >= 10)
+        return;
+    for (int j = 0; j <= t; j++)
+        m->acc[t][j] = acc[j];
+    m->average[t] = average;
+    m->rows = t + 1; /* a step after a back() rewrites the row */
+    m->version++;
+}
+
+static void on_evaluate(void *ud, int upto, const double *acc, double average,
+                        const long (*confusion)[10])
+{
+    model *m = ud;
+    if (!confusion)
+        return;
+    memcpy(m->confusion, confusion, sizeof m->confusion);
+    m->has_confusion = 1;
+    m->conf_upto = upto;
+    for (int j = 0; j < upto && j < 10; j++)
+        m->conf_acc[j] = acc[j];
+    m->conf_average = average;
+    m->version++;
+}
+
+static void on_chip(void *ud, struct chip *cc, const struct net *nn)
+{
+    model *m = ud;
+    chip *c = cc;
+    const net *n = nn;
+    size_t cells = (size_t)m->arows * m->acols;
+    for (size_t i = 0; i < cells; i++)
+        m->weight[i] = m->hidden[i] = NAN;
+    chip_rect all = {0, 0, m->arows, m->acols};
+    char err[300];
+    m->have_g = c->info.rows == m->arows && c->info.cols == m->acols &&
+                chip_peek(c, CHIP_POS, all, m->gpos, err, sizeof err) == 0 &&
+                chip_peek(c, CHIP_NEG, all, m->gneg, err, sizeof err) == 0;
+    double v;
+    if (chip_get(c, "g_lrs", &v, err, sizeof err) == 0)
+        m->g_lrs = (float)v;
+    if (chip_get(c, "g_hrs", &v, err, sizeof err) == 0)
+        m->g_hrs = (float)v;
+    m->nlayers = c->nlayers < MODEL_LAYERS ? c->nlayers : MODEL_LAYERS;
+    for (int l = 0; l < m->nlayers; l++)
+        m->layer[l] = (model_rect){c->at[l].row0, c->at[l].col0, c->at[l].rows, c->at[l].cols};
+    if (n && m->have_g) {
+        fill_weights(n, m->layer, m->acols, m->weight, m->hidden);
+        float win = m->g_lrs - m->g_hrs;
+        for (size_t i = 0; i < cells; i++) /* the pairs as the chip holds them */
+            if (!isnan(m->weight[i]))
+                m->weight[i] = (m->gpos[i] - m->gneg[i]) / win;
+    }
+    snprintf(m->chip_name, sizeof m->chip_name, "chip %s id %s", c->info.backend, c->info.id);
+    m->version++;
+}
+
+static void on_histogram(void *ud, const double *edges, const long *lrs, const long *hrs, int bins)
+{
+    model *m = ud;
+    double *e = malloc(sizeof(double) * (size_t)(bins + 1));
+    long *a = malloc(sizeof(long) * (size_t)bins), *b = malloc(sizeof(long) * (size_t)bins);
+    if (!e || !a || !b) {
+        free(e);
+        free(a);
+        free(b);
+        return;
+    }
+    memcpy(e, edges, sizeof(double) * (size_t)(bins + 1));
+    memcpy(a, lrs, sizeof(long) * (size_t)bins);
+    memcpy(b, hrs, sizeof(long) * (size_t)bins);
+    free(m->edges);
+    free(m->lrs);
+    free(m->hrs);
+    m->edges = e;
+    m->lrs = a;
+    m->hrs = b;
+    m->bins = bins;
+    m->version++;
+}
+
+static void on_retention(void *ud, const float *trace, int n, int every)
+{
+    model *m = ud;
+    float *t = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (!t)
+        return;
+    memcpy(t, trace, sizeof(float) * (size_t)n);
+    free(m->trace);
+    m->trace = t;
+    m->ntrace = n;
+    m->trace_every = every;
+    m->version++;
+}
+
+void model_observer(model *m, lab_observer *o)
+{
+    memset(o, 0, sizeof *o);
+    o->ud = m;
+    o->step = on_step;
+    o->evaluate = on_evaluate;
+    o->chip = on_chip;
+    o->histogram = on_histogram;
+    o->retention = on_retention;
+    o->weights = tap_weights;
+}
+
+static uint64_t cursor;
+
+int model_update(model *m)
+{
+    int changed = 0;
+    job_event ev[64];
+    int n;
+    while ((n = job_events(&cursor, ev, 64, NULL)) > 0) {
+        for (int i = 0; i < n; i++) {
+            const job_event *e = &ev[i];
+            m->job_id = e->job_id;
+            m->job_fraction = e->fraction;
+            m->job_running = e->kind != JOB_EV_FINISHED;
+            if (e->kind == JOB_EV_PROGRESS && e->has_train) {
+                if (m->nepochs == m->cap_epochs) {
+                    int cap = m->cap_epochs ? 2 * m->cap_epochs : 256;
+                    model_epoch *ne = realloc(m->epochs, sizeof *ne * (size_t)cap);
+                    if (!ne)
+                        continue;
+                    m->epochs = ne;
+                    m->cap_epochs = cap;
+                }
+                const train_progress *p = &e->train;
+                model_epoch *me = &m->epochs[m->nepochs++];
+                *me = (model_epoch){e->job_id, p->task, p->epoch, p->max_epochs, p->loss,
+                                    p->train_acc, p->val_acc, p->switch_rate, p->switch_any,
+                                    p->nlayers < MODEL_LAYERS ? p->nlayers : MODEL_LAYERS, {0}};
+                memcpy(me->switch_layer, p->switch_layer, sizeof(float) * (size_t)me->nlayers);
+            }
+            changed = 1;
+        }
+    }
+    pthread_mutex_lock(&m->mu);
+    if (m->tap_dirty) { /* the net being trained: its weights and hidden weights */
+        size_t cells = (size_t)m->arows * m->acols;
+        memcpy(m->hidden, m->tap_hidden, cells * sizeof(float));
+        memcpy(m->weight, m->tap_weight, cells * sizeof(float));
+        m->nlayers = m->tap_nlayers;
+        memcpy(m->layer, m->tap_layer, sizeof(model_rect) * (size_t)m->nlayers);
+        changed = 1;
+    }
+    m->tap_dirty = 0;
+    pthread_mutex_unlock(&m->mu);
+    if (changed)
+        m->version++;
+    return changed;
+}

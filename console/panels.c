@@ -1,0 +1,391 @@
+/* The console's panels: map, switch, matrix, confusion, curves, device. Each draws from the
+ * model into the rectangle it is given (inside its frame). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heatmap.h"
+#include "palette.h"
+#include "panel.h"
+#include "plot.h"
+
+static canvas_style dim(void) { return STYLE(-1, -1, CANVAS_DIM); }
+
+static void centre_text(canvas *c, rect r, const char *text)
+{
+    int w = canvas_text_width(c, text);
+    canvas_text(c, r.x + (r.w > w ? (r.w - w) / 2 : 0), r.y + r.h / 2, r.w, text, dim());
+}
+
+/* ---- map: the array's conductances, weights or hidden weights ---------------------------- */
+
+enum { MAP_WEIGHT, MAP_HIDDEN, MAP_GPOS, MAP_GNEG, MAP_MODES };
+static const char *const map_modes[] = {"weight", "hidden", "G+", "G-"};
+
+typedef struct map_view {
+    heatmap_src src;
+    int inited;
+} map_view;
+static map_view mapv;
+
+static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)focused;
+    const float *data = p->mode == MAP_WEIGHT ? m->weight : p->mode == MAP_HIDDEN ? m->hidden
+                        : p->mode == MAP_GPOS ? m->gpos : m->gneg;
+    if ((p->mode == MAP_GPOS || p->mode == MAP_GNEG) && !m->have_g) {
+        centre_text(c, r, "no chip programmed: chip:program(net)");
+        return;
+    }
+    if (m->nlayers == 0) {
+        centre_text(c, r, "train a net or program a chip to see the array");
+        return;
+    }
+    /* the window persists across frames (zoom and pan); the data pointer is refreshed */
+    if (!mapv.inited) {
+        heatmap_src_init(&mapv.src, data, m->arows, m->acols, m->acols);
+        mapv.inited = 1;
+    }
+    mapv.src.data = data;
+    int hl[MODEL_LAYERS * 2], vl[MODEL_LAYERS * 2], nh = 0, nv = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        hl[nh++] = m->layer[l].row0;
+        hl[nh++] = m->layer[l].row0 + m->layer[l].rows;
+        vl[nv++] = m->layer[l].col0;
+        vl[nv++] = m->layer[l].col0 + m->layer[l].cols;
+    }
+    mapv.src.hlines = hl;
+    mapv.src.nhlines = nh;
+    mapv.src.vlines = vl;
+    mapv.src.nvlines = nv;
+    const palette *pal = &palette_sequential;
+    const char *units = "uS";
+    if (p->mode == MAP_WEIGHT) {
+        mapv.src.lo = -1.2f;
+        mapv.src.hi = 1.2f;
+        pal = &palette_diverging;
+        units = "w";
+    } else if (p->mode == MAP_HIDDEN) {
+        mapv.src.lo = 0;
+        mapv.src.hi = 0; /* automatic: the window's range */
+        units = "|Wh|";
+    } else {
+        mapv.src.lo = 0;
+        mapv.src.hi = 1.25f * m->g_lrs;
+    }
+    rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
+    heatmap_draw(c, heatmap_fit(area, mapv.src.nrows, mapv.src.ncols), &mapv.src, pal);
+    if (r.h > 2) {
+        float lo, hi;
+        heatmap_range(&mapv.src, &lo, &hi);
+        char label[64];
+        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d ", map_modes[p->mode],
+                 mapv.src.row0, mapv.src.row0 + mapv.src.nrows - 1, mapv.src.col0,
+                 mapv.src.col0 + mapv.src.ncols - 1);
+        int lw = canvas_text(c, r.x, r.y + r.h - 1, r.w, label, dim());
+        palette_legend(c, RECT(r.x + lw, r.y + r.h - 1, r.w - lw, 1), pal, lo, hi, units);
+    }
+}
+
+static int map_key(panel *p, int key, const model *m)
+{
+    (void)m;
+    if (!mapv.inited)
+        return 0;
+    int step = mapv.src.nrows / 8 > 0 ? mapv.src.nrows / 8 : 1;
+    switch (key) {
+    case 'm':
+        p->mode = (p->mode + 1) % MAP_MODES;
+        return 1;
+    case '+':
+    case '=':
+        heatmap_zoom(&mapv.src, 2.0);
+        return 1;
+    case '-':
+        heatmap_zoom(&mapv.src, 0.5);
+        return 1;
+    case '0':
+        heatmap_src_init(&mapv.src, mapv.src.data, mapv.src.rows, mapv.src.cols, mapv.src.ld);
+        return 1;
+    case 'h':
+    case 0x104: /* KEY_LEFT */
+        heatmap_pan(&mapv.src, 0, -step);
+        return 1;
+    case 'l':
+    case 0x105: /* KEY_RIGHT */
+        heatmap_pan(&mapv.src, 0, step);
+        return 1;
+    case 'k':
+    case 0x103: /* KEY_UP */
+        heatmap_pan(&mapv.src, -step, 0);
+        return 1;
+    case 'j':
+    case 0x102: /* KEY_DOWN */
+        heatmap_pan(&mapv.src, step, 0);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int map_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
+{
+    if (!strcmp(k, "mode")) {
+        for (int i = 0; i < MAP_MODES; i++)
+            if (!strcmp(v, map_modes[i]) || (i == MAP_GPOS && !strcmp(v, "gpos")) ||
+                (i == MAP_GNEG && !strcmp(v, "gneg"))) {
+                p->mode = i;
+                return 0;
+            }
+        snprintf(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
+        return -1;
+    }
+    if (!strcmp(k, "zoom")) {
+        double z = atof(v);
+        if (z >= 1 && mapv.inited)
+            heatmap_zoom(&mapv.src, z);
+        return 0;
+    }
+    snprintf(err, errlen, "the map takes mode and zoom, not '%s'", k);
+    return -1;
+}
+
+/* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
+
+static void matrix_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)p;
+    (void)focused;
+    if (m->rows == 0) {
+        centre_text(c, r, "exp:step() fills the accuracy matrix");
+        return;
+    }
+    int n = m->rows;
+    int cw = 7;
+    canvas_text(c, r.x, r.y, r.w, "after", STYLE(-1, -1, CANVAS_BOLD));
+    for (int j = 0; j < n && 7 + (j + 1) * cw <= r.w; j++)
+        canvas_printf(c, r.x + 7 + j * cw, r.y, cw, STYLE(-1, -1, CANVAS_BOLD), "  T%d", j + 1);
+    if (7 + (n + 1) * cw <= r.w)
+        canvas_text(c, r.x + 7 + n * cw, r.y, cw, "  avg", STYLE(-1, -1, CANVAS_BOLD));
+    canvas_colours mode = canvas_colour_mode(c);
+    for (int i = 0; i < n && i + 1 < r.h; i++) {
+        canvas_printf(c, r.x, r.y + 1 + i, 7, STYLE_NORMAL, "task %d", i + 1);
+        for (int j = 0; j <= i && 7 + (j + 1) * cw <= r.w; j++) {
+            double v = m->acc[i][j];
+            double t = (v - 0.5) / 0.5;
+            canvas_style s = palette_bg_style(&palette_sequential, mode, t < 0 ? 0 : t);
+            canvas_printf(c, r.x + 7 + j * cw, r.y + 1 + i, cw - 1, s, "%5.1f ", 100 * v);
+        }
+        if (7 + (n + 1) * cw <= r.w)
+            canvas_printf(c, r.x + 7 + n * cw, r.y + 1 + i, cw, STYLE(-1, -1, CANVAS_BOLD),
+                          "%5.1f", 100 * m->average[i]);
+    }
+    if (n + 2 < r.h)
+        canvas_printf(c, r.x, r.y + n + 2, r.w, dim(), "multitask average %.2f%% after %d task%s",
+                      100 * m->average[n - 1], n, n > 1 ? "s" : "");
+}
+
+/* ---- confusion: counts (true class x predicted class) over a ramp ------------------------ */
+
+static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)focused;
+    if (!m->has_confusion) {
+        centre_text(c, r, "lab.evaluate(net, seq, {confusion = true})");
+        return;
+    }
+    int lo = 0, hi = 10;
+    if (p->task > 0 && p->task <= 5) { /* a task's two classes */
+        lo = 2 * (p->task - 1);
+        hi = lo + 2;
+    }
+    long mx = 1;
+    for (int i = lo; i < hi; i++)
+        for (int j = lo; j < hi; j++)
+            mx = m->confusion[i][j] > mx ? m->confusion[i][j] : mx;
+    int cw = r.w >= 3 + 10 * 6 ? 6 : r.w >= 3 + 10 * 5 ? 5 : 4;
+    canvas_colours mode = canvas_colour_mode(c);
+    canvas_text(c, r.x, r.y, 3, "t\\p", dim());
+    for (int j = lo; j < hi; j++)
+        canvas_printf(c, r.x + 3 + (j - lo) * cw, r.y, cw, dim(), "%*d", cw - 1, j);
+    for (int i = lo; i < hi && i - lo + 1 < r.h; i++) {
+        canvas_printf(c, r.x, r.y + 1 + i - lo, 3, dim(), "%2d", i);
+        for (int j = lo; j < hi; j++) {
+            long v = m->confusion[i][j];
+            double t = v > 0 ? log1p((double)v) / log1p((double)mx) : 0;
+            canvas_style s = palette_bg_style(&palette_counts, mode, t);
+            canvas_printf(c, r.x + 3 + (j - lo) * cw, r.y + 1 + i - lo, cw, s, "%*ld ", cw - 1,
+                          v);
+        }
+    }
+    int y = r.y + 2 + (hi - lo);
+    if (y < r.y + r.h)
+        canvas_printf(c, r.x, y, r.w, dim(), "%s, average %.2f%% over %d task%s",
+                      p->task ? "one task" : "all classes", 100 * m->conf_average, m->conf_upto,
+                      m->conf_upto > 1 ? "s" : "");
+}
+
+static int confusion_key(panel *p, int key, const model *m)
+{
+    (void)m;
+    if (key == 't') {
+        p->task = (p->task + 1) % 6;
+        return 1;
+    }
+    if (key >= '0' && key <= '5') {
+        p->task = key - '0';
+        return 1;
+    }
+    return 0;
+}
+
+static int task_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
+{
+    if (!strcmp(k, "task")) {
+        int t = !strcmp(v, "all") ? 0 : atoi(v);
+        if (t < 0 || t > 5) {
+            snprintf(err, errlen, "task must be 1-5 or \"all\", got '%s'", v);
+            return -1;
+        }
+        p->task = t;
+        return 0;
+    }
+    snprintf(err, errlen, "this panel takes task, not '%s'", k);
+    return -1;
+}
+
+/* ---- switch: each layer's switch rate, epoch after epoch, task after task --------------- */
+
+static const int series_colour[] = {4, 2, 1, 5, 3, 6, 4, 2};
+
+static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)p;
+    (void)focused;
+    if (m->nepochs == 0) {
+        centre_text(c, r, "training epochs show here (exp:step())");
+        return;
+    }
+    int nl = m->epochs[m->nepochs - 1].nlayers;
+    static float xs[MODEL_LAYERS][4096], ys[MODEL_LAYERS][4096];
+    int n = m->nepochs < 4096 ? m->nepochs : 4096, first = m->nepochs - n;
+    plot_series s[MODEL_LAYERS];
+    for (int l = 0; l < nl; l++) {
+        for (int k = 0; k < n; k++) {
+            xs[l][k] = (float)(first + k + 1);
+            ys[l][k] = 100.0f * m->epochs[first + k].switch_layer[l];
+        }
+        s[l] = (plot_series){xs[l], ys[l], n, series_colour[l], NULL};
+    }
+    char names[MODEL_LAYERS][24];
+    for (int l = 0; l < nl; l++) {
+        snprintf(names[l], sizeof names[l], "layer %d", l + 1);
+        s[l].label = names[l];
+    }
+    plot_axes ax;
+    plot_axes_auto(&ax, s, nl);
+    ax.ymin = 0;
+    ax.xlabel = "epoch";
+    ax.ylabel = "% switched";
+    plot_draw(c, r, s, nl, &ax);
+}
+
+/* ---- curves: loss and accuracy of the training so far ----------------------------------- */
+
+static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)p;
+    (void)focused;
+    if (m->nepochs == 0) {
+        centre_text(c, r, "training curves show here");
+        return;
+    }
+    static float xs[4096], tr[4096], va[4096], lo[4096];
+    int n = m->nepochs < 4096 ? m->nepochs : 4096, first = m->nepochs - n;
+    for (int k = 0; k < n; k++) {
+        const model_epoch *e = &m->epochs[first + k];
+        xs[k] = (float)(first + k + 1);
+        tr[k] = 100 * e->train_acc;
+        va[k] = 100 * e->val_acc;
+        lo[k] = e->loss;
+    }
+    int top = r.h * 2 / 3;
+    plot_series acc[2] = {{xs, tr, n, 4, "train"}, {xs, va, n, 2, "validation"}};
+    plot_axes ax;
+    plot_axes_auto(&ax, acc, 2);
+    ax.ymax = 100;
+    ax.xlabel = NULL;
+    ax.ylabel = "accuracy %";
+    plot_draw(c, RECT(r.x, r.y, r.w, top), acc, 2, &ax);
+    plot_series loss[1] = {{xs, lo, n, 1, "loss"}};
+    plot_axes_auto(&ax, loss, 1);
+    ax.ymin = 0;
+    ax.xlabel = "epoch";
+    ax.ylabel = "loss";
+    plot_draw(c, RECT(r.x, r.y + top, r.w, r.h - top), loss, 1, &ax);
+}
+
+/* ---- device: the LRS/HRS histogram and a retention trace ------------------------------- */
+
+static void device_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)p;
+    (void)focused;
+    if (!m->bins && !m->ntrace) {
+        centre_text(c, r, "chip:histogram(), chip:retention(n, reads)");
+        return;
+    }
+    int top = m->ntrace ? r.h / 2 : r.h;
+    if (m->bins) {
+        static double counts[2][1024];
+        int bins = m->bins < 1024 ? m->bins : 1024;
+        for (int b = 0; b < bins; b++) {
+            counts[0][b] = (double)m->lrs[b];
+            counts[1][b] = (double)m->hrs[b];
+        }
+        plot_hist h[2] = {{counts[1], 4, "HRS"}, {counts[0], 3, "LRS"}};
+        plot_histogram(c, RECT(r.x, r.y, r.w, top), h, 2, bins, m->edges[0], m->edges[bins],
+                       "uS");
+    }
+    if (m->ntrace) {
+        static float xs[8192], ys[8192];
+        int n = m->ntrace < 8192 ? m->ntrace : 8192;
+        for (int k = 0; k < n; k++) {
+            xs[k] = (float)(k * m->trace_every);
+            ys[k] = m->trace[k];
+        }
+        plot_series s = {xs, ys, n, 3, "one LRS cell"};
+        plot_axes ax;
+        plot_axes_auto(&ax, &s, 1);
+        ax.xlabel = "reads";
+        ax.ylabel = "G (uS)";
+        plot_draw(c, RECT(r.x, r.y + top, r.w, r.h - top), &s, 1, &ax);
+    }
+}
+
+/* ---- the table -------------------------------------------------------------------------- */
+
+static panel panels[] = {
+    {"map", "conductance map", "m mode (weight, hidden, G+, G-)  +/- zoom  arrows/hjkl pan  0 reset",
+     map_draw, map_key, map_option, 0, 0, 0, 0, 0},
+    {"switch", "weight-switch rate per layer", "(no keys)", switch_draw, NULL, NULL, 0, 0, 0, 0, 0},
+    {"matrix", "accuracy matrix", "(no keys)", matrix_draw, NULL, NULL, 0, 0, 0, 0, 0},
+    {"confusion", "confusion matrix", "t next task  0 all  1-5 a task", confusion_draw,
+     confusion_key, task_option, 0, 0, 0, 0, 0},
+    {"curves", "training curves", "(no keys)", curves_draw, NULL, NULL, 0, 0, 0, 0, 0},
+    {"device", "device: LRS/HRS and retention", "(no keys)", device_draw, NULL, NULL, 0, 0, 0,
+     0, 0},
+};
+
+int panels_count(void) { return (int)(sizeof panels / sizeof panels[0]); }
+
+panel *panels_get(int i) { return i >= 0 && i < panels_count() ? &panels[i] : NULL; }
+
+panel *panels_find(const char *name)
+{
+    for (int i = 0; i < panels_count(); i++)
+        if (!strcmp(panels[i].name, name))
+            return &panels[i];
+    return NULL;
+}
