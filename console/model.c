@@ -227,6 +227,15 @@ int model_update(model *m)
             m->job_id = e->job_id;
             m->job_fraction = e->fraction;
             m->job_running = e->kind != JOB_EV_FINISHED;
+            if (e->kind == JOB_EV_PROGRESS && e->tag == LAB_TAG_STEP && e->nvalues >= 3) {
+                int t = (int)e->values[0];
+                double acc[10];
+                for (int k = 0; k <= t && k < 10 && 3 + k < e->nvalues; k++)
+                    acc[k] = e->values[3 + k];
+                lab_observer o;
+                model_observer(m, &o);
+                o.step(m, t, acc, e->values[1], (float)e->values[2]);
+            }
             if (e->kind == JOB_EV_PROGRESS && e->has_train) {
                 if (m->nepochs == m->cap_epochs) {
                     int cap = m->cap_epochs ? 2 * m->cap_epochs : 256;

@@ -40,11 +40,12 @@ static double now(void)
 }
 
 /* With js.mu held. */
-static void publish_locked(job *j, job_event_kind kind)
+static job_event *publish_locked(job *j, job_event_kind kind)
 {
     job_event *e = &js.ring[js.seq % RING];
     js.seq++;
     e->seq = js.seq;
+    e->tag = e->nvalues = 0;
     e->job_id = j->id;
     e->kind = kind;
     e->state = (job_state)atomic_load(&j->state);
@@ -56,6 +57,18 @@ static void publish_locked(job *j, job_event_kind kind)
         ssize_t w = write(js.wake[1], &c, 1); /* a full pipe is already readable */
         (void)w;
     }
+    return e;
+}
+
+void job_publish_values(job *j, int tag, const double *values, int n)
+{
+    pthread_mutex_lock(&js.mu);
+    job_event *e = publish_locked(j, JOB_EV_PROGRESS);
+    e->has_train = 0;
+    e->tag = tag;
+    e->nvalues = n < JOB_MAX_VALUES ? n : JOB_MAX_VALUES;
+    memcpy(e->values, values, sizeof(double) * (size_t)e->nvalues);
+    pthread_mutex_unlock(&js.mu);
 }
 
 static void *worker_main(void *arg)

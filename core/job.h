@@ -39,6 +39,8 @@ typedef struct job_progress {
 
 typedef enum job_event_kind { JOB_EV_STARTED, JOB_EV_PROGRESS, JOB_EV_FINISHED } job_event_kind;
 
+#define JOB_MAX_VALUES 12
+
 typedef struct job_event {
     uint64_t seq;   /* 1, 2, ... in publication order */
     int job_id;
@@ -47,6 +49,9 @@ typedef struct job_event {
     double fraction;
     int has_train;
     train_progress train;
+    /* a result row published by the work (job_publish_values): tag says what it is */
+    int tag, nvalues;
+    double values[JOB_MAX_VALUES];
 } job_event;
 
 struct job {
@@ -97,6 +102,9 @@ void job_release(job *j);
  * NULL; status may be NULL. For a sync job, returns only after the main thread has
  * acknowledged the event (or the job is cancelled). */
 void job_publish(job *j, double fraction, const train_progress *tp, const char *status);
+/* From the work function: a small result row (tag is the work's own: e.g. an experiment
+ * step's accuracies), for faces that show results as they come. Never waits. */
+void job_publish_values(job *j, int tag, const double *values, int n);
 /* From the main thread: the events of job j up to seq have been handled. */
 void job_ack(job *j, uint64_t seq);
 

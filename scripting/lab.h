@@ -31,6 +31,10 @@ int lab_jobs_cancel_all(lua_State *L);
 /* Cancel all jobs, wait for them and stop the worker: call before lua_close. */
 void lab_jobs_shutdown(lua_State *L);
 
+/* Tags of job_publish_values rows: an experiment step, values {t (0-based), average,
+ * switch_rate, acc[0..t]}. */
+#define LAB_TAG_STEP 1
+
 /* Observers of what the lab produces, for the console's panels. Results arrive on the main
  * thread when the lab builds them; the weight tap runs on the worker thread after each
  * training epoch, with the net being trained (copy what you need, quickly). Any field may

@@ -131,13 +131,39 @@ typedef struct step_ctx {
     int first, done; /* the first step's index, steps completed */
 } step_ctx;
 
+/* Each epoch: the job's fraction over all the steps it takes. */
+typedef struct step_progress {
+    job *j;
+    step_ctx *c;
+    int total;
+} step_progress;
+
+static int step_epoch(const train_progress *p, void *ud)
+{
+    step_progress *sp = ud;
+    double f = (sp->c->done + (double)p->epoch / p->max_epochs) / sp->total;
+    char status[64];
+    if (sp->total > 1)
+        snprintf(status, sizeof status, "task %d of %d, epoch %d/%d", p->task + 1,
+                 sp->c->first + sp->total, p->epoch, p->max_epochs);
+    else
+        snprintf(status, sizeof status, "task %d epoch %d/%d", p->task + 1, p->epoch,
+                 p->max_epochs);
+    lab_job_epoch(sp->j, p, f, status);
+    return 0;
+}
+
 static int step_work(job *j, void *ctx, char *err, size_t errlen)
 {
     step_ctx *c = ctx;
     experiment *e = &c->le->e;
     c->first = e->learnt;
+    int left = e->tasks->ntasks - e->learnt;
+    step_progress sp = {j, c, c->steps < left ? c->steps : left};
+    if (sp.total < 1)
+        sp.total = 1;
     while (c->done < c->steps && !j->cancel) {
-        int rc = experiment_step(e, lab_job_train_progress, j, &j->cancel, err, errlen);
+        int rc = experiment_step(e, step_epoch, &sp, &j->cancel, err, errlen);
         if (rc < 0 && j->cancel)
             return 0; /* the cancelled step has been undone */
         if (rc < 0) {
@@ -147,6 +173,12 @@ static int step_work(job *j, void *ctx, char *err, size_t errlen)
         }
         if (rc > 0 || e->learnt == c->first + c->done) /* nothing left, or cancelled */
             break;
+        int t = e->learnt - 1; /* the row, for faces that show it as it comes */
+        double row[JOB_MAX_VALUES] = {t, e->average[t], e->result[t].switch_rate};
+        int n = 3;
+        for (int k = 0; k <= t && n < JOB_MAX_VALUES; k++)
+            row[n++] = e->acc[t][k];
+        job_publish_values(j, LAB_TAG_STEP, row, n);
         c->done++;
     }
     return 0;

@@ -120,7 +120,9 @@ typedef struct lab_job_spec {
 /* Submit the job and push its handle. When the lab waits by default (headless) it returns
  * after the job has finished. */
 void lab_job_submit(lua_State *L, const lab_job_spec *spec);
-/* Publish a training epoch from a job's work (worker thread). */
+/* Publish a training epoch from a job's work (worker thread) with the job's fraction done
+ * and a status line; lab_job_train_progress is the train_callback that does it per task. */
+void lab_job_epoch(job *j, const train_progress *p, double fraction, const char *status);
 int lab_job_train_progress(const train_progress *p, void *ud);
 /* Raise "<who>: busy with job N (name); wait for it or cancel it" when b is busy. */
 void lab_check_idle(lua_State *L, lab_busy *b, const char *who);

@@ -60,15 +60,19 @@ void lab_set_observer(const lab_observer *o)
 
 const lab_observer *lab_get_observer(void) { return &observer; }
 
-int lab_job_train_progress(const train_progress *p, void *ud)
+void lab_job_epoch(job *j, const train_progress *p, double fraction, const char *status)
 {
-    job *j = ud;
     if (observer.weights && p->net) /* the worker's own net: safe to read here */
         observer.weights(observer.ud, p->net);
+    job_publish(j, fraction, p, status);
+}
+
+int lab_job_train_progress(const train_progress *p, void *ud)
+{
     char status[64];
     snprintf(status, sizeof status, "task %d epoch %d/%d", p->task + 1, p->epoch,
              p->max_epochs);
-    job_publish(j, (double)p->epoch / p->max_epochs, p, status);
+    lab_job_epoch(ud, p, (double)p->epoch / p->max_epochs, status);
     return 0; /* cancellation goes through j->cancel */
 }
 
