@@ -15,6 +15,7 @@
 #include "job.h"
 #include "lab.h"
 #include "repl.h"
+#include "repl_rl.h"
 #include "session.h"
 
 #define PROMPT "mpcl> "
@@ -40,30 +41,6 @@ static void write_out(void *ud, const char *text, int is_error)
     (void)ud;
     fputs(text, is_error ? stderr : stdout);
     fflush(is_error ? stderr : stdout);
-}
-
-/* ${XDG_STATE_HOME:-$HOME/.local/state}/mpcl/history, its directory created; "" if none. */
-static void find_history_path(void)
-{
-    const char *state = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    char dir[4000];
-    if (state && *state)
-        snprintf(dir, sizeof dir, "%s/mpcl", state);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/mpcl", home);
-    else
-        return;
-    /* mkdir -p, one level at a time */
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return;
-    snprintf(history_path, sizeof history_path, "%s/history", dir);
 }
 
 /* A line from the lab (a job finished) while the prompt is up: print it above the prompt
@@ -105,11 +82,7 @@ static void on_line(char *line)
         putchar('\n');
         return;
     }
-    if (*line) {
-        add_history(line);
-        if (*history_path && append_history(1, history_path) != 0)
-            write_history(history_path);
-    }
+    repl_rl_history_add(history_path, line);
     /* The terminal goes back to normal while the chunk runs (its output, Ctrl-C). */
     rl_callback_handler_remove();
     running = 1;
@@ -117,34 +90,6 @@ static void on_line(char *line)
     running = 0;
     free(line);
     install_prompt();
-}
-
-/* Tab: complete the name chain before the cursor ("exp:st", "lab.da"). */
-static char **completions;
-static size_t ncompletions;
-
-static char *next_completion(const char *text, int state)
-{
-    (void)text;
-    static size_t i;
-    if (!state)
-        i = 0;
-    return i < ncompletions ? strdup(completions[i++]) : NULL;
-}
-
-static char **complete(const char *text, int start, int end)
-{
-    (void)start;
-    (void)end;
-    enum { MAX = 256 };
-    for (size_t i = 0; i < ncompletions; i++)
-        free(completions[i]);
-    free(completions);
-    completions = malloc(sizeof(char *) * MAX);
-    ncompletions = completions ? repl_complete(the_L, text, completions, MAX) : 0;
-    rl_attempted_completion_over = 1; /* never fall back to file names */
-    rl_completion_append_character = '\0';
-    return rl_completion_matches(text, next_completion);
 }
 
 int repl_tty_run(lua_State *L, const char *record, long long seed, int threads)
@@ -167,14 +112,10 @@ int repl_tty_run(lua_State *L, const char *record, long long seed, int threads)
         else
             printf("Recording this session in %s\n", path);
     }
-    find_history_path();
-    if (*history_path) {
-        read_history(history_path);
-        history_truncate_file(history_path, 2000);
-    }
+    repl_rl_history_path(history_path, sizeof history_path);
+    repl_rl_history_load(history_path);
     rl_readline_name = "mpcl";
-    rl_attempted_completion_function = complete;
-    rl_completer_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
+    repl_rl_completion(L);
     rl_variable_bind("enable-bracketed-paste", "off");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -221,9 +162,7 @@ int repl_tty_run(lua_State *L, const char *record, long long seed, int threads)
         if (r > 0 && (pfd[0].revents & (POLLIN | POLLHUP)))
             rl_callback_read_char();
     }
-    for (size_t i = 0; i < ncompletions; i++)
-        free(completions[i]);
-    free(completions);
+    repl_rl_free();
     lab_jobs_shutdown(L);
     session_finish(&sess);
     repl_free(&the_repl);

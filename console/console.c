@@ -27,6 +27,7 @@
 #include "output.h"
 #include "panel.h"
 #include "repl.h"
+#include "repl_rl.h"
 #include "sandbox.h"
 #include "session.h"
 #include "ui.h"
@@ -367,11 +368,7 @@ static void on_line(char *line)
         run_replay_chunk(c);
         return;
     }
-    if (*line) {
-        add_history(line);
-        if (*c->history_path && append_history(1, c->history_path) != 0)
-            write_history(c->history_path);
-    }
+    repl_rl_history_add(c->history_path, line);
     run_line(c, line);
     free(line);
 }
@@ -393,34 +390,7 @@ static void run_line(console *c, const char *line)
     c->dirty = 1;
 }
 
-/* Tab: completions from the evaluator; the list goes to the output pane. */
-static char **completions;
-static size_t ncompletions;
-
-static char *next_completion(const char *text, int state)
-{
-    (void)text;
-    static size_t i;
-    if (!state)
-        i = 0;
-    return i < ncompletions ? strdup(completions[i++]) : NULL;
-}
-
-static char **complete(const char *text, int start, int end)
-{
-    (void)start;
-    (void)end;
-    enum { MAX = 256 };
-    for (size_t i = 0; i < ncompletions; i++)
-        free(completions[i]);
-    free(completions);
-    completions = malloc(sizeof(char *) * MAX);
-    ncompletions = completions ? repl_complete(C->L, text, completions, MAX) : 0;
-    rl_attempted_completion_over = 1;
-    rl_completion_append_character = '\0';
-    return rl_completion_matches(text, next_completion);
-}
-
+/* Tab completion lists its matches in the output pane. */
 static void show_matches(char **matches, int num, int max_length)
 {
     (void)max_length;
@@ -430,27 +400,6 @@ static void show_matches(char **matches, int num, int max_length)
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i > 1 ? "  " : "", matches[i]);
     out_text(C, line, OUT_NOTICE);
     out_text(C, "\n", OUT_NOTICE);
-}
-
-static void find_history_path(console *c)
-{
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char dir[4000];
-    if (state && *state)
-        snprintf(dir, sizeof dir, "%s/mpcl", state);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/mpcl", home);
-    else
-        return;
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return;
-    snprintf(c->history_path, sizeof c->history_path, "%s/history", dir);
 }
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -759,16 +708,12 @@ static void setup_readline(console *c)
     rl_prep_term_function = rl_noprep;
     rl_deprep_term_function = rl_nodeprep;
     rl_outstream = fopen("/dev/null", "w");
-    rl_attempted_completion_function = complete;
+    repl_rl_completion(c->L);
     rl_completion_display_matches_hook = show_matches;
-    rl_completer_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^#~[]";
     rl_variable_bind("enable-bracketed-paste", "off");
     rl_variable_bind("bell-style", "none");
-    find_history_path(c);
-    if (*c->history_path) {
-        read_history(c->history_path);
-        history_truncate_file(c->history_path, 2000);
-    }
+    repl_rl_history_path(c->history_path, sizeof c->history_path);
+    repl_rl_history_load(c->history_path);
     rl_callback_handler_install(PROMPT, on_line);
 }
 
@@ -938,11 +883,7 @@ int console_run(lua_State *L, const console_opts *o)
         close(c->sigpipe[i]);
         close(c->capwake[i]);
     }
-    for (size_t i = 0; i < ncompletions; i++)
-        free(completions[i]);
-    free(completions);
-    completions = NULL;
-    ncompletions = 0;
+    repl_rl_free();
     free(c);
     C = NULL;
     return 0;

@@ -1009,6 +1009,17 @@ void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
     lua_pop(L, 1);
 }
 
+void lab_new_class_indexed(lua_State *L, const char *mt, const luaL_Reg *meta,
+                           const luaL_Reg *methods)
+{
+    lab_new_class(L, mt, meta, NULL);
+    luaL_getmetatable(L, mt);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__methods"); /* for __index, help and completion */
+    lua_pop(L, 1);
+}
+
 int luaopen_lab(lua_State *L)
 {
     static const luaL_Reg dataset_meta[] = {{"__gc", dataset_gc},

@@ -344,12 +344,7 @@ void lab_experiment_open(lua_State *L, int lab)
                                        {"net", experiment_net},
                                        {NULL, NULL}};
     lab = lua_absindex(L, lab);
-    lab_new_class(L, EXPERIMENT_MT, meta, NULL);
-    luaL_getmetatable(L, EXPERIMENT_MT);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__methods"); /* for __index, help and completion */
-    lua_pop(L, 1);
+    lab_new_class_indexed(L, EXPERIMENT_MT, meta, methods);
     lua_pushcfunction(L, l_experiment);
     lua_setfield(L, lab, "experiment");
 }

@@ -102,6 +102,10 @@ const volatile int *lab_cancel_ptr(void);
 
 /* Register a metatable named mt with metamethods meta and, if given, a method table. */
 void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta, const luaL_Reg *methods);
+/* The same for classes whose __index is a function (fields beside methods): the methods go
+ * into the metatable's __methods, where __index, help() and completion find them. */
+void lab_new_class_indexed(lua_State *L, const char *mt, const luaL_Reg *meta,
+                           const luaL_Reg *methods);
 
 /* ---- jobs (lab_job.c) ---- */
 /* Builds a job's Lua result from its context, on the main thread, once it has finished

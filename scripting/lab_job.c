@@ -517,12 +517,7 @@ void lab_job_open(lua_State *L, int lab)
                                        {"progress", job_progress_lua},
                                        {NULL, NULL}};
     lab = lua_absindex(L, lab);
-    lab_new_class(L, JOB_MT, meta, NULL);
-    luaL_getmetatable(L, JOB_MT);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__methods");
-    lua_pop(L, 1);
+    lab_new_class_indexed(L, JOB_MT, meta, methods);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
     lua_pushcfunction(L, l_background);
