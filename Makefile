@@ -30,7 +30,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 .PHONY: all deps run test bench clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(TESTS) $(PLUGINS_TEST)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST)
 
 deps:
 	@tools/deps.sh
@@ -74,6 +74,10 @@ $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/mpcl-bench-chip: $(B)/obj/tests/perf/chip_bench.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/mpcl-baselines: $(B)/obj/tests/perf/baselines.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
