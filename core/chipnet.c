@@ -127,6 +127,43 @@ static void batch_norm(const net *n, int l, const int32_t *y, int B, float *out)
         free(scale);
 }
 
+/* Batch norm and sign fused, row by row, into packed bits: the same arithmetic as
+ * batch_norm (so the same signs), without a pass over a float buffer; rows split over the
+ * engine's threads. */
+typedef struct bn_sign_job {
+    const float *scale, *shift;
+    const int32_t *y;
+    int out, maxwords;
+    uint64_t *bits;
+} bn_sign_job;
+
+static void bn_sign_rows(void *ud, int begin, int end)
+{
+    const bn_sign_job *j = ud;
+    float z[1024];
+    for (int k = begin; k < end; k++) {
+        const int32_t *yr = j->y + (size_t)k * j->out;
+        for (int o = 0; o < j->out; o++)
+            z[o] = j->scale[o] * (float)yr[o] + j->shift[o];
+        kern_pack_signs(z, j->out, j->bits + (size_t)k * j->maxwords);
+    }
+}
+
+static int bn_signs(const net *n, int l, const int32_t *y, int B, uint64_t *bits, int maxwords)
+{
+    const net_layer *L = &n->layer[l];
+    if (L->out > 1024)
+        return -1; /* wider than any array's columns: the caller falls back */
+    float scale[1024], shift[1024];
+    for (int o = 0; o < L->out; o++) {
+        scale[o] = L->gamma[o] / sqrtf(L->var[o] + n->bn_eps);
+        shift[o] = L->beta[o] - scale[o] * L->mean[o];
+    }
+    bn_sign_job j = {scale, shift, y, L->out, maxwords, bits};
+    kern_parallel(B, 64, bn_sign_rows, &j);
+    return 0;
+}
+
 /* Layers 0..upto-1 of a batch of B images on the chip; bits (B, maxwords) holds the
  * packed 0/1 inputs and is overwritten by each layer's packed signs (+-1). Leaves layer
  * upto's inputs there when upto < nlayers, else the logits in logits (B, outputs). */
@@ -140,7 +177,7 @@ static int forward(chip *c, const net *n, int p, int upto, uint64_t *bits, int m
         int out = n->sizes[l + 1];
         if (l == n->nlayers - 1) {
             batch_norm(n, l, y, B, logits);
-        } else {
+        } else if (bn_signs(n, l, y, B, bits, maxwords) < 0) {
             batch_norm(n, l, y, B, z);
             for (int k = 0; k < B; k++) /* sign(0) = +1: bit set where z >= 0 */
                 kern_pack_signs(z + (size_t)k * out, out, bits + (size_t)k * maxwords);

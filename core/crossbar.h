@@ -31,26 +31,37 @@
  * 2^-12 uS (XBAR_GRID) as an integer, so a group's partial sum S is an exact integer
  * whatever the order of summation; the hot loop exploits that (it sums only the smaller
  * polarity of a fully driven group, or, when p is a multiple of 4, adds per-layer table
- * entries that hold every 4-row input pattern's sum). Then, in ADC codes,
- *   c = (float)S * k_grid  [+ sigma_g * n],   Int = xbar_int_code(c),
- * with k_grid = V_read * gain / LSB_v * 2^-12. Read noise: every driven cell's read
+ * entries that hold every 4-row input pattern's sum, as exact integers or exact floats).
+ * Then, in ADC codes,
+ *   c0 = (float)S * k_grid,   c = fmaf(s_g, n, c0) (read noise),   Int = xbar_int_code(c)
+ * with k_grid = V_read * gain / LSB_v * 2^-12, and xbar_int_code = rint(rint(clamp(c)) *
+ * k_int), the last product exact (in double). Read noise: every driven cell's read
  * fluctuates by read_noise * G; their sum over a group is drawn as one Gaussian per column
  * and group, sigma_g = read_noise * sqrt(sum_{rows} G+^2 + G-^2) for a fully driven group,
- * times sqrt(driven rows / rows) for a partly driven one (0/1 inputs: the group's mean
- * G^2 stands in for the driven rows' own, a difference of a few percent of the spread).
- * n is device.h's nibble-sum normal. The chip path and the software path (xbar_wl,
- * xbar_wlwr) compute S and c the same way and share xbar_int_code, so with read noise off
- * they agree bit for bit; xbar_int(q, s) of xbar_wl's partial sums s gives the same Ints.
- * The AVX-512 and the portable code paths give identical results, noise included.
+ * times sqrt(driven rows / rows) for a partly driven one (0/1 inputs: the group's mean G^2
+ * stands in for the driven rows' own, a difference of a few percent of the spread); a group
+ * with no driven row has none. In codes s_g = sigma_g k_adc / NQ_SCALE in float (times the
+ * float sqrt(driven / rows)) and n = NQ[v], v a noise byte (below): NQ holds the 256
+ * quantiles round(44 Phi^-1((v + 1/2) / 256)) of the standard normal, NQ_SCALE = 43.9266
+ * the root of their mean square, so n / NQ_SCALE has mean 0 and variance 1 and is bounded
+ * at 2.89. The chip path and the software path (xbar_wl, xbar_wlwr) compute S and c0 the
+ * same way and share xbar_int_code, so with read noise off they agree bit for bit;
+ * xbar_int(q, s) of xbar_wl's partial sums s gives the same Ints. The AVX-512 and the
+ * portable code paths give identical results, noise included.
  *
- * Noise sequence: each VMM call draws a key from the positive array's read stream; the
- * images are taken in chunks of 16, chunk c drawing from a bank of DEV_LANES generators
- * seeded from key + c * 0x9e3779b97f4a7c15; image by image, for each block of 32 columns,
- * for each group, one step of the bank gives that block's 32 normals (past outp = out
- * rounded up to 16 they are dropped). Results therefore depend on the chip id and the
- * call sequence, not on the thread count. Reads made through the crossbar (VMMs,
- * xbar_read_weights) are counted and handed to the arrays (read drift) at the next
- * xbar_refresh; time (dev_advance_time on x->pos and x->neg) also takes effect at refresh.
+ * Noise sequence: each VMM call draws a 64-bit key from the positive array's read stream.
+ * The noise bytes of image b (its index in the call), group g and the 16 columns 16 v ..
+ * 16 v + 15 are the 16 bytes of block n = (b G + g) V + v, V = outp / 16 (outp = out
+ * rounded up to 16), of an ARS-5 counter generator (Salmon et al. 2011) keyed by it: the
+ * 128-bit block (n, 0) (two little-endian 64-bit halves) XOR round key 0, four AES rounds
+ * (AESENC) and a last one (AESENCLAST) with round keys 1 to 5, round key r = (key + r W0,
+ * mix64(key) + r W1) (W0 = 0x9e3779b97f4a7c15, W1 = 0xbb67ae8584caa73b, mix64 SplitMix64's
+ * output function); byte u is column 16 v + u's. Results therefore depend on the chip id
+ * and the call sequence, not on the thread count nor on how the work is split. Reads made
+ * through the crossbar (VMMs, xbar_read_weights) are counted and handed to the arrays
+ * (read drift) at the next xbar_refresh; time (dev_advance_time on x->pos and x->neg) also
+ * takes effect at refresh. xbar_read_weights draws its read noise from device.h's noise
+ * banks (one bank seeded from a key of the positive array's read stream per call).
  *
  * Operation counts (xbar_count_ops). An array operation drives one group of p rows of a
  * layer on the array pair and converts adc_channels column pairs at once (default 2);
@@ -117,9 +128,11 @@ typedef struct xbar_layer {
     float cache_sigma;    /* read noise and ADC scale they were made with */
     float cache_k, cache_max;
     int cache_noclamp;    /* no group can reach the ADC limits at this p */
+    int cache_fexact;     /* every group sum is exact in float (|sums| < 2^24) */
     int32_t *colsum;      /* (G, outp) sum of gd over each group */
     float *sig;           /* (G, outp) noise sigma of a fully driven group, ADC codes */
     int32_t *lut;         /* (ceil(in / 4), 16, outp) 4-row pattern sums (see crossbar.c) */
+    float *fpm, *f01;     /* float tables of the AVX-512 path, or NULL (see crossbar.c) */
     uint64_t pending_reads;
 } xbar_layer;
 
@@ -187,7 +200,7 @@ int xbar_adc_make(const xbar *x, int p, xbar_adc *q, char *err, size_t errlen);
  * partial sum s in uS (sum of x_i (G+ - G-) over the driven rows of the group). The chip
  * and the software path both compute the codes of a grid sum S as (float)S * k_grid, which
  * equals xbar_int's (float)S * XBAR_GRID * k_adc bit for bit (scaling by a power of two
- * is exact); noise is added in codes. */
+ * is exact); noise is added in codes. The Int is the exact product code * k_int rounded. */
 static inline float xbar_code_clamped(const xbar_adc *q, float c)
 {
     c = c < q->code_min ? q->code_min : c;
@@ -196,7 +209,8 @@ static inline float xbar_code_clamped(const xbar_adc *q, float c)
 }
 static inline int32_t xbar_int_code(const xbar_adc *q, float c)
 {
-    return (int32_t)rintf(xbar_code_clamped(q, c) * q->k_int);
+    /* the product of two floats is exact in double: Int is the exact product rounded */
+    return (int32_t)rint((double)xbar_code_clamped(q, c) * (double)q->k_int);
 }
 static inline int32_t xbar_int(const xbar_adc *q, float s_us)
 {

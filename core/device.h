@@ -39,7 +39,7 @@
  *   per-cell reads: one 64-bit word a read, the sum of its four low bytes (0..255):
  *     n = (b0 + b1 + b2 + b3 - 510) / 147.8006, bounded at +-3.45, steps of 0.0068
  *     (dev_fast_normal_hi gives the high half's, for callers that want two a word);
- *   noise banks (dev_lanes_normal, the crossbar's column noise): one word gives four, each
+ *   noise banks (dev_lanes_normal, the crossbar's noisy weight reads): one word gives four, each
  *     from four nibbles (0..15) of a 16-bit field:
  *     n = (h0 + h1 + h2 + h3 - 30) / 9.21954, bounded at +-3.25, steps of 0.108.
  *
@@ -240,7 +240,8 @@ void dev_lanes_next(dev_lanes *g, uint64_t out[DEV_LANES]);
  * 16-bit field f (f < 4, low field first) of lane k's word; a last partial step drops the
  * normals past n. */
 void dev_lanes_normal(dev_lanes *g, float *out, int n);
-/* A 64-bit key from the array's read stream, to seed noise banks elsewhere (crossbar). */
+/* A 64-bit key from the array's read stream, to seed noise generators elsewhere (the
+ * crossbar's noise banks and VMM noise). */
 uint64_t dev_noise_key(dev_array *a);
 
 #endif

@@ -1,5 +1,6 @@
 /* device_simd: the AVX-512 form of device.h's noise banks (dev_lanes), for the vector
- * loops that draw their noise as they go (device.c, crossbar.c). Internal to core.
+ * loops that draw their noise as they go (device.c), and the switch between the AVX-512
+ * and the portable paths (DEV_SIMD, dev_simd_ok; crossbar.c uses it too). Internal to core.
  *
  * One step of the eight lanes in registers gives the 32 nibble-sum normals of one step of
  * dev_lanes_normal, in the same order: lo holds normals 0-15 of the step, hi 16-31. The

@@ -17,7 +17,8 @@
 #include "rng.h"
 
 static const int paper[4] = {192, 256, 256, 10};
-#define GOLDEN_NOISY 17250635980974411108ULL
+#define GOLDEN_NOISY 5750311459625656052ULL
+#define GOLDEN_NOISY_MIX 9134583133562500345ULL
 
 static void make(xbar *x, const dev_params *dp, uint64_t id)
 {
@@ -397,6 +398,157 @@ static void test_vmm_noise(void **state)
     programmed_free(&c);
 }
 
+static uint64_t fnv(uint64_t h, const int32_t *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        h = (h ^ (uint32_t)v[k]) * 1099511628211ULL;
+    return h;
+}
+
+/* The noisy VMM through every entry point and kernel: packed and byte inputs, +-1, 0/1 and
+ * -1/0/+1, p = 4, 16, 64, the 10-output layer, with and without the groups' Ints, one and
+ * two threads, batches that do not fill the last work unit. Two chips with the same id
+ * take the same calls through different entry points and must agree; chip A's outputs
+ * are pinned (AVX-512 and portable builds alike). */
+static void test_noise_paths(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    programmed a, b;
+    program_paper(&a, &dp, 12);
+    program_paper(&b, &dp, 12);
+    char err[256];
+    enum { B = 100 };
+    uint64_t h = 1469598103934665603ULL;
+    struct { int l, p, kind; } runs[] = {{1, 16, 0}, {0, 16, 1}, {2, 16, 0}, {1, 4, 0},
+                                         {1, 64, 0}, {0, 64, 1}, {1, 16, 2}, {1, 12, 0}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        int l = runs[r].l, p = runs[r].p, kind = runs[r].kind;
+        int in = paper[l], out = paper[l + 1], words = KERN_WORDS(in), G = (in + p - 1) / p;
+        int8_t *x = malloc((size_t)B * in);
+        uint64_t *xb = malloc(sizeof(uint64_t) * B * words);
+        int32_t *ya = malloc(sizeof(int32_t) * B * out), *yb = malloc(sizeof(int32_t) * B * out);
+        int32_t *gb = malloc(sizeof(int32_t) * B * G * out);
+        random_inputs(B * in, kind, 40 + r, x);
+        pack_inputs(x, B, in, xb);
+        kern_set_threads(2);
+        if (kind < 2)
+            assert_int_equal(xbar_vmm_bits(&a.x, l, p, xb, words, B, kind == 0, ya, NULL, err,
+                                           sizeof err), 0);
+        else
+            assert_int_equal(xbar_vmm(&a.x, l, p, x, B, ya, NULL, err, sizeof err), 0);
+        kern_set_threads(1);
+        assert_int_equal(xbar_vmm(&b.x, l, p, x, B, yb, gb, err, sizeof err), 0);
+        assert_memory_equal(ya, yb, sizeof(int32_t) * B * out);
+        for (int k = 0; k < B; k++) /* the groups' Ints add up to y */
+            for (int j = 0; j < out; j++) {
+                int32_t sum = 0;
+                for (int g = 0; g < G; g++)
+                    sum += gb[((size_t)k * G + g) * out + j];
+                assert_int_equal(sum, yb[(size_t)k * out + j]);
+            }
+        h = fnv(h, ya, (size_t)B * out);
+        free(x);
+        free(xb);
+        free(ya);
+        free(yb);
+        free(gb);
+    }
+    kern_set_threads(2);
+    print_message("checksum of chip 12's noisy outputs over the paths: %llu\n",
+                  (unsigned long long)h);
+    assert_true(h == GOLDEN_NOISY_MIX);
+    programmed_free(&a);
+    programmed_free(&b);
+}
+
+/* The read noise's statistics, in Ints of 2^-8 weights: for a group and a column, the
+ * noisy Int minus the noise-free one over many reads of one input has mean ~0 and spread
+ * read_noise * sqrt(sum over the driven cells of G^2) (times sqrt(driven / rows) of the
+ * group's mean G^2 for 0/1 inputs); it is a bounded normal (|n| <= 2.89 sigma, 68% within
+ * 1 sigma) and independent across columns and reads. */
+static void test_noise_statistics(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    programmed pg;
+    program_single(&pg, dp, 13, 256, 256);
+    xbar *x = &pg.x;
+    xbar_params xp;
+    xbar_default_params(&xp);
+    xp.int_frac_bits = 8;
+    char err[256];
+    assert_int_equal(xbar_set_params(x, &xp, err, sizeof err), 0);
+    int in = 256, out = 256, p = 16, G = in / p;
+    int B = getenv("MPCL_TEST_QUICK") ? 64 : 512;
+    const xbar_layer *L = &x->layer[0];
+    for (int kind = 0; kind < 2; kind++) {
+        int8_t *x1 = malloc((size_t)in), *xs = malloc((size_t)B * in);
+        random_inputs(in, kind, 77 + kind, x1);
+        for (int k = 0; k < B; k++)
+            memcpy(xs + (size_t)k * in, x1, (size_t)in);
+        int32_t *y = malloc(sizeof(int32_t) * B * out), *gn = malloc(sizeof(int32_t) * B * G * out);
+        int32_t *g0 = malloc(sizeof(int32_t) * G * out);
+        assert_int_equal(xbar_set_read_noise(x, dp.read_noise, err, sizeof err), 0);
+        assert_int_equal(xbar_vmm(x, 0, p, xs, B, y, gn, err, sizeof err), 0);
+        assert_int_equal(xbar_set_read_noise(x, 0, err, sizeof err), 0);
+        assert_int_equal(xbar_vmm(x, 0, p, x1, 1, y, g0, err, sizeof err), 0);
+        /* z: each read's noise in units of its expected spread */
+        float *z = malloc(sizeof(float) * B * G * out);
+        for (int g = 0; g < G; g++) {
+            int driven = 0;
+            for (int i = g * p; i < g * p + p; i++)
+                driven += x1[i] != 0;
+            for (int j = 0; j < out; j++) {
+                double q = 0;
+                for (int i = g * p; i < g * p + p; i++)
+                    q += L->q[(size_t)i * L->outp + j];
+                double sigma = dp.read_noise * sqrt(q * driven / p) / (dp.g_lrs - dp.g_hrs) * 256;
+                for (int k = 0; k < B; k++)
+                    z[((size_t)k * G + g) * out + j] =
+                        (float)((gn[((size_t)k * G + g) * out + j] - g0[(size_t)g * out + j]) /
+                                sigma);
+            }
+        }
+        double z2 = 0, zsum = 0, within = 0, worst = 0, cc = 0, cr = 0, n = 0;
+        for (int k = 0; k < B; k++)
+            for (int g = 0; g < G; g++)
+                for (int j = 0; j < out; j++) {
+                    double v = z[((size_t)k * G + g) * out + j];
+                    z2 += v * v;
+                    zsum += v;
+                    within += fabs(v) <= 1;
+                    worst = fabs(v) > worst ? fabs(v) : worst;
+                    n++;
+                    if (j + 1 < out) /* the next column, the next read */
+                        cc += v * z[((size_t)k * G + g) * out + j + 1];
+                    if (k + 1 < B)
+                        cr += v * z[((size_t)(k + 1) * G + g) * out + j];
+                }
+        free(z);
+        double sd = sqrt(z2 / n), mean = zsum / n, frac = within / n;
+        cc /= n;
+        cr /= n;
+        print_message("%s inputs: noise spread %.4f of read_noise * sqrt(sum G^2), mean %+.4f "
+                      "sigma, %.1f%% within 1 sigma, largest %.2f sigma, correlation with the "
+                      "next column %+.4f, the next read %+.4f\n",
+                      kind ? "0/1" : "+-1", sd, mean, 100 * frac, worst, cc, cr);
+        assert_true(fabs(sd - 1) < (B < 512 ? 0.05 : 0.02));
+        assert_true(fabs(mean) < 0.02);
+        assert_true(fabs(frac - 0.683) < 0.02);
+        assert_true(worst < 3.1);
+        assert_true(fabs(cc) < 0.02 && fabs(cr) < 0.02);
+        free(x1);
+        free(xs);
+        free(y);
+        free(gn);
+        free(g0);
+    }
+    programmed_free(&pg);
+}
+
 /* Operation counts of 192-256-256-10 (the paper: 62,000 at p = 1, 3,600 at p = 16). */
 static void test_operation_counts(void **state)
 {
@@ -554,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_vmm_p1_exact),
         cmocka_unit_test(test_wlwr_bit_exact),
         cmocka_unit_test(test_vmm_noise),
+        cmocka_unit_test(test_noise_paths),
+        cmocka_unit_test(test_noise_statistics),
         cmocka_unit_test(test_operation_counts),
         cmocka_unit_test(test_refresh_and_energy_sum),
         cmocka_unit_test(test_bad_arguments),
