@@ -16,7 +16,7 @@ B       := build
 
 CORE_SRC := $(wildcard core/*.c plugins/*.c)
 LAB_SRC  := $(wildcard scripting/*.c sessions/*.c console/*.c)
-APP_SRC  := $(wildcard app/*.c)
+APP_SRC  := $(filter-out app/chipd.c,$(wildcard app/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 PLUGINS_TEST := $(B)/tests/plugin_badabi.so $(B)/tests/plugin_nosym.so
 
@@ -28,9 +28,10 @@ ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test bench clean
+.PHONY: all deps run test bench fuzz clean
 .SECONDARY:
-all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST)
+all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST) \
+     $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse
 
 deps:
 	@tools/deps.sh
@@ -99,6 +100,40 @@ $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(B)/asan/liblab.a $(B)/asan/lib
 	@echo "  LD asan $@"
 	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The board emulator, its abuse test and the link benchmark (docs/protocol.md).
+$(B)/mpcl-chipd: $(B)/obj/app/chipd.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/asan/mpcl-chipd: $(B)/asan/obj/app/chipd.o $(B)/asan/libmpcl.a
+	@echo "  LD asan $@"
+	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/chipd-abuse: $(B)/obj/tests/link/chipd_abuse.o $(B)/libmpcl.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/mpcl-bench-link: $(B)/obj/tests/perf/link_bench.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The frame parser's fuzz target: libFuzzer (clang) and, from the same source, a corpus
+# replayer (gcc, ASan) that also writes the seed corpus.
+FUZZ_TIME ?= 300
+$(B)/fuzz-wire: tests/fuzz/fuzz_wire.c plugins/wire.c plugins/wire.h Makefile
+	@echo "  FUZZ    $@"
+	@clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DMPCL_LIBFUZZER \
+	    -Iplugins -o $@ tests/fuzz/fuzz_wire.c plugins/wire.c -lz
+
+$(B)/fuzz-wire-replay: tests/fuzz/fuzz_wire.c plugins/wire.c plugins/wire.h Makefile
+	@echo "  LD asan $@"
+	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ tests/fuzz/fuzz_wire.c plugins/wire.c -lz
+
+$(B)/fuzz-corpus/.seeded: $(B)/fuzz-wire-replay
+	@mkdir -p $(dir $@)
+	@$(B)/fuzz-wire-replay --seed-corpus $(dir $@) >/dev/null && touch $@
+
 # Shared libraries for the plugin loader's tests.
 $(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
 	@mkdir -p $(dir $@)
@@ -112,11 +147,17 @@ run: deps
 	@if [ -t 0 ] && [ -t 1 ]; then $(B)/mpcl --demo; else $(B)/mpcl assets/scripts/demo.lua; fi
 
 test: deps
-	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl
+	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl $(B)/asan/mpcl-chipd \
+	    $(B)/fuzz-wire $(B)/fuzz-corpus/.seeded
 	@tests/run.sh
 
+fuzz: deps
+	@$(MAKE) --no-print-directory $(B)/fuzz-wire $(B)/fuzz-corpus/.seeded
+	$(B)/fuzz-wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(B)/fuzz-corpus
+
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl
+	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl \
+	    $(B)/mpcl-bench-link $(B)/mpcl-chipd
 	@tests/perf/bench.sh
 
 clean:

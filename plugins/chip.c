@@ -64,12 +64,15 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
     if (!strcmp(uri, "sim") || !strncmp(uri, "sim:", 4)) {
         c->be = chip_sim_backend();
         options = uri[3] ? uri + 4 : "";
+    } else if (!strncmp(uri, "tcp://", 6) || !strncmp(uri, "serial:", 7)) {
+        c->be = chip_link_backend(); /* it takes the whole URI: the scheme says tcp or serial */
+        options = uri;
     } else if (!strncmp(uri, "plugin:", 7)) {
         if (open_plugin(c, uri + 7, &options, err, errlen) < 0)
             return -1;
     } else {
-        snprintf(err, errlen, "chip '%s': unknown kind (sim, sim:id=N,..., or "
-                              "plugin:/path/lib.so)", uri);
+        snprintf(err, errlen, "chip '%s': unknown kind (sim, sim:id=N,..., "
+                              "tcp://HOST:PORT, serial:/dev/ttyX or plugin:/path/lib.so)", uri);
         return -1;
     }
     char berr[400];

@@ -7,6 +7,8 @@
  *   "sim:id=42,noise=0.015"    with options (see plugins/sim.c)
  *   "plugin:/path/lib.so[:options]"  dlopen, symbol `mpcl_chip_backend` (a function
  *                              returning const chip_backend *), ABI version checked
+ *   "tcp://HOST:PORT[?...]", "serial:/dev/ttyX[?baud=921600&...]"  a board (or
+ *                              mpcl-chipd) over the wire protocol (plugins/link.c)
  * and reaches it only through the chip_* functions below, which check every argument
  * (array index, rectangles inside the array, p, layer numbers) so that backends may trust
  * theirs, and turn a backend's failure into a one-line message naming the chip.
@@ -112,6 +114,9 @@ typedef struct chip {
 
 /* The built-in simulated chip (plugins/sim.c). */
 const chip_backend *chip_sim_backend(void);
+/* A chip over TCP or a serial line (plugins/link.c, docs/protocol.md); its open() takes the
+ * whole URI, "tcp://HOST:PORT[?options]" or "serial:/dev/ttyX[?options]". */
+const chip_backend *chip_link_backend(void);
 
 int chip_open(chip *c, const char *uri, char *err, size_t errlen);
 void chip_close(chip *c);

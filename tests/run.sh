@@ -66,13 +66,22 @@ for bin in build/mpcl build/asan/mpcl; do
         run_one "${prefix}lua" "$n" "$log/${prefix}lua-${n%.lua}.log" \
             env ASAN_OPTIONS=detect_leaks=1 "$bin" "$s"
     done
-    for s in tests/tty/*.sh tests/sessions/*.sh; do
+    for s in tests/tty/*.sh tests/sessions/*.sh tests/link/*.sh; do
         [ -x "$s" ] || continue
         n=$(basename "$s")
         kind=$(basename "$(dirname "$s")")
         run_one "${prefix}$kind" "$n" "$log/${prefix}$kind-${n%.sh}.log" env MPCL_BIN="$bin" "$s"
     done
 done
+
+# The wire protocol's frame parser under libFuzzer for a bounded time (make fuzz: longer),
+# and the corpus replayed under ASan.
+if [ -x build/fuzz-wire ] && [ -d build/fuzz-corpus ]; then
+    run_one fuzz fuzz-wire "$log/fuzz-wire.log" \
+        build/fuzz-wire -max_total_time="${FUZZ_TEST_TIME:-20}" -print_final_stats=1 build/fuzz-corpus
+    [ -x build/fuzz-wire-replay ] && run_one fuzz fuzz-wire-replay "$log/fuzz-wire-replay.log" \
+        build/fuzz-wire-replay build/fuzz-corpus
+fi
 
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "$passed passed, $failed failed"

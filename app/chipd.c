@@ -1,0 +1,1096 @@
+/* mpcl-chipd: a board emulator. It serves the wire protocol (docs/protocol.md) from the
+ * built-in simulated chip, opened through chip.h as "sim:id=N,...", so a board emulated
+ * with id N and lab.chip.open("sim", {id = N}) hold the same devices and, given the same
+ * commands, give the same answers bit for bit.
+ *
+ *   mpcl-chipd [--listen 127.0.0.1:7070 | --pty] [--id N] [--sim "noise=0.015,..."]
+ *              [--stuck F] [--token SECRET] [--any-address]
+ *              [--drop P] [--corrupt P] [--delay MS] [--disconnect-every N] [--fault-seed N]
+ *
+ * One client at a time over TCP (loopback unless --any-address), or a pseudoterminal whose
+ * path it prints. The chip's state and the reply cache belong to the board, not to a
+ * connection: a client that reconnects with its session id finds both. Faults, for tests:
+ * --drop P loses a frame with probability P (either direction), --corrupt P flips one bit
+ * of an outgoing frame, or of an incoming read, with probability P, --delay MS waits before
+ * each reply, --disconnect-every N closes the connection when it has carried N frames (a
+ * command that is the Nth frame runs, and its reply is cached but not sent). A pty has no
+ * connections: the handshake is forgotten when nobody holds its terminal side open, and a
+ * "disconnection" flushes the bytes in flight and makes HELLO due again. --fault-seed makes
+ * the faults repeatable. It prints one line, "mpcl-chipd: listening on ADDRESS (chip sim id
+ * N)", and leaves cleanly (status 0) on SIGTERM or SIGINT. The token may also come from the
+ * environment variable MPCL_CHIPD_TOKEN (out of sight of ps). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "chip.h"
+#include "wire.h"
+
+#define CACHE_N 16                  /* replies kept */
+#define CACHE_BYTES (64u << 20)     /* and at most this many bytes of them */
+#define READ_CHUNK (256u << 10)
+#define WRITE_TIMEOUT_MS 10000      /* a client that does not read for this long is dropped */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+/* --- the board ------------------------------------------------------------------------------ */
+
+typedef struct cached {
+    int used;
+    uint64_t session;
+    uint32_t seq, req_crc;
+    uint16_t cmd;
+    uint8_t type;
+    uint8_t *data;
+    size_t len;
+} cached;
+
+typedef struct faults {
+    double drop, corrupt;
+    int delay_ms;
+    long disconnect_every;
+    uint64_t rng;
+} faults;
+
+typedef struct board {
+    chip c;
+    uint64_t boot;
+    char token[256];
+    faults f;
+    cached cache[CACHE_N];
+    int cache_next;
+    double t0;
+    /* counters (STATUS) */
+    uint64_t frames_in, frames_out, bad_frames, executed, cache_hits, errors, dropped,
+        corrupted, disconnects, connections;
+} board;
+
+typedef struct conn {
+    int fd, pty;
+    wire_parser in;
+    wire_asm as;
+    wire_buf out;
+    int hello;
+    uint64_t session, session_executed;
+    long frames;  /* carried on this connection, for --disconnect-every */
+    int closing;  /* drop the connection after the frame being handled */
+    int idle;     /* a pty nobody has open */
+} conn;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* splitmix64: the fault injector's own generator (seeded by --fault-seed). */
+static uint64_t fault_next(faults *f)
+{
+    uint64_t z = (f->rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* True with probability p. */
+static int chance(faults *f, double p)
+{
+    return p > 0 && (double)(fault_next(f) >> 11) * 0x1p-53 < p;
+}
+
+static void flip_bit(faults *f, uint8_t *p, size_t n)
+{
+    if (n) {
+        uint64_t k = fault_next(f) % (n * 8);
+        p[k / 8] ^= (uint8_t)(1u << (k % 8));
+    }
+}
+
+/* --- the reply cache ------------------------------------------------------------------------ */
+
+static cached *cache_find(board *b, uint64_t session, uint32_t seq)
+{
+    for (int i = 0; i < CACHE_N; i++)
+        if (b->cache[i].used && b->cache[i].session == session && b->cache[i].seq == seq)
+            return &b->cache[i];
+    return NULL;
+}
+
+static void cache_drop(cached *e)
+{
+    free(e->data);
+    memset(e, 0, sizeof *e);
+}
+
+/* Keep a reply (a copy); the oldest go first, by count and by bytes. */
+static void cache_put(board *b, uint64_t session, uint32_t seq, uint16_t cmd, uint32_t req_crc,
+                      uint8_t type, const wire_buf *reply)
+{
+    cached *e = &b->cache[b->cache_next];
+    b->cache_next = (b->cache_next + 1) % CACHE_N;
+    cache_drop(e);
+    size_t total = reply->len;
+    for (int i = 0; i < CACHE_N; i++)
+        total += b->cache[i].len;
+    for (int k = 1; k < CACHE_N && total > CACHE_BYTES; k++) {
+        cached *old = &b->cache[(b->cache_next + k - 1) % CACHE_N];
+        total -= old->len;
+        cache_drop(old);
+    }
+    e->data = malloc(reply->len ? reply->len : 1);
+    if (!e->data)
+        return; /* not kept: a retry would run it again, as without a cache */
+    if (reply->len)
+        memcpy(e->data, reply->data, reply->len);
+    *e = (cached){1, session, seq, req_crc, cmd, type, e->data, reply->len};
+}
+
+/* --- sending -------------------------------------------------------------------------------- */
+
+static int write_all(conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = c->pty ? write(c->fd, p, n) : send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        struct pollfd pf = {c->fd, POLLOUT, 0};
+        int rc = poll(&pf, 1, WRITE_TIMEOUT_MS);
+        if (rc == 0 || (rc < 0 && errno != EINTR) || stop)
+            return -1;
+    }
+    return 0;
+}
+
+/* Count a frame carried; the connection closes when it has carried --disconnect-every. */
+static void count_frame(board *b, conn *c)
+{
+    c->frames++;
+    if (b->f.disconnect_every > 0 && c->frames >= b->f.disconnect_every && !c->closing) {
+        c->closing = 1;
+        b->disconnects++;
+    }
+}
+
+/* A message as frames, each subject to the faults. */
+static void send_message(board *b, conn *c, uint8_t type, uint16_t cmd, uint32_t seq,
+                         const uint8_t *payload, size_t len)
+{
+    if (c->closing)
+        return;
+    if (b->f.delay_ms > 0) {
+        struct timespec t = {b->f.delay_ms / 1000, (long)(b->f.delay_ms % 1000) * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    c->out.len = 0;
+    if (wire_put_message(&c->out, type, cmd, seq, payload, len, 0) < 0) {
+        fprintf(stderr, "mpcl-chipd: a %zu-byte reply does not fit in a message\n", len);
+        return;
+    }
+    size_t off = 0;
+    while (off < c->out.len && !c->closing) {
+        uint8_t *fr = c->out.data + off;
+        size_t n = wire_frame_size((size_t)fr[16] | (size_t)fr[17] << 8 |
+                                   (size_t)fr[18] << 16 | (size_t)fr[19] << 24);
+        off += n;
+        b->frames_out++;
+        count_frame(b, c);
+        if (chance(&b->f, b->f.drop)) {
+            b->dropped++;
+            continue;
+        }
+        if (chance(&b->f, b->f.corrupt)) {
+            flip_bit(&b->f, fr, n);
+            b->corrupted++;
+        }
+        if (write_all(c, fr, n) < 0)
+            c->closing = 1;
+    }
+}
+
+static void send_error(board *b, conn *c, uint16_t cmd, uint32_t seq, uint32_t code,
+                       const char *msg)
+{
+    wire_buf e = {0};
+    wire_put_error(&e, code, msg);
+    if (!e.oom)
+        send_message(b, c, WIRE_ERROR, cmd, seq, e.data, e.len);
+    wire_buf_free(&e);
+    b->errors++;
+}
+
+/* --- commands ------------------------------------------------------------------------------- */
+
+/* A chip.c message without its "chip URI: " and operation prefixes, which the client adds. */
+static const char *strip_prefix(const board *b, const char *msg)
+{
+    size_t n = strlen(b->c.uri);
+    if (!strncmp(msg, "chip ", 5) && !strncmp(msg + 5, b->c.uri, n) &&
+        !strncmp(msg + 5 + n, ": ", 2))
+        msg += 7 + n;
+    static const char *const ops[] = {"pulse: ", "program: ", "read: ", "place: ", "vmm: ",
+                                      "peek: ", "get: ", "set: ", NULL};
+    for (int i = 0; ops[i]; i++)
+        if (!strncmp(msg, ops[i], strlen(ops[i])))
+            return msg + strlen(ops[i]);
+    return msg;
+}
+
+/* The result of a command: a reply payload, or an error code and message. */
+typedef struct result {
+    wire_buf reply;
+    uint32_t code; /* 0: a reply */
+    char msg[512];
+} result;
+
+static int fail(result *r, uint32_t code, const char *fmt, const char *arg)
+{
+    r->code = code;
+    snprintf(r->msg, sizeof r->msg, fmt, arg);
+    return -1;
+}
+
+static int malformed(result *r, const char *what)
+{
+    return fail(r, WIRE_E_MALFORMED, "%s: the request's payload does not decode", what);
+}
+
+static int chip_failed(result *r, const board *b, const char *err)
+{
+    return fail(r, WIRE_E_CHIP, "%s", strip_prefix(b, err));
+}
+
+static void get_rect(wire_reader *rd, chip_rect *r)
+{
+    wire_get_i32(rd, &r->row0);
+    wire_get_i32(rd, &r->col0);
+    wire_get_i32(rd, &r->rows);
+    wire_get_i32(rd, &r->cols);
+}
+
+/* A rectangle inside the array (checked before its size is used to allocate). */
+static int rect_ok(const board *b, chip_rect r, result *res)
+{
+    if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 || r.rows > b->c.info.rows ||
+        r.cols > b->c.info.cols || r.row0 > b->c.info.rows - r.rows ||
+        r.col0 > b->c.info.cols - r.cols) {
+        char m[160];
+        snprintf(m, sizeof m, "block at (%d, %d) of %d x %d cells leaves the %d x %d array",
+                 r.row0, r.col0, r.rows, r.cols, b->c.info.rows, b->c.info.cols);
+        fail(res, WIRE_E_CHIP, "%s", m);
+        return 0;
+    }
+    return 1;
+}
+
+/* A reply of about `bytes` bytes fits in a message. */
+static int size_ok(size_t bytes, result *res)
+{
+    if (bytes + 64 > WIRE_MAX_MESSAGE) {
+        fail(res, WIRE_E_TOO_LARGE, "%s", "the block's reply would be over the message limit "
+                                          "(send it in bands of rows)");
+        return 0;
+    }
+    return 1;
+}
+
+static int do_pulse(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    uint8_t array, kind;
+    int32_t row, col;
+    float v, w;
+    wire_get_u8(rd, &array);
+    wire_get_u8(rd, &kind);
+    wire_get_i32(rd, &row);
+    wire_get_i32(rd, &col);
+    wire_get_f32(rd, &v);
+    wire_get_f32(rd, &w);
+    if (wire_done(rd) < 0)
+        return malformed(res, "pulse");
+    if (chip_pulse(&b->c, array, row, col, (chip_pulse_kind)kind, v, w, err, errlen) < 0)
+        return chip_failed(res, b, err);
+    return 0;
+}
+
+static int do_program(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    uint8_t array, want_failed;
+    chip_rect r;
+    chip_verify v;
+    wire_get_u8(rd, &array);
+    get_rect(rd, &r);
+    wire_get_f32(rd, &v.tol);
+    wire_get_i32(rd, &v.max_pulses);
+    wire_get_u8(rd, &want_failed);
+    if (rd->bad)
+        return malformed(res, "program");
+    if (!rect_ok(b, r, res) || !size_ok((size_t)r.rows * r.cols / 8, res))
+        return -1;
+    size_t n = (size_t)r.rows * r.cols;
+    uint8_t *target = malloc(n), *failed = want_failed ? malloc(n) : NULL;
+    int rc = 0;
+    if (!target || (want_failed && !failed))
+        rc = fail(res, WIRE_E_CHIP, "%s", "out of memory");
+    else if (wire_get_bits(rd, target, n) < 0 || wire_done(rd) < 0)
+        rc = malformed(res, "program");
+    chip_report rep;
+    if (rc == 0 && chip_program(&b->c, array, r, target, &v, &rep, failed, err, errlen) < 0)
+        rc = chip_failed(res, b, err);
+    if (rc == 0) {
+        wire_put_u64(&res->reply, (uint64_t)rep.cells);
+        wire_put_u64(&res->reply, (uint64_t)rep.pulses);
+        wire_put_u64(&res->reply, (uint64_t)rep.failed);
+        if (failed)
+            wire_put_bits(&res->reply, failed, n);
+    }
+    free(target);
+    free(failed);
+    return rc;
+}
+
+static int do_read(board *b, int peek, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    uint8_t array;
+    chip_rect r;
+    wire_get_u8(rd, &array);
+    get_rect(rd, &r);
+    if (wire_done(rd) < 0)
+        return malformed(res, peek ? "peek" : "read");
+    if (!rect_ok(b, r, res) || !size_ok((size_t)r.rows * r.cols * sizeof(float), res))
+        return -1;
+    size_t n = (size_t)r.rows * r.cols;
+    float *g = malloc(n * sizeof *g);
+    if (!g)
+        return fail(res, WIRE_E_CHIP, "%s", "out of memory");
+    int rc = peek ? chip_peek(&b->c, array, r, g, err, errlen)
+                  : chip_read(&b->c, array, r, g, err, errlen);
+    if (rc < 0)
+        rc = chip_failed(res, b, err);
+    else
+        wire_put_f32s(&res->reply, g, n);
+    free(g);
+    return rc;
+}
+
+static int do_place(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    uint32_t n;
+    chip_rect at[CHIP_MAX_LAYERS];
+    if (wire_get_u32(rd, &n) < 0 || n < 1 || n > CHIP_MAX_LAYERS)
+        return malformed(res, "place");
+    for (uint32_t l = 0; l < n; l++)
+        get_rect(rd, &at[l]);
+    if (wire_done(rd) < 0)
+        return malformed(res, "place");
+    if (chip_place(&b->c, (int)n, at, err, errlen) < 0)
+        return chip_failed(res, b, err);
+    return 0;
+}
+
+/* y as int16 when every value fits (halves the bytes of a typical VMM), else int32. */
+static void put_y(wire_buf *w, const int32_t *y, size_t n)
+{
+    int narrow = 1;
+    for (size_t k = 0; k < n && narrow; k++)
+        narrow = y[k] >= INT16_MIN && y[k] <= INT16_MAX;
+    wire_put_u8(w, narrow ? 2 : 4);
+    if (!narrow) {
+        wire_put_i32s(w, y, n);
+        return;
+    }
+    uint8_t *p = wire_put_space(w, 2 * n);
+    for (size_t k = 0; p && k < n; k++) {
+        p[2 * k] = (uint8_t)y[k];
+        p[2 * k + 1] = (uint8_t)((uint32_t)y[k] >> 8);
+    }
+}
+
+/* The common head of the VMM commands: layer, p, B, a flag. Checks the layer, p, the input
+ * bytes that must follow (in_bytes a vector) and the reply's size (out_bytes a vector). */
+static int vmm_head(board *b, wire_reader *rd, const char *what, int32_t *layer, int32_t *p,
+                    int32_t *B, uint8_t *flag, int in_bytes_per_word, result *res)
+{
+    wire_get_i32(rd, layer);
+    wire_get_i32(rd, p);
+    wire_get_i32(rd, B);
+    wire_get_u8(rd, flag);
+    if (rd->bad || *B < 0)
+        return malformed(res, what);
+    char m[160];
+    if (*layer < 0 || *layer >= b->c.nlayers) {
+        snprintf(m, sizeof m, "layer %d is not placed (%d placed)", *layer + 1, b->c.nlayers);
+        return fail(res, WIRE_E_CHIP, "%s", m);
+    }
+    int rows = b->c.at[*layer].rows, cols = b->c.at[*layer].cols;
+    if (*p < 1 || *p > rows) {
+        snprintf(m, sizeof m, "parallelism must be 1-%d for layer %d, got %d", rows, *layer + 1,
+                 *p);
+        return fail(res, WIRE_E_CHIP, "%s", m);
+    }
+    size_t per_in = in_bytes_per_word ? (size_t)in_bytes_per_word * ((rows + 63) / 64)
+                                      : (size_t)rows;
+    if (wire_left(rd) != (size_t)*B * per_in)
+        return malformed(res, what);
+    size_t G = *flag && !in_bytes_per_word ? (size_t)(rows + *p - 1) / *p : 0;
+    if ((size_t)*B * 4 * (size_t)cols * (G + 1) > WIRE_MAX_MESSAGE - 16) {
+        snprintf(m, sizeof m, "%d vectors: the reply would be over the message limit", *B);
+        return fail(res, WIRE_E_TOO_LARGE, "%s", m);
+    }
+    return 0;
+}
+
+static int do_vmm(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    int32_t layer, p, B;
+    uint8_t want_groups;
+    if (vmm_head(b, rd, "vmm", &layer, &p, &B, &want_groups, 0, res) < 0)
+        return -1;
+    size_t rows = (size_t)b->c.at[layer].rows, cols = (size_t)b->c.at[layer].cols;
+    size_t G = (rows + (size_t)p - 1) / (size_t)p;
+    const int8_t *x = (const int8_t *)wire_get_bytes(rd, (size_t)B * rows);
+    int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
+    int32_t *groups = want_groups ? malloc(sizeof *groups * ((size_t)B * G * cols + 1)) : NULL;
+    int rc = 0;
+    if (!y || (want_groups && !groups))
+        rc = fail(res, WIRE_E_CHIP, "%s", "out of memory");
+    else if (chip_vmm(&b->c, layer, p, x, B, y, groups, err, errlen) < 0)
+        rc = chip_failed(res, b, err);
+    if (rc == 0) {
+        put_y(&res->reply, y, (size_t)B * cols);
+        if (groups)
+            wire_put_i32s(&res->reply, groups, (size_t)B * G * cols);
+    }
+    free(y);
+    free(groups);
+    return rc;
+}
+
+static int do_vmm_bits(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    int32_t layer, p, B;
+    uint8_t pm1;
+    if (vmm_head(b, rd, "vmm_bits", &layer, &p, &B, &pm1, 8, res) < 0)
+        return -1;
+    size_t cols = (size_t)b->c.at[layer].cols;
+    int words = (b->c.at[layer].rows + 63) / 64;
+    uint64_t *bits = malloc(sizeof *bits * ((size_t)B * words + 1));
+    int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
+    int rc = 0;
+    if (!bits || !y)
+        rc = fail(res, WIRE_E_CHIP, "%s", "out of memory");
+    else if (wire_get_u64s(rd, bits, (size_t)B * words) < 0)
+        rc = malformed(res, "vmm_bits");
+    else if (chip_vmm_bits(&b->c, layer, p, bits, words, B, pm1, y, err, errlen) < 0)
+        rc = chip_failed(res, b, err);
+    if (rc == 0)
+        put_y(&res->reply, y, (size_t)B * cols);
+    free(bits);
+    free(y);
+    return rc;
+}
+
+static int do_get(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    char key[128];
+    double v;
+    if (wire_get_str(rd, key, sizeof key) < 0 || wire_done(rd) < 0)
+        return malformed(res, "get");
+    if (chip_get(&b->c, key, &v, err, errlen) < 0)
+        return chip_failed(res, b, err);
+    wire_put_f64(&res->reply, v);
+    return 0;
+}
+
+static int do_set(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    char key[128];
+    double v;
+    wire_get_str(rd, key, sizeof key);
+    wire_get_f64(rd, &v);
+    if (wire_done(rd) < 0)
+        return malformed(res, "set");
+    if (chip_set(&b->c, key, v, err, errlen) < 0)
+        return chip_failed(res, b, err);
+    return 0;
+}
+
+static void put_stat(wire_buf *w, const char *name, double v)
+{
+    wire_put_str(w, name);
+    wire_put_f64(w, v);
+}
+
+static int do_status(board *b, conn *c, wire_reader *rd, result *res)
+{
+    if (wire_done(rd) < 0)
+        return malformed(res, "status");
+    wire_buf *w = &res->reply;
+    wire_put_u32(w, 13);
+    put_stat(w, "frames_in", (double)b->frames_in);
+    put_stat(w, "frames_out", (double)b->frames_out);
+    put_stat(w, "bad_frames", (double)b->bad_frames);
+    put_stat(w, "executed", (double)b->executed);
+    put_stat(w, "session_executed", (double)c->session_executed);
+    put_stat(w, "cache_hits", (double)b->cache_hits);
+    put_stat(w, "errors", (double)b->errors);
+    put_stat(w, "dropped", (double)b->dropped);
+    put_stat(w, "corrupted", (double)b->corrupted);
+    put_stat(w, "disconnects", (double)b->disconnects);
+    put_stat(w, "connections", (double)b->connections);
+    put_stat(w, "garbage_bytes", (double)c->in.garbage_bytes);
+    put_stat(w, "uptime_s", now_s() - b->t0);
+    return 0;
+}
+
+/* Run one command (not HELLO); res gets the reply or the error. */
+static void execute(board *b, conn *c, const wire_msg *m, result *res)
+{
+    wire_reader rd;
+    wire_reader_init(&rd, m->data, m->len);
+    char err[512];
+    switch (m->cmd) {
+    case WIRE_PULSE: do_pulse(b, &rd, res, err, sizeof err); break;
+    case WIRE_PROGRAM: do_program(b, &rd, res, err, sizeof err); break;
+    case WIRE_READ: do_read(b, 0, &rd, res, err, sizeof err); break;
+    case WIRE_PEEK: do_read(b, 1, &rd, res, err, sizeof err); break;
+    case WIRE_PLACE: do_place(b, &rd, res, err, sizeof err); break;
+    case WIRE_VMM: do_vmm(b, &rd, res, err, sizeof err); break;
+    case WIRE_VMM_BITS: do_vmm_bits(b, &rd, res, err, sizeof err); break;
+    case WIRE_GET: do_get(b, &rd, res, err, sizeof err); break;
+    case WIRE_SET: do_set(b, &rd, res, err, sizeof err); break;
+    case WIRE_STATUS: do_status(b, c, &rd, res); break;
+    default: {
+        char n[16];
+        snprintf(n, sizeof n, "%u", m->cmd);
+        fail(res, WIRE_E_UNKNOWN, "unknown command id %s", n);
+    }
+    }
+    if (res->reply.oom && !res->code)
+        fail(res, WIRE_E_CHIP, "%s", "out of memory for the reply");
+}
+
+/* Equal strings, in time that does not depend on where they differ. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+    for (size_t i = 0; i < na && i < nb; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static void do_hello(board *b, conn *c, const wire_msg *m)
+{
+    wire_reader rd;
+    wire_reader_init(&rd, m->data, m->len);
+    uint32_t version;
+    uint64_t session;
+    char token[WIRE_MAX_STRING + 1];
+    wire_get_u32(&rd, &version);
+    wire_get_u64(&rd, &session);
+    wire_get_str(&rd, token, sizeof token);
+    if (wire_done(&rd) < 0 && !(rd.bad == 0 && version != WIRE_VERSION)) {
+        send_error(b, c, m->cmd, m->seq, WIRE_E_MALFORMED, "hello: the payload does not decode");
+        return;
+    }
+    if (version != WIRE_VERSION) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "protocol version %u not spoken (this board speaks %d)",
+                 version, WIRE_VERSION);
+        send_error(b, c, m->cmd, m->seq, WIRE_E_VERSION, msg);
+        return;
+    }
+    if (b->token[0] && !same_secret(token, b->token)) {
+        c->hello = 0;
+        send_error(b, c, m->cmd, m->seq, WIRE_E_AUTH,
+                   token[0] ? "the board refused the token" : "the board requires a token");
+        return;
+    }
+    if (c->session != session)
+        c->session_executed = 0;
+    c->hello = 1;
+    c->session = session;
+    const chip_info *in = &b->c.info;
+    wire_buf w = {0};
+    wire_put_u32(&w, WIRE_VERSION);
+    wire_put_u32(&w, WIRE_MAX_PAYLOAD);
+    wire_put_u32(&w, WIRE_MAX_MESSAGE);
+    wire_put_u32(&w, CACHE_N);
+    wire_put_u64(&w, b->boot);
+    wire_put_str(&w, in->backend);
+    wire_put_str(&w, in->name);
+    wire_put_str(&w, in->firmware);
+    wire_put_str(&w, in->id);
+    wire_put_i32(&w, in->rows);
+    wire_put_i32(&w, in->cols);
+    wire_put_u32(&w, in->caps);
+    if (!w.oom)
+        send_message(b, c, WIRE_REPLY, m->cmd, m->seq, w.data, w.len);
+    wire_buf_free(&w);
+}
+
+/* A complete command: the handshake, a repeat answered from the cache, or a new command
+ * run once and its reply cached. */
+static void on_command(board *b, conn *c, const wire_msg *m)
+{
+    if (m->cmd == WIRE_HELLO) {
+        do_hello(b, c, m);
+        return;
+    }
+    if (!c->hello) {
+        send_error(b, c, m->cmd, m->seq, WIRE_E_NO_HELLO, "no handshake on this link (HELLO "
+                                                          "first)");
+        return;
+    }
+    uint32_t req_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), m->data, (uInt)m->len);
+    cached *e = cache_find(b, c->session, m->seq);
+    if (e && (e->cmd != m->cmd || e->req_crc != req_crc)) {
+        send_error(b, c, m->cmd, m->seq, WIRE_E_SEQ, "sequence number reused for a different "
+                                                     "request");
+        return;
+    }
+    if (e) { /* a retry: the command ran already */
+        b->cache_hits++;
+        send_message(b, c, e->type, e->cmd, e->seq, e->data, e->len);
+        return;
+    }
+    result res = {0};
+    execute(b, c, m, &res);
+    b->executed++;
+    c->session_executed++;
+    uint8_t type = WIRE_REPLY;
+    if (res.code) {
+        res.reply.len = 0;
+        res.reply.oom = 0;
+        wire_put_error(&res.reply, res.code, res.msg);
+        type = WIRE_ERROR;
+        b->errors++;
+    }
+    cache_put(b, c->session, m->seq, m->cmd, req_crc, type, &res.reply);
+    send_message(b, c, type, m->cmd, m->seq, res.reply.data, res.reply.len);
+    wire_buf_free(&res.reply);
+}
+
+/* --- the link ------------------------------------------------------------------------------- */
+
+/* One frame event from the parser. */
+static void on_frame(board *b, conn *c, int ev, const wire_frame *f, const char *why)
+{
+    b->frames_in++;
+    count_frame(b, c);
+    if (chance(&b->f, b->f.drop)) {
+        b->dropped++;
+        return;
+    }
+    if (ev == WIRE_BAD_FRAME) {
+        b->bad_frames++;
+        if (f->type == WIRE_COMMAND) {
+            uint32_t code = f->version != WIRE_VERSION ? WIRE_E_VERSION
+                            : f->len > WIRE_MAX_PAYLOAD ? WIRE_E_TOO_LARGE
+                                                        : WIRE_E_FRAME;
+            send_error(b, c, f->cmd, f->seq, code, why);
+        }
+        return;
+    }
+    wire_msg m;
+    char err[200];
+    int rc = wire_asm_add(&c->as, f, &m, err, sizeof err);
+    if (rc < 0 && f->type == WIRE_COMMAND)
+        send_error(b, c, f->cmd, f->seq, WIRE_E_FRAME, err);
+    if (rc == 1 && m.type == WIRE_COMMAND)
+        on_command(b, c, &m);
+}
+
+/* Handle every complete frame. Bytes that were garbage and nothing after them (a request
+ * whose header was damaged: it has no sequence number to answer) get an error frame with
+ * sequence number 0, so that the client sends its request again now rather than at its
+ * timeout; a needless resend costs a repeat answered from the cache. */
+static void drain(board *b, conn *c)
+{
+    wire_frame f;
+    char why[200];
+    int ev, bad = 0;
+    uint64_t garbage = c->in.garbage_bytes;
+    while (!c->closing && (ev = wire_next(&c->in, &f, why, sizeof why)) != WIRE_NEED_MORE) {
+        on_frame(b, c, ev, &f, why);
+        bad = ev == WIRE_BAD_FRAME;
+        if (!bad)
+            garbage = c->in.garbage_bytes;
+    }
+    if (!c->closing && !bad && c->in.garbage_bytes > garbage && c->in.end == c->in.start) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%llu bytes of garbage received",
+                 (unsigned long long)(c->in.garbage_bytes - garbage));
+        send_error(b, c, 0, 0, WIRE_E_FRAME, msg);
+    }
+}
+
+static void conn_reset(conn *c)
+{
+    wire_parser_reset(&c->in);
+    wire_asm_reset(&c->as);
+    c->hello = 0;
+    c->frames = 0;
+    c->closing = 0;
+}
+
+/* Serve one connection until the client leaves, the link is "cut" (--disconnect-every) or
+ * a signal arrives. 0 when a pty link was reset and should go on. */
+static int serve(board *b, conn *c)
+{
+    while (!stop) {
+        struct pollfd p = {c->fd, POLLIN, 0};
+        int rc = poll(&p, 1, 200);
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc <= 0)
+            continue;
+        uint8_t *dst = wire_reserve(&c->in, READ_CHUNK);
+        if (!dst)
+            return -1;
+        ssize_t n = read(c->fd, dst, READ_CHUNK);
+        if (c->pty && n < 0 && errno == EIO) {
+            /* nobody holds the terminal side: the client left, the next one shakes hands */
+            if (!c->idle)
+                conn_reset(c);
+            c->idle = 1;
+            struct timespec t = {0, 20000000L};
+            nanosleep(&t, NULL);
+            continue;
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return -1;
+        if (n < 0)
+            continue;
+        c->idle = 0;
+        if (chance(&b->f, b->f.corrupt)) {
+            flip_bit(&b->f, dst, (size_t)n);
+            b->corrupted++;
+        }
+        wire_commit(&c->in, (size_t)n);
+        drain(b, c);
+        if (c->closing)
+            return 0;
+    }
+    return -1;
+}
+
+/* --- set-up --------------------------------------------------------------------------------- */
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* A listening socket on HOST:PORT; its address as text in shown. */
+static int listen_on(const char *spec, int any, char *shown, size_t len)
+{
+    char host[256], port[16];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host ||
+        strlen(colon + 1) >= sizeof port || !colon[1]) {
+        fprintf(stderr, "mpcl-chipd: --listen %s: give HOST:PORT\n", spec);
+        return -1;
+    }
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    snprintf(port, sizeof port, "%s", colon + 1);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct addrinfo hints = {0}, *ai;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc) {
+        fprintf(stderr, "mpcl-chipd: --listen %s: %s\n", spec, gai_strerror(rc));
+        return -1;
+    }
+    if (!any && !is_loopback(ai->ai_addr)) {
+        fprintf(stderr, "mpcl-chipd: --listen %s: not a loopback address; the board would be "
+                        "reachable from the network (add --any-address to mean it)\n", spec);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4) < 0) {
+        fprintf(stderr, "mpcl-chipd: --listen %s: %s\n", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[128], s[16];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, s, sizeof s,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(shown, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, s);
+    else
+        snprintf(shown, len, "%s", spec);
+    return fd;
+}
+
+/* A pseudoterminal, its terminal side set to raw mode (no echo, no line editing). */
+static int open_pty(char *path, size_t len)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || !ptsname(m)) {
+        fprintf(stderr, "mpcl-chipd: cannot open a pseudoterminal: %s\n", strerror(errno));
+        if (m >= 0)
+            close(m);
+        return -1;
+    }
+    snprintf(path, len, "%s", ptsname(m));
+    int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios t;
+    if (slave < 0 || tcgetattr(slave, &t) < 0) {
+        fprintf(stderr, "mpcl-chipd: %s: %s\n", path, strerror(errno));
+        close(m);
+        if (slave >= 0)
+            close(slave);
+        return -1;
+    }
+    cfmakeraw(&t);
+    tcsetattr(slave, TCSANOW, &t);
+    close(slave);
+    fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+    return m;
+}
+
+static void conn_init(conn *c, int fd, int pty)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->pty = pty;
+    wire_asm_init(&c->as, 0);
+}
+
+static void conn_free(conn *c)
+{
+    wire_parser_free(&c->in);
+    wire_asm_free(&c->as);
+    wire_buf_free(&c->out);
+}
+
+static void serve_pty(board *b, int fd)
+{
+    conn c;
+    conn_init(&c, fd, 1);
+    if (wire_parser_init(&c.in, 0) < 0) {
+        fprintf(stderr, "mpcl-chipd: out of memory\n");
+        return;
+    }
+    b->connections++;
+    while (!stop && serve(b, &c) == 0) {
+        /* "disconnect": the link is reset, bytes in flight are lost, HELLO is due again */
+        tcflush(fd, TCIOFLUSH);
+        conn_reset(&c);
+    }
+    conn_free(&c);
+}
+
+/* Accept one client at a time; the board outlives every connection. */
+static void serve_tcp(board *b, int lfd)
+{
+    conn c;
+    conn_init(&c, -1, 0);
+    if (wire_parser_init(&c.in, 0) < 0) {
+        fprintf(stderr, "mpcl-chipd: out of memory\n");
+        return;
+    }
+    while (!stop) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        b->connections++;
+        c.fd = fd;
+        uint64_t session = c.session, executed = c.session_executed;
+        conn_reset(&c);
+        c.session = session; /* a reconnecting client keeps its counters */
+        c.session_executed = executed;
+        serve(b, &c);
+        close(fd);
+    }
+    conn_free(&c);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mpcl-chipd [--listen HOST:PORT | --pty] [--id N] [--sim OPTIONS] "
+               "[--stuck F]\n"
+               "                  [--token SECRET] [--any-address] [--drop P] [--corrupt P]\n"
+               "                  [--delay MS] [--disconnect-every N] [--fault-seed N]\n"
+               "A board emulator serving the chip wire protocol from the simulated chip\n"
+               "(default --listen 127.0.0.1:7070, --id 1; see docs/protocol.md).\n");
+}
+
+static int num_arg(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "mpcl-chipd: %s needs a number in [%g, %g], got '%s'\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+typedef struct args {
+    const char *listen, *sim, *stuck;
+    int pty, any;
+    double id;
+} args;
+
+static int parse_args(int argc, char **argv, args *a, board *b)
+{
+    enum { O_LISTEN = 256, O_PTY, O_ID, O_SIM, O_STUCK, O_TOKEN, O_ANY, O_DROP, O_CORRUPT,
+           O_DELAY, O_DISC, O_SEED, O_HELP };
+    static const struct option opts[] = {
+        {"listen", 1, 0, O_LISTEN},   {"pty", 0, 0, O_PTY},         {"id", 1, 0, O_ID},
+        {"sim", 1, 0, O_SIM},         {"stuck", 1, 0, O_STUCK},     {"token", 1, 0, O_TOKEN},
+        {"any-address", 0, 0, O_ANY}, {"drop", 1, 0, O_DROP},       {"corrupt", 1, 0, O_CORRUPT},
+        {"delay", 1, 0, O_DELAY},     {"disconnect-every", 1, 0, O_DISC},
+        {"fault-seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP},       {0, 0, 0, 0}};
+    double d;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *v = optarg;
+        int rc = 0;
+        switch (o) {
+        case O_LISTEN: a->listen = v; break;
+        case O_PTY: a->pty = 1; break;
+        case O_ID: rc = num_arg("--id", v, 0, 9e15, &a->id); break;
+        case O_SIM: a->sim = v; break;
+        case O_STUCK: rc = num_arg("--stuck", v, 0, 0.999, &d); a->stuck = v; break;
+        case O_TOKEN:
+            if (strlen(v) >= sizeof b->token) {
+                fprintf(stderr, "mpcl-chipd: --token: longer than %zu bytes\n",
+                        sizeof b->token - 1);
+                return -1;
+            }
+            snprintf(b->token, sizeof b->token, "%s", v);
+            break;
+        case O_ANY: a->any = 1; break;
+        case O_DROP: rc = num_arg("--drop", v, 0, 0.9, &b->f.drop); break;
+        case O_CORRUPT: rc = num_arg("--corrupt", v, 0, 0.9, &b->f.corrupt); break;
+        case O_DELAY: rc = num_arg("--delay", v, 0, 60000, &d); b->f.delay_ms = (int)d; break;
+        case O_DISC:
+            rc = num_arg("--disconnect-every", v, 0, 1e15, &d);
+            b->f.disconnect_every = (long)d;
+            break;
+        case O_SEED: rc = num_arg("--fault-seed", v, 0, 9e15, &d); b->f.rng = (uint64_t)d; break;
+        case O_HELP: usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mpcl-chipd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (a->pty && a->listen) {
+        fprintf(stderr, "mpcl-chipd: --pty and --listen exclude each other\n");
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t boot_id(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    uint64_t z = ((uint64_t)t.tv_sec << 30) ^ (uint64_t)t.tv_nsec ^ (uint64_t)getpid() << 48;
+    faults f = {.rng = z};
+    return fault_next(&f) | 1;
+}
+
+int main(int argc, char **argv)
+{
+    static board b; /* large (the cache) and for the whole run */
+    args a = {.id = 1};
+    b.f.rng = 1;
+    const char *env = getenv("MPCL_CHIPD_TOKEN");
+    if (env)
+        snprintf(b.token, sizeof b.token, "%s", env);
+    if (parse_args(argc, argv, &a, &b) < 0)
+        return 2;
+    char uri[1200], err[512];
+    snprintf(uri, sizeof uri, "sim:id=%.0f%s%s%s%s", a.id, a.sim ? "," : "", a.sim ? a.sim : "",
+             a.stuck ? ",stuck=" : "", a.stuck ? a.stuck : "");
+    if (chip_open(&b.c, uri, err, sizeof err) < 0) {
+        fprintf(stderr, "mpcl-chipd: %s\n", err);
+        return 1;
+    }
+    b.boot = boot_id();
+    b.t0 = now_s();
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll returns and the loops see stop */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char where[600];
+    int fd;
+    if (a.pty)
+        fd = open_pty(where, sizeof where);
+    else
+        fd = listen_on(a.listen ? a.listen : "127.0.0.1:7070", a.any, where, sizeof where);
+    if (fd < 0) {
+        chip_close(&b.c);
+        return 1;
+    }
+    printf("mpcl-chipd: listening on %s (chip sim id %s)\n", where, b.c.info.id);
+    fflush(stdout);
+    if (a.pty)
+        serve_pty(&b, fd);
+    else
+        serve_tcp(&b, fd);
+    close(fd);
+    for (int i = 0; i < CACHE_N; i++)
+        cache_drop(&b.cache[i]);
+    chip_close(&b.c);
+    fprintf(stderr, "mpcl-chipd: stopped (%llu commands, %llu repeats answered from the "
+                    "cache)\n", (unsigned long long)b.executed,
+            (unsigned long long)b.cache_hits);
+    return 0;
+}
