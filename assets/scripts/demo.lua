@@ -1,5 +1,5 @@
 -- demo.lua: the bench demo, in the console (`make run`, `build/mpcl --demo`).
--- Steps through 5-split-FashionMNIST task by task, programs the simulated chip, runs it at
+-- keys: dataset=fmnist|mnist epochs=20 chip=sim|URI. Steps through 5-split-FashionMNIST task by task, programs the simulated chip, runs it at
 -- several parallelisms, fine-tunes it in situ and runs it again, pausing for a key between
 -- steps. The panels follow along: training curves and switch rates while a task is learnt,
 -- the accuracy matrix after each step, the conductance map and the device view once the
@@ -7,6 +7,7 @@
 local a = ... or {}
 local dataset = a.dataset or "fmnist"
 local epochs = math.tointeger(a.epochs or 20)
+local uri = a.chip or "sim"                 -- or tcp://127.0.0.1:7070, serial:/dev/pts/N
 local function say(fmt, ...) print(string.format(fmt, ...)) end
 local function pause(msg) lab.ui.pause(msg or "press a key for the next step") end
 
@@ -26,7 +27,7 @@ lab.evaluate(net, seq, {confusion = true})
 lab.ui.show("confusion")
 pause("press a key to program the simulated chip")
 
-local chip = lab.chip.open("sim", {id = 42})
+local chip = lab.chip.open(uri, uri == "sim" and {id = 42} or nil)
 local rep = chip:program(net)
 say("programmed %d cells with %d pulses; weight mapping accuracy %.2f%%", rep.cells, rep.pulses,
     100 * rep.mapping.all)
