@@ -237,9 +237,10 @@ static void draw_jobbar(console *c, rect r)
     } else {
         x += canvas_text(c->cv, x, r.y, r.w, active ? "jobs queued" : "no job running", bar) + 2;
     }
-    char right[160];
-    snprintf(right, sizeof right, "%s | link: none | F1 help  F2 layout  F3 focus  F10 quit",
-             c->m.chip_name[0] ? c->m.chip_name : "no chip");
+    char chips[400], right[520];
+    if (lab_chips_status(chips, sizeof chips) == 0)
+        snprintf(chips, sizeof chips, "no chip");
+    snprintf(right, sizeof right, "%s | F1 help  F2 layout  F3 focus  F10 quit", chips);
     if (x < r.x + r.w)
         canvas_text_right(c->cv, x, r.y, r.x + r.w - x, right, bar);
 }

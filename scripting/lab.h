@@ -61,6 +61,10 @@ typedef struct lab_observer {
 void lab_set_observer(const lab_observer *o);
 const lab_observer *lab_get_observer(void);
 
+/* A line about the chips open now ("chip sim id 42", "link tcp://...: 7.8 ms, 0 retries,
+ * 0 errors, 0 reconnects"), "" when none; returns how many. Main thread. */
+int lab_chips_status(char *buf, size_t len);
+
 /* Session records: the results worth checking that the lab produced since the last call
  * (lines such as "step task=1 average=0.987100 ..."), pushed as a list; the list is then
  * emptied. */

@@ -23,11 +23,60 @@
 typedef struct lab_chip {
     chip c;
     int open;
+    char health[400]; /* the link's last health line (kept while a job uses the chip) */
     int has_net;  /* net holds the programmed net */
     net n;
     int learnt;   /* tasks the programmed net had learnt, for fine-tuning (0: all) */
     lab_busy busy;
 } lab_chip;
+
+/* The chips open now, for the console's status line (main thread only). */
+#define MAX_OPEN 16
+static lab_chip *open_chips[MAX_OPEN];
+
+static void track(lab_chip *lc, int on)
+{
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (on && !open_chips[i]) {
+            open_chips[i] = lc;
+            return;
+        }
+        if (!on && open_chips[i] == lc)
+            open_chips[i] = NULL;
+    }
+}
+
+int lab_chips_status(char *buf, size_t len)
+{
+    size_t n = 0;
+    int count = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < MAX_OPEN && n < len; i++) {
+        lab_chip *lc = open_chips[i];
+        if (!lc || !lc->open)
+            continue;
+        chip *c = &lc->c;
+        if (!strcmp(c->be->name, "link")) {
+            if (lc->busy.count == 0) { /* the worker is not using it: ask for fresh figures */
+                double lat = 0, retries = 0, errors = 0, reconnects = 0;
+                char e[200];
+                chip_get(c, "link_latency_ms", &lat, e, sizeof e);
+                chip_get(c, "link_retries", &retries, e, sizeof e);
+                chip_get(c, "link_errors", &errors, e, sizeof e);
+                chip_get(c, "link_reconnects", &reconnects, e, sizeof e);
+                snprintf(lc->health, sizeof lc->health,
+                         "link %.200s: %.1f ms, %.0f retries, %.0f errors, %.0f reconnects", c->uri,
+                         lat, retries, errors, reconnects);
+            }
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", count ? " | " : "", lc->health);
+        } else {
+            n += (size_t)snprintf(buf + n, len - n, "%schip %s id %s", count ? " | " : "",
+                                  c->info.backend, c->info.id);
+        }
+        count++;
+    }
+    return count;
+}
 
 static lab_chip *check_chip(lua_State *L, int i)
 {
@@ -77,12 +126,14 @@ static int l_chip_open(lua_State *L)
     if (chip_open(&lc->c, full, err, sizeof err) < 0)
         return luaL_error(L, "lab.chip.open: %s", err);
     lc->open = 1;
+    track(lc, 1);
     luaL_setmetatable(L, CHIP_MT);
     return 1;
 }
 
 static void chip_release(lab_chip *lc)
 {
+    track(lc, 0);
     if (lc->has_net)
         net_free(&lc->n);
     lc->has_net = 0;
