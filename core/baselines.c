@@ -876,30 +876,7 @@ static void memory_gradient(bl_model *m, const batch_src *s, const int *idx,
 
 /* ---- learning a task ----------------------------------------------------------------------- */
 
-/* The examples of one epoch (the union of tasks 0..t for Joint) and their tasks. */
-typedef struct epoch_set {
-    int *idx, *task_of, n;
-} epoch_set;
-
-static int epoch_set_build(epoch_set *e, const data_tasks *tasks, int t, int joint)
-{
-    int first = joint ? 0 : t, n = 0;
-    for (int j = first; j <= t; j++)
-        n += tasks->task[j].ntrain;
-    e->idx = malloc(sizeof(int) * (n ? n : 1));
-    e->task_of = malloc(sizeof(int) * (n ? n : 1));
-    if (!e->idx || !e->task_of)
-        return -1;
-    e->n = 0;
-    for (int j = first; j <= t; j++)
-        for (int k = 0; k < tasks->task[j].ntrain; k++) {
-            e->idx[e->n] = tasks->task[j].train[k];
-            e->task_of[e->n++] = j;
-        }
-    return 0;
-}
-
-static void epoch_shuffle(epoch_set *e, uint64_t seed, int t, int epoch)
+static void epoch_shuffle(data_epoch_set *e, uint64_t seed, int t, int epoch)
 {
     rng r;
     rng_seed_stream(&r, seed, (uint64_t)t * 100003u + (uint64_t)epoch);
@@ -1016,7 +993,7 @@ typedef struct learner {
     const bl_config *cfg;
     batch_src src;
     int t;
-    epoch_set es;
+    data_epoch_set es;
     replay rp;
     int *target, *task_of;
     uint16_t *allowed;
@@ -1052,7 +1029,7 @@ static int learner_init(learner *L, bl_model *m, const data_set *train, const da
     L->task_of = malloc(sizeof(int) * cap);
     L->allowed = malloc(sizeof(uint16_t) * cap);
     if (!L->target || !L->task_of || !L->allowed || workspace_reserve(m, cap) < 0 ||
-        epoch_set_build(&L->es, tasks, t, cfg->method == BL_JOINT) < 0 ||
+        data_epoch_set_build(&L->es, tasks, t, cfg->method == BL_JOINT) < 0 ||
         replay_build(&L->rp, m, t, cfg) < 0)
         return -1;
     if (cfg->method == BL_GEM && L->rp.ktasks > 0 && !m->gmem &&

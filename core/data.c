@@ -772,3 +772,21 @@ int data_tasks_split5(const data_set *train, const data_set *test, double val_fr
     return data_tasks_split(train, test, 5, sizes, classes, val_fraction, seed, out, err,
                             errlen);
 }
+
+int data_epoch_set_build(data_epoch_set *e, const data_tasks *tasks, int t, int joint)
+{
+    int first = joint ? 0 : t, n = 0;
+    for (int j = first; j <= t; j++)
+        n += tasks->task[j].ntrain;
+    e->idx = malloc(sizeof(int) * (n ? n : 1));
+    e->task_of = malloc(sizeof(int) * (n ? n : 1));
+    if (!e->idx || !e->task_of)
+        return -1;
+    e->n = 0;
+    for (int j = first; j <= t; j++)
+        for (int k = 0; k < tasks->task[j].ntrain; k++) {
+            e->idx[e->n] = tasks->task[j].train[k];
+            e->task_of[e->n++] = j;
+        }
+    return 0;
+}

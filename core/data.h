@@ -123,4 +123,12 @@ int data_tasks_split5(const data_set *train, const data_set *test, double val_fr
                       uint64_t seed, data_tasks *out, char *err, size_t errlen);
 void data_tasks_free(data_tasks *t);
 
+/* The examples of one training epoch of task t: its training indices (those of tasks 0..t
+ * when joint, for the Joint baseline), with the task each comes from. idx and task_of are
+ * malloc'd (free both); -1 when out of memory. */
+typedef struct data_epoch_set {
+    int *idx, *task_of, n;
+} data_epoch_set;
+int data_epoch_set_build(data_epoch_set *e, const data_tasks *tasks, int t, int joint);
+
 #endif

@@ -112,30 +112,6 @@ static void gather_rows(void *ud, int begin, int end)
     }
 }
 
-/* The examples of one epoch: the task's training indices (all tasks' so far for Joint),
- * with the task each comes from. */
-typedef struct epoch_set {
-    int *idx, *task_of, n;
-} epoch_set;
-
-static int epoch_set_build(epoch_set *e, const data_tasks *tasks, int t, int joint)
-{
-    int first = joint ? 0 : t, n = 0;
-    for (int j = first; j <= t; j++)
-        n += tasks->task[j].ntrain;
-    e->idx = malloc(sizeof(int) * (n ? n : 1));
-    e->task_of = malloc(sizeof(int) * (n ? n : 1));
-    if (!e->idx || !e->task_of)
-        return -1;
-    e->n = 0;
-    for (int j = first; j <= t; j++)
-        for (int k = 0; k < tasks->task[j].ntrain; k++) {
-            e->idx[e->n] = tasks->task[j].train[k];
-            e->task_of[e->n++] = j;
-        }
-    return 0;
-}
-
 int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks, int t,
                const train_config *cfg, train_callback cb, void *ud, const volatile int *cancel,
                train_result *res, char *err, size_t errlen)
@@ -157,7 +133,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
         return -1;
     }
     const data_task *task = &tasks->task[t];
-    epoch_set es = {0};
+    data_epoch_set es = {0};
     sign_snapshot start = {0}, prev = {0}, touched = {0};
     net best;
     int B = cfg->batch;
@@ -166,7 +142,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     uint16_t *allowed = malloc(sizeof(uint16_t) * B);
     int have_best = 0;
     int rc = -1;
-    if (!target || !allowed || !x8 || epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
+    if (!target || !allowed || !x8 || data_epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
         snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
         snapshot_take(&touched, n) < 0) {
         snprintf(err, errlen, "train: out of memory");
