@@ -1265,7 +1265,6 @@ static int eval_with(const bl_model *m, const float *const *w, const data_set *d
     float *logits = malloc(sizeof(float) * CHUNK * nout);
     if (!logits)
         return -1;
-    uint16_t mask = scenario_eval_mask(s, t);
     int right = 0;
     for (int c0 = 0; c0 < count; c0 += CHUNK) {
         int len = count - c0 < CHUNK ? count - c0 : CHUNK;
@@ -1273,20 +1272,7 @@ static int eval_with(const bl_model *m, const float *const *w, const data_set *d
             free(logits);
             return -1;
         }
-        for (int k = 0; k < len; k++) {
-            const float *z = logits + (size_t)k * nout;
-            int arg = -1;
-            for (int o = 0; o < nout; o++)
-                if ((mask >> o & 1) && (arg < 0 || z[o] > z[arg]))
-                    arg = o;
-            int cls = d->labels[idx[c0 + k]];
-            right += arg == scenario_target(s, t, cls);
-            if (confusion && arg >= 0) {
-                int pred = scenario_class_of(s, t, arg);
-                if (pred >= 0 && pred < 10)
-                    confusion[cls][pred]++;
-            }
-        }
+        right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
     }
     free(logits);
     return right;

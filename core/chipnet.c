@@ -353,19 +353,7 @@ static int score(void *ud, int first, int B, const uint64_t *bits, int maxwords,
     (void)bits;
     (void)maxwords;
     eval_sink *e = ud;
-    uint16_t mask = scenario_eval_mask(e->s, e->t);
-    for (int k = 0; k < B; k++) {
-        const float *z = logits + (size_t)k * e->outputs;
-        int best = -1;
-        for (int o = 0; o < e->outputs; o++)
-            if ((mask >> o & 1) && (best < 0 || z[o] > z[best]))
-                best = o;
-        int cls = e->d->labels[e->idx[first + k]];
-        int pred = scenario_class_of(e->s, e->t, best);
-        e->right += pred == cls;
-        if (e->conf && pred >= 0)
-            e->conf[cls][pred]++;
-    }
+    e->right += metrics_score(logits, B, e->outputs, e->d, e->idx + first, e->t, e->s, e->conf);
     return 0;
 }
 

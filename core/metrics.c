@@ -55,6 +55,26 @@ int scenario_class_of(scenario s, const data_task *t, int output)
     return output;
 }
 
+int metrics_score(const float *logits, int count, int nout, const data_set *d, const int *idx,
+                  const data_task *t, scenario s, long confusion[10][10])
+{
+    uint16_t mask = scenario_eval_mask(s, t);
+    int right = 0;
+    for (int k = 0; k < count; k++) {
+        const float *z = logits + (size_t)k * nout;
+        int arg = -1;
+        for (int o = 0; o < nout; o++)
+            if ((mask >> o & 1) && (arg < 0 || z[o] > z[arg]))
+                arg = o;
+        int cls = d->labels[idx[k]];
+        right += arg == scenario_target(s, t, cls);
+        int pred = arg >= 0 ? scenario_class_of(s, t, arg) : -1;
+        if (confusion && pred >= 0 && pred < 10)
+            confusion[cls][pred]++;
+    }
+    return right;
+}
+
 int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int count,
                  const data_task *t, scenario s, long confusion[10][10])
 {
@@ -63,25 +83,11 @@ int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int 
     float *logits = malloc(sizeof(float) * CHUNK * nout);
     if (!logits)
         return -1;
-    uint16_t mask = scenario_eval_mask(s, t);
     int right = 0;
     for (int c0 = 0; c0 < count; c0 += CHUNK) {
         int len = count - c0 < CHUNK ? count - c0 : CHUNK;
         net_infer(n, bank, d, idx + c0, len, logits);
-        for (int k = 0; k < len; k++) {
-            const float *z = logits + (size_t)k * nout;
-            int arg = -1;
-            for (int o = 0; o < nout; o++)
-                if ((mask >> o & 1) && (arg < 0 || z[o] > z[arg]))
-                    arg = o;
-            int cls = d->labels[idx[c0 + k]];
-            right += arg == scenario_target(s, t, cls);
-            if (confusion) {
-                int pred = scenario_class_of(s, t, arg);
-                if (pred >= 0 && pred < 10)
-                    confusion[cls][pred]++;
-            }
-        }
+        right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
     }
     free(logits);
     return right;

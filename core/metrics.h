@@ -32,6 +32,13 @@ int scenario_class_of(scenario s, const data_task *t, int output);
 int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int count,
                  const data_task *t, scenario s, long confusion[10][10]);
 
+/* Score count rows of logits (count, nout) of examples idx of d as examples of task t:
+ * the arg-max over the outputs that compete in scenario s, right when it is the example's
+ * target; adds each example to confusion[true class][predicted class] when non-NULL.
+ * Returns how many were right. Every evaluator (software, noisy, chip) scores through it. */
+int metrics_score(const float *logits, int count, int nout, const data_set *d, const int *idx,
+                  const data_task *t, scenario s, long confusion[10][10]);
+
 /* sum(acc[j] * counts[j]) / sum(counts[j]) over j < k; 0 for k = 0. */
 double metrics_weighted_average(const double *acc, const int *counts, int k);
 /* Backward transfer after T tasks: mean over j < T-1 of acc[T-1][j] - acc[j][j]. */

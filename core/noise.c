@@ -377,34 +377,6 @@ int noise_infer(const net *n, const noise_weights *w, int bank, const data_set *
     return rc;
 }
 
-/* The metrics_eval arg-max: first of the largest among the masked outputs. */
-static int masked_argmax(const float *z, int nout, uint16_t mask)
-{
-    int arg = -1;
-    for (int o = 0; o < nout; o++)
-        if ((mask >> o & 1) && (arg < 0 || z[o] > z[arg]))
-            arg = o;
-    return arg;
-}
-
-/* Count the right predictions among `len` logit rows (and fill the confusion matrix), as
- * metrics_eval does. */
-static int score(const float *logits, int nout, const data_set *d, const int *idx, int len,
-                 const data_task *t, scenario s, long confusion[10][10])
-{
-    uint16_t mask = scenario_eval_mask(s, t);
-    int right = 0;
-    for (int k = 0; k < len; k++) {
-        int arg = masked_argmax(logits + (size_t)k * nout, nout, mask);
-        int cls = d->labels[idx[k]];
-        right += arg == scenario_target(s, t, cls);
-        int pred = arg >= 0 ? scenario_class_of(s, t, arg) : -1;
-        if (confusion && pred >= 0 && pred < 10)
-            confusion[cls][pred]++;
-    }
-    return right;
-}
-
 int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d,
                const int *idx, int count, const data_task *t, scenario s,
                long confusion[10][10], char *err, size_t errlen)
@@ -426,7 +398,7 @@ int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d
         int len = count - c0 < CHUNK ? count - c0 : CHUNK;
         rc = forward(&job, idx + c0, len, logits);
         if (rc == 0)
-            right += score(logits, nout, d, idx + c0, len, t, s, confusion);
+            right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
     }
     free(logits);
     free(folded);

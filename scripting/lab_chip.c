@@ -703,14 +703,7 @@ static int infer_work(job *j, void *ctx, char *err, size_t errlen)
                 free(z);
                 return -1;
             }
-            uint16_t mask = scenario_eval_mask(c->scen, tk);
-            for (int k = 0; k < tk->ntest; k++) {
-                int best = -1;
-                for (int o = 0; o < nout; o++)
-                    if ((mask >> o & 1) && (best < 0 || z[(size_t)k * nout + o] > z[(size_t)k * nout + best]))
-                        best = o;
-                right += scenario_class_of(c->scen, tk, best) == c->test->labels[tk->test[k]];
-            }
+            right = metrics_score(z, tk->ntest, nout, c->test, tk->test, tk, c->scen, NULL);
             free(z);
         } else if (chipnet_eval(&c->lc->c, &c->lc->n, bank, c->p, c->test, tk->test, tk->ntest,
                                 tk, c->scen, NULL, &right, &j->cancel, err, errlen) < 0) {
