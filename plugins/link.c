@@ -643,6 +643,18 @@ static int call(link_state *L, uint16_t cmd, const wire_buf *req, char *err, siz
     return -1;
 }
 
+/* call, then a reader over the reply; the request is freed either way. */
+static int call_read(link_state *L, uint16_t cmd, wire_buf *req, wire_reader *rd, char *err,
+                     size_t errlen)
+{
+    int rc = call(L, cmd, req, err, errlen);
+    wire_buf_free(req);
+    if (rc < 0)
+        return -1;
+    wire_reader_init(rd, L->rep.data, L->rep.len);
+    return 0;
+}
+
 /* A reply that must be empty. */
 static int call_empty(link_state *L, uint16_t cmd, wire_buf *req, char *err, size_t errlen)
 {
@@ -778,12 +790,9 @@ static int program_band(link_state *L, int array, chip_rect r, const uint8_t *ta
     wire_put_i32(&b, v->max_pulses);
     wire_put_u8(&b, failed != NULL);
     wire_put_bits(&b, target, n);
-    int rc = call(L, WIRE_PROGRAM, &b, err, errlen);
-    wire_buf_free(&b);
-    if (rc < 0)
-        return -1;
     wire_reader rd;
-    wire_reader_init(&rd, L->rep.data, L->rep.len);
+    if (call_read(L, WIRE_PROGRAM, &b, &rd, err, errlen) < 0)
+        return -1;
     uint64_t cells, pulses, bad;
     wire_get_u64(&rd, &cells);
     wire_get_u64(&rd, &pulses);
@@ -821,12 +830,9 @@ static int read_band(link_state *L, uint16_t cmd, int array, chip_rect r, float 
     wire_buf b = {0};
     wire_put_u8(&b, (uint8_t)array);
     put_rect(&b, r);
-    int rc = call(L, cmd, &b, err, errlen);
-    wire_buf_free(&b);
-    if (rc < 0)
-        return -1;
     wire_reader rd;
-    wire_reader_init(&rd, L->rep.data, L->rep.len);
+    if (call_read(L, cmd, &b, &rd, err, errlen) < 0)
+        return -1;
     wire_get_f32s(&rd, g, (size_t)r.rows * r.cols);
     if (wire_done(&rd) < 0)
         return bad_reply(err, errlen, cmd == WIRE_READ ? "read" : "peek");
@@ -1034,12 +1040,9 @@ static int link_get(void *state, const char *key, double *v, char *err, size_t e
         return board_status(L, key + 6, v, err, errlen);
     wire_buf b = {0};
     wire_put_str(&b, key);
-    int rc = call(L, WIRE_GET, &b, err, errlen);
-    wire_buf_free(&b);
-    if (rc < 0)
-        return -1;
     wire_reader rd;
-    wire_reader_init(&rd, L->rep.data, L->rep.len);
+    if (call_read(L, WIRE_GET, &b, &rd, err, errlen) < 0)
+        return -1;
     wire_get_f64(&rd, v);
     return wire_done(&rd) < 0 ? bad_reply(err, errlen, "get") : 0;
 }
