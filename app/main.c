@@ -57,6 +57,19 @@ static void write_stdio(void *ud, const char *text, int is_error)
 }
 
 /* Push a table of the key=value arguments; numeric values become numbers. */
+/* The message handler of a headless script. An error raised with a position
+ * ("file.lua:12: ...": a mistake in the code or a bad call) gets the traceback; one raised
+ * without (error(msg, 0): a script's own message about its input) stays one line. */
+static int script_error(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    const char *colon = msg ? strchr(msg, ':') : NULL;
+    int positioned = colon && colon > msg && colon[1] >= '0' && colon[1] <= '9';
+    if (msg && !positioned)
+        return 1;
+    return repl_traceback(L);
+}
+
 static int push_args(lua_State *L, int argc, char **argv)
 {
     lua_newtable(L);
@@ -262,7 +275,7 @@ int main(int argc, char **argv)
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "args");
     int args = lua_gettop(L);
-    lua_pushcfunction(L, repl_traceback);
+    lua_pushcfunction(L, script_error);
     int handler = lua_gettop(L);
     if (luaL_loadfile(L, script) != LUA_OK) {
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));

@@ -126,6 +126,15 @@ void lab_push_floats(lua_State *L, const float *v, int n)
     }
 }
 
+void lab_push_doubles(lua_State *L, const double *v, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushnumber(L, v[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
 void lab_set_num(lua_State *L, const char *k, double v)
 {
     lua_pushnumber(L, v);
@@ -1058,6 +1067,7 @@ int luaopen_lab(lua_State *L)
     lua_pushstring(L, MPCL_VERSION);
     lua_setfield(L, -2, "version");
     lab_experiment_open(L, -1);
+    lab_baseline_open(L, -1);
     lab_job_open(L, -1);
     lab_chip_open(L, -1);
     lua_pushvalue(L, -1); /* for bindings that call lab functions from C */

@@ -1038,8 +1038,11 @@ static int sizes_arg(lua_State *L, int i, int *sizes, const char *who)
         memcpy(sizes, n->sizes, sizeof(int) * (size_t)(n->nlayers + 1));
         return n->nlayers;
     }
+    int nl = lab_baseline_sizes(L, i, sizes);
+    if (nl > 0)
+        return nl;
     if (!lua_istable(L, i))
-        luaL_error(L, "%s: give a net or a list of layer sizes", who);
+        luaL_error(L, "%s: give a net, a baseline or a list of layer sizes", who);
     int k = (int)luaL_len(L, i);
     if (k < 2 || k > NET_MAX_LAYERS + 1)
         luaL_error(L, "%s: 2 to %d layer sizes", who, NET_MAX_LAYERS + 1);

@@ -18,6 +18,7 @@
 #define TRAINER_MT "lab.trainer"
 #define EXPERIMENT_MT "lab.experiment"
 #define JOB_MT "lab.job"
+#define BASELINE_MT "lab.baseline"
 
 /* Objects a job works on are "busy" from submission until the main thread has seen the
  * job finish: their methods refuse to run meanwhile (the worker owns their memory), except
@@ -86,8 +87,9 @@ double lab_now(void);
 
 void lab_set_int(lua_State *L, const char *k, lua_Integer v);
 void lab_set_num(lua_State *L, const char *k, double v);
-/* Push a Lua list of n floats. */
+/* Push a Lua list of n floats (doubles). */
 void lab_push_floats(lua_State *L, const float *v, int n);
+void lab_push_doubles(lua_State *L, const double *v, int n);
 
 lab_dataset *lab_check_dataset(lua_State *L, int i);
 lab_tasks *lab_check_tasks(lua_State *L, int i);
@@ -141,6 +143,12 @@ void lab_record(lua_State *L, const char *fmt, ...);
 
 /* lab.chip, lab.finetune, lab.noise_sweep, lab.energy, lab.ops (lab_chip.c). */
 void lab_chip_open(lua_State *L, int lab);
+
+/* lab.baseline (lab_baseline.c): registers the class and sets the function into the lab
+ * table at index lab. lab_baseline_sizes: the layer sizes of the baseline at index i into
+ * sizes, returning its layer count, or -1 when the value is not a baseline. */
+void lab_baseline_open(lua_State *L, int lab);
+int lab_baseline_sizes(lua_State *L, int i, int *sizes);
 
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);

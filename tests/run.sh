@@ -74,6 +74,13 @@ for bin in build/mpcl build/asan/mpcl; do
     done
 done
 
+# The quick paper report (paper.lua quick=1, about 2 minutes): once, with the plain build.
+for s in tests/report/*.sh; do
+    [ -x "$s" ] || continue
+    n=$(basename "$s")
+    run_one report "$n" "$log/report-${n%.sh}.log" env MPCL_BIN=build/mpcl "$s"
+done
+
 # The wire protocol's frame parser under libFuzzer for a bounded time (make fuzz: longer),
 # and the corpus replayed under ASan.
 if [ -x build/fuzz-wire ] && [ -d build/fuzz-corpus ]; then

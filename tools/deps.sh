@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libncurses-dev libreadline-dev liblua5.4-dev lua-cjson zlib1g-dev
-      libopenblas-dev libcmocka-dev tmux valgrind dataset-fashion-mnist clang libclang-rt-14-dev)
+      libopenblas-dev libcmocka-dev tmux valgrind dataset-fashion-mnist clang libclang-rt-14-dev
+      gnuplot-nox)
 # npm comes with the machine's Node.js where there is one; Debian's otherwise.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 read -r -a extra <<< "${MPCL_EXTRA_PKGS:-}"
