@@ -29,6 +29,12 @@ static const lab_doc docs[] = {
      "  opts: rule (mpcl|laborieux|none), m (number or one per layer), lr, batch, epochs,\n"
      "  patience, restore, reset, scenario (task|domain|class), bn (task|shared),\n"
      "  mask (task|none), joint, seed."},
+    {"lab", "baseline",
+     "lab.baseline{method=, ...} -> baseline\n"
+     "  method none|joint|ewc|si|gem|agem on a float MLP of the same shape; data as for\n"
+     "  lab.experiment (ds=, dataset=, seq=, seed=); hidden, scenario, mask, optimizer, lr,\n"
+     "  reset, batch, epochs (5); EWC lambda, online, gamma, fisher, fisher_n; SI c, xi;\n"
+     "  GEM/A-GEM mem, ref. b:step(), b:run(), b:evaluate(), b:noise_sweep()."},
     {"lab", "evaluate",
      "lab.evaluate(net, seq [, {scenario=, upto=, bn=, confusion=, split=}]) -> results\n"
      "  {acc = {...}, counts = {...}, average = weighted multitask accuracy, confusion = 10x10}."},
@@ -159,6 +165,22 @@ static const lab_doc docs[] = {
     {"lab.experiment", "back",
      "exp:back() -> boolean\n  Undoes the last step (net, optimiser, statistics, results)."},
     {"lab.experiment", "net", "exp:net() -> net\n  A copy of the experiment's net as it is now."},
+    {"lab.baseline", NULL,
+     "baseline: a float continual-learning method on an MLP of the MPCL net's shape; fields\n"
+     "  matrix, history, average, learnt, ntasks, method, scenario, params; #b tasks."},
+    {"lab.baseline", "step",
+     "b:step([progress]) -> job\n"
+     "  Learns the next task and tests every task so far; a stopped step leaves the model as\n"
+     "  it was. Result: {task, epochs, loss, train_acc, val_acc, steps, projected, seconds,\n"
+     "  acc, average}."},
+    {"lab.baseline", "run", "b:run([progress]) -> job\n  Steps until every task is learnt."},
+    {"lab.baseline", "evaluate",
+     "b:evaluate([{upto=, confusion=, split=}]) -> {acc, counts, average, confusion}"},
+    {"lab.baseline", "noise_sweep",
+     "b:noise_sweep([{step=0.05, draws=5, seed=, upto=}]) -> job\n"
+     "  {rho, acc, sd, tolerance, reached}; float weights mapped onto the conductance window."},
+    {"lab.baseline", "sizes", "b:sizes() -> {inputs, hidden, hidden, outputs}"},
+    {"lab.baseline", "weights", "b:weights(layer) -> rows (outputs) of input weights (floats)"},
     {"lab.trainer", NULL, "trainer: an optimiser and its settings, bound to a net and tasks."},
     {"lab.trainer", "learn",
      "tr:learn(i [, progress]) -> job\n"
