@@ -4,7 +4,7 @@ set datafile separator ","
 set datafile columnheaders
 set grid lc rgb "#dddddd"
 set key noenhanced
-set title "Fig. 5b: LRS conductance over 10000 reads of 4 cells\n(legend: each cell's max deviation (Gmax - Gmin) / Gmean)"
+set title "Fig. 5b: LRS conductance over 10000 reads of 4 cells, every 50th read drawn\n(legend: each cell's max deviation (Gmax - Gmin) / Gmean over all reads)"
 set xlabel "read"
 set ylabel "conductance (uS)"
 set key outside right

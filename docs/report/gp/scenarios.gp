@@ -10,8 +10,8 @@ set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
 set ylabel "multitask average accuracy (%)"
 set yrange [0:100]
-set xtics rotate by -30
-set key outside top center horizontal
+set xtics nomirror
+set key below horizontal
 set title "5-split-MNIST"
 plot "scenarios_mnist.csv" using 2:3:xtic(1) title "task-IL", '' using 4:5 title "domain-IL", '' using 6:7 title "class-IL"
 set title "5-split-FashionMNIST"
