@@ -768,12 +768,16 @@ static int l_evaluate(lua_State *L)
         acc[j] = cnt ? (double)right / cnt : 0.0;
         counts[j] = cnt;
     }
+    lab_push_evaluation(L, "evaluate", split, acc, counts, upto,
+                        want_conf ? (const long(*)[10])conf : NULL);
+    return 1;
+}
+
+void lab_push_evaluation(lua_State *L, const char *what, const char *split, const double *acc,
+                         const int *counts, int upto, const long (*conf)[10])
+{
     lua_createtable(L, 0, 4);
-    lua_createtable(L, upto, 0);
-    for (int j = 0; j < upto; j++) {
-        lua_pushnumber(L, acc[j]);
-        lua_rawseti(L, -2, j + 1);
-    }
+    lab_push_doubles(L, acc, upto);
     lua_setfield(L, -2, "acc");
     lua_createtable(L, upto, 0);
     for (int j = 0; j < upto; j++) {
@@ -787,11 +791,11 @@ static int l_evaluate(lua_State *L)
     size_t na = 0;
     for (int j = 0; j < upto; j++)
         na += (size_t)snprintf(accs + na, sizeof accs - na, "%s%.6f", j ? "," : "", acc[j]);
-    lab_record(L, "evaluate %s average=%.6f acc=%s", split, average, accs);
+    lab_record(L, "%s %s average=%.6f acc=%s", what, split, average, accs);
     const lab_observer *ob = lab_get_observer();
     if (ob->evaluate)
-        ob->evaluate(ob->ud, upto, acc, average, want_conf ? (const long(*)[10])conf : NULL);
-    if (want_conf) {
+        ob->evaluate(ob->ud, upto, acc, average, conf);
+    if (conf) {
         lua_createtable(L, 10, 0);
         for (int i = 0; i < 10; i++) {
             lua_createtable(L, 10, 0);
@@ -803,7 +807,6 @@ static int l_evaluate(lua_State *L)
         }
         lua_setfield(L, -2, "confusion");
     }
-    return 1;
 }
 
 /* ---- JSON and small utilities ------------------------------------------------------ */

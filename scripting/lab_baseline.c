@@ -353,88 +353,24 @@ static int baseline_evaluate(lua_State *L)
         acc[j] = cnt ? (double)right / cnt : 0.0;
         counts[j] = cnt;
     }
-    double average = metrics_weighted_average(acc, counts, upto);
-    lua_createtable(L, 0, 4);
-    lab_push_doubles(L, acc, upto);
-    lua_setfield(L, -2, "acc");
-    lua_createtable(L, upto, 0);
-    for (int j = 0; j < upto; j++) {
-        lua_pushinteger(L, counts[j]);
-        lua_rawseti(L, -2, j + 1);
-    }
-    lua_setfield(L, -2, "counts");
-    lab_set_num(L, "average", average);
-    lab_record(L, "baseline_evaluate %s average=%.6f", split, average);
-    const lab_observer *ob = lab_get_observer();
-    if (ob->evaluate)
-        ob->evaluate(ob->ud, upto, acc, average, want_conf ? (const long(*)[10])conf : NULL);
-    if (want_conf) {
-        lua_createtable(L, 10, 0);
-        for (int i = 0; i < 10; i++) {
-            lua_createtable(L, 10, 0);
-            for (int k = 0; k < 10; k++) {
-                lua_pushinteger(L, conf[i][k]);
-                lua_rawseti(L, -2, k + 1);
-            }
-            lua_rawseti(L, -2, i + 1);
-        }
-        lua_setfield(L, -2, "confusion");
-    }
+    lab_push_evaluation(L, "baseline_evaluate", split, acc, counts, upto,
+                        want_conf ? (const long(*)[10])conf : NULL);
     return 1;
 }
 
 /* ---- noise sweep (a job on a copy) --------------------------------------------------- */
 
-typedef struct bnoise_ctx {
-    bl_model m; /* a copy: the sweep may run while the baseline learns on */
-    noise_taskset ts;
-    double rho[256], acc[256], sd[256];
-    int nrho, draws;
-    uint64_t seed;
-    double tolerance;
-    int reached;
-} bnoise_ctx;
-
-static void bnoise_free(void *p)
+static int sweep_baseline(const void *model, const noise_taskset *ts, const double *rho,
+                          int nrho, int draws, uint64_t seed, const volatile int *cancel,
+                          double *acc, double *sd, char *err, size_t errlen)
 {
-    bnoise_ctx *c = p;
-    bl_free(&c->m);
-    free(c);
+    return bl_noise_sweep(model, ts, rho, nrho, draws, seed, cancel, acc, sd, err, errlen);
 }
 
-static int bnoise_work(job *j, void *ctx, char *err, size_t errlen)
+static void free_baseline(void *m)
 {
-    bnoise_ctx *c = ctx;
-    job_publish(j, 0, NULL, "noise sweep");
-    if (bl_noise_sweep(&c->m, &c->ts, c->rho, c->nrho, c->draws, c->seed, &j->cancel, c->acc,
-                       c->sd, err, errlen) < 0)
-        return j->cancel ? 0 : -1;
-    int rc = noise_tolerance(c->rho, c->acc, c->nrho, NOISE_TOLERANCE_LEVEL, &c->tolerance, err,
-                             errlen);
-    if (rc < 0)
-        return -1;
-    c->reached = rc == 0;
-    return 0;
-}
-
-static void bnoise_result(lua_State *L, job *j, void *ctx)
-{
-    bnoise_ctx *c = ctx;
-    if (job_get_state(j) == JOB_CANCELLED) {
-        lua_pushnil(L);
-        return;
-    }
-    lua_createtable(L, 0, 5);
-    lab_push_doubles(L, c->rho, c->nrho);
-    lua_setfield(L, -2, "rho");
-    lab_push_doubles(L, c->acc, c->nrho);
-    lua_setfield(L, -2, "acc");
-    lab_push_doubles(L, c->sd, c->nrho);
-    lua_setfield(L, -2, "sd");
-    lab_set_num(L, "tolerance", c->tolerance);
-    lua_pushboolean(L, c->reached);
-    lua_setfield(L, -2, "reached");
-    lab_record(L, "baseline_noise_sweep tolerance=%.6f reached=%d", c->tolerance, c->reached);
+    bl_free(m);
+    free(m);
 }
 
 /* b:noise_sweep([{step=0.05, draws=5, seed=, upto=}]) -> a job: {rho, acc, sd, tolerance,
@@ -448,29 +384,16 @@ static int baseline_noise_sweep(lua_State *L)
     int upto = (int)lab_opt_int(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
     if (upto < 1 || upto > lb->tasks->ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, lb->tasks->ntasks);
-    double step = lab_opt_num(L, 2, "step", 0.05, who);
-    int draws = (int)lab_opt_int(L, 2, "draws", 5, who);
-    uint64_t seed = (uint64_t)lab_opt_int(L, 2, "seed", lab_default_seed(L), who);
-    char err[300];
-    int nrho = noise_rho_grid(step, NULL, 0, err, sizeof err);
-    if (nrho < 0 || nrho > 256)
-        return luaL_error(L, "%s: %s", who, nrho < 0 ? err : "step too small (256 points at most)");
-    if (draws < 1 || draws > 1000)
-        return luaL_error(L, "%s: draws must be 1-1000", who);
-    bnoise_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return luaL_error(L, "%s: out of memory", who);
-    c->draws = draws;
-    c->seed = seed;
-    c->nrho = noise_rho_grid(step, c->rho, 256, err, sizeof err);
-    if (bl_clone(&c->m, &lb->m) < 0) {
-        free(c);
+    lab_noise_job *c = lab_noise_job_new(L, 2, who);
+    bl_model *copy = calloc(1, sizeof *copy); /* the sweep may run while it learns on */
+    if (!copy || bl_clone(copy, &lb->m) < 0) {
+        free(copy);
+        free(c); /* nothing else is owned yet */
         return luaL_error(L, "%s: out of memory", who);
     }
-    c->ts = (noise_taskset){lb->test, lb->tasks, upto, lb->cfg.scen, 0};
-    lab_job_spec spec = {.name = "baseline:noise_sweep", .fn = bnoise_work, .ctx = c,
-                         .free_ctx = bnoise_free, .result = bnoise_result, .keep = {1}};
-    lab_job_submit(L, &spec);
+    lab_noise_job_submit(L, c, "baseline:noise_sweep", "baseline_noise_sweep", copy,
+                         sweep_baseline, free_baseline,
+                         (noise_taskset){lb->test, lb->tasks, upto, lb->cfg.scen, 0}, 1, 0);
     return 1;
 }
 
@@ -530,7 +453,8 @@ static int baseline_tostring(lua_State *L)
         return 1;
     }
     char buf[200];
-    snprintf(buf, sizeof buf, "baseline %s: %d of %d tasks learnt, %s-IL, %d-%d-%d-%d, average %.4f",
+    snprintf(buf, sizeof buf,
+             "baseline %s: %d of %d tasks learnt, %s-IL, %d-%d-%d-%d, average %.4f",
              bl_method_name(lb->cfg.method), lb->learnt, lb->tasks->ntasks,
              scenario_name(lb->cfg.scen), lb->m.sizes[0], lb->m.sizes[1], lb->m.sizes[2],
              lb->m.sizes[3], lb->learnt ? lb->average[lb->learnt - 1] : 0.0);

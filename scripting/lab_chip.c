@@ -918,31 +918,34 @@ static int l_finetune(lua_State *L)
 
 /* ---- noise sweep (a job) --------------------------------------------------------------- */
 
-typedef struct noise_ctx {
-    net n; /* a copy: the sweep may run while the net trains on */
-    const data_set *test;
-    const data_tasks *tasks;
+/* A sweep job shared by nets and baselines: the model is a copy the job owns. */
+struct lab_noise_job {
+    void *model;
+    lab_sweep_fn sweep;
+    void (*free_model)(void *);
     noise_taskset ts;
     double rho[256], acc[256], sd[256];
     int nrho, draws;
     uint64_t seed;
     double tolerance;
     int reached;
-} noise_ctx;
+    const char *record; /* the session record's first word */
+};
 
 static void noise_free(void *p)
 {
-    noise_ctx *c = p;
-    net_free(&c->n);
+    lab_noise_job *c = p;
+    if (c->model)
+        c->free_model(c->model);
     free(c);
 }
 
 static int noise_work(job *j, void *ctx, char *err, size_t errlen)
 {
-    noise_ctx *c = ctx;
+    lab_noise_job *c = ctx;
     job_publish(j, 0, NULL, "noise sweep");
-    if (noise_sweep_net(&c->n, &c->ts, c->rho, c->nrho, c->draws, c->seed, &j->cancel, c->acc,
-                        c->sd, err, errlen) < 0)
+    if (c->sweep(c->model, &c->ts, c->rho, c->nrho, c->draws, c->seed, &j->cancel, c->acc,
+                 c->sd, err, errlen) < 0)
         return j->cancel ? 0 : -1;
     int rc = noise_tolerance(c->rho, c->acc, c->nrho, NOISE_TOLERANCE_LEVEL, &c->tolerance, err,
                              errlen);
@@ -954,34 +957,70 @@ static int noise_work(job *j, void *ctx, char *err, size_t errlen)
 
 static void noise_result(lua_State *L, job *j, void *ctx)
 {
-    noise_ctx *c = ctx;
+    lab_noise_job *c = ctx;
     if (job_get_state(j) == JOB_CANCELLED) {
         lua_pushnil(L);
         return;
     }
     lua_createtable(L, 0, 5);
-    lua_createtable(L, c->nrho, 0);
-    for (int i = 0; i < c->nrho; i++) {
-        lua_pushnumber(L, c->rho[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
+    lab_push_doubles(L, c->rho, c->nrho);
     lua_setfield(L, -2, "rho");
-    lua_createtable(L, c->nrho, 0);
-    for (int i = 0; i < c->nrho; i++) {
-        lua_pushnumber(L, c->acc[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
+    lab_push_doubles(L, c->acc, c->nrho);
     lua_setfield(L, -2, "acc");
-    lua_createtable(L, c->nrho, 0);
-    for (int i = 0; i < c->nrho; i++) {
-        lua_pushnumber(L, c->sd[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
+    lab_push_doubles(L, c->sd, c->nrho);
     lua_setfield(L, -2, "sd");
     lab_set_num(L, "tolerance", c->tolerance);
     lua_pushboolean(L, c->reached);
     lua_setfield(L, -2, "reached");
-    lab_record(L, "noise_sweep tolerance=%.6f reached=%d", c->tolerance, c->reached);
+    lab_record(L, "%s tolerance=%.6f reached=%d", c->record, c->tolerance, c->reached);
+}
+
+lab_noise_job *lab_noise_job_new(lua_State *L, int opts, const char *who)
+{
+    double step = lab_opt_num(L, opts, "step", 0.05, who);
+    int draws = (int)lab_opt_int(L, opts, "draws", 5, who);
+    uint64_t seed = (uint64_t)lab_opt_int(L, opts, "seed", lab_default_seed(L), who);
+    char err[300];
+    int nrho = noise_rho_grid(step, NULL, 0, err, sizeof err);
+    if (nrho < 0 || nrho > 256)
+        luaL_error(L, "%s: %s", who, nrho < 0 ? err : "step too small (256 points at most)");
+    if (draws < 1 || draws > 1000)
+        luaL_error(L, "%s: draws must be 1-1000", who);
+    lab_noise_job *c = calloc(1, sizeof *c);
+    if (!c)
+        luaL_error(L, "%s: out of memory", who);
+    c->draws = draws;
+    c->seed = seed;
+    c->nrho = noise_rho_grid(step, c->rho, 256, err, sizeof err);
+    return c;
+}
+
+void lab_noise_job_submit(lua_State *L, lab_noise_job *c, const char *name,
+                          const char *record, void *model,
+                          lab_sweep_fn sweep, void (*free_model)(void *), noise_taskset ts,
+                          int keep1, int keep2)
+{
+    c->model = model;
+    c->sweep = sweep;
+    c->free_model = free_model;
+    c->ts = ts;
+    c->record = record;
+    lab_job_spec spec = {.name = name, .fn = noise_work, .ctx = c, .free_ctx = noise_free,
+                         .result = noise_result, .keep = {keep1, keep2}};
+    lab_job_submit(L, &spec);
+}
+
+static int sweep_net(const void *model, const noise_taskset *ts, const double *rho, int nrho,
+                     int draws, uint64_t seed, const volatile int *cancel, double *acc,
+                     double *sd, char *err, size_t errlen)
+{
+    return noise_sweep_net(model, ts, rho, nrho, draws, seed, cancel, acc, sd, err, errlen);
+}
+
+static void free_net(void *n)
+{
+    net_free(n);
+    free(n);
 }
 
 /* lab.noise_sweep(net, seq [, {step=0.05, draws=5, seed=, upto=, scenario=, bn=}]) -> a job:
@@ -1002,29 +1041,15 @@ static int l_noise_sweep(lua_State *L)
     int upto, p, bn_task;
     scenario sc;
     read_eval_opts(L, 3, ts, who, &upto, &p, &bn_task, &sc);
-    double step = lab_opt_num(L, 3, "step", 0.05, who);
-    int draws = (int)lab_opt_int(L, 3, "draws", 5, who);
-    uint64_t seed = (uint64_t)lab_opt_int(L, 3, "seed", lab_default_seed(L), who);
-    char err[300];
-    int nrho = noise_rho_grid(step, NULL, 0, err, sizeof err);
-    if (nrho < 0 || nrho > 256)
-        return luaL_error(L, "%s: %s", who, nrho < 0 ? err : "step too small (256 points at most)");
-    if (draws < 1 || draws > 1000)
-        return luaL_error(L, "%s: draws must be 1-1000", who);
-    noise_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return luaL_error(L, "%s: out of memory", who);
-    c->draws = draws;
-    c->seed = seed;
-    c->nrho = noise_rho_grid(step, c->rho, 256, err, sizeof err);
-    if (net_clone(&c->n, &ln->n) < 0) {
-        free(c);
+    lab_noise_job *c = lab_noise_job_new(L, 3, who);
+    net *copy = calloc(1, sizeof *copy); /* the sweep may run while the net trains on */
+    if (!copy || net_clone(copy, &ln->n) < 0) {
+        free(copy);
+        noise_free(c);
         return luaL_error(L, "%s: out of memory", who);
     }
-    c->ts = (noise_taskset){&ds->test, &ts->t, upto, sc, bn_task};
-    lab_job_spec spec = {.name = "lab.noise_sweep", .fn = noise_work, .ctx = c,
-                         .free_ctx = noise_free, .result = noise_result, .keep = {1, 2}};
-    lab_job_submit(L, &spec);
+    lab_noise_job_submit(L, c, "lab.noise_sweep", "noise_sweep", copy, sweep_net, free_net,
+                         (noise_taskset){&ds->test, &ts->t, upto, sc, bn_task}, 1, 2);
     return 1;
 }
 

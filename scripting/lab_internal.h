@@ -9,6 +9,7 @@
 #include "data.h"
 #include "job.h"
 #include "net.h"
+#include "noise.h"
 #include "optim.h"
 #include "train.h"
 
@@ -137,9 +138,33 @@ void lab_jobs_poll(lua_State *L);
 /* Registers lab.job's class and lab.jobs / lab.background into the lab table at lab. */
 void lab_job_open(lua_State *L, int lab);
 
+/* The result of evaluating tasks 0..upto-1 (their accuracies and test counts; conf, 10 x 10,
+ * when asked for): pushes {acc, counts, average, confusion}, records "<what> <split>
+ * average=... acc=..." and tells the observer (the console's panels). */
+void lab_push_evaluation(lua_State *L, const char *what, const char *split, const double *acc,
+                         const int *counts, int upto, const long (*conf)[10]);
+
 /* ---- session records (results worth checking, for journals) ---- */
 /* Append one record line ("step task=1 average=0.987100 ..."). */
 void lab_record(lua_State *L, const char *fmt, ...);
+
+/* ---- noise sweeps as jobs (lab_chip.c), for nets and baselines ---- */
+/* Sweeps a model (a copy the job owns) as noise_sweep_net does. */
+typedef int (*lab_sweep_fn)(const void *model, const noise_taskset *ts, const double *rho,
+                            int nrho, int draws, uint64_t seed, const volatile int *cancel,
+                            double *acc, double *sd, char *err, size_t errlen);
+typedef struct lab_noise_job lab_noise_job;
+/* A sweep from the options step (0.05), draws (5) and seed (lab.seed) of the table at opts;
+ * raises "<who>: ..." for bad ones. */
+lab_noise_job *lab_noise_job_new(lua_State *L, int opts, const char *who);
+/* Submit it as job `name` over `model` (freed with free_model with the job) and push the
+ * job: its result is {rho, acc, sd, tolerance, reached}, recorded as "<record>
+ * tolerance=... reached=...". keep1, keep2:
+ * stack indices of values to keep alive (0: none). */
+void lab_noise_job_submit(lua_State *L, lab_noise_job *c, const char *name,
+                          const char *record, void *model,
+                          lab_sweep_fn sweep, void (*free_model)(void *), noise_taskset ts,
+                          int keep1, int keep2);
 
 /* lab.chip, lab.finetune, lab.noise_sweep, lab.energy, lab.ops (lab_chip.c). */
 void lab_chip_open(lua_State *L, int lab);
