@@ -26,9 +26,9 @@ set ylabel "cells"
 set logscale x
 set logscale y
 set xrange [5:5000]
-set yrange [0.8:*]
+set yrange [0.8:1e6]
 set grid
-set key top center
+set key top right
 set style fill transparent solid 0.5 border
 plot "fig5a_hist.csv" using 3:($4 > 0 ? $4 : 1/0):1:2:(0.8):4 with boxxyerror lc rgb "#b2182b" title "LRS (the cell meant to conduct)", \
   '' using 3:($5 > 0 ? $5 : 1/0):1:2:(0.8):5 with boxxyerror lc rgb "#2166ac" title "HRS (the other cell)"
