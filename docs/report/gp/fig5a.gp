@@ -4,7 +4,7 @@ set datafile separator ","
 set datafile columnheaders
 set grid lc rgb "#dddddd"
 set key noenhanced
-set multiplot layout 1,2 title "Fig. 5a: the programmed array (5-split-FashionMNIST net, simulated chip id 42)"
+set multiplot layout 1,2 title "Fig. 5a: the programmed array (5-split-FashionMNIST net after in situ fine-tuning, simulated chip id 42)"
 unset grid
 set title "G+ - G- of each differential pair (uS)"
 set xlabel "column (output)"
@@ -20,7 +20,7 @@ plot "fig5a_map.csv" matrix with image notitle
 set datafile columnheaders
 set size noratio
 set autoscale
-set title "resistance of the programmed cells (mapping accuracy 99.46%)"
+set title "resistance of the programmed cells (mapping accuracy 99.69% after fine-tuning)"
 set xlabel "resistance (kOhm)"
 set ylabel "cells"
 set logscale x
