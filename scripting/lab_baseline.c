@@ -227,15 +227,16 @@ static int bstep_work(job *j, void *ctx, char *err, size_t errlen)
         bl_result res;
         int rc = bl_learn(&lb->m, lb->train, lb->tasks, t, &lb->cfg, bstep_epoch, c, &j->cancel,
                           &res, err, errlen);
-        if (rc < 0 || res.cancelled) {
+        if (rc == 0 && !res.cancelled &&
+            bl_accuracy(&lb->m, lb->test, lb->tasks, t + 1, lb->cfg.scen, &lb->average[t],
+                        lb->acc[t], err, errlen) < 0)
+            rc = -1;
+        if (rc < 0 || res.cancelled) { /* the step did not happen */
             bl_free(&lb->m);
             lb->m = before;
             return rc < 0 ? -1 : 0;
         }
         bl_free(&before);
-        if (bl_accuracy(&lb->m, lb->test, lb->tasks, t + 1, lb->cfg.scen, &lb->average[t],
-                        lb->acc[t], err, errlen) < 0)
-            return -1;
         lb->result[t] = res;
         lb->seconds[t] = lab_now() - t0;
         lb->learnt = t + 1;
