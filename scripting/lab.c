@@ -1032,6 +1032,18 @@ void lab_new_class_indexed(lua_State *L, const char *mt, const luaL_Reg *meta,
     lua_pop(L, 1);
 }
 
+int lab_push_method(lua_State *L, int obj, const char *k)
+{
+    if (luaL_getmetafield(L, obj, "__methods") != LUA_TTABLE)
+        return 0;
+    if (lua_getfield(L, -1, k) == LUA_TNIL) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_remove(L, -2);
+    return 1;
+}
+
 int luaopen_lab(lua_State *L)
 {
     static const luaL_Reg dataset_meta[] = {{"__gc", dataset_gc},

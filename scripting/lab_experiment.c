@@ -295,12 +295,8 @@ static int experiment_index(lua_State *L)
     lab_experiment *le = check_experiment(L, 1);
     const experiment *e = &le->e;
     const char *k = luaL_checkstring(L, 2);
-    if (luaL_getmetafield(L, 1, "__methods") == LUA_TTABLE) {
-        lua_getfield(L, -1, k);
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 2);
-    }
+    if (lab_push_method(L, 1, k))
+        return 1;
     if (strcmp(k, "ntasks"))
         lab_check_idle(L, &le->busy, "lab.experiment");
     if (!strcmp(k, "matrix")) {

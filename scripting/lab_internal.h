@@ -109,6 +109,9 @@ void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta, const lua
  * into the metatable's __methods, where __index, help() and completion find them. */
 void lab_new_class_indexed(lua_State *L, const char *mt, const luaL_Reg *meta,
                            const luaL_Reg *methods);
+/* In such a class's __index: push the method named k of the object at obj and return 1,
+ * or return 0 with the stack unchanged when it has none (k is then a field). */
+int lab_push_method(lua_State *L, int obj, const char *k);
 
 /* ---- jobs (lab_job.c) ---- */
 /* Builds a job's Lua result from its context, on the main thread, once it has finished

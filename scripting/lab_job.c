@@ -357,12 +357,8 @@ static int job_index(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     const char *k = luaL_checkstring(L, 2);
-    if (luaL_getmetafield(L, 1, "__methods") == LUA_TTABLE) {
-        lua_getfield(L, -1, k);
-        if (!lua_isnil(L, -1))
-            return 1;
-        lua_pop(L, 2);
-    }
+    if (lab_push_method(L, 1, k))
+        return 1;
     if (!strcmp(k, "id")) {
         lua_pushinteger(L, lj->id);
     } else if (!strcmp(k, "name")) {

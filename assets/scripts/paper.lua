@@ -1,6 +1,7 @@
 -- paper.lua: the paper's figures and Table 1, regenerated as a report.
 --   build/mpcl assets/scripts/paper.lua out=report/ [quick=1] [seeds=N] [seed=1]
---       [datasets=mnist,fmnist] [epochs=20] [bl_epochs=5] [draws=5] [step=0.05] [id=42]
+--       [datasets=mnist,fmnist] [epochs=20] [bl_epochs=5] [sweep_epochs=20] [draws=5]
+--       [step=0.05] [reads=10000] [id=42] [p=16]
 -- Writes OUT/report.md (each figure beside the paper's value), OUT/*.png (gnuplot, pngcairo),
 -- OUT/*.csv (the numbers behind every figure and table) and OUT/gp/*.gp (the gnuplot scripts:
 -- `cd OUT && gnuplot gp/fig2b.gp` re-renders one). quick=1 runs a reduced version (fewer
@@ -156,6 +157,24 @@ local function pm(v, scale, digits)
   return string.format(fmt, scale * m)
 end
 
+-- A CSV row: x, then each method's mean and sd (in %) of value(r) over its runs by_method[m].
+local function method_row(x, by_method, value)
+  local row = {x}
+  for _, m in ipairs(methods) do
+    local v = {}
+    for _, r in ipairs(by_method[m]) do v[#v + 1] = value(r) end
+    local mu, sd = mean_sd(v)
+    row[#row + 1] = 100 * mu
+    row[#row + 1] = 100 * sd
+  end
+  return row
+end
+local function method_header(x)
+  local h = {x}
+  for _, m in ipairs(methods) do h[#h + 1] = m .. "_pct"; h[#h + 1] = m .. "_sd" end
+  return h
+end
+
 print(string.format("paper report into %s/: %s, datasets %s, %d seed(s), MPCL %d epochs a task, "
   .. "baselines %d, %d threads", out, quick and "quick" or "full", table.concat(datasets, ","),
   cfg.seeds, cfg.epochs, cfg.bl_epochs, lab.threads()))
@@ -237,19 +256,9 @@ end
 for _, d in ipairs(datasets) do
   local rows = {}
   for t = 1, 5 do
-    local row = {t}
-    for _, m in ipairs(methods) do
-      local v = {}
-      for _, r in ipairs(R[d].task[m]) do v[#v + 1] = r.curve[t] end
-      local mu, sd = mean_sd(v)
-      row[#row + 1] = 100 * mu
-      row[#row + 1] = 100 * sd
-    end
-    rows[#rows + 1] = row
+    rows[#rows + 1] = method_row(t, R[d].task, function(r) return r.curve[t] end)
   end
-  local h = {"tasks_learnt"}
-  for _, m in ipairs(methods) do h[#h + 1] = m .. "_pct"; h[#h + 1] = m .. "_sd" end
-  csv("fig2d_" .. d, h, rows)
+  csv("fig2d_" .. d, method_header("tasks_learnt"), rows)
   local rows2 = {}
   for _, m in ipairs(methods) do
     local row = {method_label[m]}
@@ -315,19 +324,9 @@ for _, d in ipairs(datasets) do
   local rows = {}
   local rho = NOISE[d].mpcl[1].rho
   for i = 1, #rho do
-    local row = {100 * rho[i]}
-    for _, m in ipairs(methods) do
-      local v = {}
-      for _, r in ipairs(NOISE[d][m]) do v[#v + 1] = r.acc[i] end
-      local mu, sd = mean_sd(v)
-      row[#row + 1] = 100 * mu
-      row[#row + 1] = 100 * sd
-    end
-    rows[#rows + 1] = row
+    rows[#rows + 1] = method_row(100 * rho[i], NOISE[d], function(r) return r.acc[i] end)
   end
-  local h = {"rho_pct"}
-  for _, m in ipairs(methods) do h[#h + 1] = m .. "_pct"; h[#h + 1] = m .. "_sd" end
-  csv("fig2e_" .. d, h, rows)
+  csv("fig2e_" .. d, method_header("rho_pct"), rows)
 end
 do
   local rows = {}
