@@ -1,12 +1,14 @@
 # MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
 CC      ?= gcc
-PKGS    := lua5.4 zlib openblas readline ncursesw
+PKGS    := lua5.4 zlib readline ncursesw
 CFLAGS  ?= -O3 -g
 # What the code needs whatever CFLAGS says. -fno-ipa-pure-const -fno-ipa-modref: with them,
 # GCC 12.2 judged net.c's forward_from (calls to external functions with the address of a
 # local struct) free of side effects and deleted the calls to it at -O1 and above (UBSan
-# finds nothing; clang and -O0 keep the calls).
-MPCL_CFLAGS := -DMPCL_VERSION=\"0.1.0\" -std=c11 -fno-math-errno -fno-ipa-pure-const \
+# finds nothing; clang and -O0 keep the calls). -ffp-contract=off: a * b + c is two roundings
+# wherever it is written so (GNU C and clang would fuse it on CPUs with FMA, and results
+# would then depend on the instruction set: core/isa.h).
+MPCL_CFLAGS := -DMPCL_VERSION=\"0.2.0\" -std=c11 -ffp-contract=off -fno-math-errno -fno-ipa-pure-const \
            -fno-ipa-modref -Wall -Wextra \
            -Werror -D_GNU_SOURCE -D_XOPEN_SOURCE_EXTENDED -pthread -Icore -Iplugins -Iscripting -Isessions -Iconsole \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "isa.h"
 #include "kernels.h"
 #include "lab.h"
 #include "repl.h"
@@ -33,7 +34,8 @@ static void usage(FILE *f)
             "key=value pairs reach the script as a table (its `...` and lab.args; numbers\n"
             "converted). The REPL records each session in a journal under\n"
             "${XDG_STATE_HOME:-~/.local/state}/mpcl/sessions. Replays run sandboxed unless\n"
-            "--trust. Environment: MPCL_THREADS (default: all cores), MPCL_DATA (data).\n");
+            "--trust. Environment: MPCL_THREADS (default: all cores), MPCL_DATA (data),\n"
+            "MPCL_ISA=avx512|avx2|generic (a lower instruction-set path; same results).\n");
 }
 
 static int default_threads(void)
@@ -224,7 +226,11 @@ int main(int argc, char **argv)
     }
     if (console && (stdin_mode || (replay && ro.trust)))
         console = 0;
-    kern_blas_env_fixup(argv);
+    char isa_err[200];
+    if (isa_init(isa_err, sizeof isa_err) < 0) {
+        fprintf(stderr, "mpcl: %s\n", isa_err);
+        return 2;
+    }
     kern_flush_denormals();
     int threads = default_threads();
     kern_set_threads(threads);

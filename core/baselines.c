@@ -1,12 +1,12 @@
 #include "baselines.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -233,35 +233,13 @@ const float *bl_layer_weights(const bl_model *m, int l)
 
 /* ---- products on fixed tiles ------------------------------------------------------------- */
 
-enum { BL_TILE = 32 }; /* rows of the output per sgemm call: the same calls for any threads */
+enum { BL_TILE = 32 }; /* rows per unit of work for the loops around the products */
 
-typedef struct gemm_job {
-    int ta, tb, M, N, K;
-    const float *A, *B;
-    int lda, ldb;
-    float beta;
-    float *C;
-    int ldc;
-} gemm_job;
-
-static void gemm_tiles(void *ud, int begin, int end)
-{
-    const gemm_job *j = ud;
-    for (int u = begin; u < end; u++) {
-        int lo = u * BL_TILE, rows = j->M - lo < BL_TILE ? j->M - lo : BL_TILE;
-        const float *A = j->ta ? j->A + lo : j->A + (size_t)lo * j->lda;
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                    j->tb ? CblasTrans : CblasNoTrans, rows, j->N, j->K, 1.0f, A, j->lda, j->B,
-                    j->ldb, j->beta, j->C + (size_t)lo * j->ldc, j->ldc);
-    }
-}
-
-/* C (M, N) = op(A) op(B) + beta C, row-major, split into tiles of BL_TILE rows of C. */
+/* C (M, N) = op(A) op(B) (+ C when accumulate): gemm.h, every sum in one fixed order. */
 static void gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                 int ldb, float beta, float *C, int ldc)
+                 int ldb, int accumulate, float *C, int ldc)
 {
-    gemm_job j = {ta, tb, M, N, K, A, B, lda, ldb, beta, C, ldc};
-    kern_parallel((M + BL_TILE - 1) / BL_TILE, 1, gemm_tiles, &j);
+    gemm_f32(ta, tb, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
 }
 
 /* ---- training pass ------------------------------------------------------------------------- */
@@ -283,8 +261,7 @@ static void forward_tiles(void *ud, int begin, int end)
             const float *x = m->act[l] + (size_t)lo * in;
             float *z = m->act[l + 1] + (size_t)lo * out;
             const float *b = m->theta + m->b_off[l];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in,
-                        m->theta + m->w_off[l], in, 0.0f, z, out);
+            gemm(0, 1, rows, out, in, x, in, m->theta + m->w_off[l], in, 0, z, out);
             int hidden = l < m->nlayers - 1;
             for (int r = 0; r < rows; r++)
                 for (int o = 0; o < out; o++) {
@@ -377,8 +354,8 @@ static void wgrad_tiles(void *ud, int begin, int end)
     int in = j->m->sizes[j->l], out = j->m->sizes[j->l + 1];
     for (int u = begin; u < end; u++) {
         int lo = u * BL_TILE, rows = out - lo < BL_TILE ? out - lo : BL_TILE;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, in, j->B, 1.0f, j->dz + lo,
-                    out, j->x, in, j->squared ? 1.0f : 0.0f, j->gw + (size_t)lo * in, in);
+        gemm(1, 0, rows, in, j->B, j->dz + lo, out, j->x, in, j->squared, j->gw + (size_t)lo * in,
+             in);
         bias_sums(j, lo, lo + rows);
     }
 }
@@ -409,7 +386,7 @@ static void backward(bl_model *m, int B, float *g, int squared)
         if (l == 0)
             break;
         /* dx (B, in) = dz W, then the ReLU's gate (x > 0). */
-        gemm(0, 0, B, in, out, cur, out, m->theta + m->w_off[l], in, 0.0f, nxt, in);
+        gemm(0, 0, B, in, out, cur, out, m->theta + m->w_off[l], in, 0, nxt, in);
         for (size_t i = 0; i < (size_t)B * in; i++)
             if (!(x[i] > 0.0f))
                 nxt[i] = 0.0f;
@@ -1218,8 +1195,7 @@ static void eval_tiles(void *ud, int begin, int end)
             int in = m->sizes[l], out = m->sizes[l + 1];
             float *z = l == nl - 1 ? j->out + (size_t)k0 * out : b;
             const float *bias = m->theta + m->b_off[l];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, a, in,
-                        j->w[l], in, 0.0f, z, out);
+            gemm(0, 1, rows, out, in, a, in, j->w[l], in, 0, z, out);
             for (int r = 0; r < rows; r++)
                 for (int o = 0; o < out; o++) {
                     float v = z[(size_t)r * out + o] + bias[o];

@@ -60,10 +60,9 @@
  * of a sequence with the same method.
  *
  * Determinism. Every random draw comes from xoshiro256** streams of the config's and the
- * model's seeds. Matrix products are OpenBLAS sgemm calls on tiles of a fixed size (32 rows
- * of the output), spread over kern_parallel's threads: each tile is the same call whatever
- * the thread count, and sums (bias gradients, dot products) run serially in a fixed order,
- * so results are bit-identical for any thread count.
+ * model's seeds. Matrix products are gemm.h's, each output one sum in a fixed order, and
+ * the other sums (bias gradients, dot products) run serially in a fixed order, so results
+ * are bit-identical for any thread count and on any CPU.
  *
  * Noise. bl_noise_weights exports the layer weights through noise_weights_float (each layer's
  * max |w| mapped onto the LRS-HRS window, see noise.h); the biases are digital (like batch

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device_simd.h"
+#include "isa.h"
 #include "kernels.h"
 
 /* The hot loops run over outp columns, a multiple of XBAR_BLOCK, in blocks of fixed width
@@ -944,8 +945,7 @@ HOT void image_plain(const vmm_job *job, vmm_scratch *s, int b)
 
 static int xbar_simd_ok(void)
 {
-    return dev_simd_ok() && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("vaes");
+    return dev_simd_ok() && isa_use(ISA_EXT_VBMI) && isa_use(ISA_EXT_VAES);
 }
 
 /* The normals of 64 columns, noise blocks n0 .. n0 + 3 (ars_block with the round keys rk,
@@ -1248,7 +1248,7 @@ static void plan_copy(const vmm_job *job, vmm_scratch *s, int i, int b)
 #endif
 
 /* Chunk c: images [IMAGE_CHUNK c, IMAGE_CHUNK (c + 1)). Compiled for each instruction set. */
-MPCL_MULTIVERSION static void vmm_chunk(const vmm_job *job, int c, vmm_scratch *s)
+ISA_INLINE void vmm_chunk_body(const vmm_job *job, int c, vmm_scratch *s)
 {
     int b0 = c * IMAGE_CHUNK, b1 = job->B - b0 < IMAGE_CHUNK ? job->B : b0 + IMAGE_CHUNK;
 #ifdef DEV_SIMD
@@ -1282,6 +1282,8 @@ MPCL_MULTIVERSION static void vmm_chunk(const vmm_job *job, int c, vmm_scratch *
         image_plain(job, s, b);
     }
 }
+
+ISA_CLONES(vmm_chunk, (const vmm_job *job, int c, vmm_scratch *s), (job, c, s))
 
 /* Chunks [begin, end), on one thread. */
 static void vmm_range(void *ud, int begin, int end)
@@ -1359,7 +1361,7 @@ static int vmm_run(xbar *x, int l, int p, vmm_job *job, char *err, size_t errlen
     if (job->noise)
         ars_keys(dev_noise_key(&x->pos), job->rk);
 #ifdef DEV_SIMD
-    job->aesni = __builtin_cpu_supports("aes");
+    job->aesni = isa_use(ISA_EXT_AES);
 #endif
     atomic_init(&job->oom, 0);
     kern_parallel(ceil_div(job->B, IMAGE_CHUNK), 1, vmm_range, job);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device_simd.h"
+#include "isa.h"
 #include "kernels.h"
 
 /* Streams of one array: stream = unit * DEV_STREAMS + purpose. */
@@ -657,7 +658,7 @@ static inline void lanes_normal32(dev_lanes *g, float *restrict out)
         out[i] = ((float)h[i] - 30.0f) * (1.0f / 9.219544f);
 }
 
-MPCL_MULTIVERSION static void lanes_normal_plain(dev_lanes *g, float *out, int n)
+ISA_INLINE void lanes_normal_plain_body(dev_lanes *g, float *out, int n)
 {
     int m = 0;
     for (; m + 4 * DEV_LANES <= n; m += 4 * DEV_LANES)
@@ -668,6 +669,8 @@ MPCL_MULTIVERSION static void lanes_normal_plain(dev_lanes *g, float *out, int n
         memcpy(out + m, tail, sizeof(float) * (size_t)(n - m));
     }
 }
+
+ISA_CLONES(lanes_normal_plain, (dev_lanes *g, float *out, int n), (g, out, n))
 
 #ifdef DEV_SIMD
 /* The same sequence as lanes_normal_plain, the eight lanes in registers. */

@@ -4,12 +4,13 @@
  *
  * One step of the eight lanes in registers gives the 32 nibble-sum normals of one step of
  * dev_lanes_normal, in the same order: lo holds normals 0-15 of the step, hi 16-31. The
- * caller checks __builtin_cpu_supports("avx512bw") before calling code built with
+ * caller checks dev_simd_ok() (the avx512 path of isa.h) before calling code built with
  * DEV_AVX512. Defining MPCL_PORTABLE leaves only the portable paths (for tests). */
 #ifndef MPCL_DEVICE_SIMD_H
 #define MPCL_DEVICE_SIMD_H
 
 #include "device.h"
+#include "isa.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(MPCL_PORTABLE)
 #define DEV_SIMD 1
@@ -61,7 +62,7 @@ DEV_AVX512 static inline void dev_lanes512_step(dev_lanes512 *v, __m512 *lo, __m
     *hi = _mm512_mul_ps(_mm512_sub_ps(u, c30), inv);
 }
 
-static inline int dev_simd_ok(void) { return __builtin_cpu_supports("avx512bw"); }
+static inline int dev_simd_ok(void) { return isa_active() == ISA_AVX512; }
 #endif
 
 #endif

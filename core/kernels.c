@@ -1,6 +1,7 @@
 #include "kernels.h"
 
-#include <cblas.h>
+#include "isa.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -22,10 +23,9 @@ static inline int32_t finish(int mode, int count, int nbits, int xones)
     return mode == MODE_XNOR ? nbits - 2 * count : 2 * count - xones;
 }
 
-/* Portable path: the compiler's popcount (a POPCNT instruction where the CPU has it). */
-__attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, int rows,
-                                                           const kern_bmat *w, int mode,
-                                                           int nbits, int32_t *out, int ldo)
+/* Portable path, one column at a time; POPCNT where the path allows it. */
+ISA_INLINE void bgemm_scalar_body(const uint64_t *x, int rows, const kern_bmat *w, int mode,
+                                  int nbits, int32_t *out, int ldo)
 {
     int words = w->words, cols = w->cols, colsp = w->colsp;
     for (int b = 0; b < rows; b++) {
@@ -44,10 +44,20 @@ __attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, in
     }
 }
 
-static bgemm_fn bgemm_impl = bgemm_popcnt;
+__attribute__((target("popcnt"))) static void bgemm_popcnt(const uint64_t *x, int rows,
+                                                           const kern_bmat *w, int mode,
+                                                           int nbits, int32_t *out, int ldo)
+{
+    bgemm_scalar_body(x, rows, w, mode, nbits, out, ldo);
+}
+
+static void bgemm_plain(const uint64_t *x, int rows, const kern_bmat *w, int mode, int nbits,
+                        int32_t *out, int ldo)
+{
+    bgemm_scalar_body(x, rows, w, mode, nbits, out, ldo);
+}
+
 static void pack_signs_plain(const float *x, int n, uint64_t *out);
-static void (*pack_impl)(const float *x, int n, uint64_t *out) = pack_signs_plain;
-static const char *popcount_name = "popcnt";
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -118,67 +128,32 @@ AVX512_POPCNT static void bgemm_avx512(const uint64_t *x, int rows, const kern_b
 }
 #endif
 
-typedef void (*qgemm_fn)(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
-                         int ldo);
 static void qgemm_plain(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
                         int ldo);
-static qgemm_fn qgemm_impl = qgemm_plain;
-static const char *qgemm_name = "plain";
 #if defined(__x86_64__) && defined(__GNUC__)
 static void pack_signs_avx512(const float *x, int n, uint64_t *out);
 static void qgemm_vnni(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out,
                        int ldo);
 #endif
 
-static void kern_pick(void)
+/* The kernels of the active path (isa.h); integer products, exact on every path. */
+static bgemm_fn bgemm_impl(void)
 {
-    static int picked;
-    if (picked)
-        return;
-    picked = 1;
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
-        bgemm_impl = bgemm_avx512;
-        popcount_name = "avx512-vpopcntdq";
-    }
-    if (__builtin_cpu_supports("avx512f"))
-        pack_impl = pack_signs_avx512;
-    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
-        qgemm_impl = qgemm_vnni;
-        qgemm_name = "avx512-vnni";
-    }
+    if (isa_use(ISA_EXT_VPOPCNTDQ))
+        return bgemm_avx512;
 #endif
+    return isa_use(ISA_EXT_POPCNT) ? bgemm_popcnt : bgemm_plain;
 }
 
-void kern_blas_env_fixup(char **argv)
+static const char *bgemm_name(void)
 {
-    if (getenv("MPCL_BLAS_FIXED"))
-        return; /* already restarted once */
-    int restart = 0;
-    const char *nt = getenv("OPENBLAS_NUM_THREADS");
-    if (!nt || strcmp(nt, "1")) {
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        restart = 1;
-    }
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (!getenv("OPENBLAS_CORETYPE")) {
-        __builtin_cpu_init();
-        const char *core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                           : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                            : NULL;
-        if (core) {
-            setenv("OPENBLAS_CORETYPE", core, 1);
-            restart = 1;
-        }
-    }
-#endif
-    if (restart) {
-        setenv("MPCL_BLAS_FIXED", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    return isa_use(ISA_EXT_VPOPCNTDQ) ? "avx512-vpopcntdq"
+           : isa_use(ISA_EXT_POPCNT)  ? "popcnt"
+                                      : "plain";
 }
+
+static int use_vnni(void) { return isa_use(ISA_EXT_VNNI); }
 
 void kern_flush_denormals(void)
 {
@@ -187,75 +162,19 @@ void kern_flush_denormals(void)
 #endif
 }
 
-void kern_set_threads(int threads)
-{
-    kern_pick();
-    if (threads < 1)
-        threads = 1;
-    kern_nthreads = threads;
-    openblas_set_num_threads(1);
-}
+void kern_set_threads(int threads) { kern_nthreads = threads < 1 ? 1 : threads; }
 
 int kern_threads(void) { return kern_nthreads; }
 
 const char *kern_describe(void)
 {
     static char buf[256];
-    kern_pick();
-    snprintf(buf, sizeof buf, "%s, kernel %s; popcount %s; byte products %s",
-             openblas_get_config(), openblas_get_corename(), popcount_name, qgemm_name);
+    snprintf(buf, sizeof buf,
+             "path %s (best here: %s), cpu %s; float products: own kernels, fixed order; "
+             "popcount %s; byte products %s",
+             isa_name(isa_active()), isa_name(isa_best()), isa_cpu_model(), bgemm_name(),
+             use_vnni() ? "avx512-vnni" : "plain");
     return buf;
-}
-
-typedef struct gemm_job {
-    int ta, tb, M, N, K, split_n;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int lda, ldb, ldc;
-} gemm_job;
-
-enum { GEMM_UNIT = 16 }; /* split in multiples of the kernels' 16-wide blocks */
-
-/* Units [begin, end) of the split dimension: an ordinary single-threaded sgemm on them. */
-static void gemm_range(void *ud, int begin, int end)
-{
-    const gemm_job *j = ud;
-    int lo = begin * GEMM_UNIT, hi = end * GEMM_UNIT;
-    int dim = j->split_n ? j->N : j->M;
-    if (hi > dim)
-        hi = dim;
-    if (lo >= hi)
-        return;
-    const float *A = j->A, *B = j->B;
-    float *C = j->C;
-    int M = j->M, N = j->N;
-    if (j->split_n) {
-        B += j->tb ? (size_t)lo * j->ldb : (size_t)lo;
-        C += lo;
-        N = hi - lo;
-    } else {
-        A += j->ta ? (size_t)lo : (size_t)lo * j->lda;
-        C += (size_t)lo * j->ldc;
-        M = hi - lo;
-    }
-    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                j->tb ? CblasTrans : CblasNoTrans, M, N, j->K, j->alpha, A, j->lda, B, j->ldb,
-                j->beta, C, j->ldc);
-}
-
-/* OpenBLAS runs single-threaded; with several threads the product is split over the
- * larger output dimension and each part runs on a thread of the lab's pool (OpenBLAS's
- * own threading scales poorly on the small products of a training step). */
-void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
-                int lda, const float *B, int ldb, float beta, float *C, int ldc)
-{
-    gemm_job j = {trans_a, trans_b, M, N, K, N >= M, alpha, beta, A, B, C, lda, ldb, ldc};
-    int units = ((j.split_n ? N : M) + GEMM_UNIT - 1) / GEMM_UNIT;
-    if (kern_nthreads > 1 && (long)M * N * K >= (1L << 19))
-        kern_parallel(units, 2, gemm_range, &j);
-    else
-        gemm_range(&j, 0, units);
 }
 
 static void pack_signs_plain(const float *x, int n, uint64_t *out)
@@ -433,14 +352,24 @@ void kern_qmat_free(kern_qmat *m)
 
 void kern_qgemm(const uint8_t *x, int rows, int ldx, const kern_qmat *w, int32_t *out, int ldo)
 {
-    kern_pick();
-    qgemm_impl(x, rows, ldx, w, out, ldo);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (use_vnni()) {
+        qgemm_vnni(x, rows, ldx, w, out, ldo);
+        return;
+    }
+#endif
+    qgemm_plain(x, rows, ldx, w, out, ldo);
 }
 
 void kern_pack_signs(const float *x, int n, uint64_t *out)
 {
-    kern_pick();
-    pack_impl(x, n, out);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa_active() == ISA_AVX512) {
+        pack_signs_avx512(x, n, out);
+        return;
+    }
+#endif
+    pack_signs_plain(x, n, out);
 }
 
 int kern_bmat_prepare(kern_bmat *m, const uint64_t *w, int cols, int words)
@@ -471,14 +400,12 @@ void kern_bmat_free(kern_bmat *m)
 void kern_bgemm_xnor(const uint64_t *x, int rows, const kern_bmat *w, int nbits, int32_t *out,
                      int ldo)
 {
-    kern_pick();
-    bgemm_impl(x, rows, w, MODE_XNOR, nbits, out, ldo);
+    bgemm_impl()(x, rows, w, MODE_XNOR, nbits, out, ldo);
 }
 
 void kern_bgemm_and(const uint64_t *x, int rows, const kern_bmat *w, int32_t *out, int ldo)
 {
-    kern_pick();
-    bgemm_impl(x, rows, w, MODE_AND, 0, out, ldo);
+    bgemm_impl()(x, rows, w, MODE_AND, 0, out, ldo);
 }
 
 /* A persistent pool of worker threads for kern_parallel: workers spin briefly on the job

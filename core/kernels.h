@@ -1,6 +1,7 @@
-/* kernels: the hot loops. Bit-packed sign vectors, XNOR/AND-popcount products for binary
- * activations and weights, and a float GEMM wrapper over OpenBLAS (cblas). Fast paths for
- * AVX-512 (VPOPCNTDQ) are chosen at run time; the build stays portable.
+/* kernels: the hot integer loops and the thread pool. Bit-packed sign vectors, XNOR/AND-
+ * popcount products for binary activations and weights, byte x +-1 products; the path
+ * (AVX-512 with VPOPCNTDQ / VNNI, or portable) follows isa.h, and every path gives the
+ * same integers. Float products are in gemm.h.
  *
  * Bit convention: bit set = +1 (or input pixel on), bit clear = -1 (or off). Padding bits
  * past the logical length are always zero in every packed row. */
@@ -11,34 +12,14 @@
 
 #define KERN_WORDS(n) (((n) + 63) / 64)
 
-/* Hot loops are compiled for AVX-512, AVX2 and baseline x86-64; the loader picks one for
- * the CPU it runs on (GCC function multiversioning), so the build stays portable. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(MPCL_NO_MULTIVERSION)
-#define MPCL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MPCL_MULTIVERSION
-#endif
-
-/* Call first thing in main(). OpenBLAS reads its environment when it loads, before main:
- * OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to generic kernels unless
- * OPENBLAS_CORETYPE names the family, and its own threads would only spin (the lab splits
- * products over its own threads). When OPENBLAS_CORETYPE is unset (set from the CPU:
- * SkylakeX with AVX-512, Haswell with AVX2) or OPENBLAS_NUM_THREADS is not 1, this sets
- * them and executes the program again, once; if that fails the program carries on. */
-void kern_blas_env_fixup(char **argv);
-
 /* Flush denormals to zero on the calling thread (threads it creates later inherit it). */
 void kern_flush_denormals(void);
 
 /* Set the number of threads the kernels may use. */
 void kern_set_threads(int threads);
 int kern_threads(void);
-/* Human-readable description of the BLAS and the popcount path in use. */
+/* Human-readable description of the instruction-set path and the kernels it uses. */
 const char *kern_describe(void);
-
-/* C (M x N) = alpha * op(A) op(B) + beta * C, row-major, as cblas_sgemm. */
-void kern_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
-                int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* Pack n floats into bits (x >= 0 -> 1). out holds KERN_WORDS(n) words. */
 void kern_pack_signs(const float *x, int n, uint64_t *out);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
+#include "isa.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -301,7 +303,7 @@ static inline __attribute__((always_inline)) void bn_forward_block(const bn_job 
     }
 }
 
-MPCL_MULTIVERSION static void bn_forward_range(void *ud, int begin, int end)
+ISA_INLINE void bn_forward_range_body(void *ud, int begin, int end)
 {
     const bn_job *j = ud;
     int o0, o1;
@@ -313,6 +315,8 @@ MPCL_MULTIVERSION static void bn_forward_range(void *ud, int begin, int end)
             bn_forward_block(j, o, o1 - o);
     }
 }
+
+ISA_CLONES(bn_forward_range, (void *ud, int begin, int end), (ud, begin, end))
 
 static inline __attribute__((always_inline)) void bn_backward_block(const bn_job *j, int o,
                                                                    int W)
@@ -354,7 +358,7 @@ static inline __attribute__((always_inline)) void bn_backward_block(const bn_job
     }
 }
 
-MPCL_MULTIVERSION static void bn_backward_range(void *ud, int begin, int end)
+ISA_INLINE void bn_backward_range_body(void *ud, int begin, int end)
 {
     const bn_job *j = ud;
     int o0, o1;
@@ -366,6 +370,8 @@ MPCL_MULTIVERSION static void bn_backward_range(void *ud, int begin, int end)
             bn_backward_block(j, o, o1 - o);
     }
 }
+
+ISA_CLONES(bn_backward_range, (void *ud, int begin, int end), (ud, begin, end))
 
 static int bn_units(int out) { return (out + BN_UNIT - 1) / BN_UNIT; }
 
@@ -428,8 +434,7 @@ void net_forward_train(net *n, const float *x, int B)
     if (x != n->act[0])
         memcpy(n->act[0], x, sizeof(float) * B * n->sizes[0]);
     net_layer *L = &n->layer[0];
-    kern_sgemm(0, 1, B, L->out, L->in, 1.0f, n->act[0], L->in, L->wb, L->in, 0.0f, n->pre[0],
-               L->out);
+    gemm_f32(0, 1, B, L->out, L->in, n->act[0], L->in, L->wb, L->in, 0, n->pre[0], L->out);
     forward_from(n, 0, B);
 }
 
@@ -509,12 +514,12 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
         bn_job j = {.n = n, .l = l, .B = B, .ste = l < nl - 1, .dy = dy, .da = da};
         kern_parallel(bn_units(out), 4, bn_backward_range, &j);
         /* dW (out, in) = dA^T (out, B) X (B, in); the gradient reaches Wh straight through. */
-        kern_sgemm(1, 0, out, in, B, 1.0f, da, out, n->act[l], in, 0.0f, L->g_w, in);
+        gemm_f32(1, 0, out, in, B, da, out, n->act[l], in, 0, L->g_w, in);
         if (l == 0)
             break;
         /* dX (B, in) = dA (B, out) Wb (out, in); the layer below masks it (ste). */
         float *dx = n->grad_a;
-        kern_sgemm(0, 0, B, in, out, 1.0f, da, out, L->wb, in, 0.0f, dx, in);
+        gemm_f32(0, 0, B, in, out, da, out, L->wb, in, 0, dx, in);
         dy = dx;
     }
     return (float)(loss / B);
@@ -539,7 +544,7 @@ enum { INFER_TILE = 64 };
 /* Inference of rows [begin, end), INFER_TILE rows at a time. Every layer's product is an
  * exact integer: bytes x +-1 (float inputs, scaled by 1/255 in the folded batch norm),
  * 0/1 x +-1 or +-1 x +-1 (popcounts). */
-MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
+ISA_INLINE void infer_range_body(void *ud, int begin, int end)
 {
     infer_job *job = ud;
     const net *n = job->n;
@@ -594,6 +599,8 @@ MPCL_MULTIVERSION static void infer_range(void *ud, int begin, int end)
     free(x8);
     free(yb);
 }
+
+ISA_CLONES(infer_range, (void *ud, int begin, int end), (ud, begin, end))
 
 void net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
                float *out)

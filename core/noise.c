@@ -1,12 +1,12 @@
 #include "noise.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "kernels.h"
 
 /* ---- effective weights ----------------------------------------------------------------- */
@@ -191,7 +191,7 @@ int noise_net_weights(noise_weights *dst, const net *n, double rho, rng *r, char
 
 /* ---- evaluation -------------------------------------------------------------------------- */
 
-enum { NOISE_TILE = 256 }; /* rows per sgemm: a fixed split, so results ignore the threads */
+enum { NOISE_TILE = 256 }; /* rows per unit of work */
 
 typedef struct fwd_job {
     const noise_weights *w;
@@ -266,8 +266,7 @@ static void forward_tile(const fwd_job *job, int k0, int rows, float *x, float *
         int hidden = l < w->nlayers - 1;
         float *y = hidden ? x : job->out + (size_t)k0 * out;
         /* A (rows, out) = X (rows, in) W^T, W (out, in). */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in,
-                    w->w[l], in, 0.0f, a, out);
+        gemm_f32(0, 1, rows, out, in, x, in, w->w[l], in, 0, a, out);
         const float *scale = job->scale[l], *shift = job->shift[l];
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < out; o++) {

@@ -20,8 +20,8 @@
  * never reach the chip), of every weight layer, the first and the last included, since
  * every layer runs on the array. Batch norm and sign run digitally and stay exact.
  *
- * Evaluation. The forward pass runs on the noisy float weights: A = X W_eff^T (OpenBLAS
- * sgemm), Y = scale * A + shift (batch norm folded exactly as net_infer folds it, from the
+ * Evaluation. The forward pass runs on the noisy float weights: A = X W_eff^T (gemm.h:
+ * the same bits on any CPU), Y = scale * A + shift (batch norm folded exactly as net_infer folds it, from the
  * running statistics or a task's bank), sign(Y) (sign(0) = +1) for hidden layers, Y the
  * logits; predictions as metrics_eval (task-/domain-/class-IL masks). For rho = 0 every
  * product is an exact integer in float (byte inputs enter as 0..255, their 1/255 folded into

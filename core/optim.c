@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa.h"
 #include "kernels.h"
 
 int optim_create(optim *o, const net *n, optim_rule rule, float lr)
@@ -130,10 +131,10 @@ static void adam_plain(float *p, const float *g, float *m, float *v, size_t len,
             wb[i] = x >= 0.0f ? 1.0f : -1.0f;                                              \
     }
 
-MPCL_MULTIVERSION static void step_weights(const optim *o, float mm, float *restrict wh,
-                                           float *restrict wb, const float *restrict g,
-                                           float *restrict m, float *restrict v, size_t w,
-                                           float step, float ibc2)
+ISA_INLINE void step_weights_body(const optim *o, float mm, float *restrict wh,
+                                  float *restrict wb, const float *restrict g,
+                                  float *restrict m, float *restrict v, size_t w, float step,
+                                  float ibc2)
 {
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = o->lr;
     float k = mm / OPTIM_MPCL_M_UNIT;
@@ -150,6 +151,12 @@ MPCL_MULTIVERSION static void step_weights(const optim *o, float mm, float *rest
         STEP_LOOP(d = -step * mi / denom)
     }
 }
+
+ISA_CLONES(step_weights,
+           (const optim *o, float mm, float *restrict wh, float *restrict wb,
+            const float *restrict g, float *restrict m, float *restrict v, size_t w, float step,
+            float ibc2),
+           (o, mm, wh, wb, g, m, v, w, step, ibc2))
 
 typedef struct step_job {
     const optim *o;

@@ -36,7 +36,6 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    kern_blas_env_fixup(argv);
     kern_flush_denormals();
     char err[512];
     kern_set_threads(atoi(arg(argc, argv, "threads", "2")));

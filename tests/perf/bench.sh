@@ -3,11 +3,12 @@
 # binarized-MLP workload, at 1 thread and at $(nproc) threads.  `make bench` runs this after
 # building build/mpcl-bench.
 #
-# Both sides run in the same environment: OpenBLAS's libblas.so.3 first on LD_LIBRARY_PATH
-# (Debian's python3-torch calls sgemm through libblas.so.3, which is the slow reference BLAS
-# unless OpenBLAS is the one found), OPENBLAS_CORETYPE set from the CPU's ISA (SkylakeX with
-# AVX-512, Haswell with AVX2; a value already set is kept), OPENBLAS_NUM_THREADS = the thread
-# count of the run.
+# Both sides run in the same environment. The engine links no BLAS (its float products are its
+# own fixed-order kernels, core/gemm.h) and says which instruction-set path it ran. The peer
+# gets OpenBLAS's libblas.so.3 first on LD_LIBRARY_PATH (Debian's python3-torch calls sgemm
+# through libblas.so.3, which is the slow reference BLAS unless OpenBLAS is the one found),
+# OPENBLAS_CORETYPE set from the CPU's ISA (SkylakeX with AVX-512, Haswell with AVX2; a value
+# already set is kept), OPENBLAS_NUM_THREADS = the thread count of the run.
 #
 # Ends with two lines, both at $(nproc) threads:
 #   train ratio vs torch: <x.x>x   (train_float784, ours / torch)
@@ -29,13 +30,17 @@ die() { echo "bench: $*" >&2; exit 1; }
 
 [ -x "$BIN" ] || die "$BIN is missing or not executable (make bench builds build/mpcl-bench)"
 
-# --- the peer's dependency ----------------------------------------------------------------
-if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
-    echo "bench: installing python3-torch"
+# --- the peer's dependencies: PyTorch, and OpenBLAS for its sgemm (the engine has its own) --
+peer_missing=()
+for p in python3-torch libopenblas0-pthread; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || peer_missing+=("$p")
+done
+if [ ${#peer_missing[@]} -gt 0 ]; then
+    echo "bench: installing ${peer_missing[*]}"
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends python3-torch \
-        || die "could not install python3-torch"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${peer_missing[@]}" \
+        || die "could not install ${peer_missing[*]}"
 fi
 "$PY" -c 'import torch' 2>/dev/null || die "$PY cannot import torch"
 
@@ -62,8 +67,8 @@ elif grep -qw avx2 /proc/cpuinfo; then
 else
     core_msg="OPENBLAS_CORETYPE unset (no avx2: OpenBLAS detects the kernel itself)"
 fi
-echo "bench: BLAS: $blas_msg"
-echo "bench: kernel: $core_msg"
+echo "bench: peer BLAS: $blas_msg"
+echo "bench: peer kernel: $core_msg"
 
 # --- runs ----------------------------------------------------------------------------------
 keys=(train_float784 infer_float784 infer_binary784)
@@ -86,7 +91,7 @@ measure() {
     echo "bench: running $label --threads $t"
     out=$(OPENBLAS_NUM_THREADS=$t timeout "$TMO" "$@" --threads "$t" 2>&1) \
         || die "$label --threads $t $(failure $?): $(tail -n 1 <<< "$out")"
-    [ "$t" = 1 ] && echo "bench: $label blas: $(value blas "$out")"
+    [ "$t" = 1 ] && echo "bench: $label kernels: $(value blas "$out")"
     for k in "${keys[@]}"; do
         v=$(value "$k" "$out")
         isnum "$v" || die "$label --threads $t printed no numeric '$k: ...' line"

@@ -112,7 +112,6 @@ static double bench_infer(const data_set *d, int count)
 
 int main(int argc, char **argv)
 {
-    kern_blas_env_fixup(argv);
     int threads = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)

@@ -26,10 +26,8 @@ static void die(const char *err)
     exit(1);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    kern_blas_env_fixup(argv);
     kern_flush_denormals();
     const char *t = getenv("MPCL_THREADS");
     kern_set_threads(t && atoi(t) > 0 ? atoi(t) : 2);

@@ -66,10 +66,8 @@ static double run_lua(lua_State *L)
     return dt;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    kern_blas_env_fixup(argv);
     kern_flush_denormals();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     kern_set_threads(ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu);

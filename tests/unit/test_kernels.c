@@ -1,4 +1,5 @@
-/* Unit tests for core/kernels: packing and popcount products against plain loops. */
+/* Unit tests for core/kernels: packing and popcount products against plain loops, the
+ * same on every instruction-set path; the thread pool. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "isa.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -174,58 +176,48 @@ static void test_parallel_nested(void **state)
     kern_set_threads(1);
 }
 
-/* Products split across threads equal the single-threaded ones, for every transpose. */
-static void test_sgemm_split_matches_serial(void **state)
+/* Every instruction-set path gives the same integers and packed bits. */
+static void test_paths_agree(void **state)
 {
     (void)state;
-    int M = 100, N = 200, K = 150;
     rng r;
-    rng_seed(&r, 5);
-    /* Room for both orientations: A up to N x K, B up to K x N. */
-    float *A = malloc(sizeof(float) * N * K), *B = malloc(sizeof(float) * K * N);
-    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
-    for (int i = 0; i < N * K; i++)
-        A[i] = (float)rng_normal(&r);
-    for (int i = 0; i < K * N; i++)
-        B[i] = (float)rng_normal(&r);
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-            for (int tall = 0; tall < 2; tall++) {
-                int m = tall ? N : M, n = tall ? M : N; /* split along M, then along N */
-                int lda = ta ? m : K, ldb = tb ? K : n;
-                kern_set_threads(1);
-                kern_sgemm(ta, tb, m, n, K, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
-                kern_set_threads(2);
-                kern_sgemm(ta, tb, m, n, K, 1.0f, A, lda, B, ldb, 0.0f, C2, n);
-                /* Some OpenBLAS kernels sum a split product in another order: equal to
-                 * rounding, and bit-identical from one call to the next. */
-                for (int i = 0; i < m * n; i++)
-                    assert_float_equal(C1[i], C2[i], 1e-4f * (1.0f + fabsf(C1[i])));
-                kern_sgemm(ta, tb, m, n, K, 1.0f, A, lda, B, ldb, 0.0f, C1, n);
-                assert_memory_equal(C1, C2, sizeof(float) * m * n);
-            }
-    kern_set_threads(1);
-    free(A);
-    free(B);
-    free(C1);
-    free(C2);
-}
-
-static void test_sgemm_wrapper(void **state)
-{
-    (void)state;
-    /* C (2x2) = A (2x3) B^T with B stored as 2x3 rows [1 0 0] and [1 1 1]. */
-    float A[6] = {1, 2, 3, 4, 5, 6}, B[6] = {1, 0, 0, 1, 1, 1}, C[4];
-    kern_sgemm(0, 1, 2, 2, 3, 1.0f, A, 3, B, 3, 0.0f, C, 2);
-    assert_float_equal(C[0], 1, 1e-6);
-    assert_float_equal(C[1], 1 + 2 + 3, 1e-6);
-    assert_float_equal(C[2], 4, 1e-6);
-    assert_float_equal(C[3], 4 + 5 + 6, 1e-6);
-    /* C (3x3) = A^T A with A as 2x3. */
-    float D[9];
-    kern_sgemm(1, 0, 3, 3, 2, 1.0f, A, 3, A, 3, 0.0f, D, 3);
-    assert_float_equal(D[0], 1 * 1 + 4 * 4, 1e-6);
-    assert_float_equal(D[5], 2 * 3 + 5 * 6, 1e-6);
+    rng_seed(&r, 11);
+    int rows = 13, cols = 37, nbits = 200, words = KERN_WORDS(nbits);
+    uint64_t *x = malloc(sizeof(uint64_t) * rows * words), *w = malloc(sizeof(uint64_t) * cols * words);
+    uint8_t *x8 = malloc((size_t)rows * nbits);
+    float *f = malloc(sizeof(float) * nbits);
+    random_bits(&r, x, rows, nbits);
+    random_bits(&r, w, cols, nbits);
+    for (int i = 0; i < rows * nbits; i++)
+        x8[i] = (uint8_t)rng_below(&r, 256);
+    for (int i = 0; i < nbits; i++)
+        f[i] = (float)rng_normal(&r);
+    kern_bmat bm;
+    kern_qmat qm;
+    assert_int_equal(kern_bmat_prepare(&bm, w, cols, words), 0);
+    assert_int_equal(kern_qmat_prepare(&qm, w, cols, nbits, words), 0);
+    int32_t ref[3][13 * 37], out[3][13 * 37];
+    uint64_t ref_bits[KERN_WORDS(200)], bits[KERN_WORDS(200)];
+    isa_path best = isa_best();
+    for (int p = (int)best; p >= ISA_GENERIC; p--) {
+        assert_int_equal(isa_set((isa_path)p), 0);
+        int32_t(*o)[13 * 37] = p == (int)best ? ref : out;
+        kern_bgemm_xnor(x, rows, &bm, nbits, o[0], cols);
+        kern_bgemm_and(x, rows, &bm, o[1], cols);
+        kern_qgemm(x8, rows, nbits, &qm, o[2], cols);
+        kern_pack_signs(f, nbits, p == (int)best ? ref_bits : bits);
+        if (p != (int)best) {
+            assert_memory_equal(ref, out, sizeof ref);
+            assert_memory_equal(ref_bits, bits, sizeof bits);
+        }
+    }
+    isa_set(best);
+    kern_bmat_free(&bm);
+    kern_qmat_free(&qm);
+    free(x);
+    free(w);
+    free(x8);
+    free(f);
 }
 
 int main(void)
@@ -235,9 +227,8 @@ int main(void)
         cmocka_unit_test(test_byte_products_match_loops),
         cmocka_unit_test(test_pack_signs),
         cmocka_unit_test(test_parallel_covers_range),
-        cmocka_unit_test(test_sgemm_wrapper),
         cmocka_unit_test(test_parallel_nested),
-        cmocka_unit_test(test_sgemm_split_matches_serial),
+        cmocka_unit_test(test_paths_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
