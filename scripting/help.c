@@ -42,7 +42,8 @@ static const lab_doc docs[] = {
     {"lab", "write_json",
      "lab.write_json(path, value)\n  Writes JSON atomically (temporary file, fsync, rename)."},
     {"lab", "threads", "lab.threads([n]) -> n\n  Gets or sets the number of worker threads."},
-    {"lab", "blas", "lab.blas() -> string\n  The BLAS, its kernel and the popcount paths in use."},
+    {"lab", "blas", "lab.blas() -> string\n  The kernels in use: the instruction-set path, the float products (the lab's own,\n  in a fixed order), the popcount and byte-product paths. Same as lab.platform().kernels."},
+    {"lab", "platform", "lab.platform() -> {cpu, isa, best, libraries, kernels, summary}\n  Where results are computed: the CPU, the instruction-set path in use (MPCL_ISA\n  lowers it) and the best this CPU has, the C and Lua libraries. Results are the same\n  bits on every path and x86-64 CPU; journals record these fields."},
     {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
     {"lab", "chip.open",
      "lab.chip.open(uri [, {id=, noise=, stuck=, d2d=, adc_bits=, map=, map_neg=}]) -> chip\n"

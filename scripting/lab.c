@@ -15,10 +15,12 @@
 
 #include "data.h"
 #include "help.h"
+#include "isa.h"
 #include "kernels.h"
 #include "metrics.h"
 #include "net.h"
 #include "optim.h"
+#include "platform.h"
 #include "store.h"
 #include "train.h"
 
@@ -911,6 +913,28 @@ static int l_blas(lua_State *L)
     return 1;
 }
 
+/* {cpu, isa, best, libraries, kernels, summary}: where results are computed (platform.h). */
+static int l_platform(lua_State *L)
+{
+    platform p;
+    platform_get(&p, LUA_RELEASE);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, p.cpu);
+    lua_setfield(L, -2, "cpu");
+    lua_pushstring(L, p.isa);
+    lua_setfield(L, -2, "isa");
+    lua_pushstring(L, isa_name(isa_best()));
+    lua_setfield(L, -2, "best");
+    lua_pushstring(L, p.libraries);
+    lua_setfield(L, -2, "libraries");
+    lua_pushstring(L, kern_describe());
+    lua_setfield(L, -2, "kernels");
+    lua_pushfstring(L, "%s, path %s (best %s), %s", p.cpu, p.isa, isa_name(isa_best()),
+                    p.libraries);
+    lua_setfield(L, -2, "summary");
+    return 1;
+}
+
 /* ---- the replay sandbox's limits on writing --------------------------------------- */
 
 void lab_set_sandboxed(lua_State *L, int on)
@@ -1071,7 +1095,7 @@ int luaopen_lab(lua_State *L)
                                      {"net", l_net},           {"trainer", l_trainer},
                                      {"evaluate", l_evaluate}, {"json", l_json},
                                      {"write_json", l_write_json}, {"threads", l_threads},
-                                     {"blas", l_blas},         {"clock", l_clock},
+                                     {"blas", l_blas}, {"platform", l_platform},         {"clock", l_clock},
                                      {"load", l_load},         {"seed", l_seed},
                                      {NULL, NULL}};
     lab_new_class(L, DATASET_MT, dataset_meta, NULL);

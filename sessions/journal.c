@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <lua.h>
 #include <zlib.h>
 
 #include "data.h"
@@ -44,6 +45,7 @@ void journal_header_fill(journal_header *h, const char *version, long long seed,
     utc_now(h->date, sizeof h->date);
     h->seed = seed;
     h->threads = threads;
+    platform_get(&h->where, LUA_RELEASE);
     snprintf(h->chip, sizeof h->chip, "none");
     static const char *const sets[] = {"mnist", "fmnist"};
     static const char *const stems[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -138,6 +140,8 @@ int journal_create(journal *j, const char *path, const journal_header *h, char *
     sbuf b = {0};
     sb_add(&b, "%s\n-- version: %s\n-- date: %s\n-- seed: %lld\n-- threads: %d\n",
            JOURNAL_FIRST_LINE, h->version, h->date, h->seed, h->threads);
+    sb_add(&b, "-- cpu: %s\n-- isa: %s\n-- libraries: %s\n", h->where.cpu, h->where.isa,
+           h->where.libraries);
     for (int i = 0; i < h->ndata; i++)
         sb_add(&b, "-- data: %s\n", h->data[i]);
     sb_add(&b, "-- chip: %s\n-- Replay: mpcl --replay FILE [--step] [--verify] [--trust]\n",
@@ -312,6 +316,12 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
                 snprintf(h->data[h->ndata++], sizeof h->data[0], "%s", val);
             else if (!strcmp(key, "chip"))
                 snprintf(h->chip, sizeof h->chip, "%.63s", val);
+            else if (!strcmp(key, "cpu"))
+                snprintf(h->where.cpu, sizeof h->where.cpu, "%.63s", val);
+            else if (!strcmp(key, "isa"))
+                snprintf(h->where.isa, sizeof h->where.isa, "%.15s", val);
+            else if (!strcmp(key, "libraries"))
+                snprintf(h->where.libraries, sizeof h->where.libraries, "%.127s", val);
             continue;
         }
         if (ln == expect_do) {

@@ -7,6 +7,9 @@
  *   -- date: 2026-11-28T23:40:00Z
  *   -- seed: 1
  *   -- threads: 2
+ *   -- cpu: AMD EPYC 9B45 128-Core Processor
+ *   -- isa: avx512
+ *   -- libraries: glibc 2.36, zlib 1.2.13, Lua 5.4.4
  *   -- data: fmnist/train-images-idx3-ubyte.gz crc32=1a2b3c4d
  *   -- chip: none
  *
@@ -31,6 +34,8 @@
 
 #include <stddef.h>
 
+#include "platform.h"
+
 #define JOURNAL_FORMAT 1
 #define JOURNAL_FIRST_LINE "-- MPCL Lab session journal, format 1"
 
@@ -40,18 +45,20 @@ typedef struct journal {
     char path[4096];
 } journal;
 
-/* Header facts; data and chip lines are optional. */
+/* Header facts; platform, data and chip lines are optional (journals before 0.2.0 have no
+ * platform lines: its fields are then empty). */
 typedef struct journal_header {
     char version[32];
     char date[32];
     long long seed;
     int threads;
+    platform where; /* cpu, isa, libraries of the recording */
     int ndata;
     char data[8][320]; /* "fmnist/train-images-idx3-ubyte.gz crc32=1a2b3c4d" */
     char chip[64];     /* "none" or the chip's id */
 } journal_header;
 
-/* Fill date (now, UTC) and data (CRC-32 of the data set files that exist). */
+/* Fill date (now, UTC), the platform and data (CRC-32 of the data set files that exist). */
 void journal_header_fill(journal_header *h, const char *version, long long seed, int threads);
 
 /* Create path (refusing to overwrite) and write the header. Returns 0, or -1 + err. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "platform.h"
 #include "lab.h"
 #include "repl.h"
 #include "sandbox.h"
@@ -69,6 +70,33 @@ static void check_data(const journal_doc *d)
             fprintf(stderr, "mpcl: warning: data file differs from the recording's or is "
                             "missing: %s\n", d->header.data[i]);
     }
+}
+
+/* After a divergence: was the recording made elsewhere, or with another lab? One line each. */
+static void explain_divergence(const journal_doc *d)
+{
+    const journal_header *h = &d->header;
+    platform here;
+    platform_get(&here, LUA_RELEASE);
+    if (strcmp(h->version, MPCL_VERSION))
+        fprintf(stderr, "mpcl: verify: recorded with mpcl %s, replayed with %s: another version "
+                        "of the lab may compute differently\n", h->version, MPCL_VERSION);
+    char diff[64];
+    int n = platform_diff(&h->where, &here, diff, sizeof diff);
+    if (!h->where.cpu[0] && !h->where.isa[0])
+        fprintf(stderr, "mpcl: verify: the journal does not say where it was recorded (no cpu, "
+                        "isa or libraries lines); replayed on %s (%s; %s)\n", here.cpu,
+                here.isa, here.libraries);
+    else if (n)
+        fprintf(stderr, "mpcl: verify: the platform differs (%s): recorded on %s (%s; %s), "
+                        "replayed on %s (%s; %s)%s\n", diff, h->where.cpu, h->where.isa,
+                h->where.libraries, here.cpu, here.isa, here.libraries,
+                strstr(diff, "libraries") ? "" : "; results are meant to be the same on every "
+                "x86-64 CPU and path, so please report this divergence");
+    else
+        fprintf(stderr, "mpcl: verify: the platform is the recording's (%s; %s; %s): the "
+                        "divergence does not come from the machine\n", here.cpu, here.isa,
+                here.libraries);
 }
 
 int replay_file(const char *path, const replay_opts *o)
@@ -192,6 +220,8 @@ int replay_file(const char *path, const replay_opts *o)
             fprintf(stderr, "mpcl: verify: %d chunks replayed, %d results compared, no "
                             "divergence\n", ran, compared);
     }
+    if (o->verify && status == 3)
+        explain_divergence(&d);
     if (tty && tty != stdin)
         fclose(tty);
     repl_free(&r);

@@ -87,7 +87,11 @@ os.remove(tmp)
 check(back.average == 0.5 and back.matrix[1][2] == 0.5, "json round trip")
 check(lab.json({1, 2}) == "[1,2]", "lab.json")
 fails_with("lab.write_json", lab.write_json, "/nonexistent-dir/x.json", {})
-check(lab.threads() >= 1 and lab.blas():find("OpenBLAS"), "threads and blas")
+check(lab.threads() >= 1 and lab.blas():find("fixed order"), "threads and kernels")
+local pf = lab.platform()
+check(pf.isa:match("^avx512$") or pf.isa == "avx2" or pf.isa == "generic", "platform: path " .. pf.isa)
+check(#pf.cpu > 0 and pf.libraries:find("glibc") and pf.libraries:find("Lua 5.4"), "platform: cpu, libraries")
+check(pf.kernels == lab.blas() and pf.summary:find(pf.isa, 1, true), "platform: kernels, summary")
 print(checks .. " checks passed")
 
 -- help(): every lab function and method has a doc string.

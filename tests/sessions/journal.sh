@@ -29,6 +29,9 @@ check "recording reports the failing chunk" test $? -eq 1
 j="$dir/s.lua"
 check "header" has "$j" "-- MPCL Lab session journal, format 1"
 check "seed in the header" has "$j" "-- seed: 3"
+check "the platform in the header" grep -qE -- "^-- isa: (avx512|avx2|generic)$" "$j"
+check "the CPU and libraries in the header" \
+    bash -c "grep -qE -- '^-- cpu: .+' '$j' && grep -qE -- '^-- libraries: glibc [0-9.]+, zlib [0-9.]+, Lua 5\.4' '$j'"
 check "data hashes in the header" grep -qE -- "-- data: mnist/train-images-idx3-ubyte(.gz)? crc32=[0-9a-f]{8}" "$j"
 check "chunk markers with times" grep -qE -- "^-- \[chunk 4\] [0-9]{4}-[0-9]{2}-[0-9]{2}T" "$j"
 check "=expr recorded as return" has "$j" "return j.average"
@@ -50,6 +53,18 @@ sed "s/--| step task=2 average=0\.\([0-9]\)/--| step task=2 average=0.X/" "$j" >
 "$bin" --replay "$dir/t.lua" --verify > "$dir/t.out" 2>&1
 check "a divergence fails the replay" test $? -eq 1
 check "divergence names chunk and line" grep -qE "first divergence at chunk 4 \(.*t.lua:$line\): expected 'step task=2 average=0.X" "$dir/t.out"
+check "a divergence on the recording's platform says so" has "$dir/t.out" "the platform is the recording's"
+
+# Recorded elsewhere: the divergence names what differs; an old journal says it cannot tell.
+sed -e "s/^-- isa: .*/-- isa: avx9/" -e "s/^-- cpu: .*/-- cpu: Imaginary CPU/" "$dir/t.lua" > "$dir/t2.lua"
+"$bin" --replay "$dir/t2.lua" --verify > "$dir/t2.out" 2>&1
+check "a divergence names the platform that differs" \
+    grep -qE "the platform differs \(cpu, isa\): recorded on Imaginary CPU \(avx9; " "$dir/t2.out"
+sed -e "/^-- \(isa\|cpu\|libraries\): /d" -e "s/^-- version: .*/-- version: 0.1.0/" "$dir/t.lua" > "$dir/t3.lua"
+"$bin" --replay "$dir/t3.lua" --verify > "$dir/t3.out" 2>&1
+check "a journal without platform lines says it cannot tell" \
+    has "$dir/t3.out" "the journal does not say where it was recorded"
+check "a journal of another version says so" has "$dir/t3.out" "recorded with mpcl 0.1.0, replayed with"
 
 # --step: Enter runs each chunk; q stops.
 printf '\n\nq\n' | "$bin" --replay "$j" --step > "$dir/step.out" 2>&1
