@@ -6,8 +6,29 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libncurses-dev libreadline-dev liblua5.4-dev lua-cjson zlib1g-dev
-      libopenblas-dev libcmocka-dev tmux valgrind dataset-fashion-mnist clang libclang-rt-14-dev
-      gnuplot-nox)
+      libcmocka-dev tmux valgrind dataset-fashion-mnist clang libclang-rt-14-dev
+      gnuplot-nox lua5.4)
+# The commands the tests call that a minimal Debian lacks, as command:package; every package
+# here must be in pkgs. "-" marks one a test can do without (it has a fallback). Commands of
+# Essential or Priority-required packages (coreutils, grep, sed, mawk, ...) need no entry.
+# tests/meta/deps_check.sh reads the tests and holds them to this list, through
+#   tools/deps.sh --print-commands   "command package" lines, then exits
+#   tools/deps.sh --print-packages   pkgs, one a line (without npm and MPCL_EXTRA_PKGS), then exits
+commands=(
+    lua5.4:lua5.4 luac5.4:lua5.4  # tests/link/scripts.sh, tests/sessions/journal.sh
+    tmux:tmux                     # tests/tty/*.sh, tests/perf/keylatency.sh
+    valgrind:valgrind             # tests/run.sh
+    clang:clang                   # the fuzz target (Makefile)
+    gcc:gcc                       # the build, tests/perf/bench.sh (gcc -print-multiarch)
+    gnuplot:gnuplot-nox           # assets/scripts/paper.lua, tests/report/paper.sh
+    dpkg-architecture:-           # tests/perf/bench.sh falls back on gcc -print-multiarch
+)
+case "${1:-}" in
+    "") ;;
+    --print-commands) for c in "${commands[@]}"; do echo "${c%%:*} ${c#*:}"; done; exit 0 ;;
+    --print-packages) printf '%s\n' "${pkgs[@]}"; exit 0 ;;
+    *) echo "usage: tools/deps.sh [--print-commands | --print-packages]" >&2; exit 2 ;;
+esac
 # npm comes with the machine's Node.js where there is one; Debian's otherwise.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 read -r -a extra <<< "${MPCL_EXTRA_PKGS:-}"
