@@ -74,6 +74,15 @@ for bin in build/mpcl build/asan/mpcl; do
     done
 done
 
+# Once, with the plain build: the commands the tests call are all installed by
+# tools/deps.sh; the same results on every instruction-set path, thread count and CPU.
+for s in tests/meta/*.sh tests/determinism/*.sh; do
+    [ -x "$s" ] || continue
+    n=$(basename "$s")
+    kind=$(basename "$(dirname "$s")")
+    run_one "$kind" "$n" "$log/$kind-${n%.sh}.log" env MPCL_BIN=build/mpcl "$s"
+done
+
 # The quick paper report (paper.lua quick=1, about 2 minutes): once, with the plain build.
 for s in tests/report/*.sh; do
     [ -x "$s" ] || continue
