@@ -162,7 +162,9 @@ static void program(chip *c, const char *uri, const net *n)
 }
 
 /* An ideal chip (no noise, no stuck cells) at p = 1 computes the net exactly: the same
- * predictions as the software net. */
+ * predictions as the software net. Certain for any draws: without stuck cells every LRS
+ * target forms (20 pulses up to 4 V all fail with probability 0.05^103) and the truncated
+ * spreads keep every pair's difference within 21% of a weight. */
 static void test_ideal_chip_is_the_net(void **state)
 {
     world *w = *state;
@@ -228,29 +230,51 @@ static void test_chip_id_determines_results(void **state)
     chip_close(&c3);
 }
 
-/* A worn chip (many stuck cells, wide device spread) loses accuracy; fine-tuning the last
- * layer against it wins much of it back. */
+/* Worn chips (many stuck cells, wide device spread) lose accuracy; fine-tuning the last
+ * layer against each wins much of it back. Chip to chip both vary widely: with 40% stuck
+ * cells, a 30% device spread and 5% read noise, one chip's accuracy before fine-tuning has
+ * mean 0.852 and sd 0.058 over 480 chips, its gain mean 0.106 and sd 0.048 (with 20% stuck
+ * cells, as this test had, a third of the chips lost under 2 points or gained under 1.5:
+ * one chip decided the test). So the test takes 16 chips (small arrays, 128 x 160, to keep
+ * it quick) and asserts on their means, whose sd are 0.0145 and 0.0119: the mean accuracy
+ * before fine-tuning is 6.8 sd below soft - 0.05, the mean gain 6.4 sd above 0.03, so a
+ * false failure has probability below 1e-10 (normal approximation; the 30 groups of 16 of
+ * the 480 chips gave means of at most 0.873 and gains of at least 0.087). */
 static void test_finetune_raises_accuracy(void **state)
 {
     world *w = *state;
-    net n;
-    assert_int_equal(net_clone(&n, &w->n), 0);
-    chip c;
-    program(&c, "sim:id=21,stuck=0.2,d2d=0.3,noise=0.05", &n);
-    double soft = soft_accuracy(&n, w), before = chip_accuracy(&c, &n, w, 16);
+    enum { K = 16 };
+    double soft = soft_accuracy(&w->n, w), before = 0, after = 0;
     finetune_config cfg;
     finetune_config_default(&cfg);
     cfg.epochs = 8;
     finetune_report rep;
-    assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL, &rep,
-                                  err, sizeof err), 0);
-    double after = chip_accuracy(&c, &n, w, 16);
-    print_message("software %.4f, worn chip %.4f, after fine-tuning %.4f (%ld weights flipped, "
-                  "%d examples)\n", soft, before, after, rep.flipped, rep.examples);
-    assert_true(rep.examples == w->tasks.task[0].ntrain + w->tasks.task[1].ntrain);
-    assert_true(before < soft - 0.02);
-    assert_true(after >= before + 0.015);
-    /* a bounded replay buffer */
+    long flipped = 0;
+    net n;
+    chip c;
+    for (int k = 0; k < K; k++) {
+        if (k > 0) {
+            net_free(&n);
+            chip_close(&c);
+        }
+        assert_int_equal(net_clone(&n, &w->n), 0);
+        char uri[128];
+        snprintf(uri, sizeof uri, "sim:id=%d,rows=128,cols=160,stuck=0.4,d2d=0.3,noise=0.05",
+                 21 + k);
+        program(&c, uri, &n);
+        before += chip_accuracy(&c, &n, w, 16) / K;
+        assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL,
+                                      &rep, err, sizeof err), 0);
+        assert_true(rep.examples == w->tasks.task[0].ntrain + w->tasks.task[1].ntrain);
+        flipped += rep.flipped;
+        after += chip_accuracy(&c, &n, w, 16) / K;
+    }
+    print_message("software %.4f, %d worn chips %.4f on average, after fine-tuning %.4f (%.1f "
+                  "weights flipped a chip, %d examples)\n", soft, K, before, after,
+                  (double)flipped / K, rep.examples);
+    assert_true(before < soft - 0.05);
+    assert_true(after >= before + 0.03);
+    /* a bounded replay buffer (the last chip) */
     cfg.replay = 50;
     cfg.epochs = 1;
     assert_int_equal(finetune_run(&c, &n, &w->train, &w->tasks, 2, &cfg, NULL, NULL, NULL, &rep,

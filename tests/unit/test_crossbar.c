@@ -180,6 +180,9 @@ static void test_mapping_accuracy(void **state)
     print_message("256 x 256 on the default array: mapping accuracy %.3f%%, %ld pulses for %ld "
                   "cells, %ld cells failed (%ld weights)\n", 100 * acc, rep.pulses, rep.cells,
                   rep.failed, nf);
+    /* About 0.5% of the weights read back wrong (a cell stuck in the opposite state, then a
+     * coin flip): 330 expected of 65,536, and 655 (1%) has a binomial tail below 1e-40
+     * (Chernoff); over 150 chips, 99.43-99.57%. Some cell fails (P(none) < e^-600). */
     assert_true(acc >= 0.99);
     assert_int_equal(rep.cells, 2 * 256 * 256);
     assert_true(nf <= rep.failed && nf > 0);
@@ -224,7 +227,10 @@ static void test_vmm_p1_exact(void **state)
         free(x);
         free(y);
     }
-    /* Read noise on, still exact at p = 1: a read moves a pair by ~2%, Int rounds to +-1. */
+    /* Read noise on, still exact at p = 1: a read moves a pair by ~2%, Int rounds to +-1.
+     * Certain: a pair's difference lies within 25.5-39.1 uS (truncated spreads; no stuck
+     * cells) around the 32.3 uS of one weight, and the noise adds at most 2.89 * 0.015 *
+     * 39.4 = 1.7 uS: 0.74-1.26 weights, which Int rounds to 1 (the ADC clamps at 1.25). */
     char e2[128];
     assert_int_equal(xbar_set_read_noise(&pg.x, 0.015f, e2, sizeof e2), 0);
     int in = 256, out = 256;
@@ -336,8 +342,11 @@ static void test_vmm_noise(void **state)
     pack_inputs(x, B, in, xb);
     int32_t *ya = malloc(sizeof(int32_t) * B * out), *yb = malloc(sizeof(int32_t) * B * out);
     int32_t *yc = malloc(sizeof(int32_t) * B * out), *y0 = malloc(sizeof(int32_t) * B * out);
+    enum { G = 256 / 16 }; /* groups of p = 16 rows */
+    int32_t *ga = malloc(sizeof(int32_t) * B * G * out);
+    int32_t *g0 = malloc(sizeof(int32_t) * B * G * out);
     kern_set_threads(1);
-    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, ya, NULL, err, sizeof err), 0);
+    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, ya, ga, err, sizeof err), 0);
     kern_set_threads(2);
     assert_int_equal(xbar_vmm_bits(&b.x, 0, 16, xb, words, B, 1, yb, NULL, err, sizeof err), 0);
     assert_int_equal(xbar_vmm_bits(&c.x, 0, 16, xb, words, B, 1, yc, NULL, err, sizeof err), 0);
@@ -357,19 +366,34 @@ static void test_vmm_noise(void **state)
         differ += ya[k] != yb[k];
     /* Noise-free reference on the same chip. */
     assert_int_equal(xbar_set_read_noise(&a.x, 0, err, sizeof err), 0);
-    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, y0, NULL, err, sizeof err), 0);
-    long off = 0, far = 0;
-    int worst = 0;
+    assert_int_equal(xbar_vmm_bits(&a.x, 0, 16, xb, words, B, 1, y0, g0, err, sizeof err), 0);
+    long off = 0, far = 0, moved = 0;
+    int worst = 0, gworst = 0;
     for (int k = 0; k < B * out; k++) {
         off += ya[k] != y0[k];
         far += abs(ya[k] - y0[k]) > 2;
         worst = abs(ya[k] - y0[k]) > worst ? abs(ya[k] - y0[k]) : worst;
     }
+    for (int k = 0; k < B * G * out; k++) {
+        moved += ga[k] != g0[k];
+        gworst = abs(ga[k] - g0[k]) > gworst ? abs(ga[k] - g0[k]) : gworst;
+    }
     print_message("p = 16, read noise 1.5%%: %.2f%% of outputs move between two runs, %.2f%% "
-                  "differ from the noise-free result, %ld by more than 2 (at most %d)\n",
-                  100.0 * differ / (B * out), 100.0 * off / (B * out), far, worst);
-    /* Each of the 16 groups' Ints moves by at most 1, and rarely. */
-    assert_true(differ > 0 && off > 0 && far <= B * out / 1000 && worst <= 4);
+                  "differ from the noise-free result, %ld by more than 2 (at most %d); %.3f%% "
+                  "of the groups' Ints move (at most by %d)\n",
+                  100.0 * differ / (B * out), 100.0 * off / (B * out), far, worst,
+                  100.0 * moved / (B * G * out), gworst);
+    /* Each of the 16 groups' Ints moves by at most 1: certain, as a group's read noise is
+     * bounded at 2.89 sigma, sigma at most 0.015 sqrt(16 * 2 * 39.3^2) / 32.3 = 0.103 of a
+     * weight (every G at most 39.3 uS), so its partial sum moves by less than 0.3 weight. */
+    assert_true(gworst <= 1);
+    /* And rarely: over 150 chips 0.53-0.63% of the groups' Ints moved, up or down alike, so
+     * a group's Int moves up (down) with probability q <= 0.0032. An output moves by 8 or
+     * more only when 8 of its 16 groups (independent cells, independent noise) move the same
+     * way: at most 2 C(16, 8) q^8 = 3e-16 an output, 5e-12 for the 16,384 (the old bound, 4,
+     * failed with probability ~3e-5). The chips had 0-2 outputs beyond 2 (0.4 on average; 17
+     * is a Poisson tail of 1e-21) and 7.9-9.4% of outputs off (20% is over 40 sd away). */
+    assert_true(differ > 0 && off > 0 && far <= B * out / 1000 && worst <= 7);
     assert_true(off < B * out / 5);
     /* Noisy reads of the weights average to the snapshot. */
     assert_int_equal(xbar_set_read_noise(&a.x, 0.015f, err, sizeof err), 0);
@@ -391,6 +415,8 @@ static void test_vmm_noise(void **state)
     free(yb);
     free(yc);
     free(y0);
+    free(ga);
+    free(g0);
     free(w1);
     free(w0);
     programmed_free(&a);
@@ -467,7 +493,10 @@ static void test_noise_paths(void **state)
  * noisy Int minus the noise-free one over many reads of one input has mean ~0 and spread
  * read_noise * sqrt(sum over the driven cells of G^2) (times sqrt(driven / rows) of the
  * group's mean G^2 for 0/1 inputs); it is a bounded normal (|n| <= 2.89 sigma, 68% within
- * 1 sigma) and independent across columns and reads. */
+ * 1 sigma) and independent across columns and reads. The statistics are over 2.1 million
+ * reads (262,144 in the quick mode): over 150 chips their spread was 0.0005 (sd), 0.0008
+ * (mean), 0.0005 (share within 1 sigma, which sits at 67.7-67.9%: the Ints' rounding), 0.0008
+ * (correlations), each bound 25 or more of those away (9 in the quick mode). */
 static void test_noise_statistics(void **state)
 {
     (void)state;
@@ -484,6 +513,8 @@ static void test_noise_statistics(void **state)
     int in = 256, out = 256, p = 16, G = in / p;
     int B = getenv("MPCL_TEST_QUICK") ? 64 : 512;
     const xbar_layer *L = &x->layer[0];
+    xbar_adc adc;
+    assert_int_equal(xbar_adc_make(x, p, &adc, err, sizeof err), 0);
     for (int kind = 0; kind < 2; kind++) {
         int8_t *x1 = malloc((size_t)in), *xs = malloc((size_t)B * in);
         random_inputs(in, kind, 77 + kind, x1);
@@ -495,8 +526,11 @@ static void test_noise_statistics(void **state)
         assert_int_equal(xbar_vmm(x, 0, p, xs, B, y, gn, err, sizeof err), 0);
         assert_int_equal(xbar_set_read_noise(x, 0, err, sizeof err), 0);
         assert_int_equal(xbar_vmm(x, 0, p, x1, 1, y, g0, err, sizeof err), 0);
-        /* z: each read's noise in units of its expected spread */
-        float *z = malloc(sizeof(float) * B * G * out);
+        /* z: each read's noise in units of its expected spread; zmax its bound: the noise
+         * is at most NQ_MAX / NQ_SCALE = 127 / 43.9266 = 2.8912 sigma, and rounding the noisy
+         * and the noise-free code (half a code each) and the Ints (half an Int each) adds
+         * at most 1 + k_int Ints. */
+        float *z = malloc(sizeof(float) * B * G * out), *zmax = malloc(sizeof(float) * G * out);
         for (int g = 0; g < G; g++) {
             int driven = 0;
             for (int i = g * p; i < g * p + p; i++)
@@ -506,6 +540,7 @@ static void test_noise_statistics(void **state)
                 for (int i = g * p; i < g * p + p; i++)
                     q += L->q[(size_t)i * L->outp + j];
                 double sigma = dp.read_noise * sqrt(q * driven / p) / (dp.g_lrs - dp.g_hrs) * 256;
+                zmax[(size_t)g * out + j] = (float)(2.8913 + (1.01 + adc.k_int) / sigma);
                 for (int k = 0; k < B; k++)
                     z[((size_t)k * G + g) * out + j] =
                         (float)((gn[((size_t)k * G + g) * out + j] - g0[(size_t)g * out + j]) /
@@ -513,10 +548,12 @@ static void test_noise_statistics(void **state)
             }
         }
         double z2 = 0, zsum = 0, within = 0, worst = 0, cc = 0, cr = 0, n = 0;
+        long beyond = 0;
         for (int k = 0; k < B; k++)
             for (int g = 0; g < G; g++)
                 for (int j = 0; j < out; j++) {
                     double v = z[((size_t)k * G + g) * out + j];
+                    beyond += fabs(v) > zmax[(size_t)g * out + j];
                     z2 += v * v;
                     zsum += v;
                     within += fabs(v) <= 1;
@@ -528,6 +565,7 @@ static void test_noise_statistics(void **state)
                         cr += v * z[((size_t)(k + 1) * G + g) * out + j];
                 }
         free(z);
+        free(zmax);
         double sd = sqrt(z2 / n), mean = zsum / n, frac = within / n;
         cc /= n;
         cr /= n;
@@ -538,7 +576,10 @@ static void test_noise_statistics(void **state)
         assert_true(fabs(sd - 1) < (B < 512 ? 0.05 : 0.02));
         assert_true(fabs(mean) < 0.02);
         assert_true(fabs(frac - 0.683) < 0.02);
-        assert_true(worst < 3.1);
+        /* Bounded: certain. (The largest z, 2.98-3.00 sigma with +-1 inputs and 3.04-3.08
+         * with 0/1 inputs over 150 chips, approaches the bound, which rounding lifts above
+         * 3.1 for groups of few driven rows: a fixed 3.1 was not certain.) */
+        assert_int_equal(beyond, 0);
         assert_true(fabs(cc) < 0.02 && fabs(cr) < 0.02);
         free(x1);
         free(xs);

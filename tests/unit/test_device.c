@@ -98,10 +98,24 @@ static void test_fresh_array(void **state)
     make(&a, &p, 1);
     long sl, sh, n = (long)p.rows * p.cols;
     dev_stuck_counts(&a, &sl, &sh);
-    print_message("stuck cells: %ld at LRS, %ld at HRS of %ld (%.3f%%, %.3f%%)\n", sl, sh, n,
-                  100.0 * sl / n, 100.0 * sh / n);
-    /* 0.5% each: 1311 expected, binomial sd 36. */
-    assert_true(labs(sl - 1311) < 150 && labs(sh - 1311) < 150);
+    /* The stuck fractions over four arrays of chip 1 (units 0-3, 4 n cells). */
+    for (int unit = 1; unit < 4; unit++) {
+        dev_array u;
+        char err[256] = "";
+        if (dev_create(&u, &p, 1, unit, err, sizeof err))
+            fail_msg("dev_create: %s", err);
+        long ul, uh;
+        dev_stuck_counts(&u, &ul, &uh);
+        sl += ul;
+        sh += uh;
+        dev_free(&u);
+    }
+    print_message("stuck cells: %ld at LRS, %ld at HRS of %ld (%.3f%%, %.3f%%)\n", sl, sh, 4 * n,
+                  100.0 * sl / (4 * n), 100.0 * sh / (4 * n));
+    /* 0.5% each of 1,048,576 cells: 5242.9 expected, binomial sd 72.2. A count outside
+     * 4764..5722 (6.6 sd) has probability 3.8e-11 (exact binomial tails, both sides), so a
+     * false failure of the two counts has probability below 1e-10. */
+    assert_true(labs(sl - 5243) < 480 && labs(sh - 5243) < 480);
     double *g = malloc(sizeof(double) * n);
     long m = 0;
     for (int r = 0; r < p.rows; r++)
@@ -122,13 +136,15 @@ static void test_fresh_array(void **state)
     dev_free(&a);
 }
 
-/* LRS after forming, HRS after a nominal reset, and how often nominal pulses fail. */
+/* LRS after forming, HRS after a nominal reset, and how often nominal pulses fail, over
+ * 16,384 cells: every bound below is at least 7 standard errors wide, so that together they
+ * fail falsely with probability below 1e-12 (normal approximation of each statistic). */
 static void test_switched_distributions(void **state)
 {
     (void)state;
     dev_params p;
     dev_default_params(&p);
-    p.rows = p.cols = 96;
+    p.rows = p.cols = 128;
     p.stuck_lrs = p.stuck_hrs = 0;
     dev_array a;
     make(&a, &p, 2);
@@ -137,7 +153,7 @@ static void test_switched_distributions(void **state)
     long pulses = 0;
     for (int k = 0; k < n; k++) {
         int used = form(&a, k / p.cols, k % p.cols);
-        assert_true(used >= 1);
+        assert_true(used >= 1); /* 20 failed pulses: 0.05^20 = 1e-26 a cell */
         pulses += used;
         lrs[k] = cell(&a, k / p.cols, k % p.cols).g;
     }
@@ -156,12 +172,20 @@ static void test_switched_distributions(void **state)
                   sl.mean, p.g_lrs, sl.sd, sdl, 100 * fail_rate, 100 * p.form.p_fail);
     print_message("HRS after reset: mean %.4f uS, sd %.4f (expected %.4f + a residual of "
                   "%.4f)\n", sh.mean, sh.sd, sdh, (p.g_lrs - p.g_hrs) * exp(-8.0));
+    /* Standard errors over n = 16,384 cells: the LRS mean 1.469 / 128 = 0.0115 uS (the bound,
+     * 0.0999 uS, is 8.7 of them: 3e-18); the HRS mean 0.1779 / 128 = 0.00139 uS (bound 0.01:
+     * 7.2, 6e-13); the sample sd's relative error sqrt((kurtosis - 1) / 4n) = 0.0054 for
+     * both (kurtosis 2.88 and 2.90; bounds 5% and 6%: 9.3 and 11 of them, 1e-20); failed
+     * forming pulses, negative binomial with mean 862.3 and sd 30.1 (the bounds 0.035 and
+     * 0.065 are 594 and 1139 failures: 8.9 sd, 3e-19). */
     assert_true(fabs(sl.mean - p.g_lrs) < 0.003 * p.g_lrs);
     assert_true(fabs(sl.sd - sdl) < 0.05 * sdl);
     assert_true(fabs(sh.mean - p.g_hrs - (p.g_lrs - p.g_hrs) * exp(-8.0)) < 0.01 * p.g_hrs);
     assert_true(fabs(sh.sd - sdh) < 0.06 * sdh);
     assert_true(fail_rate > 0.035 && fail_rate < 0.065);
-    /* LRS and HRS are far apart: every LRS above every HRS. */
+    /* LRS and HRS are far apart: every LRS above every HRS. Certain: the truncation keeps an
+     * LRS at or above 33.3 - 3 (1.33 + 0.67) = 27.3 uS and an HRS at or below 1 + 3 (0.15 +
+     * 0.1) plus the reset's residual (under 0.02 uS), 1.77 uS. */
     for (int k = 0; k < n; k++)
         assert_true(lrs[k] > 10 * hrs[k]);
     free(lrs);
@@ -196,6 +220,8 @@ static void test_switch_probability(void **state)
         double expect = pulse[t].v < p.form.v_min ? 1.0 : pow(p.form.p_fail, s);
         print_message("forming at %.1f V, %g us: %.2f%% fail (model %.2f%%)\n", pulse[t].v,
                       pulse[t].w * 1e6, 100 * seen[t], 100 * expect);
+        /* Binomial tails over 4096 cells: 6e-13, 3e-12, 1e-121, 1e-10 and 0 (below v_min) for
+         * the five pulses, 1.1e-10 in all; the order below follows from these bounds. */
         assert_true(fabs(seen[t] - expect) < 0.02 + 0.1 * expect);
         dev_free(&a);
     }
@@ -234,6 +260,10 @@ static void test_read_fluctuation(void **state)
     }
     print_message("LRS max deviation over 10,000 reads: mean %.2f%%, worst %.2f%% (%d cells)\n",
                   100 * sum / cells, 100 * worst, cells);
+    /* Certain: reads are bounded at 3.4506 sigmas, so (max - min) / mean < 6.9 * 0.015 +
+     * the read drift of 10,000 reads (0.48%) < 11%. The mean falls below 6% only if some
+     * cell's 10,000 reads span under 4 sigmas, so all stay below +2 sigmas or all above -2
+     * (a read passes 2 sigmas with probability 0.021): 2 (1 - 0.021)^10000 = 1e-93 a cell. */
     assert_true(worst < 0.15);
     assert_true(sum / cells > 0.06 && sum / cells < 0.13);
     /* Without read noise, reads are exact up to drift. */
@@ -309,7 +339,7 @@ static void test_stuck_cells(void **state)
         seen_h += ci.stuck == DEV_STUCK_HRS;
         assert_int_equal(was, ci.stuck == DEV_STUCK_LRS ? DEV_LRS : DEV_UNFORMED);
     }
-    assert_true(seen_l > 100 && seen_h > 100);
+    assert_true(seen_l > 100 && seen_h > 100); /* 204.8 expected: P(<= 100) = 8e-17 each */
     dev_free(&a);
 }
 
@@ -348,7 +378,8 @@ static void test_write_verify(void **state)
             if (stuck_bad)
                 assert_int_equal(failed[i * C + j], 1);
             if (!failed[i * C + j]) {
-                /* Verified on a noisy read: the true value is within a few read sigmas. */
+                /* Verified on a noisy read: the true value is within a few read sigmas.
+                 * Certain: a read is within 3.451 sigmas (5.2%) of g_eff, inside the 6%. */
                 if (want == DEV_LRS)
                     assert_true(ci.g_eff >= (p.g_lrs - v.tol * window) * (1 - 4 * p.read_noise));
                 else
@@ -361,7 +392,12 @@ static void test_write_verify(void **state)
     assert_int_equal(rep.cells, R * C);
     assert_int_equal(rep.pulses, writes);
     assert_int_equal(rep.failed, bad);
-    assert_true(rep.failed - stuck_wrong <= 2);
+    /* Beyond the cells stuck in the wrong state, only LRS targets can fail: a free cell whose
+     * device offset puts its LRS below the verify level (1.1e-5 of them fail, measured over
+     * 16.6 million cells) or a cell stuck at a low LRS (0.27% of those: 1.3e-5 a cell), so
+     * 2.5e-5 a target. The block has 954 LRS targets: Poisson mean 0.024, and 5 or more
+     * such failures have probability 6e-11 (2e-10 at a 25% higher rate). */
+    assert_true(rep.failed - stuck_wrong <= 4);
     /* Outside the block nothing was touched. */
     assert_int_equal(cell(&a, 0, 0).writes, 0);
     int pulses = -1;
@@ -396,14 +432,20 @@ static void test_reset_to_target(void **state)
         if (rc == 0) {
             ok++;
             float g = cell(&a, r, c).g_eff;
-            /* Verified on a noisy read within 10%: the cell is within ~16%. */
-            assert_true(fabs(g - 1000.0f / 135.0f) < 0.16f * 1000.0f / 135.0f);
+            /* Verified on a noisy read within 10%: the cell is within ~16%. Certain: a read
+             * is within 3.4506 read sigmas of g_eff, so g_eff is at most 1.1 / (1 - 3.4506 *
+             * 0.015) - 1 = 16.004% above the target (0.9 / 1.0518 - 1 = 14.4% below); the
+             * bound leaves room for drift over the reads since the last switch (< 0.03%). */
+            assert_true(fabs(g - 1000.0f / 135.0f) < 0.165f * 1000.0f / 135.0f);
             assert_int_equal(cell(&a, r, c).state, DEV_HRS);
         }
     }
     print_message("reset to 135 kOhm: %d of %d cells, %.1f pulses a cell\n", ok, n,
                   (double)pulses / n);
-    assert_true(ok >= n - 2);
+    /* A cell misses the target within 100 pulses with probability 5.5e-5 (229 of 4.2 million
+     * cells, measured): Poisson mean 0.0035 over 64 cells, and 4 or more misses have
+     * probability 6e-12 (3 or more: 7e-9, too likely for a test). */
+    assert_true(ok >= n - 3);
     /* An unformed cell cannot be reset to a target. */
     assert_int_equal(dev_reset_to(&a, 15, 15, 135.0f, 0.1f, 10, NULL, err, sizeof err), 1);
     assert_int_equal(dev_reset_to(&a, 0, 0, -5.0f, 0.1f, 10, NULL, err, sizeof err), -1);
@@ -438,9 +480,11 @@ static void test_import_map(void **state)
         while (cell(&a, 4, 5).state != DEV_LRS)
             dev_pulse(&a, 4, 5, DEV_SET, 1.5f, 100e-9f, err, sizeof err);
         float g = cell(&a, 4, 5).g;
-        assert_true(fabs(g - 81.0f) <= 3 * p.g_lrs_c2c + 1e-3f);
+        assert_true(fabs(g - 81.0f) <= 3 * p.g_lrs_c2c + 1e-3f); /* certain: truncated at 3 sd */
         sum += g;
     }
+    /* The mean of 50 Gaussians truncated at 3 sd (sub-Gaussian with sd 0.67) misses by 1.0
+     * with probability below 2 exp(-50 / (2 * 0.67^2)) = 1e-24. */
     assert_true(fabs(sum / 50 - 81.0) < 1.0);
     map[3] = NAN;
     assert_int_equal(dev_import_map(&a, 4, 4, 4, 8, map, 8, err, sizeof err), -1);
@@ -519,8 +563,11 @@ static void test_noise_banks(void **state)
                 assert_true(x[i] == ((float)s - 30.0f) * (1.0f / 9.219544f));
             }
         }
-    /* Moments of a long run: mean 0, variance 1, bounded at 3.26. */
-    enum { M = 1 << 18 };
+    /* Moments of a long run: mean 0, variance 1, bounded at 3.26 (certain: 30 / 9.2195 =
+     * 3.254). Standard errors over 2^20 normals: the mean 1 / 1024, the mean square
+     * sqrt(1.6976) / 1024 = 0.00127 (the nibble sum's fourth moment is 2.6976), so the bounds
+     * 0.01 are 10.2 and 7.9 of them: a false failure has probability 4e-15. */
+    enum { M = 1 << 20 };
     float *y = malloc(sizeof(float) * M);
     dev_lanes_normal(&g, y, M);
     double s = 0, s2 = 0, mx = 0;
