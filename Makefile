@@ -76,6 +76,17 @@ $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fixed order's cost against OpenBLAS: the only program that links a BLAS (make bench
+# installs libopenblas-dev for it and for the PyTorch peer).
+$(B)/obj/tests/perf/gemm_bench.o: tests/perf/gemm_bench.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags openblas 2>/dev/null) -MMD -MP -c $< -o $@
+
+$(B)/mpcl-bench-gemm: $(B)/obj/tests/perf/gemm_bench.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
 $(B)/mpcl-bench-chip: $(B)/obj/tests/perf/chip_bench.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -157,9 +168,11 @@ fuzz: deps
 	@$(MAKE) --no-print-directory $(B)/fuzz-wire $(B)/fuzz-corpus/.seeded
 	$(B)/fuzz-wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(B)/fuzz-corpus
 
+# The bench's own packages: the PyTorch peer, OpenBLAS for it and for mpcl-bench-gemm.
+bench: export MPCL_EXTRA_PKGS += python3-torch libopenblas0-pthread libopenblas-dev
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl \
-	    $(B)/mpcl-bench-link $(B)/mpcl-chipd
+	    $(B)/mpcl-bench-link $(B)/mpcl-chipd $(B)/mpcl-bench-gemm
 	@tests/perf/bench.sh
 
 clean:

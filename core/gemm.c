@@ -82,13 +82,13 @@ enum { MR_GENERIC = 4 };
 
 /* R rows by the panel's nc columns, fmaf (correctly rounded: a hardware FMA or glibc's
  * exact emulation). */
-static void tile_generic(int R, int K, tile_a t, const float *panel, float *c, int ldc, int nc,
-                         int accumulate)
+static void tile_generic(int R, int K, tile_a t, const float *panel, size_t ps, float *c,
+                         int ldc, int nc, int accumulate)
 {
     float s[MR_GENERIC][NR];
     memset(s, 0, sizeof s);
     for (int k = 0; k < K; k++) {
-        const float *b = panel + (size_t)k * NR;
+        const float *b = panel + k * ps;
         for (int r = 0; r < R; r++) {
             float a = t.a[r * t.rs + k * t.ks];
             for (int j = 0; j < nc; j++)
@@ -103,30 +103,30 @@ static void tile_generic(int R, int K, tile_a t, const float *panel, float *c, i
 }
 
 static void panel_generic(const gemm_job *g, int i0, int i1, int j0, int nc,
-                          const float *panel)
+                          const float *panel, size_t ps)
 {
     for (int i = i0; i < i1; i += MR_GENERIC) {
         int R = i1 - i < MR_GENERIC ? i1 - i : MR_GENERIC;
-        tile_generic(R, g->K, tile_at(g, i), panel, g->C + (size_t)i * g->ldc + j0, g->ldc, nc,
-                     g->accumulate);
+        tile_generic(R, g->K, tile_at(g, i), panel, ps, g->C + (size_t)i * g->ldc + j0, g->ldc,
+                     nc, g->accumulate);
     }
 }
 
 #if ISA_HAVE_X86
-/* ---- AVX-512: tiles of up to 8 rows by 32 columns, 16 sums in registers --------------- */
+/* ---- AVX-512: tiles of up to 12 rows by 32 columns, 24 sums in registers -------------- */
 
-enum { MR_512 = 8 };
+enum { MR_512 = 12 };
 
 ISA_TARGET_AVX512 __attribute__((always_inline)) static inline void
-tile_avx512(int R, int K, tile_a t, const float *panel, float *c, int ldc, int nc,
+tile_avx512(int R, int K, tile_a t, const float *panel, size_t ps, float *c, int ldc, int nc,
             int accumulate)
 {
     __m512 s[MR_512][2];
     for (int r = 0; r < R; r++)
         s[r][0] = s[r][1] = _mm512_setzero_ps();
     for (int k = 0; k < K; k++) {
-        __m512 b0 = _mm512_loadu_ps(panel + (size_t)k * NR);
-        __m512 b1 = _mm512_loadu_ps(panel + (size_t)k * NR + 16);
+        __m512 b0 = _mm512_loadu_ps(panel + k * ps);
+        __m512 b1 = _mm512_loadu_ps(panel + k * ps + 16);
         const float *ak = t.a + k * t.ks;
         for (int r = 0; r < R; r++) {
             __m512 a = _mm512_set1_ps(ak[r * t.rs]);
@@ -149,7 +149,7 @@ tile_avx512(int R, int K, tile_a t, const float *panel, float *c, int ldc, int n
         }
 }
 
-/* Tiles of a constant row count keep their sums in registers (R from 1 to 6 or 8). */
+/* Tiles of a constant row count keep their sums in registers (R from 1 to 6 or 12). */
 #define TILE_CASES6(fn, R, ...)                                                               \
     switch (R) {                                                                             \
     case 1: fn(1, __VA_ARGS__); break;                                                       \
@@ -159,20 +159,25 @@ tile_avx512(int R, int K, tile_a t, const float *panel, float *c, int ldc, int n
     case 5: fn(5, __VA_ARGS__); break;                                                       \
     default: fn(6, __VA_ARGS__); break;                                                      \
     }
-#define TILE_CASES8(fn, R, ...)                                                               \
+#define TILE_CASES12(fn, R, ...)                                                              \
     switch (R) {                                                                             \
     case 7: fn(7, __VA_ARGS__); break;                                                       \
     case 8: fn(8, __VA_ARGS__); break;                                                       \
+    case 9: fn(9, __VA_ARGS__); break;                                                       \
+    case 10: fn(10, __VA_ARGS__); break;                                                     \
+    case 11: fn(11, __VA_ARGS__); break;                                                     \
+    case 12: fn(12, __VA_ARGS__); break;                                                     \
     default: TILE_CASES6(fn, R, __VA_ARGS__)                                                 \
     }
 
 ISA_TARGET_AVX512 static void panel_avx512(const gemm_job *g, int i0, int i1, int j0, int nc,
-                                           const float *panel)
+                                           const float *panel, size_t ps)
 {
     for (int i = i0; i < i1; i += MR_512) {
         int R = i1 - i < MR_512 ? i1 - i : MR_512;
         float *c = g->C + (size_t)i * g->ldc + j0;
-        TILE_CASES8(tile_avx512, R, g->K, tile_at(g, i), panel, c, g->ldc, nc, g->accumulate)
+        TILE_CASES12(tile_avx512, R, g->K, tile_at(g, i), panel, ps, c, g->ldc, nc,
+                     g->accumulate)
     }
 }
 
@@ -187,15 +192,15 @@ ISA_TARGET_AVX2 __attribute__((always_inline)) static inline __m256i mask8(int l
 }
 
 ISA_TARGET_AVX2 __attribute__((always_inline)) static inline void
-tile_avx2(int R, int K, tile_a t, const float *panel, float *c, int ldc, int nc,
+tile_avx2(int R, int K, tile_a t, const float *panel, size_t ps, float *c, int ldc, int nc,
           int accumulate)
 {
     __m256 s[MR_256][2];
     for (int r = 0; r < R; r++)
         s[r][0] = s[r][1] = _mm256_setzero_ps();
     for (int k = 0; k < K; k++) {
-        __m256 b0 = _mm256_loadu_ps(panel + (size_t)k * NR);
-        __m256 b1 = _mm256_loadu_ps(panel + (size_t)k * NR + 8);
+        __m256 b0 = _mm256_loadu_ps(panel + k * ps);
+        __m256 b1 = _mm256_loadu_ps(panel + k * ps + 8);
         const float *ak = t.a + k * t.ks;
         for (int r = 0; r < R; r++) {
             __m256 a = _mm256_broadcast_ss(ak + r * t.rs);
@@ -215,7 +220,7 @@ tile_avx2(int R, int K, tile_a t, const float *panel, float *c, int ldc, int nc,
 }
 
 ISA_TARGET_AVX2 static void panel_avx2(const gemm_job *g, int i0, int i1, int j0, int nc,
-                                       const float *panel)
+                                       const float *panel, size_t ps)
 {
     for (int half = 0; half * 16 < nc; half++) {
         int left = nc - 16 * half;
@@ -223,7 +228,7 @@ ISA_TARGET_AVX2 static void panel_avx2(const gemm_job *g, int i0, int i1, int j0
             int R = i1 - i < MR_256 ? i1 - i : MR_256;
             float *c = g->C + (size_t)i * g->ldc + j0 + 16 * half;
             const float *p = panel + 16 * half;
-            TILE_CASES6(tile_avx2, R, g->K, tile_at(g, i), p, c, g->ldc, left, g->accumulate)
+            TILE_CASES6(tile_avx2, R, g->K, tile_at(g, i), p, ps, c, g->ldc, left, g->accumulate)
         }
     }
 }
@@ -253,19 +258,27 @@ static void gemm_units(void *ud, int begin, int end)
     isa_path path = isa_active();
     for (int j = j0; j < j1; j += NR) {
         int nc = j1 - j < NR ? j1 - j : NR;
-        pack_panel(g, j, nc, panel);
+        /* A whole panel of an untransposed B is read in place, rows ldb apart. */
+        const float *p = panel;
+        size_t ps = NR;
+        if (!g->tb && nc == NR) {
+            p = g->B + j;
+            ps = (size_t)g->ldb;
+        } else {
+            pack_panel(g, j, nc, panel);
+        }
 #if ISA_HAVE_X86
         if (path == ISA_AVX512) {
-            panel_avx512(g, i0, i1, j, nc, panel);
+            panel_avx512(g, i0, i1, j, nc, p, ps);
             continue;
         }
         if (path == ISA_AVX2) {
-            panel_avx2(g, i0, i1, j, nc, panel);
+            panel_avx2(g, i0, i1, j, nc, p, ps);
             continue;
         }
 #endif
         (void)path;
-        panel_generic(g, i0, i1, j, nc, panel);
+        panel_generic(g, i0, i1, j, nc, p, ps);
     }
     free(panel);
 }

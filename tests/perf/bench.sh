@@ -116,6 +116,18 @@ for k in "${keys[@]}"; do
 done
 echo
 
+# --- what the fixed summation order costs: the engine's float products against OpenBLAS's -----
+# With the kernel set above, then with each other x86 kernel this CPU runs well, in turn.
+cores=("${OPENBLAS_CORETYPE:-}")
+grep -qw avx512f /proc/cpuinfo && [ "${OPENBLAS_CORETYPE:-}" != SkylakeX ] && cores+=(SkylakeX)
+[ "${OPENBLAS_CORETYPE:-}" != Haswell ] && grep -qw avx2 /proc/cpuinfo && cores+=(Haswell)
+for c in "${cores[@]}"; do
+    g=$(OPENBLAS_CORETYPE=$c OPENBLAS_NUM_THREADS=1 timeout "$TMO" build/mpcl-bench-gemm 2>&1) \
+        || die "build/mpcl-bench-gemm failed: $(tail -n 1 <<< "$g")"
+    echo "$g"
+    echo
+done
+
 # --- the cost of driving the engine from Lua --------------------------------------------
 lua=$(timeout "$TMO" build/mpcl-bench-lua 2>&1) || die "build/mpcl-bench-lua failed: $(tail -n 1 <<< "$lua")"
 grep -E '^(stepping|lua overhead)' <<< "$lua"
