@@ -235,6 +235,38 @@ static int blank(const char *s)
     return 1;
 }
 
+/* One "-- key: value" line of the header into h (other comments pass). Returns 0, or -1
+ * with "FILE:LINE: problem" in err. */
+static int header_line(journal_header *h, const char *line, const char *path, int ln,
+                       char *err, size_t errlen)
+{
+    char key[32], val[320];
+    if (sscanf(line, "-- %31[a-z]: %319[^\n]", key, val) != 2)
+        return 0;
+    const struct {
+        const char *key;
+        char *to;
+        size_t size;
+    } text[] = {{"version", h->version, sizeof h->version},
+                {"date", h->date, sizeof h->date},
+                {"chip", h->chip, sizeof h->chip},
+                {"cpu", h->where.cpu, sizeof h->where.cpu},
+                {"isa", h->where.isa, sizeof h->where.isa},
+                {"libraries", h->where.libraries, sizeof h->where.libraries}};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (!strcmp(key, text[i].key)) {
+            snprintf(text[i].to, text[i].size, "%s", val);
+            return 0;
+        }
+    if (!strcmp(key, "data") && h->ndata < 8)
+        snprintf(h->data[h->ndata++], sizeof h->data[0], "%s", val);
+    int bad = (!strcmp(key, "seed") && sscanf(val, "%lld", &h->seed) != 1) ||
+              (!strcmp(key, "threads") && sscanf(val, "%d", &h->threads) != 1);
+    if (bad)
+        snprintf(err, errlen, "%s:%d: %s must be an integer, got '%s'", path, ln, key, val);
+    return bad ? -1 : 0;
+}
+
 #define FAIL(...)                                    \
     do {                                             \
         snprintf(err, errlen, __VA_ARGS__);          \
@@ -296,32 +328,12 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
             continue;
         }
         if (in_header) {
-            char key[32], val[320];
-            journal_header *h = &d->header;
             if (blank(line))
                 continue;
             if (!starts(line, "-- "))
                 FAIL("%s:%d: code before the first chunk marker '-- [chunk 1] TIME'", path, ln);
-            if (sscanf(line, "-- %31[a-z]: %319[^\n]", key, val) != 2)
-                continue; /* a comment */
-            if (!strcmp(key, "version"))
-                snprintf(h->version, sizeof h->version, "%.31s", val);
-            else if (!strcmp(key, "date"))
-                snprintf(h->date, sizeof h->date, "%.31s", val);
-            else if (!strcmp(key, "seed") && sscanf(val, "%lld", &h->seed) != 1)
-                FAIL("%s:%d: seed must be an integer, got '%s'", path, ln, val);
-            else if (!strcmp(key, "threads") && sscanf(val, "%d", &h->threads) != 1)
-                FAIL("%s:%d: threads must be an integer, got '%s'", path, ln, val);
-            else if (!strcmp(key, "data") && h->ndata < 8)
-                snprintf(h->data[h->ndata++], sizeof h->data[0], "%s", val);
-            else if (!strcmp(key, "chip"))
-                snprintf(h->chip, sizeof h->chip, "%.63s", val);
-            else if (!strcmp(key, "cpu"))
-                snprintf(h->where.cpu, sizeof h->where.cpu, "%.63s", val);
-            else if (!strcmp(key, "isa"))
-                snprintf(h->where.isa, sizeof h->where.isa, "%.15s", val);
-            else if (!strcmp(key, "libraries"))
-                snprintf(h->where.libraries, sizeof h->where.libraries, "%.127s", val);
+            if (header_line(&d->header, line, path, ln, err, errlen) < 0)
+                goto fail;
             continue;
         }
         if (ln == expect_do) {
