@@ -136,95 +136,145 @@ static int parse_count(const char *opt, const char *v, long long lo, long long *
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    const char *record = NULL, *replay = NULL, *demo = NULL;
-    int no_record = 0, stdin_mode = 0, have_seed = 0, plain = 0, force_console = 0, ascii = 0;
-    long long colors = 0;
-    long long seed = 1, max_mem_mb = -1, max_instr = -1;
+/* The command line. */
+typedef struct cli {
+    const char *record, *replay, *demo, *script;
+    int no_record, stdin_mode, have_seed, plain, force_console, ascii;
+    long long colors, seed, max_mem_mb, max_instr;
     replay_opts ro;
-    replay_opts_default(&ro);
+    int first_arg; /* argv index of the first key=value after the script */
+} cli;
+
+/* An option that takes a value: argv[*i + 1], an integer >= lo. */
+static int option_count(int argc, char **argv, int *i, long long lo, long long *out)
+{
+    const char *opt = argv[*i];
+    return parse_count(opt, *i + 1 < argc ? argv[++*i] : NULL, lo, out);
+}
+
+/* Parse the options. Returns 0 to go on, 1 when done (--help, --version: printed), -1 on a
+ * bad option (reported). */
+static int parse_options(int argc, char **argv, cli *c)
+{
+    memset(c, 0, sizeof *c);
+    c->seed = 1;
+    c->max_mem_mb = c->max_instr = -1;
+    replay_opts_default(&c->ro);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
+            return 1;
         } else if (!strcmp(a, "--version")) {
             printf("mpcl %s\n", MPCL_VERSION);
-            return 0;
+            return 1;
         } else if (!strcmp(a, "-")) {
-            stdin_mode = 1;
+            c->stdin_mode = 1;
         } else if (!strcmp(a, "--record") || !strcmp(a, "--replay")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "mpcl: %s needs a file name\n", a);
-                return 2;
+                return -1;
             }
-            *(a[4] == 'c' ? &record : &replay) = argv[++i];
+            *(a[4] == 'c' ? &c->record : &c->replay) = argv[++i];
         } else if (!strcmp(a, "--no-record")) {
-            no_record = 1;
+            c->no_record = 1;
         } else if (!strcmp(a, "--plain")) {
-            plain = 1;
+            c->plain = 1;
         } else if (!strcmp(a, "--console")) {
-            force_console = 1;
+            c->force_console = 1;
         } else if (!strcmp(a, "--demo")) {
-            demo = "assets/scripts/demo.lua";
-            force_console = 1;
+            c->demo = "assets/scripts/demo.lua";
+            c->force_console = 1;
         } else if (!strcmp(a, "--ascii")) {
-            ascii = 1;
+            c->ascii = 1;
         } else if (!strcmp(a, "--colors")) {
-            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &colors) < 0)
-                return 2;
-            if (colors != 1 && colors != 8 && colors != 256) {
+            if (option_count(argc, argv, &i, 1, &c->colors) < 0)
+                return -1;
+            if (c->colors != 1 && c->colors != 8 && c->colors != 256) {
                 fprintf(stderr, "mpcl: --colors takes 256, 8 or 1 (monochrome)\n");
-                return 2;
+                return -1;
             }
         } else if (!strcmp(a, "--step")) {
-            ro.step = 1;
+            c->ro.step = 1;
         } else if (!strcmp(a, "--verify")) {
-            ro.verify = 1;
+            c->ro.verify = 1;
         } else if (!strcmp(a, "--trust")) {
-            ro.trust = 1;
+            c->ro.trust = 1;
         } else if (!strcmp(a, "--seed")) {
-            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 0, &seed) < 0)
-                return 2;
-            have_seed = 1;
+            if (option_count(argc, argv, &i, 0, &c->seed) < 0)
+                return -1;
+            c->have_seed = 1;
         } else if (!strcmp(a, "--max-instructions")) {
-            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &max_instr) < 0)
-                return 2;
+            if (option_count(argc, argv, &i, 1, &c->max_instr) < 0)
+                return -1;
         } else if (!strcmp(a, "--max-memory")) {
-            if (parse_count(a, i + 1 < argc ? argv[++i] : NULL, 1, &max_mem_mb) < 0)
-                return 2;
+            if (option_count(argc, argv, &i, 1, &c->max_mem_mb) < 0)
+                return -1;
         } else {
             fprintf(stderr, "mpcl: unknown option '%s' (mpcl --help lists them)\n", a);
-            return 2;
+            return -1;
         }
     }
-    const char *script = i < argc ? argv[i++] : NULL;
+    c->script = i < argc ? argv[i++] : NULL;
+    c->first_arg = i;
+    return 0;
+}
+
+/* Run a script headless with its key=value arguments; the exit status. */
+static int run_script(lua_State *L, const char *script, int argc, char **argv)
+{
+    if (push_args(L, argc, argv) < 0)
+        return 2;
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "args");
+    int args = lua_gettop(L);
+    lua_pushcfunction(L, script_error);
+    int handler = lua_gettop(L);
+    if (luaL_loadfile(L, script) != LUA_OK) {
+        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_pushvalue(L, args);
+    int rc = lua_pcall(L, 1, 0, handler);
+    if (rc != LUA_OK)
+        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
+    return rc == LUA_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    int parsed = parse_options(argc, argv, &c);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    replay_opts ro = c.ro;
+    const char *record = c.record, *replay = c.replay, *script = c.script;
+    long long max_instr = c.max_instr, max_mem_mb = c.max_mem_mb, seed = c.seed;
     if ((ro.step || ro.verify || ro.trust || max_instr > 0 || max_mem_mb > 0) && !replay) {
         fprintf(stderr, "mpcl: --step, --verify, --trust and the limits go with --replay FILE\n");
         return 2;
     }
-    if (replay && (script || stdin_mode || record)) {
+    if (replay && (script || c.stdin_mode || record)) {
         fprintf(stderr, "mpcl: --replay FILE takes no script, '-' or --record\n");
         return 2;
     }
     int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    int interactive = !script && !stdin_mode && !replay && tty;
-    if (!script && !stdin_mode && !replay && !interactive) {
+    int interactive = !script && !c.stdin_mode && !replay && tty;
+    if (!script && !c.stdin_mode && !replay && !interactive) {
         usage(stderr);
         return 2;
     }
     const char *term = getenv("TERM");
     int can_console = tty && term && *term && strcmp(term, "dumb") != 0;
     /* The console: in a terminal unless --plain; scripts and replays when asked for. */
-    int console = !plain && can_console &&
-                  (interactive || force_console || (replay && !ro.verify));
-    if (force_console && !can_console) {
+    int console = !c.plain && can_console &&
+                  (interactive || c.force_console || (replay && !ro.verify));
+    if (c.force_console && !can_console) {
         fprintf(stderr, "mpcl: the console needs a terminal (TERM=%s)\n", term ? term : "");
         return 2;
     }
-    if (console && (stdin_mode || (replay && ro.trust)))
+    if (console && (c.stdin_mode || (replay && ro.trust)))
         console = 0;
     char isa_err[200];
     if (isa_init(isa_err, sizeof isa_err) < 0) {
@@ -250,49 +300,26 @@ int main(int argc, char **argv)
     luaL_openlibs(L);
     luaL_requiref(L, "lab", luaopen_lab, 1);
     ui_open(L, NULL); /* lab.ui: its pause waits for a key in the console, nothing headless */
-    if (have_seed)
+    if (c.have_seed)
         lab_set_default_seed(L, seed);
+    int rc;
     if (console) {
         lua_pop(L, 1);
-        if (replay) { /* a replay in the console runs sandboxed like a headless one */
+        if (replay) /* a replay in the console runs sandboxed like a headless one */
             sandbox_apply(L, max_instr > 0 ? max_instr : ro.max_instructions);
-        }
-        console_opts co = {.record = no_record ? "" : (replay ? "" : record), .seed = seed,
-                           .threads = threads, .script = demo ? demo : script,
-                           .replay = replay, .step = ro.step, .colors = (int)colors,
-                           .ascii = ascii};
-        int rc = console_run(L, &co);
-        lab_jobs_shutdown(L);
-        lua_close(L);
-        return rc;
-    }
-    if (interactive || stdin_mode) {
+        console_opts co = {.record = c.no_record ? "" : (replay ? "" : record), .seed = seed,
+                           .threads = threads, .script = c.demo ? c.demo : script,
+                           .replay = replay, .step = ro.step, .colors = (int)c.colors,
+                           .ascii = c.ascii};
+        rc = console_run(L, &co);
+    } else if (interactive || c.stdin_mode) {
         lua_pop(L, 1); /* the lab module table; it is the global `lab` */
-        int rc = interactive ? repl_tty_run(L, no_record ? "" : record, seed, threads)
-                             : run_stdin(L, record, seed, threads);
-        lab_jobs_shutdown(L);
-        lua_close(L);
-        return rc;
+        rc = interactive ? repl_tty_run(L, c.no_record ? "" : record, seed, threads)
+                         : run_stdin(L, record, seed, threads);
+    } else {
+        rc = run_script(L, script, argc - c.first_arg, argv + c.first_arg);
     }
-    if (push_args(L, argc - i, argv + i) < 0) {
-        lua_close(L);
-        return 2;
-    }
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "args");
-    int args = lua_gettop(L);
-    lua_pushcfunction(L, script_error);
-    int handler = lua_gettop(L);
-    if (luaL_loadfile(L, script) != LUA_OK) {
-        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
-        lua_close(L);
-        return 1;
-    }
-    lua_pushvalue(L, args);
-    int rc = lua_pcall(L, 1, 0, handler);
-    if (rc != LUA_OK)
-        fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
     lab_jobs_shutdown(L);
     lua_close(L);
-    return rc == LUA_OK ? 0 : 1;
+    return rc;
 }

@@ -267,6 +267,121 @@ static int header_line(journal_header *h, const char *line, const char *path, in
     return bad ? -1 : 0;
 }
 
+static int out_of_memory(const char *path, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+}
+
+/* Line 1 names the format. Returns 0, or -1 with a message in err. */
+static int first_line(const char *line, const char *path, char *err, size_t errlen)
+{
+    int fmt;
+    if (sscanf(line, "-- MPCL Lab session journal, format %d", &fmt) != 1) {
+        snprintf(err, errlen, "%s:1: not a session journal (the first line must be '%s')", path,
+                 JOURNAL_FIRST_LINE);
+        return -1;
+    }
+    if (fmt != JOURNAL_FORMAT) {
+        snprintf(err, errlen, "%s:1: journal format %d, this lab reads format %d", path, fmt,
+                 JOURNAL_FORMAT);
+        return -1;
+    }
+    return 0;
+}
+
+/* A "-- [chunk N] TIME" marker: the next chunk of d, after checking its number and that the
+ * chunk before it has code. Returns it, or NULL with a message in err. */
+static journal_chunk *start_chunk(journal_doc *d, int *cap, const char *line, const char *path,
+                                  int ln, char *err, size_t errlen)
+{
+    int number;
+    char stamp[64];
+    const journal_chunk *prev = d->nchunks ? &d->chunks[d->nchunks - 1] : NULL;
+    if (sscanf(line, "-- [chunk %d] %63s", &number, stamp) != 2) {
+        snprintf(err, errlen, "%s:%d: malformed chunk marker (expected '-- [chunk N] TIME')",
+                 path, ln);
+        return NULL;
+    }
+    if (number != d->nchunks + 1) {
+        snprintf(err, errlen, "%s:%d: chunk marker says %d, expected %d", path, ln, number,
+                 d->nchunks + 1);
+        return NULL;
+    }
+    if (prev && !prev->code) {
+        snprintf(err, errlen, "%s:%d: chunk %d is empty", path, ln, prev->number);
+        return NULL;
+    }
+    if (d->nchunks == *cap) {
+        int grown = *cap ? 2 * *cap : 16;
+        journal_chunk *nc = realloc(d->chunks, sizeof *nc * (size_t)grown);
+        if (!nc) {
+            out_of_memory(path, err, errlen);
+            return NULL;
+        }
+        d->chunks = nc;
+        *cap = grown;
+    }
+    journal_chunk *c = &d->chunks[d->nchunks++];
+    memset(c, 0, sizeof *c);
+    c->number = number;
+    return c;
+}
+
+/* A "--| record" or "--! error" line of chunk c. Returns 0, or -1 with a message in err. */
+static int result_line(journal_chunk *c, const char *line, const char *path, int ln,
+                       char *err, size_t errlen)
+{
+    if (!c->code) {
+        snprintf(err, errlen, "%s:%d: a result line before chunk %d has any code", path, ln,
+                 c->number);
+        return -1;
+    }
+    if (starts(line, "--! ")) {
+        if (c->error) {
+            snprintf(err, errlen, "%s:%d: chunk %d has two error lines", path, ln, c->number);
+            return -1;
+        }
+        c->error = strdup(line + 4);
+        c->error_line = ln;
+        return c->error ? 0 : out_of_memory(path, err, errlen);
+    }
+    char **nr = realloc(c->records, sizeof *nr * (size_t)(c->nrecords + 1));
+    if (nr)
+        c->records = nr;
+    int *nl = realloc(c->record_lines, sizeof *nl * (size_t)(c->nrecords + 1));
+    if (nl)
+        c->record_lines = nl;
+    if (!nr || !nl || !(c->records[c->nrecords] = strdup(line + 4)))
+        return out_of_memory(path, err, errlen);
+    c->record_lines[c->nrecords++] = ln;
+    return 0;
+}
+
+/* Each chunk's code ends with the writer's "end" line (then blank separators): cut it.
+ * Returns 0, or -1 with "FILE:LINE: problem" in err. */
+static int strip_ends(journal_doc *d, const char *path, char *err, size_t errlen)
+{
+    for (int i = 0; i < d->nchunks; i++) {
+        journal_chunk *c = &d->chunks[i];
+        size_t n = strlen(c->code);
+        while (n > 0 && (c->code[n - 1] == '\n' || c->code[n - 1] == ' ' ||
+                         c->code[n - 1] == '\t' || c->code[n - 1] == '\r'))
+            c->code[--n] = '\0';
+        if (n < 3 || strcmp(c->code + n - 3, "end") || (n > 3 && c->code[n - 4] != '\n')) {
+            snprintf(err, errlen, "%s:%d: chunk %d does not end with the line 'end'", path,
+                     c->code_end, c->number);
+            return -1;
+        }
+        c->code[n - 3] = '\0';
+        if (n == 3) {
+            snprintf(err, errlen, "%s:%d: chunk %d is empty", path, c->code_end, c->number);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define FAIL(...)                                    \
     do {                                             \
         snprintf(err, errlen, __VA_ARGS__);          \
@@ -294,36 +409,14 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
         if (memchr(line, '\0', (size_t)len))
             FAIL("%s:%d: a NUL byte: not a text journal", path, ln);
         if (ln == 1) {
-            int fmt;
-            if (sscanf(line, "-- MPCL Lab session journal, format %d", &fmt) != 1)
-                FAIL("%s:1: not a session journal (the first line must be '%s')", path,
-                     JOURNAL_FIRST_LINE);
-            if (fmt != JOURNAL_FORMAT)
-                FAIL("%s:1: journal format %d, this lab reads format %d", path, fmt,
-                     JOURNAL_FORMAT);
+            if (first_line(line, path, err, errlen) < 0)
+                goto fail;
             continue;
         }
-        int number;
-        char stamp[64];
         if (starts(line, "-- [chunk ")) {
-            if (sscanf(line, "-- [chunk %d] %63s", &number, stamp) != 2)
-                FAIL("%s:%d: malformed chunk marker (expected '-- [chunk N] TIME')", path, ln);
-            if (number != d->nchunks + 1)
-                FAIL("%s:%d: chunk marker says %d, expected %d", path, ln, number,
-                     d->nchunks + 1);
-            if (cur && !cur->code)
-                FAIL("%s:%d: chunk %d is empty", path, ln, cur->number);
+            if (!(cur = start_chunk(d, &cap_chunks, line, path, ln, err, errlen)))
+                goto fail;
             in_header = 0;
-            if (d->nchunks == cap_chunks) {
-                cap_chunks = cap_chunks ? 2 * cap_chunks : 16;
-                journal_chunk *nc = realloc(d->chunks, sizeof *nc * (size_t)cap_chunks);
-                if (!nc)
-                    FAIL("%s: out of memory", path);
-                d->chunks = nc;
-            }
-            cur = &d->chunks[d->nchunks++];
-            memset(cur, 0, sizeof *cur);
-            cur->number = number;
             expect_do = ln + 1;
             continue;
         }
@@ -341,28 +434,9 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
                 FAIL("%s:%d: expected 'do' after the marker of chunk %d", path, ln, cur->number);
             continue;
         }
-        int is_rec = starts(line, "--| "), is_err = starts(line, "--! ");
-        if (is_rec || is_err) {
-            if (!cur->code)
-                FAIL("%s:%d: a result line before chunk %d has any code", path, ln, cur->number);
-            if (is_err) {
-                if (cur->error)
-                    FAIL("%s:%d: chunk %d has two error lines", path, ln, cur->number);
-                cur->error = strdup(line + 4);
-                cur->error_line = ln;
-                if (!cur->error)
-                    FAIL("%s: out of memory", path);
-                continue;
-            }
-            char **nr = realloc(cur->records, sizeof *nr * (size_t)(cur->nrecords + 1));
-            int *nl = realloc(cur->record_lines, sizeof *nl * (size_t)(cur->nrecords + 1));
-            if (nr)
-                cur->records = nr;
-            if (nl)
-                cur->record_lines = nl;
-            if (!nr || !nl || !(cur->records[cur->nrecords] = strdup(line + 4)))
-                FAIL("%s: out of memory", path);
-            cur->record_lines[cur->nrecords++] = ln;
+        if (starts(line, "--| ") || starts(line, "--! ")) {
+            if (result_line(cur, line, path, ln, err, errlen) < 0)
+                goto fail;
             continue;
         }
         if (cur->nrecords || cur->error) {
@@ -389,24 +463,8 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
         FAIL("%s: empty file, not a session journal", path);
     if (cur && !cur->code)
         FAIL("%s:%d: chunk %d is empty", path, ln, cur->number);
-    /* Each chunk's code ends with the writer's "end" line (then blank separators). */
-    for (int i = 0; i < d->nchunks; i++) {
-        journal_chunk *c = &d->chunks[i];
-        size_t n = strlen(c->code);
-        while (n > 0 && (c->code[n - 1] == '\n' || c->code[n - 1] == ' ' ||
-                         c->code[n - 1] == '\t' || c->code[n - 1] == '\r'))
-            c->code[--n] = '\0';
-        if (n < 3 || strcmp(c->code + n - 3, "end") || (n > 3 && c->code[n - 4] != '\n')) {
-            snprintf(err, errlen, "%s:%d: chunk %d does not end with the line 'end'", path,
-                     c->code_end, c->number);
-            goto fail;
-        }
-        c->code[n - 3] = '\0';
-        if (n == 3) {
-            snprintf(err, errlen, "%s:%d: chunk %d is empty", path, c->code_end, c->number);
-            goto fail;
-        }
-    }
+    if (strip_ends(d, path, err, errlen) < 0)
+        goto fail;
     free(code.p);
     free(line);
     fclose(f);

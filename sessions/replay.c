@@ -99,6 +99,128 @@ static void explain_divergence(const journal_doc *d)
                 here.libraries);
 }
 
+/* The replay's Lua state: the lab loaded, the journal's seed, the sandbox unless trusted. */
+static lua_State *replay_state(const journal_doc *d, const replay_opts *o, sandbox_heap *heap)
+{
+    lua_State *L = o->trust ? luaL_newstate() : sandbox_newstate(heap);
+    if (!L)
+        return NULL;
+    luaL_openlibs(L);
+    luaL_requiref(L, "lab", luaopen_lab, 1);
+    lua_pop(L, 1);
+    lab_set_default_seed(L, d->header.seed ? d->header.seed : 1);
+    if (!o->trust)
+        sandbox_apply(L, o->max_instructions);
+    return L;
+}
+
+/* Where --step reads Enter: stdin, or the terminal when stdin is a file. */
+static FILE *step_input(void)
+{
+    FILE *tty = isatty(STDIN_FILENO) ? stdin : NULL;
+    if (!tty && !(tty = fopen("/dev/tty", "r")))
+        tty = stdin;
+    if (!isatty(STDIN_FILENO))
+        tty = tty == stdin ? stdin : (fclose(tty), stdin);
+    return tty;
+}
+
+/* After chunk c ran: its results (the lab's records, in order) and its error against the
+ * journal's. Returns 3 at the first divergence (reported), else 0; *compared counts. */
+static int verify_chunk(lua_State *L, expect *ex, const journal_chunk *c, const char *error,
+                        const char *path, int *compared)
+{
+    int status = 0;
+    lab_records_take(L);
+    int n = (int)lua_rawlen(L, -1);
+    for (int k = 1; k <= n && status == 0; k++) {
+        lua_rawgeti(L, -1, k);
+        const char *got = lua_tostring(L, -1);
+        int line = 0;
+        const char *want = next_expected(ex, &line);
+        if (!want) {
+            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
+                            "no more results, got '%s'\n", c->number, path, c->line, got);
+            status = 3;
+        } else if (strcmp(want, got)) {
+            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
+                            "'%s', got '%s'\n", c->number, path, line, want, got);
+            status = 3;
+        }
+        (*compared)++;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (status)
+        return status;
+    if ((error != NULL) != (c->error != NULL)) {
+        fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected %s%s%s, "
+                        "got %s%s%s\n", c->number, path, c->error ? c->error_line : c->line,
+                c->error ? "the error '" : "no error", c->error ? c->error : "",
+                c->error ? "'" : "", error ? "the error '" : "no error", error ? error : "",
+                error ? "'" : "");
+        return 3;
+    }
+    if (error && strcmp(error, c->error)) {
+        fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected the "
+                        "error '%s', got '%s'\n", c->number, path, c->error_line, c->error,
+                error);
+        return 3;
+    }
+    return 0;
+}
+
+/* After the last chunk: results of jobs reaped at shutdown, then anything the journal still
+ * expects (when every chunk ran). Returns 3 at a divergence (reported), else 0. */
+static int verify_rest(lua_State *L, expect *ex, int all_ran, const char *path, int *compared)
+{
+    int status = 0;
+    lab_records_take(L);
+    int n = (int)lua_rawlen(L, -1);
+    for (int k = 1; k <= n && status == 0; k++, (*compared)++) {
+        lua_rawgeti(L, -1, k);
+        int line = 0;
+        const char *want = next_expected(ex, &line), *got = lua_tostring(L, -1);
+        if (!want || strcmp(want, got)) {
+            fprintf(stderr, "mpcl: verify: first divergence after the last chunk: expected "
+                            "'%s', got '%s'\n", want ? want : "no more results", got);
+            status = 3;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    int line = 0;
+    const char *want = status == 0 && all_ran ? next_expected(ex, &line) : NULL;
+    if (want) {
+        fprintf(stderr, "mpcl: verify: first divergence at %s:%d: expected '%s', got no "
+                        "more results\n", path, line, want);
+        status = 3;
+    }
+    return status;
+}
+
+/* Run chunk c in the replay's REPL; report a failure or the sandbox's memory cap. Returns
+ * the error the chunk raised, or NULL. */
+static const char *run_chunk(repl *r, lua_State *L, const journal_chunk *c, const char *path,
+                             const replay_opts *o, sandbox_heap *heap)
+{
+    lab_records_take(L);
+    lua_pop(L, 1);
+    if (!o->trust)
+        sandbox_reset_count(L);
+    repl_run_chunk(r, c->code, "=stdin");
+    const char *error = r->last_error[0] ? r->last_error : NULL;
+    if (heap->hit_cap) {
+        fprintf(stderr, "mpcl: chunk %d (%s:%d): sandbox: memory cap of %zu MiB reached "
+                        "(raise it with --max-memory)\n", c->number, path, c->line,
+                o->max_memory >> 20);
+        heap->hit_cap = 0;
+    } else if (error) {
+        fprintf(stderr, "mpcl: chunk %d (%s:%d) failed\n", c->number, path, c->line);
+    }
+    return error;
+}
+
 int replay_file(const char *path, const replay_opts *o)
 {
     journal_doc d;
@@ -110,113 +232,33 @@ int replay_file(const char *path, const replay_opts *o)
     if (o->verify)
         check_data(&d);
     sandbox_heap heap = {0, o->trust ? 0 : o->max_memory, 0};
-    lua_State *L = o->trust ? luaL_newstate() : sandbox_newstate(&heap);
+    lua_State *L = replay_state(&d, o, &heap);
     if (!L) {
         fprintf(stderr, "mpcl: cannot create a Lua state\n");
         journal_doc_free(&d);
         return 1;
     }
-    luaL_openlibs(L);
-    luaL_requiref(L, "lab", luaopen_lab, 1);
-    lua_pop(L, 1);
-    lab_set_default_seed(L, d.header.seed ? d.header.seed : 1);
-    if (!o->trust)
-        sandbox_apply(L, o->max_instructions);
     repl r;
     repl_init(&r, L, write_out, NULL);
-    FILE *tty = NULL;
-    if (o->step) { /* Enter comes from stdin, or the terminal when stdin is a file */
-        tty = isatty(STDIN_FILENO) ? stdin : NULL;
-        if (!tty && !(tty = fopen("/dev/tty", "r")))
-            tty = stdin;
-        if (!isatty(STDIN_FILENO))
-            tty = tty == stdin ? stdin : (fclose(tty), stdin);
-    }
+    FILE *tty = o->step ? step_input() : NULL;
     expect ex = {&d, 0, 0};
     int status = 0, compared = 0, ran = 0;
     for (int i = 0; i < d.nchunks && status < 2; i++) {
         const journal_chunk *c = &d.chunks[i];
         if (o->step && !wait_enter(tty, c, d.nchunks, path))
             break;
-        lab_records_take(L);
-        lua_pop(L, 1);
-        if (!o->trust)
-            sandbox_reset_count(L);
-        repl_run_chunk(&r, c->code, "=stdin");
+        const char *error = run_chunk(&r, L, c, path, o, &heap);
         ran++;
-        const char *error = r.last_error[0] ? r.last_error : NULL;
-        if (heap.hit_cap) {
-            fprintf(stderr, "mpcl: chunk %d (%s:%d): sandbox: memory cap of %zu MiB reached "
-                            "(raise it with --max-memory)\n", c->number, path, c->line,
-                    o->max_memory >> 20);
-            heap.hit_cap = 0;
-        } else if (error) {
-            fprintf(stderr, "mpcl: chunk %d (%s:%d) failed\n", c->number, path, c->line);
-        }
         if (error && !c->error)
             status = 1;
-        if (!o->verify)
-            continue;
-        /* Results, in order. */
-        lab_records_take(L);
-        int n = (int)lua_rawlen(L, -1);
-        for (int k = 1; k <= n && status < 2; k++) {
-            lua_rawgeti(L, -1, k);
-            const char *got = lua_tostring(L, -1);
-            int line = 0;
-            const char *want = next_expected(&ex, &line);
-            if (!want) {
-                fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
-                                "no more results, got '%s'\n", c->number, path, c->line, got);
-                status = 3;
-            } else if (strcmp(want, got)) {
-                fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected "
-                                "'%s', got '%s'\n", c->number, path, line, want, got);
-                status = 3;
-            }
-            compared++;
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-        if (status < 2 && (error != NULL) != (c->error != NULL ? 1 : 0)) {
-            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected %s%s%s, "
-                            "got %s%s%s\n", c->number, path, c->error ? c->error_line : c->line,
-                    c->error ? "the error '" : "no error", c->error ? c->error : "",
-                    c->error ? "'" : "", error ? "the error '" : "no error", error ? error : "",
-                    error ? "'" : "");
+        if (o->verify && verify_chunk(L, &ex, c, error, path, &compared))
             status = 3;
-        } else if (status < 2 && error && strcmp(error, c->error)) {
-            fprintf(stderr, "mpcl: verify: first divergence at chunk %d (%s:%d): expected the "
-                            "error '%s', got '%s'\n", c->number, path, c->error_line, c->error,
-                    error);
-            status = 3;
-        }
     }
     lab_jobs_shutdown(L);
     if (o->verify && status < 2) {
-        /* Results of jobs reaped at shutdown, then anything the journal still expects. */
-        lab_records_take(L);
-        int n = (int)lua_rawlen(L, -1);
-        for (int k = 1; k <= n && status < 2; k++, compared++) {
-            lua_rawgeti(L, -1, k);
-            int line = 0;
-            const char *want = next_expected(&ex, &line), *got = lua_tostring(L, -1);
-            if (!want || strcmp(want, got)) {
-                fprintf(stderr, "mpcl: verify: first divergence after the last chunk: expected "
-                                "'%s', got '%s'\n", want ? want : "no more results", got);
-                status = 3;
-            }
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-        int line = 0;
-        const char *want = status < 2 && ran == d.nchunks ? next_expected(&ex, &line) : NULL;
-        if (want) {
-            fprintf(stderr, "mpcl: verify: first divergence at %s:%d: expected '%s', got no "
-                            "more results\n", path, line, want);
+        if (verify_rest(L, &ex, ran == d.nchunks, path, &compared))
             status = 3;
-        }
-        if (status < 2)
+        else
             fprintf(stderr, "mpcl: verify: %d chunks replayed, %d results compared, no "
                             "divergence\n", ran, compared);
     }
