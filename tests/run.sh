@@ -51,7 +51,9 @@ run_one() {
         passed=$((passed + 1)); printf 'ok   %-40s\n' "$tag/$name"
     else
         failed=$((failed + 1)); failures+=("$tag/$name (see $out)")
-        printf 'FAIL %-40s\n' "$tag/$name"; tail -n 5 "$out"
+        printf 'FAIL %-40s\n' "$tag/$name"
+        # The test's own FAIL line, then the last lines that say something.
+        grep -m1 '^FAIL' "$out"; grep -v '^[[:space:]]*$' "$out" | tail -n 5
     fi
 }
 

@@ -46,7 +46,7 @@ wait_for "$([ "$MODE" = plain ] && echo "Lua REPL" || echo "Type Lua below")"
 measure "idle ($MODE)" idle
 tmux -L "$sock" send-keys -t t -l -- 'big = lab.experiment{epochs = 100}; jb = big:step()'
 tmux -L "$sock" send-keys -t t Enter
-tmux -L "$sock" send-keys -t t -l -- '=jb.state'
+tmux -L "$sock" send-keys -t t -l -- "repeat until jb.state ~= 'queued'; return jb.state"
 tmux -L "$sock" send-keys -t t Enter
 wait_for '"running"'
 sleep 1 # into the epochs

@@ -14,7 +14,7 @@ trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
 screen() { tmux -L "$sock" capture-pane -p -t t 2>/dev/null; }
 fail() { echo "FAIL: $*"; echo "--- screen ---"; screen; exit 1; }
 wait_for() { # wait_for TEXT [SECONDS]
-    local n=$(( ${2:-15} * 20 ))
+    local n=$(( ${2:-${WAIT_S:-30}} * 20 ))
     for _ in $(seq 1 "$n"); do
         screen | grep -qF -- "$1" && return 0
         sleep 0.05

@@ -13,9 +13,13 @@ trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
 
 fail() { echo "FAIL: $*"; echo "--- screen ---"; tmux -L "$sock" capture-pane -p -t t 2>/dev/null; exit 1; }
 
-# wait_for TEXT: poll the screen until TEXT appears (10 s at most).
+# Polls give up after WAIT_S seconds (30 by default: the ASan build on a loaded machine is
+# slow, and a passing test never waits that long).
+ticks=$(( ${WAIT_S:-30} * 20 ))
+
+# wait_for TEXT: poll the screen until TEXT appears.
 wait_for() {
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 "$ticks"); do
         tmux -L "$sock" capture-pane -p -t t 2>/dev/null | grep -qF -- "$1" && return 0
         sleep 0.05
     done
@@ -24,7 +28,7 @@ wait_for() {
 
 # wait_line TEXT: the same for a whole line equal to TEXT, counted: it must appear N times.
 wait_lines() {
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 "$ticks"); do
         [ "$(tmux -L "$sock" capture-pane -p -t t 2>/dev/null | grep -cxF -- "$1")" -ge "$2" ] && return 0
         sleep 0.05
     done
@@ -68,6 +72,8 @@ keys "=j.task"; key Enter
 wait_lines "1" 2
 keys "big = lab.experiment{epochs = 200, hidden = 128}"; key Enter
 keys "jb = big:step()"; key Enter
+# The worker may not have taken the job yet ("queued"): wait until it has.
+keys "repeat until jb.state ~= 'queued'"; key Enter
 keys "=jb.state"; key Enter
 wait_for '"running"'
 key C-c
