@@ -33,7 +33,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 .PHONY: all deps run test bench fuzz clean
 .SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST) \
-     $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse
+     $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse $(B)/mpcl-bench-irdrop
 
 deps:
 	@tools/deps.sh
@@ -88,6 +88,10 @@ $(B)/mpcl-bench-gemm: $(B)/obj/tests/perf/gemm_bench.o $(B)/libmpcl.a
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
 $(B)/mpcl-bench-chip: $(B)/obj/tests/perf/chip_bench.o $(B)/libmpcl.a
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/mpcl-bench-irdrop: $(B)/obj/tests/perf/irdrop_bench.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -172,7 +176,7 @@ fuzz: deps
 bench: export MPCL_EXTRA_PKGS += python3-torch libopenblas0-pthread libopenblas-dev
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl \
-	    $(B)/mpcl-bench-link $(B)/mpcl-chipd $(B)/mpcl-bench-gemm
+	    $(B)/mpcl-bench-link $(B)/mpcl-chipd $(B)/mpcl-bench-gemm $(B)/mpcl-bench-irdrop
 	@tests/perf/bench.sh
 
 clean:

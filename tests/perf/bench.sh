@@ -148,6 +148,9 @@ echo "$frame"
 chipb=$(timeout "$TMO" build/mpcl-bench-chip 2>&1) || die "build/mpcl-bench-chip failed: $(tail -n 1 <<< "$chipb")"
 echo "$chipb"
 
+# --- IR drop: the fast solver against the exact one on a 512-row layer (its summary line) ---
+timeout "$TMO" build/mpcl-bench-irdrop | tail -n 1 || die "build/mpcl-bench-irdrop failed"
+
 # --- a recorded 5-split session replays with --verify -------------------------------------
 sv=$(timeout "$TMO" tests/perf/session_verify.sh 2>&1) || die "tests/perf/session_verify.sh failed: $(tail -n 1 <<< "$sv")"
 grep -E '^(recorded|record|mpcl: verify)' <<< "$sv"
