@@ -44,19 +44,24 @@ int irdrop_check(const irdrop_params *p, char *err, size_t errlen)
 {
     if (!p)
         return fail(err, errlen, "irdrop: no parameters");
-    if (check_ohm(p->wire_ohm, "wire_ohm", err, errlen) ||
+    if (check_ohm(p->row_wire_ohm, "row_wire_ohm", err, errlen) ||
+        check_ohm(p->col_wire_ohm, "col_wire_ohm", err, errlen) ||
         check_ohm(p->access_ohm, "access_ohm", err, errlen) ||
         check_ohm(p->driver_ohm, "driver_ohm", err, errlen))
         return -1;
-    if (p->wire_ohm > 0 && p->wire_ohm < IRDROP_MIN_WIRE_OHM)
-        return fail(err, errlen, "irdrop: wire_ohm must be 0 (ideal lines) or at least %g ohm, "
-                                 "got %g", IRDROP_MIN_WIRE_OHM, p->wire_ohm);
+    double lo = p->row_wire_ohm < p->col_wire_ohm ? p->row_wire_ohm : p->col_wire_ohm;
+    double hi = p->row_wire_ohm < p->col_wire_ohm ? p->col_wire_ohm : p->row_wire_ohm;
+    if (hi > 0 && lo < IRDROP_MIN_WIRE_OHM)
+        return fail(err, errlen, "irdrop: row_wire_ohm and col_wire_ohm must be both 0 (ideal "
+                                 "lines) or both at least %g ohm, got %g and %g",
+                    IRDROP_MIN_WIRE_OHM, p->row_wire_ohm, p->col_wire_ohm);
     return 0;
 }
 
 int irdrop_is_ideal(const irdrop_params *p)
 {
-    return p->wire_ohm == 0 && p->access_ohm == 0 && p->driver_ohm == 0;
+    return p->row_wire_ohm == 0 && p->col_wire_ohm == 0 && p->access_ohm == 0 &&
+           p->driver_ohm == 0;
 }
 
 static int check_group(const irdrop_group *gr, int ldg, int ldt, char *err, size_t errlen)
@@ -129,7 +134,7 @@ static double cell_y(float g_us, double access_ohm)
     return 1.0 / (1e6 / (double)g_us + access_ohm);
 }
 
-/* wire_ohm 0: every node of row i is one node behind the driver, every column at 0 V, so
+/* wires 0: every node of row i is one node behind the driver, every column at 0 V, so
  * T_ij = y_ij / (1 + driver sum_j' y_ij') (in uS). */
 static void closed_form(const irdrop_params *p, const irdrop_group *gr, const float *g, int ldg,
                         const sink *s)
@@ -150,13 +155,14 @@ static void closed_form(const irdrop_params *p, const irdrop_group *gr, const fl
 /* n <= m driven lines ("rows") of m cells and m output lines ("columns") of n cells. Cell
  * (a, b) sits at position b of row a counted from the row's lead (b = 0 next to it), and
  * at position a of column b, whose lead hangs below a = n - 1. Each row is driven through
- * conductance gsrc, each column ends in its TIA through gout, segments are gw. For the
+ * conductance gsrc, each column ends in its TIA through gout, segments are gwr along rows
+ * and gwc along columns. For the
  * group as given (n <= m) rows are rows; otherwise the network is transposed: row a is
  * the group's column m - 1 - a, column b the group's row n - 1 - b, the leads swapped, and
  * by reciprocity T(i, j) = T'(m - 1 - j, n - 1 - i). */
 typedef struct ladder {
     int n, m, transposed;
-    double gw, gsrc, gout; /* S */
+    double gwr, gwc, gsrc, gout; /* S: segments of rows, of columns; the two leads */
     double *y;             /* (n, m) S */
 } ladder;
 
@@ -164,12 +170,13 @@ static int ladder_build(ladder *L, const irdrop_params *p, const irdrop_group *g
                         const float *g, int ldg, char *err, size_t errlen)
 {
     int n = gr->n, m = gr->m, tr = n > m;
-    double row_lead = p->driver_ohm + (gr->c0 + 1.0) * p->wire_ohm;
-    double col_lead = (double)(gr->array_rows - (gr->r0 + n - 1)) * p->wire_ohm;
+    double row_lead = p->driver_ohm + (gr->c0 + 1.0) * p->row_wire_ohm;
+    double col_lead = (double)(gr->array_rows - (gr->r0 + n - 1)) * p->col_wire_ohm;
     L->transposed = tr;
     L->n = tr ? m : n;
     L->m = tr ? n : m;
-    L->gw = 1.0 / p->wire_ohm;
+    L->gwr = 1.0 / (tr ? p->col_wire_ohm : p->row_wire_ohm);
+    L->gwc = 1.0 / (tr ? p->row_wire_ohm : p->col_wire_ohm);
     L->gsrc = 1.0 / (tr ? col_lead : row_lead);
     L->gout = 1.0 / (tr ? row_lead : col_lead);
     L->y = malloc(sizeof(double) * (size_t)n * m);
@@ -213,18 +220,18 @@ static double *band_at(const band *B, size_t row, size_t col)
 static void band_assemble(const ladder *L, band *B)
 {
     int n = L->n, m = L->m;
-    double gw = L->gw;
+    double gwr = L->gwr, gwc = L->gwc;
     for (int b = 0; b < m; b++)
         for (int a = 0; a < n; a++) {
             size_t r = 2 * ((size_t)b * n + a), c = r + 1;
             double y = L->y[(size_t)a * m + b];
-            *band_at(B, r, r) = y + gw * ((b > 0) + (b < m - 1)) + (b == 0 ? L->gsrc : 0);
+            *band_at(B, r, r) = y + gwr * ((b > 0) + (b < m - 1)) + (b == 0 ? L->gsrc : 0);
             if (b > 0)
-                *band_at(B, r, r - 2 * (size_t)n) = -gw;
-            *band_at(B, c, c) = y + gw * ((a > 0) + (a < n - 1)) + (a == n - 1 ? L->gout : 0);
+                *band_at(B, r, r - 2 * (size_t)n) = -gwr;
+            *band_at(B, c, c) = y + gwc * ((a > 0) + (a < n - 1)) + (a == n - 1 ? L->gout : 0);
             *band_at(B, c, r) = -y;
             if (a > 0)
-                *band_at(B, c, c - 2) = -gw;
+                *band_at(B, c, c - 2) = -gwc;
         }
 }
 
@@ -348,7 +355,7 @@ static int exact_to(const irdrop_params *p, const irdrop_group *gr, const float 
         copy_g(gr, g, ldg, s);
         return 0;
     }
-    if (p->wire_ohm == 0) {
+    if (p->row_wire_ohm == 0 && p->col_wire_ohm == 0) {
         closed_form(p, gr, g, ldg, s);
         return 0;
     }
@@ -405,16 +412,16 @@ static void relax_factors(relax *R, double *d)
     for (int a = 0; a < n; a++) {
         for (int q = 0; q < m; q++) { /* q = 0 at the open end b = m - 1 */
             int b = m - 1 - q;
-            d[q] = L->y[(size_t)a * m + b] + L->gw * ((b > 0) + (b < m - 1)) +
+            d[q] = L->y[(size_t)a * m + b] + L->gwr * ((b > 0) + (b < m - 1)) +
                    (b == 0 ? L->gsrc : 0);
         }
-        line_factors(d, m, L->gw, R->fr, R->hr, (ptrdiff_t)a * m + m - 1, -1);
+        line_factors(d, m, L->gwr, R->fr, R->hr, (ptrdiff_t)a * m + m - 1, -1);
     }
     for (int b = 0; b < m; b++) {
         for (int a = 0; a < n; a++)
-            d[a] = L->y[(size_t)a * m + b] + L->gw * ((a > 0) + (a < n - 1)) +
+            d[a] = L->y[(size_t)a * m + b] + L->gwc * ((a > 0) + (a < n - 1)) +
                    (a == n - 1 ? L->gout : 0);
-        line_factors(d, n, L->gw, R->fc, R->hc, (ptrdiff_t)b * n, 1);
+        line_factors(d, n, L->gwc, R->fc, R->hc, (ptrdiff_t)b * n, 1);
     }
 }
 
@@ -517,7 +524,7 @@ ISA_INLINE void sweep_rows(relax *R, int a1, int cnt, int a0, double *restrict d
             size_t at = (size_t)(a1 + k) * m + b;
             double *z = wave_z(R, k) + (size_t)b * LANES;
             node_forward(z, R->vc + ((size_t)b * n + a1 + k) * LANES, z + LANES, L->y[at],
-                         L->gw, R->fr[at]);
+                         L->gwr, R->fr[at]);
         }
     for (int k = 0; k < cnt; k++) /* the source, in its row's equation at b = 0 */
         if (a1 + k >= a0 && a1 + k < a0 + LANES)
@@ -543,7 +550,7 @@ ISA_INLINE void sweep_cols(relax *R, int b1, int cnt, sweep_stats *restrict st)
             size_t at = (size_t)(b1 + k) * n + a;
             double *z = wave_z(R, k) + (size_t)a * LANES;
             node_forward(z, R->vr + ((size_t)a * m + b1 + k) * LANES, z - LANES, R->yc[at],
-                         L->gw, R->fc[at]);
+                         L->gwc, R->fc[at]);
         }
     double x[WAVE][LANES] = {{0}}, d[LANES], dcol[LANES], cell[LANES];
     LANE_LOOP {
@@ -733,7 +740,7 @@ int irdrop_fast(const irdrop_params *p, const irdrop_group *gr, const float *g, 
     if (check_all(p, gr, g, ldg, t, ldt, err, errlen))
         return -1;
     sink s = {NULL, t, ldt};
-    if (p->wire_ohm == 0)
+    if (p->row_wire_ohm == 0 && p->col_wire_ohm == 0)
         return exact_to(p, gr, g, ldg, &s, err, errlen);
     ladder L;
     if (ladder_build(&L, p, gr, g, ldg, err, errlen))

@@ -5,10 +5,11 @@
  * r0 .. r_last = r0 + n - 1 (their access transistors on) against a layer block of m
  * columns c0 .. c0 + m - 1. Row i of the group (0-based) is driven by an ideal source V_i
  * at the array's left edge:
- *   row i:    V_i -- (driver_ohm + (c0 + 1) wire_ohm) -- R(i,0) -- wire -- R(i,1) ... R(i,m-1)
+ *   row i:    V_i -- (driver_ohm + (c0 + 1) row_wire_ohm) -- R(i,0) -- wire -- R(i,1) ... R(i,m-1)
  *   cell:     R(i,j) -- y_ij -- C(i,j),   y_ij = 1 / (1/g_ij + access_ohm)
- *   column j: C(0,j) -- wire -- C(1,j) ... C(n-1,j) -- (array_rows - r_last) wire_ohm -- TIA j
- * with each "wire" one segment of wire_ohm; the TIA is a virtual ground (0 V) at the array's
+ *   column j: C(0,j) -- wire -- C(1,j) ... C(n-1,j) -- (array_rows - r_last) col_wire_ohm -- TIA j
+ * with each "wire" one segment of row_wire_ohm (rows) or col_wire_ohm (columns; the two
+ * may differ: the lines of a 1T1R array lie in different metal layers); the TIA is a virtual ground (0 V) at the array's
  * bottom edge, and the column's stretch below the group is a plain resistor (the rows
  * outside the group have their transistors off). The row lines end open after column m-1,
  * the column lines open above row 0.
@@ -17,9 +18,9 @@
  * (uA per volt): T_ij is the current into TIA j per volt on row i with every other row of
  * the group held at 0 V, backflow through those rows' cells included. Units: g in uS,
  * resistances in ohms, all arithmetic in double. With all three resistances 0, T = g bit for
- * bit (copied, no arithmetic). With wire_ohm = 0 the lines are ideal conductors, the column
+ * bit (copied, no arithmetic). With both wires 0 the lines are ideal conductors, the column
  * lines sit at 0 V and T_ij = y_ij / (1 + driver_ohm sum_j' y_ij') in closed form (both
- * solvers). A column's total sum_i T_ij falls as wire_ohm grows, and so does each LRS entry
+ * solvers). A column's total sum_i T_ij falls as either wire grows, and so does each LRS entry
  * as more rows of the group are driven; an HRS entry can gain a little from sneak paths
  * (current of the row's LRS cells that climbs another column, crosses to a row at 0 V and
  * comes down column j).
@@ -72,7 +73,7 @@
  * and fabs), so the same bits on every x86-64 CPU and instruction-set path (isa.h); rounded
  * to float at the end.
  *
- * Limits: every resistance finite, in [0, IRDROP_MAX_OHM]; wire_ohm either 0 or at least
+ * Limits: every resistance finite, in [0, IRDROP_MAX_OHM]; the two wires both 0 or both at least
  * IRDROP_MIN_WIRE_OHM (a nonzero wire far below any real line's would make the nodal system
  * too ill-conditioned to solve in double); g in (0, 500] uS; 0 <= r0, r0 + n <= array_rows,
  * c0 >= 0, n, m >= 1. Functions that can fail return -1 with one line in err[errlen] naming
@@ -83,14 +84,15 @@
 #include <stddef.h>
 
 #define IRDROP_MAX_OHM 1e6      /* ohm, any of the three resistances */
-#define IRDROP_MIN_WIRE_OHM 1e-3 /* ohm, a nonzero wire_ohm */
+#define IRDROP_MIN_WIRE_OHM 1e-3 /* ohm, a nonzero wire */
 #define IRDROP_G_MAX 500.0      /* uS */
 #define IRDROP_TOL 1e-8         /* irdrop_fast stops when its error estimate is below this */
 #define IRDROP_MAX_SWEEPS 400   /* ... or falls back to irdrop_exact after this many sweeps */
 #define IRDROP_FAST_BOUND 1e-5  /* irdrop_fast's error, relative to its column's largest |T| */
 
 typedef struct irdrop_params {
-    double wire_ohm;   /* per cell segment, row and column lines */
+    double row_wire_ohm; /* per cell segment of the driven (row) lines */
+    double col_wire_ohm; /* per cell segment of the output (column) lines */
     double access_ohm; /* access transistor on-resistance, in series with every cell */
     double driver_ohm; /* row driver / multiplexer on-resistance */
 } irdrop_params;
@@ -103,7 +105,7 @@ typedef struct irdrop_group {
 
 /* What irdrop_fast did. */
 typedef struct irdrop_stats {
-    int solves;      /* right-hand sides: min(n, m); 0 for the closed forms (wire_ohm 0) */
+    int solves;      /* right-hand sides: min(n, m); 0 for the closed forms (wires 0) */
     int sweeps;      /* the most sweeps a batch of eight right-hand sides took */
     double estimate; /* the largest final error estimate (relative, see above); 0 after a
                         fallback */

@@ -35,7 +35,7 @@ static void die(const char *msg)
 
 static void parse(int argc, char **argv, irdrop_params *p, unsigned long long *seed)
 {
-    *p = (irdrop_params){2.5, 2000, 200};
+    *p = (irdrop_params){2.5, 2.5, 2000, 200};
     *seed = 1;
     for (int k = 1; k < argc; k++) {
         const char *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -44,7 +44,7 @@ static void parse(int argc, char **argv, irdrop_params *p, unsigned long long *s
         if (!v || end == v || *end)
             die("usage: mpcl-bench-irdrop [--wire OHM] [--access OHM] [--driver OHM] [--seed N]");
         if (!strcmp(argv[k], "--wire"))
-            p->wire_ohm = x;
+            p->row_wire_ohm = p->col_wire_ohm = x;
         else if (!strcmp(argv[k], "--access"))
             p->access_ohm = x;
         else if (!strcmp(argv[k], "--driver"))
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < ROWS * 256; k++)
         g[k] = rng_below(&r, 2) ? 33.3f * (float)(0.96 + 0.08 * rng_uniform(&r)) : 1.0f;
     printf("irdrop bench: 512-row layer, wire %g ohm, access %g ohm, driver %g ohm, seed %llu\n",
-           p.wire_ohm, p.access_ohm, p.driver_ohm, seed);
+           p.row_wire_ohm, p.access_ohm, p.driver_ohm, seed);
     static const int cases[][3] = {{16, 64, 1},  {64, 64, 1},   {512, 64, 1},
                                    {16, 256, 1}, {64, 256, 1},  {256, 256, 1},
                                    {512, 256, 0}};

@@ -2,7 +2,7 @@
  * the network built here from its description (zero resistances as 0 V sources, so every
  * case is covered, ideal lines included); irdrop_fast against irdrop_exact at the physical
  * parameters; the limits (all resistances 0: T = g bit for bit; one cell by hand; currents
- * fall as wire_ohm grows and as more rows are driven); the same bits on every
+ * fall as the wires grow and as more rows are driven); the same bits on every
  * instruction-set path; bad arguments. Measured figures are printed. MPCL_TEST_QUICK (the
  * valgrind pass): fewer and smaller cases. */
 #include <setjmp.h>
@@ -22,7 +22,7 @@
 static int quick(void) { return getenv("MPCL_TEST_QUICK") != NULL; }
 
 /* The default chip's neighbourhood: wire, access, driver. */
-static const irdrop_params physical = {2.5, 2000, 200};
+static const irdrop_params physical = {2.5, 2.5, 2000, 200};
 
 /* Binary-weight-like conductances: LRS 33.3 uS +-4% or HRS 1 uS, 50/50; mixed = 1 adds
  * cells anywhere in (0.5, 500] uS. */
@@ -151,20 +151,20 @@ static void dense_reference(const irdrop_params *p, const irdrop_group *gr, cons
         memset(volts, 0, sizeof(double) * n);
         volts[i] = 1;
         mna_source(&M, src + i, 0, volts);
-        mna_resistor(&M, src + i, row + i * m, p->driver_ohm + (gr->c0 + 1) * p->wire_ohm);
+        mna_resistor(&M, src + i, row + i * m, p->driver_ohm + (gr->c0 + 1) * p->row_wire_ohm);
         for (int j = 0; j < m; j++) {
             if (j + 1 < m)
-                mna_resistor(&M, row + i * m + j, row + i * m + j + 1, p->wire_ohm);
+                mna_resistor(&M, row + i * m + j, row + i * m + j + 1, p->row_wire_ohm);
             mna_resistor(&M, row + i * m + j, col + i * m + j,
                          1e6 / g[i * m + j] + p->access_ohm);
             if (i + 1 < n)
-                mna_resistor(&M, col + i * m + j, col + (i + 1) * m + j, p->wire_ohm);
+                mna_resistor(&M, col + i * m + j, col + (i + 1) * m + j, p->col_wire_ohm);
         }
     }
     int *tia_current = malloc(sizeof(int) * m);
     for (int j = 0; j < m; j++) {
         mna_resistor(&M, col + (n - 1) * m + j, tia + j,
-                     (gr->array_rows - r_last) * p->wire_ohm);
+                     (gr->array_rows - r_last) * p->col_wire_ohm);
         tia_current[j] = mna_source(&M, tia + j, 0, NULL);
     }
     mna_solve(&M);
@@ -209,7 +209,10 @@ static double worst_error(const double *a, const double *b, int n, int m, double
 static void random_params(rng *r, irdrop_params *p)
 {
     double u[3] = {rng_uniform(r), rng_uniform(r), rng_uniform(r)};
-    p->wire_ohm = rng_below(r, 4) == 0 ? 0 : 0.05 + 10 * u[0];
+    /* both wires 0, or both on (equal or not) */
+    int wires = rng_below(r, 4) != 0;
+    p->row_wire_ohm = wires ? 0.05 + 10 * u[0] : 0;
+    p->col_wire_ohm = !wires ? 0 : rng_below(r, 2) ? p->row_wire_ohm : 0.05 + 10 * rng_uniform(r);
     p->access_ohm = rng_below(r, 4) == 0 ? 0 : 100 + 5000 * u[1];
     p->driver_ohm = rng_below(r, 4) == 0 ? 0 : 10 + 1000 * u[2];
 }
@@ -247,8 +250,8 @@ static void test_exact_vs_dense(void **state)
         dense_reference(&p, &gr, g, tr);
         double e = worst_error(te, tr, n, m, NULL), col;
         if (e > 1e-9)
-            fail_msg("case %d (%dx%d, wire %g access %g driver %g): exact off by %.3g", c, n,
-                     m, p.wire_ohm, p.access_ohm, p.driver_ohm, e);
+            fail_msg("case %d (%dx%d, wires %g/%g access %g driver %g): exact off by %.3g", c,
+                     n, m, p.row_wire_ohm, p.col_wire_ohm, p.access_ohm, p.driver_ohm, e);
         worst = e > worst ? e : worst;
         for (int k = 0; k < n * m; k++)
             te[k] = tf[k];
@@ -279,9 +282,9 @@ static void test_fast_vs_exact(void **state)
         irdrop_group gr = {512, k[2], k[0], k[3], k[1]};
         irdrop_params p = physical;
         if (c % 3 == 1)
-            p = (irdrop_params){0.5, 1000, 500};
+            p = (irdrop_params){0.5, 0.2, 1000, 500};
         if (c % 3 == 2)
-            p = (irdrop_params){5, 3000, 100};
+            p = (irdrop_params){1, 5, 3000, 100};
         int n = gr.n, m = gr.m;
         float *g = malloc(sizeof(float) * n * m), *tf = malloc(sizeof(float) * n * m);
         double *te = malloc(sizeof(double) * n * m), *tfd = malloc(sizeof(double) * n * m);
@@ -316,7 +319,7 @@ static void test_ideal_is_g(void **state)
     (void)state;
     rng r;
     rng_seed(&r, 13);
-    irdrop_params zero = {0, 0, 0};
+    irdrop_params zero = {0, 0, 0, 0};
     irdrop_group gr = {512, 100, 7, 20, 9};
     float g[7 * 12], tf[7 * 12];
     double te[7 * 12];
@@ -334,7 +337,7 @@ static void test_ideal_is_g(void **state)
             assert_true(te[i * 12 + j] == (double)g[i * 12 + j]);
         }
     /* Ideal lines and driver, access transistors only: T = y. */
-    irdrop_params access = {0, 2000, 0};
+    irdrop_params access = {0, 0, 2000, 0};
     check_ok(irdrop_exact(&access, &gr, g, 12, te, 12, err, sizeof err), err);
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < 9; j++) {
@@ -355,8 +358,8 @@ static void test_single_cell(void **state)
     char err[256] = "";
     check_ok(irdrop_exact(&p, &gr, &g, 1, &te, 1, err, sizeof err), err);
     check_ok(irdrop_fast(&p, &gr, &g, 1, &tf, 1, NULL, err, sizeof err), err);
-    double ohm = p.driver_ohm + (11 + 1) * p.wire_ohm + 1e6 / 33.3f + p.access_ohm +
-                 (512 - 37) * p.wire_ohm;
+    double ohm = p.driver_ohm + (11 + 1) * p.row_wire_ohm + 1e6 / 33.3f + p.access_ohm +
+                 (512 - 37) * p.col_wire_ohm;
     double expect = 1e6 / ohm;
     assert_true(fabs(te - expect) <= 1e-12 * expect);
     assert_true(fabs(tf - expect) <= 1e-6 * expect);
@@ -364,7 +367,7 @@ static void test_single_cell(void **state)
                   te, 33.3, 100 * (1 - te / 33.3));
 }
 
-/* Column sums and a lone LRS cell fall as wire_ohm grows. */
+/* Column sums and a lone LRS cell fall as the wires grow. */
 static void test_wire_monotone(void **state)
 {
     (void)state;
@@ -378,7 +381,7 @@ static void test_wire_monotone(void **state)
     irdrop_group gr = {512, 0, N, 0, M}, one = {512, 0, 1, 0, 1};
     char err[256] = "";
     for (int w = 0; w < 6; w++) {
-        irdrop_params p = {wires[w], 2000, 200};
+        irdrop_params p = {wires[w], wires[w], 2000, 200};
         check_ok(irdrop_exact(&p, &gr, g, M, te, M, err, sizeof err), err);
         check_ok(irdrop_fast(&p, &gr, g, M, tf, M, NULL, err, sizeof err), err);
         for (int j = 0; j < M; j++) {
@@ -496,7 +499,7 @@ static void expect_error(const irdrop_params *p, const irdrop_group *gr, const f
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    static const char *names[3] = {"wire_ohm", "access_ohm", "driver_ohm"};
+    static const char *names[3] = {"row_wire_ohm", "access_ohm", "driver_ohm"};
     const double bad[] = {-1, NAN, INFINITY, -INFINITY, 2 * IRDROP_MAX_OHM};
     float g[64];
     for (int k = 0; k < 64; k++)
@@ -505,15 +508,16 @@ static void test_bad_arguments(void **state)
     for (int f = 0; f < 3; f++)
         for (int b = 0; b < 5; b++) {
             irdrop_params p = physical;
-            double *field = f == 0 ? &p.wire_ohm : f == 1 ? &p.access_ohm : &p.driver_ohm;
+            double *field = f == 0 ? &p.row_wire_ohm : f == 1 ? &p.access_ohm : &p.driver_ohm;
             *field = bad[b];
             char err[256] = "";
             assert_int_equal(irdrop_check(&p, err, sizeof err), -1);
             assert_non_null(strstr(err, names[f]));
             expect_error(&p, &gr, g, 8, names[f]);
         }
-    irdrop_params tiny = {1e-6, 0, 0};
-    expect_error(&tiny, &gr, g, 8, "wire_ohm");
+    irdrop_params tiny = {1e-6, 1e-6, 0, 0}, half = {2, 0, 0, 0};
+    expect_error(&tiny, &gr, g, 8, "col_wire_ohm");
+    expect_error(&half, &gr, g, 8, "both 0");
     char err[256] = "";
     assert_int_equal(irdrop_check(&physical, err, sizeof err), 0);
 
