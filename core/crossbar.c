@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device_simd.h"
+#include "irdrop.h"
 #include "isa.h"
 #include "kernels.h"
 
@@ -39,17 +40,56 @@ void xbar_default_params(xbar_params *p)
     p->headroom = 1.25f;
     p->int_frac_bits = 0;
     p->adc_channels = 2;
+    p->adc_offset = p->adc_inl = p->adc_dnl = 0.0f;
+    p->adc_seed = 0;
+    p->row_wire_ohm = p->col_wire_ohm = p->access_ohm = p->driver_ohm = 0.0f;
+    p->line_exact = 0;
+}
+
+/* A resistance of the line model: finite, 0 .. 1 MOhm. */
+static int check_ohm(const char *name, float v, char *err, size_t errlen)
+{
+    if (!(v >= 0 && v <= 1e6f))
+        return fail(err, errlen, "crossbar: %s must be 0 to 1e6 ohm, got %g", name, v);
+    return 0;
+}
+
+static int check_front_end(const xbar_params *p, char *err, size_t errlen)
+{
+    float half = ldexpf(1.0f, p->adc_bits - 1);
+    if (!(fabsf(p->adc_offset) <= half))
+        return fail(err, errlen, "crossbar: adc_offset must be within +-%g LSB, got %g", half,
+                    p->adc_offset);
+    if (!(p->adc_inl >= 0 && p->adc_inl <= 64))
+        return fail(err, errlen, "crossbar: adc_inl must be 0 to 64 LSB, got %g", p->adc_inl);
+    if (!(p->adc_dnl >= 0 && p->adc_dnl <= 1))
+        return fail(err, errlen, "crossbar: adc_dnl must be 0 to 1 LSB, got %g", p->adc_dnl);
+    if (check_ohm("row_wire_ohm", p->row_wire_ohm, err, errlen) ||
+        check_ohm("col_wire_ohm", p->col_wire_ohm, err, errlen) ||
+        check_ohm("access_ohm", p->access_ohm, err, errlen) ||
+        check_ohm("driver_ohm", p->driver_ohm, err, errlen))
+        return -1;
+    if ((p->row_wire_ohm > 0 || p->col_wire_ohm > 0) &&
+        !(p->row_wire_ohm >= IRDROP_MIN_WIRE_OHM && p->col_wire_ohm >= IRDROP_MIN_WIRE_OHM))
+        return fail(err, errlen, "crossbar: row_wire_ohm and col_wire_ohm must be both 0 or both "
+                                 "at least %g ohm, got %g and %g", IRDROP_MIN_WIRE_OHM,
+                    p->row_wire_ohm, p->col_wire_ohm);
+    if (p->line_exact != 0 && p->line_exact != 1)
+        return fail(err, errlen, "crossbar: line_exact must be 0 or 1, got %d", p->line_exact);
+    return 0;
 }
 
 int xbar_check_params(const xbar_params *p, char *err, size_t errlen)
 {
     if (!(p->v_read > 0 && p->v_read <= 5))
         return fail(err, errlen, "crossbar: v_read must be in (0, 5] V, got %g", p->v_read);
-    if (p->adc_bits < 2 || p->adc_bits > 24)
-        return fail(err, errlen, "crossbar: adc_bits must be 2-24, got %d", p->adc_bits);
-    if (!(p->adc_vfs > 0 && isfinite(p->adc_vfs)) || !(p->tia_gain >= 0 && isfinite(p->tia_gain)))
-        return fail(err, errlen, "crossbar: adc_vfs must be positive and tia_gain >= 0 "
-                                 "(got %g V, %g V/uA)", p->adc_vfs, p->tia_gain);
+    if (p->adc_bits < 4 || p->adc_bits > 16)
+        return fail(err, errlen, "crossbar: adc_bits must be 4-16, got %d", p->adc_bits);
+    if (!(p->adc_vfs > 0 && p->adc_vfs <= 100))
+        return fail(err, errlen, "crossbar: adc_vfs must be in (0, 100] V, got %g", p->adc_vfs);
+    if (!(p->tia_gain >= 0 && p->tia_gain <= 1e6f))
+        return fail(err, errlen, "crossbar: tia_gain must be positive (V/uA, 0 for the auto "
+                                 "gain), got %g", p->tia_gain);
     if (!(p->headroom >= 1 && p->headroom <= 100))
         return fail(err, errlen, "crossbar: headroom must be in [1, 100], got %g", p->headroom);
     if (p->int_frac_bits < 0 || p->int_frac_bits > 16)
@@ -58,7 +98,7 @@ int xbar_check_params(const xbar_params *p, char *err, size_t errlen)
     if (p->adc_channels < 1 || p->adc_channels > 4096)
         return fail(err, errlen, "crossbar: adc_channels must be 1-4096, got %d",
                     p->adc_channels);
-    return 0;
+    return check_front_end(p, err, errlen);
 }
 
 /* --- quantiser ------------------------------------------------------------------------ */
@@ -72,7 +112,11 @@ int xbar_adc_init(xbar_adc *q, const xbar_params *xp, float g_lrs, float g_hrs, 
         return fail(err, errlen, "crossbar: parallelism p must be 1-4096, got %d", p);
     if (!(g_lrs > g_hrs && g_hrs > 0))
         return fail(err, errlen, "crossbar: need g_lrs > g_hrs > 0");
-    double unit = (double)xp->v_read * (g_lrs - g_hrs);
+    /* One weight's current, with the access transistor in series with each cell: the
+     * board normalises by what a weight really draws. Without it, exactly v (G_L - G_H). */
+    double r_on = (double)xp->access_ohm * 1e-6; /* MOhm: 1 / uS */
+    double y_lrs = g_lrs / (1 + g_lrs * r_on), y_hrs = g_hrs / (1 + g_hrs * r_on);
+    double unit = (double)xp->v_read * (y_lrs - y_hrs);
     double fs = xp->tia_gain > 0 ? xp->adc_vfs / xp->tia_gain : xp->headroom * p * unit;
     double half = ldexp(1.0, xp->adc_bits - 1);
     double lsb = fs / half;
@@ -88,7 +132,40 @@ int xbar_adc_init(xbar_adc *q, const xbar_params *xp, float g_lrs, float g_hrs, 
     q->k_int = (float)(ldexp(lsb, xp->int_frac_bits) / unit);
     q->code_min = (float)-half;
     q->code_max = (float)(half - 1);
+    q->offset = xp->adc_offset;
+    q->inl = xp->adc_inl;
+    q->dnl = xp->adc_dnl;
+    q->seed = xp->adc_seed;
+    q->nonlin = xp->adc_inl > 0 || xp->adc_dnl > 0;
     return 0;
+}
+
+/* The shift e(k) of transition k (between codes k - 1 and k), in LSB: a bow of peak inl
+ * that vanishes at both ends of the range (INL after the end-point fit), plus a per-code
+ * term uniform in +-dnl / 2 drawn from the seed, so that code widths 1 + e(k + 1) - e(k)
+ * differ from 1 LSB by at most about dnl. */
+static double adc_shift(const xbar_adc *q, double k)
+{
+    double half = -(double)q->code_min, u = k / half;
+    uint64_t z = q->seed ^ ((uint64_t)(int64_t)k * 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    double h = (double)(z >> 11) * 0x1p-53 * 2 - 1; /* [-1, 1) */
+    return q->inl * (1 - u * u) + 0.5 * q->dnl * h;
+}
+
+float xbar_adc_transfer(const xbar_adc *q, float c)
+{
+    /* the code k whose interval [k - 1/2 + e(k), k + 1/2 + e(k + 1)) holds c */
+    double k = rint((double)c - adc_shift(q, rint(c)));
+    double lo = q->code_min, hi = q->code_max;
+    k = k < lo ? lo : k > hi ? hi : k;
+    for (int step = 0; step < 64 && k > lo && c < k - 0.5 + adc_shift(q, k); step++)
+        k -= 1;
+    for (int step = 0; step < 64 && k < hi && c >= k + 0.5 + adc_shift(q, k + 1); step++)
+        k += 1;
+    return (float)k;
 }
 
 int xbar_adc_make(const xbar *x, int p, xbar_adc *q, char *err, size_t errlen)
@@ -102,6 +179,11 @@ static void layer_free(xbar_layer *L)
 {
     free(L->gd);
     free(L->q);
+    free(L->gcell);
+    free(L->gpos);
+    free(L->gneg);
+    free(L->tpos);
+    free(L->tneg);
     free(L->colsum);
     free(L->sig);
     free(L->lut);
@@ -132,6 +214,56 @@ static int flush_reads(xbar *x, xbar_layer *L, char *err, size_t errlen)
     return 0;
 }
 
+int xbar_has_lines(const xbar *x)
+{
+    return x->par.row_wire_ohm > 0 || x->par.col_wire_ohm > 0 || x->par.access_ohm > 0 ||
+           x->par.driver_ohm > 0;
+}
+
+/* The cells' own weights: gcell with line resistance, else gd. */
+static const int32_t *cell_weights(const xbar_layer *L) { return L->gcell ? L->gcell : L->gd; }
+
+static void drop_tables(xbar_layer *L)
+{
+    L->cache_p = 0;
+    free(L->lut);
+    free(L->fpm);
+    free(L->f01);
+    L->lut = NULL;
+    L->fpm = L->f01 = NULL;
+}
+
+/* With line resistance: keep the cells' conductances (gp, gn: (in, out)) and their grid
+ * differences for the solver and for cell reads; gd waits for ensure_lines. */
+static int keep_cells(xbar *x, xbar_layer *L, const float *gp, const float *gn, char *err,
+                      size_t errlen)
+{
+    size_t n = (size_t)L->in * L->out, np = (size_t)L->in * L->outp;
+    if (!xbar_has_lines(x)) {
+        free(L->gcell);
+        free(L->gpos);
+        free(L->gneg);
+        free(L->tpos);
+        free(L->tneg);
+        L->gcell = NULL;
+        L->gpos = L->gneg = L->tpos = L->tneg = NULL;
+        return 0;
+    }
+    if (!L->gcell) {
+        L->gcell = calloc(np, sizeof(int32_t));
+        L->gpos = malloc(n * sizeof(float));
+        L->gneg = malloc(n * sizeof(float));
+        L->tpos = malloc(n * sizeof(float));
+        L->tneg = malloc(n * sizeof(float));
+        if (!L->gcell || !L->gpos || !L->gneg || !L->tpos || !L->tneg)
+            return fail(err, errlen, "crossbar: out of memory");
+    }
+    memcpy(L->gcell, L->gd, np * sizeof(int32_t));
+    memcpy(L->gpos, gp, n * sizeof(float));
+    memcpy(L->gneg, gn, n * sizeof(float));
+    return 0;
+}
+
 /* Retake layer L's snapshot from the arrays' effective conductances. */
 static int snapshot(xbar *x, xbar_layer *L, char *err, size_t errlen)
 {
@@ -159,13 +291,9 @@ static int snapshot(xbar *x, xbar_layer *L, char *err, size_t errlen)
             gsum += (double)p + m;
         }
     L->gsum = gsum;
-    L->cache_p = 0;
-    free(L->lut);
-    free(L->fpm);
-    free(L->f01);
-    L->lut = NULL;
-    L->fpm = L->f01 = NULL;
-    rc = 0;
+    L->line_p = 0;
+    drop_tables(L);
+    rc = keep_cells(x, L, gp, gn, err, errlen);
 done:
     free(gp);
     free(gn);
@@ -217,8 +345,12 @@ int xbar_set_params(xbar *x, const xbar_params *xp, char *err, size_t errlen)
 {
     if (xbar_check_params(xp, err, errlen))
         return -1;
+    int lines_changed = xp->row_wire_ohm != x->par.row_wire_ohm ||
+                        xp->col_wire_ohm != x->par.col_wire_ohm ||
+                        xp->access_ohm != x->par.access_ohm ||
+                        xp->driver_ohm != x->par.driver_ohm || xp->line_exact != x->par.line_exact;
     x->par = *xp;
-    return 0;
+    return lines_changed ? xbar_refresh(x, err, errlen) : 0;
 }
 
 int xbar_set_read_noise(xbar *x, float sigma, char *err, size_t errlen)
@@ -376,19 +508,91 @@ double xbar_layer_gsum(const xbar *x, int l)
     return l >= 0 && l < x->nlayers ? x->layer[l].gsum : 0.0;
 }
 
-int xbar_read_weights(xbar *x, int l, int nreads, float *wpara, char *err, size_t errlen)
+/* Array a's effective conductances of layer L at parallelism p into t (in, out): each
+ * group of p rows solved as a resistive network (irdrop.h). */
+static int solve_lines(const xbar *x, const xbar_layer *L, int p, const float *g, float *t,
+                       char *err, size_t errlen)
 {
-    if (check_layer(x, l, err, errlen))
+    irdrop_params ip = {x->par.row_wire_ohm, x->par.col_wire_ohm, x->par.access_ohm,
+                        x->par.driver_ohm};
+    char e[200];
+    double *td = NULL;
+    if (x->par.line_exact && !(td = malloc(sizeof(double) * (size_t)p * L->out)))
+        return fail(err, errlen, "crossbar: out of memory");
+    int rc = 0;
+    for (int r0 = 0; rc == 0 && r0 < L->in; r0 += p) {
+        int n = L->in - r0 < p ? L->in - r0 : p;
+        irdrop_group gr = {x->pos.p.rows, L->at.row0 + r0, n, L->at.col0, L->out};
+        const float *gg = g + (size_t)r0 * L->out;
+        float *tt = t + (size_t)r0 * L->out;
+        if (td) {
+            rc = irdrop_exact(&ip, &gr, gg, L->out, td, L->out, e, sizeof e);
+            for (size_t k = 0; rc == 0 && k < (size_t)n * L->out; k++)
+                tt[k] = (float)td[k];
+        } else
+            rc = irdrop_fast(&ip, &gr, gg, L->out, tt, L->out, NULL, e, sizeof e);
+    }
+    free(td);
+    return rc ? fail(err, errlen, "crossbar: line resistance: %s", e) : 0;
+}
+
+/* gd, tpos and tneg at parallelism p (line resistance only): the weights VMMs and reads
+ * through groups of p see. The tables made from another p's gd go. */
+static int ensure_lines(xbar *x, xbar_layer *L, int p, char *err, size_t errlen)
+{
+    if (!L->gcell || L->line_p == p)
+        return 0;
+    if (solve_lines(x, L, p, L->gpos, L->tpos, err, errlen) ||
+        solve_lines(x, L, p, L->gneg, L->tneg, err, errlen))
         return -1;
-    if (nreads < 1 || nreads > 1000000)
-        return fail(err, errlen, "crossbar: reads per cell must be 1-1000000, got %d", nreads);
+    for (int i = 0; i < L->in; i++)
+        for (int j = 0; j < L->out; j++) {
+            size_t k = (size_t)i * L->out + j;
+            L->gd[(size_t)i * L->outp + j] =
+                (int32_t)(lrintf(L->tpos[k] / XBAR_GRID) - lrintf(L->tneg[k] / XBAR_GRID));
+        }
+    drop_tables(L);
+    L->line_p = p;
+    return 0;
+}
+
+static int check_p(const xbar *x, int p, char *err, size_t errlen)
+{
+    /* p <= 512 keeps a group's integer sum within int32 (512 x 500 uS on the grid). */
+    int pmax = x->pos.p.rows < 512 ? x->pos.p.rows : 512;
+    if (p < 1 || p > pmax)
+        return fail(err, errlen, "crossbar: parallelism p must be 1-%d, got %d", pmax, p);
+    return 0;
+}
+
+int xbar_effective(xbar *x, int l, int p, int array, float *t, char *err, size_t errlen)
+{
+    if (check_layer(x, l, err, errlen) || check_p(x, p, err, errlen))
+        return -1;
+    if (array != 0 && array != 1)
+        return fail(err, errlen, "crossbar: array must be 0 or 1, got %d", array);
     xbar_layer *L = &x->layer[l];
+    if (L->gcell) {
+        if (ensure_lines(x, L, p, err, errlen))
+            return -1;
+        memcpy(t, array ? L->tneg : L->tpos, sizeof(float) * (size_t)L->in * L->out);
+        return 0;
+    }
+    return dev_conductance_block(array ? &x->neg : &x->pos, L->at.row0, L->at.col0, L->in,
+                                 L->out, t, L->out, err, errlen);
+}
+
+/* Reads of w (in, outp, on the grid) into wpara (out, in), nreads averaged, with the read
+ * noise of each pair. */
+static int read_pairs(xbar *x, xbar_layer *L, const int32_t *w, int nreads, float *wpara,
+                      char *err, size_t errlen)
+{
     float sigma = x->pos.p.read_noise;
     L->pending_reads += (uint64_t)nreads;
     if (sigma == 0) {
         for (int j = 0; j < L->out; j++)
             for (int i = 0; i < L->in; i++)
-                wpara[(size_t)j * L->in + i] = (float)L->gd[(size_t)i * L->outp + j] * XBAR_GRID;
+                wpara[(size_t)j * L->in + i] = (float)w[(size_t)i * L->outp + j] * XBAR_GRID;
         return 0;
     }
     /* One normal per read of a pair: sigma * sqrt(G+^2 + G-^2) is the spread of the
@@ -408,7 +612,7 @@ int xbar_read_weights(xbar *x, int l, int nreads, float *wpara, char *err, size_
             for (int j = 0; j < L->out; j++) {
                 size_t k = (size_t)i * L->outp + j;
                 sum[(size_t)j * L->in + i] +=
-                    (float)L->gd[k] * XBAR_GRID + sigma * sqrtf(L->q[k]) * nz[j];
+                    (float)w[k] * XBAR_GRID + sigma * sqrtf(L->q[k]) * nz[j];
             }
         }
     for (size_t k = 0; k < (size_t)L->in * L->out; k++)
@@ -416,6 +620,33 @@ int xbar_read_weights(xbar *x, int l, int nreads, float *wpara, char *err, size_
     free(sum);
     free(nz);
     return 0;
+}
+
+static int check_nreads(int nreads, char *err, size_t errlen)
+{
+    if (nreads < 1 || nreads > 1000000)
+        return fail(err, errlen, "crossbar: reads per cell must be 1-1000000, got %d", nreads);
+    return 0;
+}
+
+int xbar_read_weights_p(xbar *x, int l, int p, int nreads, float *wpara, char *err,
+                        size_t errlen)
+{
+    if (check_layer(x, l, err, errlen) || check_p(x, p, err, errlen) ||
+        check_nreads(nreads, err, errlen))
+        return -1;
+    xbar_layer *L = &x->layer[l];
+    if (ensure_lines(x, L, p, err, errlen))
+        return -1;
+    return read_pairs(x, L, L->gd, nreads, wpara, err, errlen);
+}
+
+int xbar_read_weights(xbar *x, int l, int nreads, float *wpara, char *err, size_t errlen)
+{
+    if (check_layer(x, l, err, errlen) || check_nreads(nreads, err, errlen))
+        return -1;
+    xbar_layer *L = &x->layer[l];
+    return read_pairs(x, L, cell_weights(L), nreads, wpara, err, errlen);
 }
 
 int xbar_mapping_accuracy(xbar *x, int l, const uint64_t *wbits, int words, double *acc,
@@ -608,10 +839,10 @@ static void ars_block(const uint8_t rk[6][16], int aesni, uint64_t n, uint8_t ou
  * group's codes can reach the ADC's limits (if not, the clamp can be skipped: the noise is
  * at most NQ_MAX units away). The spreads are in ADC codes per unit of NQ. */
 static int ensure_cache(xbar_layer *L, int p, float sigma, float k_adc, float code_max,
-                        char *err, size_t errlen)
+                        float offset, char *err, size_t errlen)
 {
     if (L->cache_p == p && L->cache_sigma == sigma && L->cache_k == k_adc &&
-        L->cache_max == code_max)
+        L->cache_max == code_max && L->cache_off == offset)
         return 0;
     int G = ceil_div(L->in, p), outp = L->outp;
     int32_t *cs = realloc(L->colsum, sizeof(int32_t) * (size_t)G * outp);
@@ -653,12 +884,13 @@ static int ensure_cache(xbar_layer *L, int p, float sigma, float k_adc, float co
                 reach = a;
         }
     }
-    L->cache_noclamp = reach * (1 + 1e-5) + 1 < code_max;
+    L->cache_noclamp = (reach + fabs((double)offset)) * (1 + 1e-5) + 1 < code_max;
     L->cache_fexact = 2 * most < 0x1p24; /* every sum of the float tables is exact */
     L->cache_p = p;
     L->cache_sigma = sigma;
     L->cache_k = k_adc;
     L->cache_max = code_max;
+    L->cache_off = offset;
     return 0;
 }
 
@@ -981,7 +1213,7 @@ XBAR_AVX512 static inline __m512i noise64_avx512(uint64_t n0, const __m512i *rk,
  * spreads, times sc when scaled; nq: the NQ values of the block's 64 columns. */
 XBAR_AVX512 static inline __attribute__((always_inline)) void
 block_avx512(const float *lut, const uint32_t *ro, int nc, int j, int nv, __m512 kg,
-             __m512 ki, const float *sg, __m512 sc, __m512i nq, int32_t *tot, int32_t *gout,
+             __m512 ki, __m512 off, const float *sg, __m512 sc, __m512i nq, int32_t *tot, int32_t *gout,
              int out, int noisy, int scaled)
 {
     const __m512 mg = _mm512_set1_ps(MAGIC);
@@ -1009,6 +1241,7 @@ block_avx512(const float *lut, const uint32_t *ro, int nc, int j, int nv, __m512
                 s = _mm512_mul_ps(s, sc);
             c = _mm512_fmadd_ps(s, n, c);
         }
+        c = _mm512_add_ps(c, off); /* the ADC's offset, as xbar_code_clamped */
         __m512 r = _mm512_sub_ps(_mm512_add_ps(c, mg), mg);
         __m512i v = _mm512_castps_si512(_mm512_fmadd_ps(r, ki, mg));
         _mm512_storeu_si512(tot + j, _mm512_add_epi32(_mm512_loadu_si512(tot + j), v));
@@ -1024,7 +1257,7 @@ block_avx512(const float *lut, const uint32_t *ro, int nc, int j, int nv, __m512
  * every pointer already at the block's first column, the spreads in registers. */
 XBAR_AVX512 static inline __attribute__((always_inline)) void
 block4_avx512(const float *e0, const float *e1, const float *e2, const float *e3, __m512 kg,
-              __m512 ki, const __m512 *sg, __m512 sc, __m512i nq, int32_t *tot, int noisy,
+              __m512 ki, __m512 off, const __m512 *sg, __m512 sc, __m512i nq, int32_t *tot, int noisy,
               int scaled)
 {
     const __m512 mg = _mm512_set1_ps(MAGIC);
@@ -1042,6 +1275,7 @@ block4_avx512(const float *e0, const float *e1, const float *e2, const float *e3
                 s = _mm512_mul_ps(s, sc);                                                     \
             c = _mm512_fmadd_ps(s, n, c);                                                     \
         }                                                                                     \
+        c = _mm512_add_ps(c, off);                                                            \
         __m512 r = _mm512_sub_ps(_mm512_add_ps(c, mg), mg);                                   \
         __m512i v = _mm512_castps_si512(_mm512_fmadd_ps(r, ki, mg));                          \
         _mm512_storeu_si512(tot + 16 * K,                                                     \
@@ -1070,6 +1304,7 @@ images_avx512(const vmm_job *job, vmm_scratch *s, int g, int j, int nc, int nv, 
     const uint32_t *ro = s->bro + (size_t)g * IMAGE_CHUNK * cmax;
     /* f01 sums are 2 S: (2 S) (k_grid / 2) is S k_grid rounded once, the same float */
     const __m512 kg = _mm512_set1_ps(zo ? job->q.k_grid * 0.5f : job->q.k_grid);
+    const __m512 off = _mm512_set1_ps(job->q.offset);
     const __m512 ki = _mm512_set1_ps(job->q.k_int);
     /* image i's noise blocks for the columns from j: (b G + g) V + j / 16 = bz[i] + ng */
     uint64_t ng = (uint64_t)g * (uint64_t)job->V + (uint64_t)(j / 16);
@@ -1091,21 +1326,21 @@ images_avx512(const vmm_job *job, vmm_scratch *s, int g, int j, int nc, int nv, 
         if (NC == 4 && NV == 4 && !GOUT) {
             if (noisy && zo)
                 block4_avx512(lut + r[0] + j, lut + r[1] + j, lut + r[2] + j, lut + r[3] + j, kg,
-                              ki, sgv, sc, nq, tot + j, 1, 1);
+                              ki, off, sgv, sc, nq, tot + j, 1, 1);
             else if (noisy)
                 block4_avx512(lut + r[0] + j, lut + r[1] + j, lut + r[2] + j, lut + r[3] + j, kg,
-                              ki, sgv, sc, nq, tot + j, 1, 0);
+                              ki, off, sgv, sc, nq, tot + j, 1, 0);
             else
                 block4_avx512(lut + r[0] + j, lut + r[1] + j, lut + r[2] + j, lut + r[3] + j, kg,
-                              ki, sgv, sc, nq, tot + j, 0, 0);
+                              ki, off, sgv, sc, nq, tot + j, 0, 0);
         } else {
             int32_t *go = GOUT ? job->groups + ((size_t)s->bimg[i] * job->G + g) * out : NULL;
             if (noisy && zo)
-                block_avx512(lut, r, nc, j, nv, kg, ki, sg, sc, nq, tot, go, out, 1, 1);
+                block_avx512(lut, r, nc, j, nv, kg, ki, off, sg, sc, nq, tot, go, out, 1, 1);
             else if (noisy)
-                block_avx512(lut, r, nc, j, nv, kg, ki, sg, sc, nq, tot, go, out, 1, 0);
+                block_avx512(lut, r, nc, j, nv, kg, ki, off, sg, sc, nq, tot, go, out, 1, 0);
             else
-                block_avx512(lut, r, nc, j, nv, kg, ki, sg, sc, nq, tot, go, out, 0, 0);
+                block_avx512(lut, r, nc, j, nv, kg, ki, off, sg, sc, nq, tot, go, out, 0, 0);
         }
     }
 }
@@ -1342,13 +1577,13 @@ static int vmm_run(xbar *x, int l, int p, vmm_job *job, char *err, size_t errlen
     job->G = ceil_div(L->in, p);
     job->V = L->outp / 16;
     job->use_lut = p % 4 == 0;
-    if (xbar_adc_make(x, p, &job->q, err, errlen) ||
-        ensure_cache(L, p, sigma, job->q.k_adc, job->q.code_max, err, errlen) ||
+    if (ensure_lines(x, L, p, err, errlen) || xbar_adc_make(x, p, &job->q, err, errlen) ||
+        ensure_cache(L, p, sigma, job->q.k_adc, job->q.code_max, job->q.offset, err, errlen) ||
         (job->use_lut && ensure_lut(L, err, errlen)))
         return -1;
 #ifdef DEV_SIMD
     /* The AVX-512 path rounds by adding 1.5 * 2^23: codes and Ints within +-2^22. */
-    job->simd = L->cache_noclamp && L->cache_fexact && job->use_lut &&
+    job->simd = L->cache_noclamp && L->cache_fexact && job->use_lut && !job->q.nonlin &&
                 job->q.code_max < 0x1p22f && (double)job->q.code_max * job->q.k_int < 0x1p21 &&
                 xbar_simd_ok();
     if (job->simd && (((job->x8 || job->pm1) && ensure_ftable(L, 0, err, errlen)) ||
@@ -1378,12 +1613,8 @@ static int vmm_run(xbar *x, int l, int p, vmm_job *job, char *err, size_t errlen
 static int check_vmm(const xbar *x, int l, int p, int B, const int32_t *y, char *err,
                      size_t errlen)
 {
-    if (check_layer(x, l, err, errlen))
+    if (check_layer(x, l, err, errlen) || check_p(x, p, err, errlen))
         return -1;
-    /* p <= 512 keeps a group's integer sum within int32 (512 x 500 uS on the grid). */
-    int pmax = x->pos.p.rows < 512 ? x->pos.p.rows : 512;
-    if (p < 1 || p > pmax)
-        return fail(err, errlen, "crossbar: parallelism p must be 1-%d, got %d", pmax, p);
     if (B < 0 || !y)
         return fail(err, errlen, "crossbar: bad batch (%d vectors, output %p)", B, (void *)y);
     return 0;

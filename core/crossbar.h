@@ -90,14 +90,25 @@
 #define XBAR_MAX_LAYERS 8
 #define XBAR_GRID 0x1p-12f /* uS per step of the conductance grid */
 
+/* xbar_default_params gives the ideal chip (the defaults below); the sim's presets
+ * (plugins/sim.c) set the board's values. */
 typedef struct xbar_params {
     float v_read;      /* 0.2 V */
-    int adc_bits;      /* 14 (2-24) */
+    int adc_bits;      /* 14 (4-16) */
     float adc_vfs;     /* 1.0 V: the ADC converts -adc_vfs .. +adc_vfs */
     float tia_gain;    /* V/uA (MOhm); 0 (default): auto, see above */
     float headroom;    /* 1.25: auto full scale over p rows of LRS-HRS difference */
     int int_frac_bits; /* 0: Int in whole weights */
     int adc_channels;  /* 2: column pairs converted per array operation (counts only) */
+    float adc_offset;  /* 0 LSB: added to every conversion's input */
+    float adc_inl;     /* 0 LSB: peak of the bow-shaped integral nonlinearity */
+    float adc_dnl;     /* 0 LSB: peak differential nonlinearity (per-code, drawn) */
+    uint64_t adc_seed; /* draws the DNL pattern (the chip id) */
+    float row_wire_ohm; /* 0: wire resistance per cell segment of the rows (driven lines) */
+    float col_wire_ohm; /* 0: the same for the columns (output lines, to the TIAs) */
+    float access_ohm;  /* 0: access transistor on-resistance, in series with each cell */
+    float driver_ohm;  /* 0: row driver (multiplexer) on-resistance */
+    int line_exact;    /* 0: the fast line solver; 1: the exact nodal solve (irdrop.h) */
 } xbar_params;
 
 /* The quantiser of one parallelism p (see the header comment). */
@@ -110,6 +121,10 @@ typedef struct xbar_adc {
     float k_grid;        /* ADC codes per grid step: k_adc * XBAR_GRID (exact) */
     float k_int;         /* Int per code: 2^f * lsb_ua / unit_ua */
     float code_min, code_max;
+    float offset;        /* LSB */
+    int nonlin;          /* INL or DNL on: codes go through xbar_adc_transfer */
+    float inl, dnl;      /* LSB */
+    uint64_t seed;
 } xbar_adc;
 
 /* Where a layer lives: rows [row0, row0 + rows), columns [col0, col0 + cols). */
@@ -121,12 +136,18 @@ typedef struct xbar_place {
 typedef struct xbar_layer {
     xbar_place at;
     int in, out, outp, programmed;
-    int32_t *gd;          /* G+ - G- on the grid */
+    int32_t *gd;          /* the weights VMMs use, on the grid: G+ - G- cell by cell, or
+                             with line resistance the effective T+ - T- at line_p */
     float *q;             /* G+^2 + G-^2, uS^2 */
+    /* With line resistance only (else NULL): */
+    int32_t *gcell;       /* (in, outp) G+ - G- cell by cell, on the grid */
+    float *gpos, *gneg;   /* (in, out) the cells' conductances, uS */
+    float *tpos, *tneg;   /* (in, out) their effective conductances at line_p, uS */
+    int line_p;           /* p of gd, tpos and tneg (0: not made yet) */
     double gsum;          /* sum of G+ + G- over the layer's cells, uS */
     int cache_p;          /* p of the caches below (0: none) */
     float cache_sigma;    /* read noise and ADC scale they were made with */
-    float cache_k, cache_max;
+    float cache_k, cache_max, cache_off;
     int cache_noclamp;    /* no group can reach the ADC limits at this p */
     int cache_fexact;     /* every group sum is exact in float (|sums| < 2^24) */
     int32_t *colsum;      /* (G, outp) sum of gd over each group */
@@ -184,6 +205,19 @@ int xbar_refresh(xbar *x, char *err, size_t errlen);
  * noise: wpara (out, in) = G+ - G-, uS (Wpara of the fine-tuning). With read noise off it
  * is exactly the snapshot (values on the grid). */
 int xbar_read_weights(xbar *x, int l, int nreads, float *wpara, char *err, size_t errlen);
+/* Layer l's weights as its rows driven in groups of p see them (the paper's Wpara, read
+ * with p rows driven at once): wpara (out, in), uS, T+ - T- where T is a cell's current
+ * per volt on its row with the group's other rows at 0 V, line resistance included (equal
+ * to G+ - G- without it), nreads reads averaged with read noise. With read noise off it is
+ * exactly what xbar_vmm sums at p. */
+int xbar_read_weights_p(xbar *x, int l, int p, int nreads, float *wpara, char *err,
+                        size_t errlen);
+/* The effective conductances T (in, out), uS, of one array (0 positive, 1 negative) of
+ * layer l at parallelism p, without noise and without counting reads (the cells' own
+ * conductances when there is no line resistance). */
+int xbar_effective(xbar *x, int l, int p, int array, float *t, char *err, size_t errlen);
+/* Whether the chip has line resistance (any of the wires, access_ohm, driver_ohm > 0). */
+int xbar_has_lines(const xbar *x);
 /* Fraction of layer l's weights whose sign read back (one read, G+ > G-) equals wbits'. */
 int xbar_mapping_accuracy(xbar *x, int l, const uint64_t *wbits, int words, double *acc,
                           char *err, size_t errlen);
@@ -201,11 +235,15 @@ int xbar_adc_make(const xbar *x, int p, xbar_adc *q, char *err, size_t errlen);
  * and the software path both compute the codes of a grid sum S as (float)S * k_grid, which
  * equals xbar_int's (float)S * XBAR_GRID * k_adc bit for bit (scaling by a power of two
  * is exact); noise is added in codes. The Int is the exact product code * k_int rounded. */
+/* The converter's code for an input of c codes when INL or DNL is on: the transitions
+ * sit at k - 1/2 + e(k) instead of k - 1/2 (see crossbar.c). */
+float xbar_adc_transfer(const xbar_adc *q, float c);
 static inline float xbar_code_clamped(const xbar_adc *q, float c)
 {
+    c += q->offset;
     c = c < q->code_min ? q->code_min : c;
     c = c > q->code_max ? q->code_max : c;
-    return rintf(c);
+    return q->nonlin ? xbar_adc_transfer(q, c) : rintf(c);
 }
 static inline int32_t xbar_int_code(const xbar_adc *q, float c)
 {

@@ -739,6 +739,159 @@ static void test_adc(void **state)
     assert_int_equal(xbar_int(&q, 16 * 99.0f), 3); /* 250 uS is 2.5 weights: clamps */
 }
 
+/* The board's front end: an offset shifts every conversion, INL and DNL bend the
+ * transfer curve within their bounds and keep it monotonic, a fixed gain clips. */
+static void test_front_end(void **state)
+{
+    (void)state;
+    xbar_params xp;
+    xbar_default_params(&xp);
+    xp.tia_gain = 0.0062f; /* the paper preset's: 2.5 V over 403 uA */
+    xp.adc_vfs = 2.5f;
+    char err[160];
+    xbar_adc q;
+    assert_int_equal(xbar_adc_init(&q, &xp, 33.3f, 1.0f, 16, err, sizeof err), 0);
+    assert_int_equal(xbar_int(&q, 5 * 32.3f), 5);
+    assert_int_equal(xbar_int(&q, 200 * 32.3f), 62);  /* clips at 8191 codes: 62.4 weights */
+    assert_int_equal(xbar_int(&q, -200 * 32.3f), -62);
+    /* the same full scale at every p: nothing rescales */
+    xbar_adc q64;
+    assert_int_equal(xbar_adc_init(&q64, &xp, 33.3f, 1.0f, 64, err, sizeof err), 0);
+    assert_true(q64.lsb_ua == q.lsb_ua && q64.k_int == q.k_int);
+    /* an offset of 70 codes (more than half of one weight's 128 codes) moves 0 to 1 */
+    xp.adc_offset = 70;
+    assert_int_equal(xbar_adc_init(&q, &xp, 33.3f, 1.0f, 16, err, sizeof err), 0);
+    assert_int_equal(xbar_int(&q, 0), 1);
+    assert_true(xbar_adc_code(&q, 0) == 70);
+    /* INL and DNL: monotonic codes within inl + dnl + 1/2 of the input */
+    xp.adc_offset = 0;
+    xp.adc_inl = 2;
+    xp.adc_dnl = 0.8f;
+    xp.adc_seed = 42;
+    assert_int_equal(xbar_adc_init(&q, &xp, 33.3f, 1.0f, 16, err, sizeof err), 0);
+    float last = -1e9f, worst = 0;
+    long moved = 0;
+    for (float c = -8192; c <= 8191; c += 0.37f) {
+        float k = xbar_adc_transfer(&q, c);
+        assert_true(k >= last);
+        last = k;
+        worst = fmaxf(worst, fabsf(k - c));
+        moved += k != rintf(c);
+    }
+    assert_true(worst <= 2 + 0.4f + 0.5f + 1e-3f);
+    assert_true(moved > 1000); /* the bow moves codes in the middle of the range */
+    print_message("INL 2 + DNL 0.8 LSB: worst |code - input| %.2f LSB, %ld of 44,000 inputs "
+                  "moved\n", worst, moved);
+    /* bad front ends name the parameter */
+    const struct { const char *name; void (*set)(xbar_params *); } bad[] = {
+        {"adc_bits", NULL}, {"row_wire_ohm", NULL}, {"tia_gain", NULL}, {"adc_dnl", NULL}};
+    for (int k = 0; k < 4; k++) {
+        xbar_default_params(&xp);
+        if (k == 0)
+            xp.adc_bits = 3;
+        else if (k == 1)
+            xp.row_wire_ohm = -1;
+        else if (k == 2)
+            xp.tia_gain = -0.5f;
+        else
+            xp.adc_dnl = 1.5f;
+        assert_int_equal(xbar_check_params(&xp, err, sizeof err), -1);
+        assert_non_null(strstr(err, bad[k].name));
+    }
+}
+
+/* Line resistance: the software path (Wpara read through groups of p, then WL/WR) equals
+ * the chip bit for bit with read noise off, at every p and input kind; the effective
+ * weights are below the cells'; turning the lines off again gives the ideal chip. */
+static void test_lines_bit_exact(void **state)
+{
+    (void)state;
+    dev_params dp;
+    dev_default_params(&dp);
+    dp.read_noise = 0;
+    programmed pg;
+    program_paper(&pg, &dp, 4);
+    char err[256];
+    xbar_params xp = pg.x.par;
+    xp.row_wire_ohm = xp.col_wire_ohm = 0.2f;
+    xp.access_ohm = 1500;
+    xp.driver_ohm = 20;
+    xp.tia_gain = 0.0062f;
+    xp.adc_vfs = 2.5f;
+    xp.adc_offset = 0.25f;
+    assert_int_equal(xbar_set_params(&pg.x, &xp, err, sizeof err), 0);
+    assert_true(xbar_has_lines(&pg.x));
+    int B = getenv("MPCL_TEST_QUICK") ? 3 : 12;
+    const int ps[] = {1, 4, 16, 64};
+    long compared = 0, off_exact[4] = {0};
+    for (int l = 0; l < 3; l++) {
+        int in = paper[l], out = paper[l + 1];
+        float *wpara = malloc(sizeof(float) * (size_t)in * out);
+        float *cells = malloc(sizeof(float) * (size_t)in * out);
+        int8_t *x = malloc((size_t)B * in);
+        int32_t *y = malloc(sizeof(int32_t) * B * out), *ys = malloc(sizeof(int32_t) * B * out);
+        assert_int_equal(xbar_read_weights(&pg.x, l, 1, cells, err, sizeof err), 0);
+        for (size_t pi = 0; pi < sizeof ps / sizeof ps[0]; pi++) {
+            int p = ps[pi];
+            xbar_adc q;
+            assert_int_equal(xbar_adc_make(&pg.x, p, &q, err, sizeof err), 0);
+            assert_int_equal(xbar_read_weights_p(&pg.x, l, p, 1, wpara, err, sizeof err), 0);
+            double eff = 0, cell = 0; /* IR drop takes away from the weights */
+            for (size_t k = 0; k < (size_t)in * out; k++) {
+                eff += fabsf(wpara[k]);
+                cell += fabsf(cells[k]);
+            }
+            assert_true(eff < cell);
+            for (int kind = 0; kind < 3; kind++) {
+                random_inputs(B * in, kind, 17 * p + kind, x);
+                assert_int_equal(xbar_vmm(&pg.x, l, p, x, B, y, NULL, err, sizeof err), 0);
+                assert_int_equal(xbar_wlwr(&q, in, out, wpara, x, B, ys, NULL, err, sizeof err),
+                                 0);
+                assert_memory_equal(y, ys, sizeof(int32_t) * B * out);
+                for (int b = 0; b < B; b++)
+                    for (int j = 0; j < out; j++) {
+                        int exact = 0;
+                        for (int i = 0; i < in; i++)
+                            exact += x[(size_t)b * in + i] * pg.w[l][(size_t)j * in + i];
+                        off_exact[pi] += y[(size_t)b * out + j] != exact;
+                    }
+                if (l == 0 && kind == 0)
+                    compared += (long)B * out;
+            }
+        }
+        free(wpara);
+        free(cells);
+        free(x);
+        free(y);
+        free(ys);
+    }
+    /* more of the outputs are wrong at larger p: the column currents grow */
+    assert_true(off_exact[3] > off_exact[0]);
+    print_message("line resistance, chip = WL/WR at p = 1, 4, 16, 64; outputs off the exact "
+                  "product: %ld, %ld, %ld, %ld\n", off_exact[0], off_exact[1], off_exact[2],
+                  off_exact[3]);
+    programmed_free(&pg);
+    /* lines on, then off again before any read: the ideal chip's VMM, bit for bit */
+    programmed ref, back;
+    program_paper(&ref, &dp, 4);
+    program_paper(&back, &dp, 4);
+    assert_int_equal(xbar_set_params(&back.x, &xp, err, sizeof err), 0);
+    xbar_default_params(&xp);
+    assert_int_equal(xbar_set_params(&back.x, &xp, err, sizeof err), 0);
+    int in = paper[1], out = paper[2];
+    int8_t *x = malloc((size_t)B * in);
+    int32_t *y = malloc(sizeof(int32_t) * B * out), *yr = malloc(sizeof(int32_t) * B * out);
+    random_inputs(B * in, 0, 5, x);
+    assert_int_equal(xbar_vmm(&back.x, 1, 16, x, B, y, NULL, err, sizeof err), 0);
+    assert_int_equal(xbar_vmm(&ref.x, 1, 16, x, B, yr, NULL, err, sizeof err), 0);
+    assert_memory_equal(y, yr, sizeof(int32_t) * B * out);
+    free(x);
+    free(y);
+    free(yr);
+    programmed_free(&ref);
+    programmed_free(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +906,8 @@ int main(void)
         cmocka_unit_test(test_refresh_and_energy_sum),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_adc),
+        cmocka_unit_test(test_front_end),
+        cmocka_unit_test(test_lines_bit_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
