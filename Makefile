@@ -20,7 +20,7 @@ CORE_SRC := $(wildcard core/*.c plugins/*.c)
 LAB_SRC  := $(wildcard scripting/*.c sessions/*.c console/*.c)
 APP_SRC  := $(filter-out app/chipd.c,$(wildcard app/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
-PLUGINS_TEST := $(B)/tests/plugin_badabi.so $(B)/tests/plugin_nosym.so
+PLUGINS_TEST := $(B)/tests/plugin_badabi.so $(B)/tests/plugin_nosym.so $(B)/tests/plugin_abi1.so
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 LAB_OBJ  := $(LAB_SRC:%.c=$(B)/obj/%.o)

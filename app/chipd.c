@@ -395,6 +395,39 @@ static int do_read(board *b, int peek, wire_reader *rd, result *res, char *err, 
     return rc;
 }
 
+/* Layer l's cells read through groups of p rows (chip.h's chip_read_layer). */
+static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
+{
+    uint8_t array;
+    uint32_t layer, p;
+    wire_get_u8(rd, &array);
+    wire_get_u32(rd, &layer);
+    wire_get_u32(rd, &p);
+    if (wire_done(rd) < 0)
+        return malformed(res, "read_layer");
+    if (layer >= (uint32_t)b->c.nlayers) {
+        snprintf(err, errlen, "layer %u is not placed (%d placed)", layer + 1, b->c.nlayers);
+        return fail(res, WIRE_E_CHIP, "%s", err);
+    }
+    chip_rect r = b->c.at[layer];
+    size_t n = (size_t)r.rows * r.cols;
+    if (!size_ok(n * sizeof(float), res))
+        return -1;
+    float *g = malloc(n * sizeof *g);
+    if (!g)
+        return fail(res, WIRE_E_CHIP, "%s", "out of memory");
+    int rc = p > (uint32_t)r.rows ? (snprintf(err, errlen, "parallelism p must be 1-%d, got %u",
+                                              r.rows, p), -1)
+                                  : chip_read_layer(&b->c, array, (int)layer, (int)p, g, err,
+                                                    errlen);
+    if (rc < 0)
+        rc = chip_failed(res, b, err);
+    else
+        wire_put_f32s(&res->reply, g, n);
+    free(g);
+    return rc;
+}
+
 static int do_place(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
 {
     uint32_t n;
@@ -576,6 +609,7 @@ static void execute(board *b, conn *c, const wire_msg *m, result *res)
     case WIRE_PROGRAM: do_program(b, &rd, res, err, sizeof err); break;
     case WIRE_READ: do_read(b, 0, &rd, res, err, sizeof err); break;
     case WIRE_PEEK: do_read(b, 1, &rd, res, err, sizeof err); break;
+    case WIRE_READ_LAYER: do_read_layer(b, &rd, res, err, sizeof err); break;
     case WIRE_PLACE: do_place(b, &rd, res, err, sizeof err); break;
     case WIRE_VMM: do_vmm(b, &rd, res, err, sizeof err); break;
     case WIRE_VMM_BITS: do_vmm_bits(b, &rd, res, err, sizeof err); break;

@@ -30,25 +30,36 @@ typedef struct hw_layer {
     xbar_adc q;
 } hw_layer;
 
+/* The chip's front end, from its parameters (those a backend lacks keep the ideal
+ * chip's defaults). */
 static int chip_xbar_params(chip *c, xbar_params *xp, float *g_lrs, float *g_hrs)
 {
     xbar_default_params(xp);
     double v;
     char e[64];
-    if (chip_get(c, "v_read", &v, e, sizeof e) == 0)
-        xp->v_read = (float)v;
-    if (chip_get(c, "adc_bits", &v, e, sizeof e) == 0)
-        xp->adc_bits = (int)v;
-    if (chip_get(c, "tia_gain", &v, e, sizeof e) == 0)
-        xp->tia_gain = (float)v;
-    if (chip_get(c, "int_frac_bits", &v, e, sizeof e) == 0)
-        xp->int_frac_bits = (int)v;
+    struct { const char *name; float *f; int *i; } P[] = {
+        {"v_read", &xp->v_read, NULL},         {"adc_bits", NULL, &xp->adc_bits},
+        {"tia_gain", &xp->tia_gain, NULL},     {"int_frac_bits", NULL, &xp->int_frac_bits},
+        {"adc_vfs", &xp->adc_vfs, NULL},       {"adc_offset", &xp->adc_offset, NULL},
+        {"adc_inl", &xp->adc_inl, NULL},       {"adc_dnl", &xp->adc_dnl, NULL},
+        {"access_ohm", &xp->access_ohm, NULL},
+    };
+    for (size_t k = 0; k < sizeof P / sizeof P[0]; k++)
+        if (chip_get(c, P[k].name, &v, e, sizeof e) == 0) {
+            if (P[k].f)
+                *P[k].f = (float)v;
+            else
+                *P[k].i = (int)v;
+        }
+    if (chip_get(c, "adc_seed", &v, e, sizeof e) == 0)
+        xp->adc_seed = (uint64_t)v;
     *g_lrs = chip_get(c, "g_lrs", &v, e, sizeof e) == 0 ? (float)v : 100.0f;
     *g_hrs = chip_get(c, "g_hrs", &v, e, sizeof e) == 0 ? (float)v : 1.0f;
     return 0;
 }
 
-/* Step 1: read layer l's pairs (nreads averaged) into Wpara, then the quantiser (step 2). */
+/* Step 1: read layer l's pairs through groups of p rows (nreads averaged) into Wpara, then
+ * the quantiser (step 2). */
 static int read_layer(chip *c, const net *n, int l, int p, int nreads, hw_layer *h, char *err,
                       size_t errlen)
 {
@@ -62,10 +73,11 @@ static int read_layer(chip *c, const net *n, int l, int p, int nreads, hw_layer 
     int rc = (!gp || !gn || !tp || !tn || !h->wpara) ? -1 : 0;
     if (rc < 0)
         snprintf(err, errlen, "out of memory");
+    int pg = p < h->in ? p : h->in;
     for (int k = 0; rc == 0 && k < nreads; k++) {
-        rc = chip_read(c, CHIP_POS, r, tp, err, errlen);
+        rc = chip_read_layer(c, CHIP_POS, l, pg, tp, err, errlen);
         if (rc == 0)
-            rc = chip_read(c, CHIP_NEG, r, tn, err, errlen);
+            rc = chip_read_layer(c, CHIP_NEG, l, pg, tn, err, errlen);
         for (size_t i = 0; rc == 0 && i < cells; i++) {
             gp[i] += tp[i] / (float)nreads;
             gn[i] += tn[i] / (float)nreads;

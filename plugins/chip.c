@@ -1,6 +1,7 @@
 #include "chip.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,14 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
         c->dl = NULL;
         return -1;
     }
-    if (be->abi != CHIP_ABI_VERSION) {
-        snprintf(err, errlen, "chip plugin %s: chip ABI version %d, this lab speaks version %d",
-                 path, be->abi, CHIP_ABI_VERSION);
+    if (be->abi == 1) { /* version 1's table ends before read_layer */
+        memset(&c->be_v1, 0, sizeof c->be_v1);
+        memcpy(&c->be_v1, be, offsetof(chip_backend, read_layer));
+        be = &c->be_v1;
+    }
+    if (be->abi != 1 && be->abi != CHIP_ABI_VERSION) {
+        snprintf(err, errlen, "chip plugin %s: chip ABI version %d, this lab speaks versions 1 "
+                 "and %d", path, be->abi, CHIP_ABI_VERSION);
         dlclose(c->dl);
         c->dl = NULL;
         return -1;
@@ -272,6 +278,29 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
     char berr[400];
     if (c->be->vmm(c->state, layer, p, x, B, y, groups, berr, sizeof berr))
         return fail(c, "vmm", berr, err, errlen);
+    return 0;
+}
+
+int chip_read_layer(chip *c, int array, int layer, int p, float *g, char *err, size_t errlen)
+{
+    NEED(CHIP_CAP_READ, "read conductances");
+    if (layer < 0 || layer >= c->nlayers) {
+        snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
+                 c->nlayers);
+        return -1;
+    }
+    if (p < 1 || p > c->at[layer].rows) {
+        snprintf(err, errlen, "chip %s: parallelism p must be 1-%d for layer %d, got %d", c->uri,
+                 c->at[layer].rows, layer + 1, p);
+        return -1;
+    }
+    if (!c->be->read_layer)
+        return chip_read(c, array, c->at[layer], g, err, errlen);
+    if (check_array(c, array, err, errlen) < 0)
+        return -1;
+    char berr[400];
+    if (c->be->read_layer(c->state, array, layer, p, g, berr, sizeof berr))
+        return fail(c, "read a layer", berr, err, errlen);
     return 0;
 }
 

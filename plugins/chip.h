@@ -27,7 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHIP_ABI_VERSION 1
+/* Version 2 added read_layer; plugins built for version 1 still load (it reads as NULL). */
+#define CHIP_ABI_VERSION 2
 #define CHIP_MAX_LAYERS 8
 
 enum { CHIP_POS = 0, CHIP_NEG = 1 };
@@ -99,6 +100,13 @@ typedef struct chip_backend {
     /* Optional: conductances as an ideal probe would see them, without noise and without
      * counting reads (for displays: looking must not change the experiment). */
     int (*peek)(void *state, int array, chip_rect r, float *g, char *err, size_t errlen);
+    /* Optional (ABI 2; NULL: the lab reads the layer's cells with read()): layer l's cells
+     * of one array as its rows driven in groups of p see them, g (rows, cols) in uS: each
+     * cell's column current per volt on its row with the group's other rows at 0 V (line
+     * resistance included), one read each with read noise: the paper's Wpara, read with p
+     * rows driven at once. */
+    int (*read_layer)(void *state, int array, int layer, int p, float *g, char *err,
+                      size_t errlen);
 } chip_backend;
 
 /* An open chip. */
@@ -106,6 +114,7 @@ typedef struct chip {
     const chip_backend *be;
     void *state;
     void *dl;          /* dlopen handle of a plugin, or NULL */
+    chip_backend be_v1; /* an ABI 1 plugin's table, completed with NULLs */
     chip_info info;
     int nlayers;
     chip_rect at[CHIP_MAX_LAYERS];
@@ -133,6 +142,9 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
              char *err, size_t errlen);
 /* A side-effect-free look at a block (chip_backend.peek); -1 when the backend has none. */
 int chip_peek(chip *c, int array, chip_rect r, float *g, char *err, size_t errlen);
+/* Layer l's cells of one array read through groups of p rows (chip_backend.read_layer),
+ * g (rows, cols); a backend without it reads the cells (chip_read of the layer). */
+int chip_read_layer(chip *c, int array, int layer, int p, float *g, char *err, size_t errlen);
 /* chip_vmm on packed inputs (see chip_backend.vmm_bits). */
 int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, int B, int pm1,
                   int32_t *y, char *err, size_t errlen);

@@ -861,6 +861,24 @@ static int link_peek(void *state, int array, chip_rect r, float *g, char *err, s
     return read_block(state, WIRE_PEEK, array, r, g, err, errlen);
 }
 
+static int link_read_layer(void *state, int array, int layer, int p, float *g, char *err,
+                           size_t errlen)
+{
+    link_state *L = state;
+    wire_buf b = {0};
+    wire_put_u8(&b, (uint8_t)array);
+    wire_put_u32(&b, (uint32_t)layer);
+    wire_put_u32(&b, (uint32_t)p);
+    wire_reader rd;
+    if (call_read(L, WIRE_READ_LAYER, &b, &rd, err, errlen) < 0)
+        return -1;
+    chip_rect r = L->at[layer];
+    wire_get_f32s(&rd, g, (size_t)r.rows * r.cols);
+    if (wire_done(&rd) < 0)
+        return bad_reply(err, errlen, "read_layer");
+    return 0;
+}
+
 static int link_place(void *state, int nlayers, const chip_rect *at, char *err, size_t errlen)
 {
     link_state *L = state;
@@ -1074,7 +1092,9 @@ static int link_set(void *state, const char *key, double value, char *err, size_
 /* The sim's parameters (a board that lacks one says so when asked) and the link's. */
 static const char *const PARAMS[] = {
     "v_read", "adc_bits", "tia_gain", "read_noise", "int_frac_bits", "adc_channels", "time_s",
-    "g_lrs", "g_hrs", "array_ops", "adds", "conversions", "link_latency_ms",
+    "g_lrs", "g_hrs", "array_ops", "adds", "conversions", "adc_vfs", "adc_offset", "adc_inl",
+    "adc_dnl", "adc_seed", "row_wire_ohm", "col_wire_ohm", "access_ohm", "driver_ohm",
+    "link_latency_ms",
     "link_latency_last_ms", "link_calls", "link_retries", "link_errors", "link_reconnects",
     "link_frames", "link_bad_frames", "link_timeout_ms", "link_max_retries", NULL};
 
@@ -1094,6 +1114,7 @@ static const chip_backend LINK = {
     .params = PARAMS,
     .vmm_bits = link_vmm_bits,
     .peek = link_peek,
+    .read_layer = link_read_layer,
 };
 
 const chip_backend *chip_link_backend(void) { return &LINK; }

@@ -1,13 +1,19 @@
 /* sim: the built-in simulated chip: two core/device arrays behind core/crossbar.
- * Options ("sim:id=42,noise=0.015"): id (virtual chip id, 1), noise (relative read noise,
- * 0.015), stuck (fraction of stuck cells, half at LRS and half at HRS, 0.01), adc_bits
- * (14), d2d (device-to-device sigma of the LRS, relative: 0.04), rows, cols (512), map (a measured conductance map of the positive array: a text
- * file of rows of conductances in uS, imported at (0, 0)), map_neg (the same for the
- * negative array). Parameters: v_read, adc_bits, tia_gain, read_noise, int_frac_bits,
- * adc_channels (settable); time_s (setting it advances the arrays' clock to that time);
- * g_lrs, g_hrs, array_ops, adds, conversions (read only); setting refresh applies the
- * pending reads now (see below). */
+ * URI options ("sim:preset=paper,id=42,wire_ohm=2.5"): a preset first, whatever its place
+ * in the list (paper, the default; ideal; worn), then the options in order, each
+ * overriding the preset: id (virtual chip id, 1), noise (relative read noise), stuck
+ * (fraction of stuck cells, half at LRS and half at HRS), d2d (device-to-device sigma of
+ * the LRS, relative), rows, cols (512), adc_bits (4-16), v_read (V), tia_gain (V/uA, or
+ * auto: full scale follows p), adc_vfs (V), adc_offset, adc_inl, adc_dnl (LSB),
+ * wire_ohm (both wires), row_wire_ohm, col_wire_ohm, access_ohm, driver_ohm (ohm), line_solver (fast or exact), map (a measured
+ * conductance map of the positive array: a text file of rows of conductances in uS,
+ * imported at (0, 0)), map_neg (the same for the negative array). Parameters: v_read,
+ * adc_bits, tia_gain, read_noise, int_frac_bits, adc_channels (settable); time_s (setting
+ * it advances the arrays' clock to that time); g_lrs, g_hrs, array_ops, adds,
+ * conversions, adc_vfs, adc_offset, adc_inl, adc_dnl, adc_seed, row_wire_ohm, col_wire_ohm, access_ohm,
+ * driver_ohm (read only); setting refresh applies the pending reads now (see below). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,20 @@
  * software model built from reads (fine-tuning's Wpara) matches the chip's VMMs exactly
  * when read noise is off. */
 #define SIM_PENDING_MAX (1u << 20)
+
+/* The paper preset: the board of the paper (README, "The simulated chip", says where each
+ * value comes from). The arrays are the TaOx defaults of device.h. */
+#define SIM_PAPER_DRIVER_OHM 0.0f    /* buffered row drivers (see the README) */
+#define SIM_PAPER_ADC_VFS 2.5f       /* ADS8324: +-Vref, Vref = VCC / 2 = 2.5 V at 5 V */
+#define SIM_PAPER_TIA_GAIN 0.0062f   /* 6.2 kOhm feedback: 64 rows' weights fill the range */
+#define SIM_PAPER_ACCESS_OHM 1500.0f /* a 40 nm access transistor fully on (assumed) */
+#define SIM_PAPER_ADC_OFFSET 0.0f    /* LSB: the board subtracts its measured zero */
+#define SIM_PAPER_ADC_INL 0.0f       /* LSB: +-2 LSB would be 1/64 of a weight; off */
+#define SIM_PAPER_ADC_DNL 0.0f
+/* Calibrated (assets/scripts/calibrate.lua): */
+#define SIM_PAPER_ROW_WIRE_OHM 0.1f  /* per cell segment of the rows */
+#define SIM_PAPER_COL_WIRE_OHM 8.0f  /* per cell segment of the columns */
+#define SIM_PAPER_READ_NOISE 0.015f  /* relative sigma of one read */
 
 typedef struct sim {
     xbar x;
@@ -57,9 +77,11 @@ static int sim_refresh(sim *s, char *err, size_t errlen)
     return 0;
 }
 
-static const char *const PARAMS[] = {"v_read", "adc_bits", "tia_gain", "read_noise",
-                                     "int_frac_bits", "adc_channels", "time_s", "g_lrs",
-                                     "g_hrs", "array_ops", "adds", "conversions", NULL};
+static const char *const PARAMS[] = {
+    "v_read", "adc_bits", "tia_gain", "read_noise", "int_frac_bits", "adc_channels", "time_s",
+    "g_lrs", "g_hrs", "array_ops", "adds", "conversions", "adc_vfs", "adc_offset", "adc_inl",
+    "adc_dnl", "adc_seed", "row_wire_ohm", "col_wire_ohm", "access_ohm", "driver_ohm",
+    NULL};
 
 /* A text map of conductances: whitespace-separated numbers, one row per line. */
 static int read_map(const char *path, int rows_max, int cols_max, float **out, int *rows,
@@ -136,74 +158,191 @@ static int import_map(dev_array *a, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-static int sim_open(const char *options, void **state, char *err, size_t errlen)
+/* The chip a URI asks for: a preset, then the options that override it. */
+typedef struct sim_config {
+    uint64_t id;
+    dev_params dp;
+    xbar_params xp;
+    char map[2][1024];
+} sim_config;
+
+/* The presets (README, "The simulated chip"). ideal: the chip of lab versions up to 0.2
+ * (no line resistance, the ADC's full scale following p); worn: the ideal chip aged (10%
+ * stuck cells, 25% device spread, 5% read noise); paper: the paper's board, calibrated by
+ * assets/scripts/calibrate.lua. */
+static int apply_preset(sim_config *c, const char *name, char *err, size_t errlen)
 {
-    sim *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
+    dev_default_params(&c->dp);
+    xbar_default_params(&c->xp);
+    if (!strcmp(name, "ideal"))
+        return 0;
+    if (!strcmp(name, "worn")) {
+        c->dp.stuck_lrs = c->dp.stuck_hrs = 0.05f;
+        c->dp.g_lrs_d2d = 0.25f * c->dp.g_lrs;
+        c->dp.read_noise = 0.05f;
+        return 0;
+    }
+    if (!strcmp(name, "paper")) {
+        c->dp.read_noise = SIM_PAPER_READ_NOISE;
+        c->xp.row_wire_ohm = SIM_PAPER_ROW_WIRE_OHM;
+        c->xp.col_wire_ohm = SIM_PAPER_COL_WIRE_OHM;
+        c->xp.access_ohm = SIM_PAPER_ACCESS_OHM;
+        c->xp.driver_ohm = SIM_PAPER_DRIVER_OHM;
+        c->xp.adc_vfs = SIM_PAPER_ADC_VFS;
+        c->xp.tia_gain = SIM_PAPER_TIA_GAIN;
+        c->xp.adc_offset = SIM_PAPER_ADC_OFFSET;
+        c->xp.adc_inl = SIM_PAPER_ADC_INL;
+        c->xp.adc_dnl = SIM_PAPER_ADC_DNL;
+        return 0;
+    }
+    snprintf(err, errlen, "option preset: unknown preset '%s' (presets: paper, ideal, worn)", name);
+    return -1;
+}
+
+static const char *const OPTIONS =
+    "preset, id, noise, stuck, d2d, adc_bits, rows, cols, map, map_neg, v_read, tia_gain, "
+    "adc_vfs, adc_offset, adc_inl, adc_dnl, int_frac_bits, wire_ohm, row_wire_ohm, col_wire_ohm, "
+    "access_ohm, driver_ohm, line_solver";
+
+/* One numeric option into the configuration; -1 when v is out of the option's range. */
+static int numeric_option(sim_config *c, const char *k, double d, int *known)
+{
+    *known = 1;
+    if (!strcmp(k, "id"))
+        return d >= 0 && d < 0x1p63 && d == floor(d) ? (c->id = (uint64_t)d, 0) : -1;
+    if (!strcmp(k, "noise"))
+        return d >= 0 && d < 1 ? (c->dp.read_noise = (float)d, 0) : -1;
+    if (!strcmp(k, "stuck"))
+        return d >= 0 && d < 1 ? (c->dp.stuck_lrs = c->dp.stuck_hrs = (float)(d / 2), 0) : -1;
+    if (!strcmp(k, "d2d")) /* relative, of the LRS mean */
+        return d >= 0 && d < 1 ? (c->dp.g_lrs_d2d = (float)(d * c->dp.g_lrs), 0) : -1;
+    if (!strcmp(k, "rows") || !strcmp(k, "cols"))
+        return d >= 1 && d <= 4096 && d == floor(d)
+                   ? (*(k[0] == 'r' ? &c->dp.rows : &c->dp.cols) = (int)d, 0) : -1;
+    if (!strcmp(k, "adc_bits"))
+        return d >= 4 && d <= 16 && d == floor(d) ? (c->xp.adc_bits = (int)d, 0) : -1;
+    if (!strcmp(k, "tia_gain"))
+        return d > 0 && d <= 1e6 ? (c->xp.tia_gain = (float)d, 0) : -1;
+    if (!strcmp(k, "int_frac_bits"))
+        return d >= 0 && d <= 16 && d == floor(d) ? (c->xp.int_frac_bits = (int)d, 0) : -1;
+    if (!strcmp(k, "v_read"))
+        return d > 0 && d <= 5 ? (c->xp.v_read = (float)d, 0) : -1;
+    if (!strcmp(k, "adc_vfs"))
+        return d > 0 && d <= 100 ? (c->xp.adc_vfs = (float)d, 0) : -1;
+    if (!strcmp(k, "adc_offset"))
+        return fabs(d) <= 8192 ? (c->xp.adc_offset = (float)d, 0) : -1;
+    if (!strcmp(k, "adc_inl"))
+        return d >= 0 && d <= 64 ? (c->xp.adc_inl = (float)d, 0) : -1;
+    if (!strcmp(k, "adc_dnl"))
+        return d >= 0 && d <= 1 ? (c->xp.adc_dnl = (float)d, 0) : -1;
+    if (!strcmp(k, "wire_ohm")) /* both wires */
+        return d >= 0 && d <= 1e6 ? (c->xp.row_wire_ohm = c->xp.col_wire_ohm = (float)d, 0) : -1;
+    float *ohm = !strcmp(k, "row_wire_ohm")   ? &c->xp.row_wire_ohm
+                 : !strcmp(k, "col_wire_ohm") ? &c->xp.col_wire_ohm
+                 : !strcmp(k, "access_ohm")   ? &c->xp.access_ohm
+                 : !strcmp(k, "driver_ohm") ? &c->xp.driver_ohm
+                                            : NULL;
+    if (ohm)
+        return d >= 0 && d <= 1e6 ? (*ohm = (float)d, 0) : -1;
+    *known = 0;
+    return -1;
+}
+
+static const char *option_range(const char *k)
+{
+    static const struct { const char *k, *range; } R[] = {
+        {"id", "an integer >= 0"}, {"noise", "in [0, 1)"}, {"stuck", "in [0, 1)"},
+        {"d2d", "in [0, 1)"}, {"rows", "an integer 1-4096"}, {"cols", "an integer 1-4096"},
+        {"adc_bits", "an integer 4-16"}, {"int_frac_bits", "an integer 0-16"}, {"tia_gain", "> 0 V/uA, or auto"},
+        {"v_read", "in (0, 5] V"}, {"adc_vfs", "in (0, 100] V"},
+        {"adc_offset", "within +-8192 LSB"}, {"adc_inl", "0 to 64 LSB"},
+        {"adc_dnl", "0 to 1 LSB"}, {"wire_ohm", "0 to 1e6 ohm"}, {"row_wire_ohm", "0 to 1e6 ohm"},
+        {"col_wire_ohm", "0 to 1e6 ohm"}, {"access_ohm", "0 to 1e6 ohm"},
+        {"driver_ohm", "0 to 1e6 ohm"}};
+    for (size_t i = 0; i < sizeof R / sizeof R[0]; i++)
+        if (!strcmp(R[i].k, k))
+            return R[i].range;
+    return "in range";
+}
+
+/* One key=value option (the preset is applied before any). */
+static int sim_option(sim_config *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    if (!strcmp(k, "preset"))
+        return 0;
+    if (!strcmp(k, "map") || !strcmp(k, "map_neg")) {
+        snprintf(c->map[k[3] == '_'], sizeof c->map[0], "%s", v);
+        return 0;
+    }
+    if (!strcmp(k, "line_solver")) {
+        if (strcmp(v, "fast") && strcmp(v, "exact")) {
+            snprintf(err, errlen, "option line_solver: fast or exact, got '%s'", v);
+            return -1;
+        }
+        c->xp.line_exact = !strcmp(v, "exact");
+        return 0;
+    }
+    if (!strcmp(k, "tia_gain") && !strcmp(v, "auto")) {
+        c->xp.tia_gain = 0;
+        return 0;
+    }
+    char *end;
+    double d = strtod(v, &end);
+    int known, numeric = end != v && !*end && isfinite(d);
+    int rc = numeric ? numeric_option(c, k, d, &known) : (numeric_option(c, k, 0, &known), -1);
+    if (!known)
+        snprintf(err, errlen, "unknown option '%s' (options: %s)", k, OPTIONS);
+    else if (!numeric)
+        snprintf(err, errlen, "option %s needs a number, got '%s'", k, v);
+    else if (rc < 0)
+        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k, v, k, option_range(k));
+    return rc;
+}
+
+/* Parse "key=value,key=value": the preset first (default paper), then the rest in order. */
+static int sim_parse(const char *options, sim_config *c, char *err, size_t errlen)
+{
+    char buf[2048], preset[32] = "paper";
+    if (snprintf(buf, sizeof buf, "%s", options ? options : "") >= (int)sizeof buf) {
+        snprintf(err, errlen, "options longer than %zu characters", sizeof buf - 1);
         return -1;
     }
-    s->id = 1;
-    dev_default_params(&s->dp);
-    xbar_params xp;
-    xbar_default_params(&xp);
-    char map[2][1024] = {"", ""};
-    /* key=value pairs separated by commas */
-    char buf[1024];
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+        if (!strncmp(kv, "preset=", 7))
+            snprintf(preset, sizeof preset, "%s", kv + 7);
+    memset(c, 0, sizeof *c);
+    c->id = 1;
+    if (apply_preset(c, preset, err, errlen) < 0)
+        return -1;
     snprintf(buf, sizeof buf, "%s", options ? options : "");
     for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
             snprintf(err, errlen, "option '%s' is not key=value", kv);
-            free(s);
             return -1;
         }
         *eq = '\0';
-        const char *k = kv, *v = eq + 1;
-        char *end;
-        double d = strtod(v, &end);
-        int numeric = end != v && !*end;
-        if (!strcmp(k, "map") || !strcmp(k, "map_neg")) {
-            snprintf(map[k[3] == '_'], sizeof map[0], "%s", v);
-            continue;
-        }
-        static const char *const known[] = {"id", "noise", "stuck", "d2d", "adc_bits", "rows",
-                                            "cols", NULL};
-        int is_known = 0;
-        for (int i = 0; known[i]; i++)
-            is_known |= !strcmp(k, known[i]);
-        if (!is_known) {
-            snprintf(err, errlen, "unknown option '%s' (options: id, noise, stuck, d2d, adc_bits, "
-                                  "rows, cols, map, map_neg)", k);
-            free(s);
+        if (sim_option(c, kv, eq + 1, err, errlen) < 0)
             return -1;
-        }
-        if (!numeric) {
-            snprintf(err, errlen, "option %s needs a number, got '%s'", k, v);
-            free(s);
-            return -1;
-        }
-        if (!strcmp(k, "id") && d >= 0)
-            s->id = (uint64_t)d;
-        else if (!strcmp(k, "noise") && d >= 0 && d < 1)
-            s->dp.read_noise = (float)d;
-        else if (!strcmp(k, "stuck") && d >= 0 && d < 1)
-            s->dp.stuck_lrs = s->dp.stuck_hrs = (float)(d / 2);
-        else if (!strcmp(k, "d2d") && d >= 0 && d < 1) /* relative, of the LRS mean */
-            s->dp.g_lrs_d2d = (float)(d * s->dp.g_lrs);
-        else if (!strcmp(k, "adc_bits"))
-            xp.adc_bits = (int)d;
-        else if (!strcmp(k, "rows"))
-            s->dp.rows = (int)d;
-        else if (!strcmp(k, "cols"))
-            s->dp.cols = (int)d;
-        else {
-            snprintf(err, errlen, "option %s=%s out of range (id >= 0; noise, stuck, d2d in "
-                                  "[0, 1))", k, v);
-            free(s);
-            return -1;
-        }
     }
+    c->xp.adc_seed = c->id;
+    return 0;
+}
+
+static int sim_open(const char *options, void **state, char *err, size_t errlen)
+{
+    sim_config cfg;
+    if (sim_parse(options, &cfg, err, errlen) < 0)
+        return -1;
+    sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->id = cfg.id;
+    s->dp = cfg.dp;
+    xbar_params xp = cfg.xp;
+    char (*map)[1024] = cfg.map;
     if (xbar_create(&s->x, &s->dp, &xp, s->id, err, errlen) < 0) {
         free(s);
         return -1;
@@ -321,6 +460,39 @@ static int sim_read(void *state, int array, chip_rect r, float *g, char *err, si
     return 0;
 }
 
+/* Layer l's cells as its rows driven in groups of p see them (line resistance included),
+ * one read each with read noise, counted as cell reads. Without line resistance this is
+ * sim_read of the layer's rectangle: the same values and the same noise draws. */
+static int sim_read_layer(void *state, int array, int layer, int p, float *g, char *err,
+                          size_t errlen)
+{
+    sim *s = state;
+    xbar_place at;
+    if (xbar_placement(&s->x, layer, &at, err, errlen) < 0)
+        return -1;
+    chip_rect r = {at.row0, at.col0, at.rows, at.cols};
+    if (!xbar_has_lines(&s->x))
+        return sim_read(state, array, r, g, err, errlen);
+    if (s->npend > SIM_PENDING_MAX && sim_refresh(s, err, errlen) < 0)
+        return -1;
+    if (xbar_effective(&s->x, layer, p, array, g, err, errlen) < 0)
+        return -1;
+    float noise = array_of(s, array)->p.read_noise;
+    int cols = s->dp.cols;
+    for (int i = 0; i < r.rows; i++)
+        for (int j = 0; j < r.cols; j++) {
+            size_t k = (size_t)(r.row0 + i) * cols + r.col0 + j;
+            float *v = &g[(size_t)i * r.cols + j];
+            if (noise > 0)
+                *v *= 1.0f + noise * dev_fast_normal_lo(rng_next(&s->rd));
+            *v = *v < 0 ? 0 : *v;
+            if (s->pend[array][k] != UINT32_MAX)
+                s->pend[array][k]++;
+        }
+    s->npend += (uint64_t)r.rows * r.cols;
+    return 0;
+}
+
 static int sim_peek(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
 {
     (void)err;
@@ -385,6 +557,24 @@ static int sim_get(void *state, const char *key, double *v, char *err, size_t er
         *v = (double)ops.adds;
     else if (!strcmp(key, "conversions"))
         *v = (double)ops.conversions;
+    else if (!strcmp(key, "adc_vfs"))
+        *v = xp->adc_vfs;
+    else if (!strcmp(key, "adc_offset"))
+        *v = xp->adc_offset;
+    else if (!strcmp(key, "adc_inl"))
+        *v = xp->adc_inl;
+    else if (!strcmp(key, "adc_dnl"))
+        *v = xp->adc_dnl;
+    else if (!strcmp(key, "adc_seed"))
+        *v = (double)xp->adc_seed;
+    else if (!strcmp(key, "row_wire_ohm"))
+        *v = xp->row_wire_ohm;
+    else if (!strcmp(key, "col_wire_ohm"))
+        *v = xp->col_wire_ohm;
+    else if (!strcmp(key, "access_ohm"))
+        *v = xp->access_ohm;
+    else if (!strcmp(key, "driver_ohm"))
+        *v = xp->driver_ohm;
     else {
         snprintf(err, errlen, "no parameter '%s'", key);
         return -1;
@@ -415,9 +605,13 @@ static int sim_set(void *state, const char *key, double v, char *err, size_t err
         xp.v_read = (float)v;
     else if (!strcmp(key, "adc_bits"))
         xp.adc_bits = (int)v;
-    else if (!strcmp(key, "tia_gain"))
+    else if (!strcmp(key, "tia_gain")) {
+        if (!(v > 0)) {
+            snprintf(err, errlen, "tia_gain must be positive (V/uA), got %g", v);
+            return -1;
+        }
         xp.tia_gain = (float)v;
-    else if (!strcmp(key, "int_frac_bits"))
+    } else if (!strcmp(key, "int_frac_bits"))
         xp.int_frac_bits = (int)v;
     else if (!strcmp(key, "adc_channels"))
         xp.adc_channels = (int)v;
@@ -445,6 +639,7 @@ static const chip_backend SIM = {
     .params = PARAMS,
     .vmm_bits = sim_vmm_bits,
     .peek = sim_peek,
+    .read_layer = sim_read_layer,
 };
 
 const chip_backend *chip_sim_backend(void) { return &SIM; }

@@ -17,7 +17,8 @@
 const char *wire_cmd_name(unsigned cmd, char *buf, size_t len)
 {
     static const char *const names[] = {NULL,   "hello", "pulse", "program", "read",   "peek",
-                                        "place", "vmm",   "vmm_bits", "get", "set", "status"};
+                                        "place", "vmm",   "vmm_bits", "get", "set", "status",
+                                        "read_layer"};
     if (cmd < sizeof names / sizeof *names && names[cmd])
         return names[cmd];
     snprintf(buf, len, "command %u", cmd);

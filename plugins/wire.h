@@ -47,6 +47,7 @@ enum wire_cmd {
     WIRE_GET = 9,
     WIRE_SET = 10,
     WIRE_STATUS = 11,
+    WIRE_READ_LAYER = 12,
 };
 
 /* Error codes (the first field of an error frame's payload). */
