@@ -1,5 +1,6 @@
 -- chip.lua: the hardware half of the paper on a chip (the simulated one by default).
 --   build/mpcl assets/scripts/chip.lua [dataset=fmnist|mnist] [chip=sim|URI] [id=42]
+--       (chip=sim is the paper's board; chip=sim:preset=ideal the ideal chip, =worn a worn one)
 --       [seed=1] [epochs=20] [ps=1,2,4,8,16,32,64] [p=16] [draws=5] [step=0.05]
 --       [noise=1] [out=FILE.json]
 -- Trains the 5-split experiment (paper preset, mpcl m=0.005), programs the net into the
@@ -47,7 +48,9 @@ print(string.format("%s, mpcl m=0.005, paper preset, seed %d: software average %
 
 -- 2. The chip: program, mapping accuracy.
 local uri = cfg.chip
-local chip = lab.chip.open(uri, uri == "sim" and {id = cfg.id} or nil)
+-- A simulated chip takes the id unless its URI names one (chip=sim:preset=ideal,id=7).
+local is_sim = uri == "sim" or uri:match("^sim:")
+local chip = lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = cfg.id} or nil)
 print(tostring(chip))
 local rep = chip:program(net)
 print(string.format("programmed: %d cells, %d pulses, %d failed to verify; mapping accuracy %s",

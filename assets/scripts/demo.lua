@@ -27,7 +27,8 @@ lab.evaluate(net, seq, {confusion = true})
 lab.ui.show("confusion")
 pause("press a key to program the simulated chip")
 
-local chip = lab.chip.open(uri, uri == "sim" and {id = 42} or nil)
+local is_sim = uri == "sim" or uri:match("^sim:")
+local chip = lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = 42} or nil)
 local rep = chip:program(net)
 say("programmed %d cells with %d pulses; weight mapping accuracy %.2f%%", rep.cells, rep.pulses,
     100 * rep.mapping.all)

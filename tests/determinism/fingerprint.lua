@@ -55,7 +55,8 @@ local seq = lab.tasks(ds, {groups = groups, seed = 3})
 local sweep = lab.noise_sweep(net, seq, {step = 0.25, draws = 2, seed = 5})
 emit("noise", {rho = sweep.rho, acc = sweep.acc, sd = sweep.sd})
 
-local chip = lab.chip.open("sim", {id = 42})
+-- The ideal chip: the lines of lab 0.2's default chip, unchanged.
+local chip = lab.chip.open("sim", {preset = "ideal", id = 42})
 emit("chip.program", {mapping = chip:program(net).mapping.all})
 emit("chip.infer16", chip:infer(seq, {p = 16}))
 emit("chip.simulate16", chip:infer(seq, {p = 16, simulate = true}))
@@ -63,3 +64,14 @@ local ft = lab.finetune(chip, net, seq, {p = 16, epochs = 1})
 emit("chip.finetune", ft)
 emit("chip.after16", chip:infer(seq, {p = 16}))
 net:save(out .. "/finetuned.net")
+
+-- The paper's board: line networks solved at every p, a fixed front end, fine-tuning
+-- through groups of rows.
+local board = lab.chip.open("sim", {id = 43})
+local net2 = lab.load(out .. "/finetuned.net")
+emit("board.program", {mapping = board:program(net2).mapping.all})
+for _, p in ipairs{1, 16, 64} do emit("board.infer" .. p, board:infer(seq, {p = p})) end
+emit("board.simulate16", board:infer(seq, {p = 16, simulate = true}))
+emit("board.finetune", lab.finetune(board, net2, seq, {p = 16, epochs = 1}))
+emit("board.after16", board:infer(seq, {p = 16}))
+net2:save(out .. "/board.net")

@@ -38,4 +38,20 @@ check(#r.rows == 2 and r.rows[1].m == 0 and r.rows[2].switch_rate < r.rows[1].sw
       "msweep: larger m switches fewer weights")
 ok, err = pcall(sweep, {m = "0,x"})
 check(not ok and err:find("comma%-separated"), "msweep: bad m list is a clear error")
+-- The calibration in its quick mode: it fits, and the column resistance it fits acts as
+-- it should (more resistance, less accuracy at p = 16 before fine-tuning; fine-tuning wins
+-- accuracy back on the most resistive chip).
+local calibrate = assert(loadfile("assets/scripts/calibrate.lua"))
+calibrate({quick = 1, out = out})
+r = read_json(out)
+check(#r.evaluations == 2 and r.evaluations[1].col_wire_ohm == 0.5
+      and r.evaluations[2].col_wire_ohm == 40, "calibrate: the quick grid evaluated")
+local e1, e2 = r.evaluations[1], r.evaluations[2]
+check(e2.before.fmnist < e1.before.fmnist - 0.1, "calibrate: more wire, less accuracy")
+check(e2.after.fmnist > e2.before.fmnist + 0.05, "calibrate: fine-tuning wins accuracy back")
+check(type(r.fit) == "number" and type(r.preset) == "number", "calibrate: a fit and the preset")
+ok, err = pcall(calibrate, {quick = 1, datasets = "cifar"})
+check(not ok and err:find("datasets are fmnist and mnist"), "calibrate: bad data set named")
+ok, err = pcall(calibrate, {quick = 1, grid = "1,x"})
+check(not ok and err:find("grid must be a comma%-separated list"), "calibrate: bad grid named")
 print("scripts ok")

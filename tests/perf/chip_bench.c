@@ -1,8 +1,11 @@
 /* mpcl-bench-chip: the cost of simulating the devices. Chip inference of the 10,000
- * Fashion-MNIST test images (paper preset, 192-256-256-10) on the default simulated chip at
- * p = 16, per-read noise on, against plain binary inference (net_infer) of the same net in
- * the same process; best of 5 runs each. Prints the times and their ratio; the issue's bar
- * is 10x. The net's weights are random: the work does not depend on them. */
+ * Fashion-MNIST test images (paper net, 192-256-256-10) at p = 16, per-read noise on, on
+ * the default simulated chip (the paper's board: line resistance, fixed front end) and on
+ * the ideal one (sim:preset=ideal), against plain binary inference (net_infer) of the same
+ * net in the same process; best of 5 runs each, after a first run that also solves the
+ * line networks (printed apart). Prints the times and both ratios; the bars are 15x with
+ * line resistance and 10x for the ideal chip. CHIP=URI replaces the first chip. The net's
+ * weights are random: the work does not depend on them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -41,32 +44,49 @@ int main(void)
     net n;
     if (net_create(&n, 3, sizes, 1, 1.0f, 1, err, sizeof err) < 0)
         die(err);
-    chip c;
-    if (chip_open(&c, getenv("CHIP") ? getenv("CHIP") : "sim:id=42", err, sizeof err) < 0 || chipnet_place(&c, &n, err, sizeof err) < 0 ||
-        chipnet_program(&c, &n, 0, NULL, NULL, err, sizeof err) < 0)
-        die(err);
     int count = test.n;
     int *idx = malloc(sizeof(int) * count);
     float *z = malloc(sizeof(float) * count * 10);
     for (int k = 0; k < count; k++)
         idx[k] = k;
-    double plain = 1e9, hw = 1e9;
-    for (int rep = 0; rep < 5; rep++) {
+    const char *uris[2] = {getenv("CHIP") ? getenv("CHIP") : "sim:id=42",
+                           "sim:preset=ideal,id=42"};
+    const char *what[2] = {"paper's board (line resistance)", "ideal chip"};
+    const double bar[2] = {15, 10};
+    double plain = 1e9, hw[2] = {1e9, 1e9}, first[2];
+    chip c[2];
+    for (int k = 0; k < 2; k++)
+        if (chip_open(&c[k], uris[k], err, sizeof err) < 0 ||
+            chipnet_place(&c[k], &n, err, sizeof err) < 0 ||
+            chipnet_program(&c[k], &n, 0, NULL, NULL, err, sizeof err) < 0)
+            die(err);
+    for (int rep = 0; rep < 6; rep++) {
         double t0 = now();
         net_infer(&n, -1, &test, idx, count, z);
-        double t1 = now();
-        if (chipnet_infer(&c, &n, -1, 16, &test, idx, count, z, NULL, err, sizeof err) < 0)
-            die(err);
-        double t2 = now();
-        plain = t1 - t0 < plain ? t1 - t0 : plain;
-        hw = t2 - t1 < hw ? t2 - t1 : hw;
+        double t = now() - t0;
+        plain = rep > 0 && t < plain ? t : plain;
+        for (int k = 0; k < 2; k++) {
+            t0 = now();
+            if (chipnet_infer(&c[k], &n, -1, 16, &test, idx, count, z, NULL, err, sizeof err) < 0)
+                die(err);
+            t = now() - t0;
+            if (rep == 0)
+                first[k] = t;
+            else if (t < hw[k])
+                hw[k] = t;
+        }
     }
     printf("inference of %d images, 192-256-256-10, %d threads (best of 5):\n", count,
            kern_threads());
     printf("  plain binary (popcount): %8.2f ms  %6.2f us/image\n", 1e3 * plain, 1e6 * plain / count);
-    printf("  chip, p = 16, read noise: %8.2f ms  %6.2f us/image\n", 1e3 * hw, 1e6 * hw / count);
-    printf("chip simulation / plain inference: %.1fx (target: at most 10x)\n", hw / plain);
-    chip_close(&c);
+    for (int k = 0; k < 2; k++)
+        printf("  chip %s, p = 16, read noise: %8.2f ms  %6.2f us/image (first run, with the "
+               "line solve: %.2f ms)\n", uris[k], 1e3 * hw[k], 1e6 * hw[k] / count, 1e3 * first[k]);
+    for (int k = 0; k < 2; k++)
+        printf("chip simulation / plain inference, %s: %.1fx (target: at most %.0fx)\n", what[k],
+               hw[k] / plain, bar[k]);
+    for (int k = 0; k < 2; k++)
+        chip_close(&c[k]);
     net_free(&n);
     data_set_free(&test);
     free(idx);
