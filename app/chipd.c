@@ -371,6 +371,17 @@ static int do_program(board *b, wire_reader *rd, result *res, char *err, size_t 
     return rc;
 }
 
+/* The reply of a read: the n floats of g (freed here), or the chip's error. */
+static int reply_floats(result *res, board *b, int rc, float *g, size_t n, char *err)
+{
+    if (rc < 0)
+        rc = chip_failed(res, b, err);
+    else
+        wire_put_f32s(&res->reply, g, n);
+    free(g);
+    return rc;
+}
+
 static int do_read(board *b, int peek, wire_reader *rd, result *res, char *err, size_t errlen)
 {
     uint8_t array;
@@ -387,12 +398,7 @@ static int do_read(board *b, int peek, wire_reader *rd, result *res, char *err, 
         return fail(res, WIRE_E_CHIP, "%s", "out of memory");
     int rc = peek ? chip_peek(&b->c, array, r, g, err, errlen)
                   : chip_read(&b->c, array, r, g, err, errlen);
-    if (rc < 0)
-        rc = chip_failed(res, b, err);
-    else
-        wire_put_f32s(&res->reply, g, n);
-    free(g);
-    return rc;
+    return reply_floats(res, b, rc, g, n, err);
 }
 
 /* Layer l's cells read through groups of p rows (chip.h's chip_read_layer). */
@@ -420,12 +426,7 @@ static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size
                                               r.rows, p), -1)
                                   : chip_read_layer(&b->c, array, (int)layer, (int)p, g, err,
                                                     errlen);
-    if (rc < 0)
-        rc = chip_failed(res, b, err);
-    else
-        wire_put_f32s(&res->reply, g, n);
-    free(g);
-    return rc;
+    return reply_floats(res, b, rc, g, n, err);
 }
 
 static int do_place(board *b, wire_reader *rd, result *res, char *err, size_t errlen)

@@ -439,24 +439,43 @@ static int sim_program(void *state, int array, chip_rect r, const uint8_t *targe
     return sim_refresh(s, err, errlen);
 }
 
-static int sim_read(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
+/* One read of each cell of r whose noiseless value is in g (r.rows, r.cols): read noise as
+ * device.h's reads, G (1 + sigma n), in row-major order, and the reads counted. */
+static void read_cells(sim *s, int array, chip_rect r, float *g)
 {
-    sim *s = state;
-    if (s->npend > SIM_PENDING_MAX && sim_refresh(s, err, errlen) < 0)
-        return -1;
     float noise = array_of(s, array)->p.read_noise;
     int cols = s->dp.cols;
     for (int i = 0; i < r.rows; i++)
         for (int j = 0; j < r.cols; j++) {
             size_t k = (size_t)(r.row0 + i) * cols + r.col0 + j;
-            float v = s->snap[array][k];
-            if (noise > 0) /* as device.h's reads: G (1 + sigma n) */
-                v *= 1.0f + noise * dev_fast_normal_lo(rng_next(&s->rd));
-            g[(size_t)i * r.cols + j] = v < 0 ? 0 : v;
+            float *v = &g[(size_t)i * r.cols + j];
+            if (noise > 0)
+                *v *= 1.0f + noise * dev_fast_normal_lo(rng_next(&s->rd));
+            *v = *v < 0 ? 0 : *v;
             if (s->pend[array][k] != UINT32_MAX)
                 s->pend[array][k]++;
         }
     s->npend += (uint64_t)r.rows * r.cols;
+}
+
+static int sim_peek(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    sim *s = state;
+    for (int i = 0; i < r.rows; i++)
+        memcpy(g + (size_t)i * r.cols, s->snap[array] + (size_t)(r.row0 + i) * s->dp.cols + r.col0,
+               sizeof(float) * (size_t)r.cols);
+    return 0;
+}
+
+static int sim_read(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
+{
+    sim *s = state;
+    if (s->npend > SIM_PENDING_MAX && sim_refresh(s, err, errlen) < 0)
+        return -1;
+    sim_peek(state, array, r, g, err, errlen); /* what the cells hold, then one read each */
+    read_cells(s, array, r, g);
     return 0;
 }
 
@@ -477,30 +496,7 @@ static int sim_read_layer(void *state, int array, int layer, int p, float *g, ch
         return -1;
     if (xbar_effective(&s->x, layer, p, array, g, err, errlen) < 0)
         return -1;
-    float noise = array_of(s, array)->p.read_noise;
-    int cols = s->dp.cols;
-    for (int i = 0; i < r.rows; i++)
-        for (int j = 0; j < r.cols; j++) {
-            size_t k = (size_t)(r.row0 + i) * cols + r.col0 + j;
-            float *v = &g[(size_t)i * r.cols + j];
-            if (noise > 0)
-                *v *= 1.0f + noise * dev_fast_normal_lo(rng_next(&s->rd));
-            *v = *v < 0 ? 0 : *v;
-            if (s->pend[array][k] != UINT32_MAX)
-                s->pend[array][k]++;
-        }
-    s->npend += (uint64_t)r.rows * r.cols;
-    return 0;
-}
-
-static int sim_peek(void *state, int array, chip_rect r, float *g, char *err, size_t errlen)
-{
-    (void)err;
-    (void)errlen;
-    sim *s = state;
-    for (int i = 0; i < r.rows; i++)
-        memcpy(g + (size_t)i * r.cols, s->snap[array] + (size_t)(r.row0 + i) * s->dp.cols + r.col0,
-               sizeof(float) * (size_t)r.cols);
+    read_cells(s, array, r, g);
     return 0;
 }
 
