@@ -46,9 +46,11 @@ static const lab_doc docs[] = {
     {"lab", "platform", "lab.platform() -> {cpu, isa, best, libraries, kernels, summary}\n  Where results are computed: the CPU, the instruction-set path in use (MPCL_ISA\n  lowers it) and the best this CPU has, the C and Lua libraries. Results are the same\n  bits on every path and x86-64 CPU; journals record these fields."},
     {"lab", "clock", "lab.clock() -> seconds\n  A monotonic clock, for timing."},
     {"lab", "chip.open",
-     "lab.chip.open(uri [, {id=, noise=, stuck=, d2d=, adc_bits=, map=, map_neg=}]) -> chip\n"
-     "  uri \"sim\" (the simulated chip; options as a table or \"sim:id=42,noise=0.015\") or\n"
-     "  \"plugin:/path/lib.so[:options]\" (a backend loaded with dlopen, ABI checked)."},
+     "lab.chip.open(uri [, {preset=, id=, noise=, stuck=, d2d=, adc_bits=, tia_gain=,\n"
+     "  wire_ohm=, row_wire_ohm=, col_wire_ohm=, access_ohm=, driver_ohm=, map=, ...}]) -> chip\n"
+     "  uri \"sim\" (the simulated chip: preset paper, the paper's board, by default; ideal;\n"
+     "  worn; options as a table or \"sim:preset=ideal,id=42\"), \"tcp://HOST:PORT\",\n"
+     "  \"serial:/dev/ttyX\" (a board over the link) or \"plugin:/path/lib.so[:options]\"."},
     {"lab", "finetune",
      "lab.finetune(chip, net, seq [, {p=16, epochs=5, lr=0.002, batch=100, replay=0, reads=1,\n"
      "  learnt=, scenario=, bn=, seed=}]) -> job\n"

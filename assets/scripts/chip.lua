@@ -126,3 +126,4 @@ if cfg.out then
   lab.write_json(cfg.out, result)
   print("wrote " .. cfg.out)
 end
+return result
