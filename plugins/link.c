@@ -81,6 +81,7 @@ typedef struct link_state {
     uint32_t want_seq;
     uint16_t want_cmd;
     int result;
+    uint32_t board_err; /* the board's error code for the last call (0: none) */
     char why[1200]; /* why the last attempt failed, or the board's error */
     wire_buf rep;   /* the reply's payload */
     link_stats st;
@@ -384,6 +385,7 @@ static void on_message(link_state *L, const wire_msg *m)
     char msg[WIRE_MAX_STRING + 1];
     wire_get_error(m->data, m->len, &code, msg, sizeof msg);
     snprintf(L->why, sizeof L->why, "%s", msg);
+    L->board_err = code;
     if (code == WIRE_E_FRAME) {
         L->result = RETRY; /* our request arrived damaged */
     } else if (code == WIRE_E_NO_HELLO && m->cmd != WIRE_HELLO) {
@@ -610,6 +612,7 @@ static int call(link_state *L, uint16_t cmd, const wire_buf *req, char *err, siz
     uint32_t seq = next_seq(L);
     double t0 = now_ms();
     L->st.calls++;
+    L->board_err = 0;
     int tries = 0;
     for (; tries <= L->retries; tries++) {
         if (tries) {
@@ -870,9 +873,11 @@ static int link_read_layer(void *state, int array, int layer, int p, float *g, c
     wire_put_u32(&b, (uint32_t)layer);
     wire_put_u32(&b, (uint32_t)p);
     wire_reader rd;
-    if (call_read(L, WIRE_READ_LAYER, &b, &rd, err, errlen) < 0)
-        return -1;
     chip_rect r = L->at[layer];
+    if (call_read(L, WIRE_READ_LAYER, &b, &rd, err, errlen) < 0)
+        /* a board that predates READ_LAYER: its cells, one read each, as chip.h allows */
+        return L->board_err == WIRE_E_UNKNOWN ? read_block(L, WIRE_READ, array, r, g, err, errlen)
+                                              : -1;
     wire_get_f32s(&rd, g, (size_t)r.rows * r.cols);
     if (wire_done(&rd) < 0)
         return bad_reply(err, errlen, "read_layer");
