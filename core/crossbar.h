@@ -23,8 +23,19 @@
  *        f = int_frac_bits: Int counts weights in units of 2^-f. With f = 0 (default) a
  *        group's partial sum is rounded to whole weights, which removes most read
  *        fluctuation at small p and lets device variation accumulate into errors as p grows.
- * With p = 1, no read noise and no stuck cells, y equals the exact integer product
- * sum_i x_i w_ij (times 2^f): every cell pair's difference is within 50% of nominal.
+ * With p = 1, no read noise, no stuck cells and no line resistance, y equals the exact
+ * integer product sum_i x_i w_ij (times 2^f): every pair's difference is within 50% of nominal.
+ *
+ * The board (xbar_params beyond the ideal defaults). A fixed tia_gain sets one full scale
+ * for every p; the ADC adds adc_offset LSB to its input, and INL / DNL move its transitions
+ * (xbar_adc_transfer). U, one weight's current, counts the access transistor in series:
+ * U = V_read (y(g_lrs) - y(g_hrs)), y(G) = G / (1 + G access_ohm). Line resistance
+ * (row_wire_ohm, col_wire_ohm, access_ohm, driver_ohm; irdrop.h): each group of p rows of
+ * a layer is a resistive network whose transfer T (per volt on a row, the group's other rows
+ * at 0 V) replaces G in everything above: the VMM's gd becomes T+ - T- at the p in use
+ * (solved when a layer's snapshot is taken and p changes; held on the grid), and
+ * xbar_read_weights_p reads it (the paper's Wpara, read with p rows driven at once). Without
+ * line resistance T = G and every result is the ideal chip's bit for bit.
  *
  * Arithmetic. The crossbar works on a snapshot of the effective conductances, taken when
  * a layer is placed or programmed and by xbar_refresh. Each cell's G is held on a grid of
