@@ -8,7 +8,7 @@ CFLAGS  ?= -O3 -g
 # finds nothing; clang and -O0 keep the calls). -ffp-contract=off: a * b + c is two roundings
 # wherever it is written so (GNU C and clang would fuse it on CPUs with FMA, and results
 # would then depend on the instruction set: core/isa.h).
-MPCL_CFLAGS := -DMPCL_VERSION=\"0.2.0\" -std=c11 -ffp-contract=off -fno-math-errno -fno-ipa-pure-const \
+MPCL_CFLAGS := -DMPCL_VERSION=\"0.3.0\" -std=c11 -ffp-contract=off -fno-math-errno -fno-ipa-pure-const \
            -fno-ipa-modref -Wall -Wextra \
            -Werror -D_GNU_SOURCE -D_XOPEN_SOURCE_EXTENDED -pthread -Icore -Iplugins -Iscripting -Isessions -Iconsole \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

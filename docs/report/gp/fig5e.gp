@@ -12,9 +12,9 @@ set xlabel "task"
 set ylabel "test accuracy (%)"
 set key outside bottom center horizontal
 set title "5-split-MNIST"
-set yrange [93:100.5]
+set yrange [71:100.5]
 plot "fig5e.csv" every ::0::4 using 3:xtic(2) title "software", '' every ::0::4 using 4 title "simulation", '' every ::0::4 using 5 title "chip", '' every ::0::4 using 6 title "chip, fine-tuned"
 set title "5-split-FashionMNIST"
-set yrange [93:100.5]
+set yrange [47:100.5]
 plot "fig5e.csv" every ::5::9 using 3:xtic(2) title "software", '' every ::5::9 using 4 title "simulation", '' every ::5::9 using 5 title "chip", '' every ::5::9 using 6 title "chip, fine-tuned"
 unset multiplot
