@@ -1,12 +1,13 @@
 -- paper.lua: the paper's figures and Table 1, regenerated as a report.
 --   build/mpcl assets/scripts/paper.lua out=report/ [quick=1] [seeds=N] [seed=1]
 --       [datasets=mnist,fmnist] [epochs=20] [bl_epochs=5] [sweep_epochs=20] [draws=5]
---       [step=0.05] [reads=10000] [id=42] [p=16]
+--       [step=0.05] [reads=10000] [id=42] [p=16] [chip=sim]
 -- Writes OUT/report.md (each figure beside the paper's value), OUT/*.png (gnuplot, pngcairo),
 -- OUT/*.csv (the numbers behind every figure and table) and OUT/gp/*.gp (the gnuplot scripts:
 -- `cd OUT && gnuplot gp/fig2b.gp` re-renders one). quick=1 runs a reduced version (fewer
 -- epochs, m values, seeds, draws and reads) in a few minutes; the full run's time is in the
--- README.
+-- README. chip= names the chip of Fig. 5 (a sim URI without id= takes id=; the default,
+-- sim, is the paper's board; chip=sim:preset=ideal the ideal one).
 local a = ... or {}
 local function pick(k, default) if a[k] == nil then return default end return a[k] end
 local function die(msg) error("paper.lua: " .. msg, 0) end
@@ -33,6 +34,11 @@ local cfg = {
   step      = tonumber(pick("step", quick and 0.1 or 0.05)),
 }
 if not cfg.step or cfg.step <= 0 or cfg.step > 0.5 then die("step must be in (0, 0.5]") end
+cfg.chip = tostring(pick("chip", "sim"))
+local function open_chip(uri)
+  local is_sim = uri == "sim" or uri:match("^sim:")
+  return lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = cfg.id} or nil)
+end
 local datasets = {}
 for v in tostring(pick("datasets", "mnist,fmnist")):gmatch("[^,]+") do
   if v ~= "mnist" and v ~= "fmnist" then die("datasets must list mnist and/or fmnist, got " .. v) end
@@ -453,7 +459,7 @@ for _, d in ipairs(datasets) do
   local s = cfg.seed
   local net, seq = NETS[d].mpcl[s]:copy(), seq_of(d, s)
   local sw = lab.evaluate(net, seq)
-  local chip = lab.chip.open("sim", {id = cfg.id})
+  local chip = open_chip(cfg.chip)
   local prog = chip:program(net)
   local c = {sw = sw, prog = prog, before = {}, after = {}, ops = {}}
   for _, p in ipairs(ps) do
@@ -918,6 +924,10 @@ P("Fine-tuned at p = %d. **Paper, after fine-tuning at p = 16: 94.9%% (MNIST), 9
   .. "them back. The ideal chip (`%s`: no wires, a full scale that follows p) loses almost "
   .. "nothing at any p; the worn chip (`%s`) loses to its stuck cells and spread. Data: "
   .. "`fig5c.csv`.", cfg.p, others[1].uri, others[2].uri)
+if cfg.chip ~= "sim" then
+  P("")
+  P("This report's chip columns (mnist, fmnist) come from `%s`, not the default chip.", cfg.chip)
+end
 P("")
 local o1, o16 = CHIP[datasets[1]].ops[1], CHIP[datasets[1]].ops[cfg.p] or CHIP[datasets[1]].ops[16]
 P("## Fig. 5d: operations against parallelism")
