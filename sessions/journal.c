@@ -382,6 +382,42 @@ static int strip_ends(journal_doc *d, const char *path, char *err, size_t errlen
     return 0;
 }
 
+/* A line of the header (before the first chunk marker): blank, or a "-- key: value". */
+static int header_part(journal_doc *d, const char *line, const char *path, int ln, char *err,
+                       size_t errlen)
+{
+    if (blank(line))
+        return 0;
+    if (!starts(line, "-- ")) {
+        snprintf(err, errlen, "%s:%d: code before the first chunk marker '-- [chunk 1] TIME'",
+                 path, ln);
+        return -1;
+    }
+    return header_line(&d->header, line, path, ln, err, errlen);
+}
+
+/* A line of chunk cur's code, kept verbatim (blank lines between chunks are the writer's:
+ * kept inside; strip_ends trims them); code accumulates it. */
+static int code_line(journal_chunk *cur, sbuf *code, const char *line, const char *path, int ln,
+                     char *err, size_t errlen)
+{
+    if (!cur->code) {
+        cur->line = ln;
+        code->len = 0;
+        cur->code_end = ln;
+    }
+    if (!blank(line))
+        cur->code_end = ln;
+    sb_add(code, "%s\n", line);
+    free(cur->code);
+    cur->code = strndup(code->p ? code->p : "", code->len);
+    if (!cur->code) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    return 0;
+}
+
 #define FAIL(...)                                    \
     do {                                             \
         snprintf(err, errlen, __VA_ARGS__);          \
@@ -421,11 +457,7 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
             continue;
         }
         if (in_header) {
-            if (blank(line))
-                continue;
-            if (!starts(line, "-- "))
-                FAIL("%s:%d: code before the first chunk marker '-- [chunk 1] TIME'", path, ln);
-            if (header_line(&d->header, line, path, ln, err, errlen) < 0)
+            if (header_part(d, line, path, ln, err, errlen) < 0)
                 goto fail;
             continue;
         }
@@ -445,19 +477,8 @@ int journal_parse(const char *path, journal_doc *d, char *err, size_t errlen)
             FAIL("%s:%d: code after chunk %d's result lines (a '-- [chunk %d] TIME' marker "
                  "missing?)", path, ln, cur->number, cur->number + 1);
         }
-        /* Code, verbatim. Blank lines between chunks are the writer's: kept inside. */
-        if (!cur->code) {
-            cur->line = ln;
-            code.len = 0;
-            cur->code_end = ln;
-        }
-        if (!blank(line))
-            cur->code_end = ln;
-        sb_add(&code, "%s\n", line);
-        free(cur->code);
-        cur->code = strndup(code.p ? code.p : "", code.len);
-        if (!cur->code)
-            FAIL("%s: out of memory", path);
+        if (code_line(cur, &code, line, path, ln, err, errlen) < 0)
+            goto fail;
     }
     if (ln == 0)
         FAIL("%s: empty file, not a session journal", path);
