@@ -237,14 +237,486 @@ typedef struct example_set {
     int8_t *h;     /* (count, in) the last layer's inputs */
 } example_set;
 
-int finetune_run(chip *c, net *n, const data_set *train, const data_tasks *tasks, int learnt,
-                 const finetune_config *cfg, finetune_callback cb, void *ud,
-                 const volatile int *cancel, finetune_report *rep, char *err, size_t errlen)
+/* An epoch's batches. */
+typedef struct batch_plan {
+    int *pick;          /* (count) the examples in the epoch's shuffled order */
+    int *bat;           /* (count) the examples, batch after batch */
+    int *first, *len;   /* (maxb) each batch's start in bat and its size */
+    int *order;         /* (maxb) the batches in a shuffled order */
+    int nb;
+} batch_plan;
+
+/* The fine-tuning's working state: the examples, the parameters and their Adam moments, a
+ * batch's buffers, the epoch's plan of batches, the rng (the replay buffers' shuffles, then
+ * each epoch's). */
+typedef struct tuner {
+    chip *c;
+    net *n;
+    const data_set *train;
+    const data_tasks *tasks;
+    const finetune_config *cfg;
+    int learnt;
+    int last, in, out;       /* the last layer, its inputs and outputs */
+    int nbank;               /* banks of gamma/beta: one per task, or one when shared */
+    hw_layer hw[NET_MAX_LAYERS];
+    rng r;
+    example_set ex;
+    float *wh;               /* (out, in) the hidden weights */
+    int8_t *prog_sign;       /* (out, in) the signs the chip holds */
+    float *weff;             /* (out, in) the effective weights (effective_weights) */
+    float *gb;               /* (nbank, 2, out) gamma, beta per bank */
+    float *g_wh, *g_gb;      /* their gradients */
+    adam aw, ab;             /* their Adam moments */
+    int8_t *xb;              /* (batch, in) a batch's inputs */
+    int32_t *yb;             /* (batch, out) WR Int(WL x) */
+    float *zh, *dz;          /* (batch, out) y normalised, and the gradient */
+    batch_plan plan;
+    char *err;
+    size_t errlen;
+} tuner;
+
+/* A sum over an epoch's examples. */
+typedef struct epoch_sums {
+    double loss;
+    long right, seen;
+} epoch_sums;
+
+static int out_of_memory(tuner *T)
 {
-    finetune_report dummy;
-    if (!rep)
-        rep = &dummy;
-    memset(rep, 0, sizeof *rep);
+    snprintf(T->err, T->errlen, "out of memory");
+    return -1;
+}
+
+static int replay_count(const finetune_config *cfg, int ntrain)
+{
+    return cfg->replay && cfg->replay < ntrain ? cfg->replay : ntrain;
+}
+
+/* Task t's examples: all of them, or the first cfg->replay of a seeded shuffle. */
+static int collect_task(tuner *T, int t)
+{
+    const data_task *tk = &T->tasks->task[t];
+    int k = replay_count(T->cfg, tk->ntrain), in = T->in;
+    int *idx = malloc(sizeof(int) * (size_t)tk->ntrain);
+    if (!idx)
+        return out_of_memory(T);
+    memcpy(idx, tk->train, sizeof(int) * (size_t)tk->ntrain);
+    if (k < tk->ntrain) /* partial Fisher-Yates: the first k of a shuffle */
+        for (int i = 0; i < k; i++) {
+            int j = i + (int)rng_below(&T->r, (uint64_t)(tk->ntrain - i));
+            int tmp = idx[i];
+            idx[i] = idx[j];
+            idx[j] = tmp;
+        }
+    int bank = T->cfg->bn_task ? t : -1;
+    int rc = hidden_inputs(T->n, T->hw, bank, T->train, idx, k, T->last,
+                           T->ex.h + (size_t)T->ex.count * in, NULL, T->err, T->errlen);
+    for (int i = 0; rc == 0 && i < k; i++) {
+        T->ex.task[T->ex.count + i] = t;
+        T->ex.label[T->ex.count + i] =
+            scenario_target(T->cfg->scen, tk, T->train->labels[idx[i]]);
+    }
+    T->ex.count += k;
+    free(idx);
+    return rc;
+}
+
+/* The examples: each task's training examples (a replay buffer of at most cfg->replay,
+ * the first of a seeded shuffle), their last-layer inputs through the frozen layers. */
+static int collect_examples(tuner *T)
+{
+    int total = 0;
+    for (int t = 0; t < T->learnt; t++)
+        total += replay_count(T->cfg, T->tasks->task[t].ntrain);
+    T->ex.task = malloc(sizeof(int) * (size_t)total);
+    T->ex.label = malloc(sizeof(int) * (size_t)total);
+    T->ex.h = malloc((size_t)total * T->in);
+    if (!T->ex.task || !T->ex.label || !T->ex.h)
+        return out_of_memory(T);
+    for (int t = 0; t < T->learnt; t++)
+        if (collect_task(T, t) < 0)
+            return -1;
+    return 0;
+}
+
+/* Bank b's gamma and beta as the net holds them (the net's own when not stored). */
+static void bank_gamma_beta(tuner *T, int b)
+{
+    const net *n = T->n;
+    net copy;
+    const net *m = n;
+    if (T->cfg->bn_task && net_bn_has(n, b) && net_clone(&copy, n) == 0) {
+        net_bn_load(&copy, b);
+        m = &copy;
+    }
+    float *gb = T->gb + (size_t)b * 2 * T->out;
+    memcpy(gb, m->layer[T->last].gamma, sizeof(float) * T->out);
+    memcpy(gb + T->out, m->layer[T->last].beta, sizeof(float) * T->out);
+    if (m == &copy)
+        net_free(&copy);
+}
+
+/* Parameters: the hidden weights, and gamma/beta per bank (one bank when shared). */
+static int init_params(tuner *T)
+{
+    size_t nw = (size_t)T->in * T->out, ngb = (size_t)T->nbank * 2 * T->out;
+    size_t bmax = (size_t)T->cfg->batch;
+    T->wh = malloc(sizeof(float) * nw);
+    T->weff = malloc(sizeof(float) * nw);
+    T->prog_sign = malloc(nw);
+    T->gb = malloc(sizeof(float) * ngb);
+    T->g_wh = calloc(nw, sizeof(float));
+    T->g_gb = calloc(ngb, sizeof(float));
+    T->aw = (adam){calloc(nw, sizeof(float)), calloc(nw, sizeof(float)), 0};
+    T->ab = (adam){calloc(ngb, sizeof(float)), calloc(ngb, sizeof(float)), 0};
+    T->xb = malloc(bmax * T->in);
+    T->yb = malloc(sizeof(int32_t) * bmax * T->out);
+    T->zh = malloc(sizeof(float) * bmax * T->out);
+    T->dz = malloc(sizeof(float) * bmax * T->out);
+    if (!T->wh || !T->weff || !T->prog_sign || !T->gb || !T->g_wh || !T->g_gb || !T->aw.m ||
+        !T->aw.v || !T->ab.m || !T->ab.v || !T->xb || !T->yb || !T->zh || !T->dz)
+        return out_of_memory(T);
+    memcpy(T->wh, T->n->layer[T->last].wh, sizeof(float) * nw);
+    for (size_t k = 0; k < nw; k++)
+        T->prog_sign[k] = T->wh[k] >= 0.0f ? 1 : -1;
+    for (int b = 0; b < T->nbank; b++)
+        bank_gamma_beta(T, b);
+    return 0;
+}
+
+/* The batch plan's arrays; the examples in their first order. */
+static int alloc_plan(tuner *T)
+{
+    batch_plan *P = &T->plan;
+    int count = T->ex.count, maxb = count / 2 + T->nbank + 1;
+    P->pick = malloc(sizeof(int) * (size_t)(count > 0 ? count : 1));
+    P->bat = malloc(sizeof(int) * (size_t)(count > 0 ? count : 1));
+    P->first = malloc(sizeof(int) * (size_t)maxb);
+    P->len = malloc(sizeof(int) * (size_t)maxb);
+    P->order = malloc(sizeof(int) * (size_t)maxb);
+    if (!P->pick || !P->bat || !P->first || !P->len || !P->order)
+        return out_of_memory(T);
+    for (int i = 0; i < count; i++)
+        P->pick[i] = i;
+    return 0;
+}
+
+/* Fisher-Yates over a[0..n-1]. */
+static void shuffle(rng *r, int *a, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(r, (uint32_t)(i + 1));
+        int tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
+    }
+}
+
+/* An epoch's batches, of one task each (its bank, its mask), in a shuffled order. */
+static void plan_epoch(tuner *T)
+{
+    batch_plan *P = &T->plan;
+    const example_set *ex = &T->ex;
+    int bmax = T->cfg->batch;
+    shuffle(&T->r, P->pick, ex->count);
+    int pos = 0;
+    P->nb = 0;
+    for (int t = 0; t < T->nbank; t++) {
+        int cnt = 0;
+        for (int i = 0; i < ex->count; i++) {
+            int e = P->pick[i];
+            if (T->cfg->bn_task && ex->task[e] != t)
+                continue;
+            if (cnt++ % bmax == 0) {
+                P->first[P->nb] = pos;
+                P->len[P->nb++] = 0;
+            }
+            P->bat[pos++] = e;
+            P->len[P->nb - 1]++;
+        }
+    }
+    for (int k = 0; k < P->nb; k++)
+        P->order[k] = k;
+    shuffle(&T->r, P->order, P->nb);
+}
+
+/* The effective weights: Wpara, a flipped weight's pair swapped. Returns the flips. */
+static long effective_weights(tuner *T)
+{
+    const float *wpara = T->hw[T->last].wpara;
+    long flipped = 0;
+    for (size_t k = 0; k < (size_t)T->in * T->out; k++) {
+        int sg = T->wh[k] >= 0.0f ? 1 : -1;
+        flipped += sg != T->prog_sign[k];
+        T->weff[k] = sg == T->prog_sign[k] ? wpara[k] : -wpara[k];
+    }
+    return flipped;
+}
+
+/* Batch norm (batch statistics) forward: y -> zh, each output's 1 / sd into inv. */
+static void bn_forward(tuner *T, int B, float *inv)
+{
+    int out = T->out;
+    for (int o = 0; o < out; o++) {
+        double s = 0, s2 = 0;
+        for (int b = 0; b < B; b++) {
+            double v = T->yb[(size_t)b * out + o];
+            s += v;
+            s2 += v * v;
+        }
+        double mean = s / B, var = s2 / B - mean * mean;
+        float mu = (float)mean;
+        inv[o] = 1.0f / sqrtf((float)(var > 0 ? var : 0) + T->n->bn_eps);
+        for (int b = 0; b < B; b++)
+            T->zh[(size_t)b * out + o] = ((float)T->yb[(size_t)b * out + o] - mu) * inv[o];
+    }
+}
+
+/* The loss of example e, row b of the batch: softmax over the outputs its task allows,
+ * its gradient over the logits into dz. */
+static void example_loss(tuner *T, int e, int b, int B, const float *gam, const float *bet,
+                         epoch_sums *sum)
+{
+    int out = T->out;
+    const data_task *tk = &T->tasks->task[T->ex.task[e]];
+    uint16_t allowed = T->cfg->mask_task ? scenario_eval_mask(T->cfg->scen, tk)
+                                         : (uint16_t)((1u << out) - 1);
+    float zl[16], mx = -INFINITY;
+    for (int o = 0; o < out; o++) {
+        zl[o] = gam[o] * T->zh[(size_t)b * out + o] + bet[o];
+        if ((allowed >> o & 1) && zl[o] > mx)
+            mx = zl[o];
+    }
+    double den = 0;
+    for (int o = 0; o < out; o++)
+        if (allowed >> o & 1)
+            den += exp(zl[o] - mx);
+    int target = T->ex.label[e], best = -1;
+    for (int o = 0; o < out; o++) {
+        float pr = (allowed >> o & 1) ? (float)(exp(zl[o] - mx) / den) : 0.0f;
+        T->dz[(size_t)b * out + o] = (pr - (o == target)) / (float)B;
+        if ((allowed >> o & 1) && (best < 0 || zl[o] > zl[best]))
+            best = o;
+    }
+    sum->loss += -(zl[target] - mx - log(den));
+    sum->right += best == target;
+    sum->seen++;
+}
+
+/* Batch norm backward: dz (over the logits) -> dgamma, dbeta, dy (bank t's; the other
+ * banks' gradients zero). */
+static void bn_backward(tuner *T, int t, int B, const float *inv)
+{
+    int out = T->out;
+    const float *gam = T->gb + (size_t)t * 2 * out;
+    float *dg = T->g_gb + (size_t)t * 2 * out, *dbt = dg + out, *dz = T->dz;
+    const float *zh = T->zh;
+    memset(T->g_gb, 0, sizeof(float) * (size_t)T->nbank * 2 * out);
+    for (int o = 0; o < out; o++) {
+        double sg = 0, sb = 0;
+        for (int b = 0; b < B; b++) {
+            sg += dz[(size_t)b * out + o] * zh[(size_t)b * out + o];
+            sb += dz[(size_t)b * out + o];
+        }
+        dg[o] = (float)sg;
+        dbt[o] = (float)sb;
+        for (int b = 0; b < B; b++) {
+            float dxh = dz[(size_t)b * out + o] * gam[o];
+            dz[(size_t)b * out + o] =
+                inv[o] * (dxh - (float)(sb * gam[o]) / B -
+                          zh[(size_t)b * out + o] * (float)(sg * gam[o]) / B);
+        }
+    }
+}
+
+/* dy -> dW (Int passed straight through; weights in weight units). */
+static void weight_grad(tuner *T, int B)
+{
+    int in = T->in, out = T->out;
+    for (int o = 0; o < out; o++) {
+        float *gw = T->g_wh + (size_t)o * in;
+        memset(gw, 0, sizeof(float) * in);
+        for (int b = 0; b < B; b++) {
+            float d = T->dz[(size_t)b * out + o];
+            const int8_t *xr = T->xb + (size_t)b * in;
+            for (int i = 0; i < in; i++)
+                gw[i] += d * xr[i];
+        }
+    }
+}
+
+/* One batch bi (B examples of one task): forward on the simulated hardware, backward,
+ * and Adam's steps. */
+static int train_batch(tuner *T, const int *bi, int B, epoch_sums *sum)
+{
+    int in = T->in, out = T->out;
+    int t = T->cfg->bn_task ? T->ex.task[bi[0]] : 0;
+    effective_weights(T);
+    for (int b = 0; b < B; b++)
+        memcpy(T->xb + (size_t)b * in, T->ex.h + (size_t)bi[b] * in, (size_t)in);
+    if (xbar_wlwr(&T->hw[T->last].q, in, out, T->weff, T->xb, B, T->yb, NULL, T->err,
+                  T->errlen) < 0)
+        return -1;
+    const float *gam = T->gb + (size_t)t * 2 * out, *bet = gam + out;
+    float inv[16];
+    bn_forward(T, B, inv);
+    for (int b = 0; b < B; b++)
+        example_loss(T, bi[b], b, B, gam, bet, sum);
+    bn_backward(T, t, B, inv);
+    weight_grad(T, B);
+    adam_step(&T->aw, T->wh, T->g_wh, in * out, T->cfg->lr);
+    adam_step(&T->ab, T->gb, T->g_gb, T->nbank * 2 * out, T->cfg->lr);
+    return 0;
+}
+
+static int cancelled(tuner *T)
+{
+    snprintf(T->err, T->errlen, "cancelled");
+    return -1;
+}
+
+/* One epoch: plan it, then train its batches (a batch of one example is skipped). */
+static int train_epoch(tuner *T, const volatile int *cancel, epoch_sums *sum)
+{
+    const batch_plan *P = &T->plan;
+    plan_epoch(T);
+    for (int bk = 0; bk < P->nb; bk++) {
+        if (cancel && *cancel)
+            return cancelled(T);
+        int B = P->len[P->order[bk]];
+        if (B < 2)
+            continue;
+        if (train_batch(T, P->bat + P->first[P->order[bk]], B, sum) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The epochs, each one's mean loss and accuracy into rep and to cb. */
+static int train_epochs(tuner *T, finetune_callback cb, void *ud, const volatile int *cancel,
+                        finetune_report *rep)
+{
+    int epochs = T->cfg->epochs;
+    for (int ep = 0; ep < epochs; ep++) {
+        epoch_sums sum = {0, 0, 0};
+        if (train_epoch(T, cancel, &sum) < 0)
+            return -1;
+        rep->epochs_run = ep + 1;
+        rep->loss = sum.seen ? (float)(sum.loss / sum.seen) : 0;
+        rep->train_acc = sum.seen ? (float)sum.right / (float)sum.seen : 0;
+        if (cb && cb(ep + 1, epochs, rep->loss, rep->train_acc, ud))
+            return cancelled(T);
+    }
+    return 0;
+}
+
+/* Bank b's examples through the final effective weights: the sums of y and y^2 per output
+ * into s and s2; returns their count, or -1. */
+static long bank_sums(tuner *T, int b, double *s, double *s2)
+{
+    int in = T->in, out = T->out, bmax = T->cfg->batch;
+    const example_set *ex = &T->ex;
+    long cnt = 0;
+    for (int start = 0; start < ex->count; start += bmax) {
+        int B = 0;
+        for (int e = start; e < ex->count && e < start + bmax; e++)
+            if (!T->cfg->bn_task || ex->task[e] == b)
+                memcpy(T->xb + (size_t)B++ * in, ex->h + (size_t)e * in, (size_t)in);
+        if (B == 0)
+            continue;
+        if (xbar_wlwr(&T->hw[T->last].q, in, out, T->weff, T->xb, B, T->yb, NULL, T->err,
+                      T->errlen) < 0)
+            return -1;
+        for (int k = 0; k < B; k++)
+            for (int o = 0; o < out; o++) {
+                double v = T->yb[(size_t)k * out + o];
+                s[o] += v;
+                s2[o] += v * v;
+            }
+        cnt += B;
+    }
+    return cnt;
+}
+
+/* Bank b: its exact statistics on the final weights, its gamma and beta. */
+static int write_bank(tuner *T, int b)
+{
+    net *n = T->n;
+    net_layer *L = &n->layer[T->last];
+    if (T->cfg->bn_task && net_bn_has(n, b))
+        net_bn_load(n, b);
+    double s[16] = {0}, s2[16] = {0};
+    long cnt = bank_sums(T, b, s, s2);
+    if (cnt < 0)
+        return -1;
+    for (int o = 0; cnt > 0 && o < T->out; o++) {
+        L->mean[o] = (float)(s[o] / cnt);
+        double var = s2[o] / cnt - (s[o] / cnt) * (s[o] / cnt);
+        L->var[o] = (float)(var > 0 ? var : 0);
+        L->gamma[o] = T->gb[(size_t)b * 2 * T->out + o];
+        L->beta[o] = T->gb[(size_t)b * 2 * T->out + T->out + o];
+    }
+    if (T->cfg->bn_task && net_bn_store(n, b) < 0)
+        return out_of_memory(T);
+    return 0;
+}
+
+/* Write back: weights, gamma/beta, and each bank's exact statistics on final weights. */
+static int write_back(tuner *T, finetune_report *rep)
+{
+    rep->flipped = effective_weights(T);
+    memcpy(T->n->layer[T->last].wh, T->wh, sizeof(float) * (size_t)T->in * T->out);
+    net_sync_binary(T->n);
+    for (int b = 0; b < T->nbank; b++)
+        if (write_bank(T, b) < 0)
+            return -1;
+    return 0;
+}
+
+/* Re-program the last layer and check it. */
+static int reprogram(tuner *T, finetune_report *rep)
+{
+    if (chipnet_program(T->c, T->n, T->last, NULL, &rep->reprogram, T->err, T->errlen) < 0)
+        return -1;
+    double per[NET_MAX_LAYERS];
+    if (chipnet_mapping(T->c, T->n, per, NULL, T->err, T->errlen) < 0)
+        return -1;
+    rep->mapping_after = per[T->last];
+    return 0;
+}
+
+/* Everything the steps allocated, and the Wpara read. */
+static void tuner_free(tuner *T)
+{
+    free(T->ex.task);
+    free(T->ex.label);
+    free(T->ex.h);
+    free(T->wh);
+    free(T->weff);
+    free(T->prog_sign);
+    free(T->gb);
+    free(T->g_wh);
+    free(T->g_gb);
+    free(T->aw.m);
+    free(T->aw.v);
+    free(T->ab.m);
+    free(T->ab.v);
+    free(T->xb);
+    free(T->yb);
+    free(T->zh);
+    free(T->dz);
+    free(T->plan.pick);
+    free(T->plan.bat);
+    free(T->plan.first);
+    free(T->plan.len);
+    free(T->plan.order);
+    free_hw(T->hw, T->n->nlayers);
+}
+
+/* The inputs and the configuration fine-tuning accepts. */
+static int check_args(const net *n, const data_set *train, const data_tasks *tasks,
+                      int learnt, const finetune_config *cfg, char *err, size_t errlen)
+{
     if (!train->binary || train->dim != n->sizes[0]) {
         snprintf(err, errlen, "fine-tuning needs the net's binary inputs (paper192 or binary784)");
         return -1;
@@ -255,321 +727,38 @@ int finetune_run(chip *c, net *n, const data_set *train, const data_tasks *tasks
                               "batch >= 2, lr > 0, nreads >= 1, replay >= 0", tasks->ntasks);
         return -1;
     }
-    int last = n->nlayers - 1;
-    net_layer *L = &n->layer[last];
-    int in = L->in, out = L->out;
-    hw_layer hw[NET_MAX_LAYERS];
-    if (read_all(c, n, cfg->p, cfg->nreads, hw, err, errlen) < 0)
+    return 0;
+}
+
+int finetune_run(chip *c, net *n, const data_set *train, const data_tasks *tasks, int learnt,
+                 const finetune_config *cfg, finetune_callback cb, void *ud,
+                 const volatile int *cancel, finetune_report *rep, char *err, size_t errlen)
+{
+    finetune_report dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    if (check_args(n, train, tasks, learnt, cfg, err, errlen) < 0)
         return -1;
-
-    /* The examples: each task's training examples (a replay buffer of at most cfg->replay,
-     * the first of a seeded shuffle), their last-layer inputs through the frozen layers. */
-    example_set ex = {0};
-    rng r;
-    rng_seed_stream(&r, cfg->seed, 77);
-    int total = 0;
-    for (int t = 0; t < learnt; t++) {
-        int k = tasks->task[t].ntrain;
-        total += cfg->replay && cfg->replay < k ? cfg->replay : k;
-    }
-    ex.task = malloc(sizeof(int) * (size_t)total);
-    ex.label = malloc(sizeof(int) * (size_t)total);
-    ex.h = malloc((size_t)total * in);
-    int *pick = malloc(sizeof(int) * (size_t)(total > 0 ? total : 1));
-    float *dummy_logits = NULL;
-    int rc = (!ex.task || !ex.label || !ex.h || !pick) ? -1 : 0;
-    if (rc < 0)
-        snprintf(err, errlen, "out of memory");
-    for (int t = 0; rc == 0 && t < learnt; t++) {
-        const data_task *tk = &tasks->task[t];
-        int k = cfg->replay && cfg->replay < tk->ntrain ? cfg->replay : tk->ntrain;
-        int *idx = malloc(sizeof(int) * (size_t)tk->ntrain);
-        if (!idx) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        memcpy(idx, tk->train, sizeof(int) * (size_t)tk->ntrain);
-        if (k < tk->ntrain) /* partial Fisher-Yates: the first k of a shuffle */
-            for (int i = 0; i < k; i++) {
-                int j = i + (int)rng_below(&r, (uint64_t)(tk->ntrain - i));
-                int tmp = idx[i];
-                idx[i] = idx[j];
-                idx[j] = tmp;
-            }
-        int bank = cfg->bn_task ? t : -1;
-        rc = hidden_inputs(n, hw, bank, train, idx, k, last, ex.h + (size_t)ex.count * in,
-                           dummy_logits, err, errlen);
-        for (int i = 0; rc == 0 && i < k; i++) {
-            ex.task[ex.count + i] = t;
-            ex.label[ex.count + i] = scenario_target(cfg->scen, tk, train->labels[idx[i]]);
-        }
-        ex.count += k;
-        free(idx);
-    }
-    rep->examples = ex.count;
-
-    /* Parameters: the hidden weights, and gamma/beta per bank (one bank when shared). */
-    int nbank = cfg->bn_task ? learnt : 1;
-    float *wh = malloc(sizeof(float) * (size_t)in * out);
-    float *weff = malloc(sizeof(float) * (size_t)in * out);
-    int8_t *prog_sign = malloc((size_t)in * out);
-    float *gb = malloc(sizeof(float) * (size_t)nbank * 2 * out); /* gamma, beta per bank */
-    float *g_wh = calloc((size_t)in * out, sizeof(float));
-    float *g_gb = calloc((size_t)nbank * 2 * out, sizeof(float));
-    adam aw = {calloc((size_t)in * out, sizeof(float)), calloc((size_t)in * out, sizeof(float)), 0};
-    adam ab = {calloc((size_t)nbank * 2 * out, sizeof(float)),
-               calloc((size_t)nbank * 2 * out, sizeof(float)), 0};
-    int bmax = cfg->batch;
-    int8_t *xb = malloc((size_t)bmax * in);
-    int32_t *yb = malloc(sizeof(int32_t) * (size_t)bmax * out);
-    float *zh = malloc(sizeof(float) * (size_t)bmax * out), *dz = malloc(sizeof(float) * (size_t)bmax * out);
-    if (rc == 0 && (!wh || !weff || !prog_sign || !gb || !g_wh || !g_gb || !aw.m || !aw.v ||
-                    !ab.m || !ab.v || !xb || !yb || !zh || !dz)) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-    }
-    if (rc == 0) {
-        memcpy(wh, L->wh, sizeof(float) * (size_t)in * out);
-        for (size_t k = 0; k < (size_t)in * out; k++)
-            prog_sign[k] = wh[k] >= 0.0f ? 1 : -1;
-        for (int b = 0; b < nbank; b++) {
-            net copy;
-            const net *m = n;
-            if (cfg->bn_task && net_bn_has(n, b) && net_clone(&copy, n) == 0) {
-                net_bn_load(&copy, b);
-                m = &copy;
-            }
-            memcpy(gb + (size_t)b * 2 * out, m->layer[last].gamma, sizeof(float) * out);
-            memcpy(gb + (size_t)b * 2 * out + out, m->layer[last].beta, sizeof(float) * out);
-            if (m == &copy)
-                net_free(&copy);
-        }
-        for (int i = 0; i < ex.count; i++)
-            pick[i] = i;
-    }
-    /* Epochs of batches of one task each (its bank, its mask), in a shuffled order. */
-    int maxb = ex.count / 2 + nbank + 1;
-    int *bat = malloc(sizeof(int) * (size_t)(ex.count > 0 ? ex.count : 1));
-    int *bfirst = malloc(sizeof(int) * (size_t)maxb), *blen = malloc(sizeof(int) * (size_t)maxb);
-    int *border = malloc(sizeof(int) * (size_t)maxb);
-    if (rc == 0 && (!bat || !bfirst || !blen || !border)) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-    }
-    for (int ep = 0; rc == 0 && ep < cfg->epochs; ep++) {
-        for (int i = ex.count - 1; i > 0; i--) {
-            int j = (int)rng_below(&r, (uint32_t)(i + 1));
-            int tmp = pick[i];
-            pick[i] = pick[j];
-            pick[j] = tmp;
-        }
-        int nb = 0, pos = 0;
-        for (int t = 0; t < nbank; t++) {
-            int cnt = 0;
-            for (int i = 0; i < ex.count; i++) {
-                int e = pick[i];
-                if (cfg->bn_task && ex.task[e] != t)
-                    continue;
-                if (cnt++ % bmax == 0) {
-                    bfirst[nb] = pos;
-                    blen[nb++] = 0;
-                }
-                bat[pos++] = e;
-                blen[nb - 1]++;
-            }
-        }
-        for (int k = 0; k < nb; k++)
-            border[k] = k;
-        for (int i = nb - 1; i > 0; i--) {
-            int j = (int)rng_below(&r, (uint32_t)(i + 1));
-            int tmp = border[i];
-            border[i] = border[j];
-            border[j] = tmp;
-        }
-        double loss_sum = 0;
-        long right = 0, seen = 0;
-        for (int bk = 0; rc == 0 && bk < nb; bk++) {
-            if (cancel && *cancel) {
-                snprintf(err, errlen, "cancelled");
-                rc = -1;
-                break;
-            }
-            int B = blen[border[bk]];
-            const int *bi = bat + bfirst[border[bk]];
-            if (B < 2)
-                continue;
-            int t = cfg->bn_task ? ex.task[bi[0]] : 0;
-            /* The effective weights: Wpara, a flipped weight's pair swapped. */
-            for (size_t k = 0; k < (size_t)in * out; k++) {
-                int sg = wh[k] >= 0.0f ? 1 : -1;
-                weff[k] = sg == prog_sign[k] ? hw[last].wpara[k] : -hw[last].wpara[k];
-            }
-            for (int b = 0; b < B; b++)
-                memcpy(xb + (size_t)b * in, ex.h + (size_t)bi[b] * in, (size_t)in);
-            rc = xbar_wlwr(&hw[last].q, in, out, weff, xb, B, yb, NULL, err, errlen);
-            if (rc < 0)
-                break;
-            {
-                /* batch norm (batch statistics) forward and the loss */
-                float *gam = gb + (size_t)t * 2 * out, *bet = gam + out;
-                float *dg = g_gb + (size_t)t * 2 * out, *dbt = dg + out;
-                memset(g_gb, 0, sizeof(float) * (size_t)nbank * 2 * out);
-                float mu[16], inv[16];
-                for (int o = 0; o < out; o++) {
-                    double s = 0, s2 = 0;
-                    for (int b = 0; b < B; b++) {
-                        double v = yb[(size_t)b * out + o];
-                        s += v;
-                        s2 += v * v;
-                    }
-                    double mean = s / B, var = s2 / B - mean * mean;
-                    mu[o] = (float)mean;
-                    inv[o] = 1.0f / sqrtf((float)(var > 0 ? var : 0) + n->bn_eps);
-                    for (int b = 0; b < B; b++)
-                        zh[(size_t)b * out + o] = ((float)yb[(size_t)b * out + o] - mu[o]) * inv[o];
-                }
-                for (int b = 0; b < B; b++) {
-                    const data_task *tk = &tasks->task[ex.task[bi[b]]];
-                    uint16_t allowed = cfg->mask_task ? scenario_eval_mask(cfg->scen, tk)
-                                                      : (uint16_t)((1u << out) - 1);
-                    float zl[16], mx = -INFINITY;
-                    for (int o = 0; o < out; o++) {
-                        zl[o] = gam[o] * zh[(size_t)b * out + o] + bet[o];
-                        if ((allowed >> o & 1) && zl[o] > mx)
-                            mx = zl[o];
-                    }
-                    double den = 0;
-                    for (int o = 0; o < out; o++)
-                        if (allowed >> o & 1)
-                            den += exp(zl[o] - mx);
-                    int target = ex.label[bi[b]], best = -1;
-                    for (int o = 0; o < out; o++) {
-                        float pr = (allowed >> o & 1) ? (float)(exp(zl[o] - mx) / den) : 0.0f;
-                        dz[(size_t)b * out + o] = (pr - (o == target)) / (float)B;
-                        if ((allowed >> o & 1) && (best < 0 || zl[o] > zl[best]))
-                            best = o;
-                    }
-                    loss_sum += -(zl[target] - mx - log(den));
-                    right += best == target;
-                    seen++;
-                }
-                /* batch norm backward: dz (over the logits) -> dgamma, dbeta, dy */
-                for (int o = 0; o < out; o++) {
-                    double sg = 0, sb = 0;
-                    for (int b = 0; b < B; b++) {
-                        sg += dz[(size_t)b * out + o] * zh[(size_t)b * out + o];
-                        sb += dz[(size_t)b * out + o];
-                    }
-                    dg[o] = (float)sg;
-                    dbt[o] = (float)sb;
-                    for (int b = 0; b < B; b++) {
-                        float dxh = dz[(size_t)b * out + o] * gam[o];
-                        dz[(size_t)b * out + o] =
-                            inv[o] * (dxh - (float)(sb * gam[o]) / B -
-                                      zh[(size_t)b * out + o] * (float)(sg * gam[o]) / B);
-                    }
-                }
-                /* dy -> dW (Int passed straight through; weights in weight units) */
-                for (int o = 0; o < out; o++) {
-                    float *gw = g_wh + (size_t)o * in;
-                    memset(gw, 0, sizeof(float) * in);
-                    for (int b = 0; b < B; b++) {
-                        float d = dz[(size_t)b * out + o];
-                        const int8_t *xr = xb + (size_t)b * in;
-                        for (int i = 0; i < in; i++)
-                            gw[i] += d * xr[i];
-                    }
-                }
-                adam_step(&aw, wh, g_wh, in * out, cfg->lr);
-                adam_step(&ab, gb, g_gb, nbank * 2 * out, cfg->lr);
-            }
-        }
-        if (rc < 0)
-            break;
-        rep->epochs_run = ep + 1;
-        rep->loss = seen ? (float)(loss_sum / seen) : 0;
-        rep->train_acc = seen ? (float)right / (float)seen : 0;
-        if (cb && cb(ep + 1, cfg->epochs, rep->loss, rep->train_acc, ud)) {
-            snprintf(err, errlen, "cancelled");
-            rc = -1;
-        }
-    }
-
-    /* Write back: weights, gamma/beta, and each bank's exact statistics on final weights. */
-    if (rc == 0) {
-        for (size_t k = 0; k < (size_t)in * out; k++) {
-            int s = wh[k] >= 0.0f ? 1 : -1;
-            rep->flipped += s != prog_sign[k];
-            weff[k] = s == prog_sign[k] ? hw[last].wpara[k] : -hw[last].wpara[k];
-        }
-        memcpy(L->wh, wh, sizeof(float) * (size_t)in * out);
-        net_sync_binary(n);
-        for (int b = 0; rc == 0 && b < nbank; b++) {
-            if (cfg->bn_task && net_bn_has(n, b))
-                net_bn_load(n, b);
-            double s[16] = {0}, s2[16] = {0};
-            long cnt = 0;
-            for (int start = 0; rc == 0 && start < ex.count; start += bmax) {
-                int B = 0;
-                for (int e = start; e < ex.count && e < start + bmax; e++)
-                    if (!cfg->bn_task || ex.task[e] == b)
-                        memcpy(xb + (size_t)B++ * in, ex.h + (size_t)e * in, (size_t)in);
-                if (B == 0)
-                    continue;
-                rc = xbar_wlwr(&hw[last].q, in, out, weff, xb, B, yb, NULL, err, errlen);
-                for (int k = 0; rc == 0 && k < B; k++)
-                    for (int o = 0; o < out; o++) {
-                        double v = yb[(size_t)k * out + o];
-                        s[o] += v;
-                        s2[o] += v * v;
-                    }
-                cnt += B;
-            }
-            for (int o = 0; rc == 0 && cnt > 0 && o < out; o++) {
-                L->mean[o] = (float)(s[o] / cnt);
-                double var = s2[o] / cnt - (s[o] / cnt) * (s[o] / cnt);
-                L->var[o] = (float)(var > 0 ? var : 0);
-                L->gamma[o] = gb[(size_t)b * 2 * out + o];
-                L->beta[o] = gb[(size_t)b * 2 * out + out + o];
-            }
-            if (rc == 0 && cfg->bn_task && net_bn_store(n, b) < 0) {
-                snprintf(err, errlen, "out of memory");
-                rc = -1;
-            }
-        }
-    }
-    /* Re-program the last layer and check it. */
-    if (rc == 0 && cfg->reprogram) {
-        rc = chipnet_program(c, n, last, NULL, &rep->reprogram, err, errlen);
-        double per[NET_MAX_LAYERS];
-        if (rc == 0)
-            rc = chipnet_mapping(c, n, per, NULL, err, errlen);
-        if (rc == 0)
-            rep->mapping_after = per[last];
-    }
-    free(ex.task);
-    free(ex.label);
-    free(ex.h);
-    free(pick);
-    free(wh);
-    free(weff);
-    free(prog_sign);
-    free(gb);
-    free(g_wh);
-    free(g_gb);
-    free(aw.m);
-    free(aw.v);
-    free(ab.m);
-    free(ab.v);
-    free(xb);
-    free(yb);
-    free(zh);
-    free(dz);
-    free(bat);
-    free(bfirst);
-    free(blen);
-    free(border);
-    free_hw(hw, n->nlayers);
+    int last = n->nlayers - 1;
+    tuner T = {.c = c, .n = n, .train = train, .tasks = tasks, .cfg = cfg, .learnt = learnt,
+               .last = last, .in = n->layer[last].in, .out = n->layer[last].out,
+               .nbank = cfg->bn_task ? learnt : 1, .err = err, .errlen = errlen};
+    if (read_all(c, n, cfg->p, cfg->nreads, T.hw, err, errlen) < 0)
+        return -1;
+    rng_seed_stream(&T.r, cfg->seed, 77);
+    int rc = collect_examples(&T);
+    rep->examples = T.ex.count;
+    if (rc == 0)
+        rc = init_params(&T);
+    if (rc == 0)
+        rc = alloc_plan(&T);
+    if (rc == 0)
+        rc = train_epochs(&T, cb, ud, cancel, rep);
+    if (rc == 0)
+        rc = write_back(&T, rep);
+    if (rc == 0 && cfg->reprogram)
+        rc = reprogram(&T, rep);
+    tuner_free(&T);
     return rc;
 }
