@@ -255,10 +255,9 @@ int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t err
     return chip_place(c, nlayers, at, err, errlen);
 }
 
-int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int32_t *groups,
-             char *err, size_t errlen)
+/* A placed layer and a parallelism it can run at. */
+static int check_layer_p(const chip *c, int layer, int p, char *err, size_t errlen)
 {
-    NEED(CHIP_CAP_VMM, "run layers");
     if (layer < 0 || layer >= c->nlayers) {
         snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
                  c->nlayers);
@@ -269,6 +268,15 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
                  c->at[layer].rows, layer + 1, p);
         return -1;
     }
+    return 0;
+}
+
+int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int32_t *groups,
+             char *err, size_t errlen)
+{
+    NEED(CHIP_CAP_VMM, "run layers");
+    if (check_layer_p(c, layer, p, err, errlen) < 0)
+        return -1;
     if (B < 0 || (B > 0 && (!x || !y))) {
         snprintf(err, errlen, "chip %s: vmm needs inputs and outputs", c->uri);
         return -1;
@@ -284,16 +292,8 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
 int chip_read_layer(chip *c, int array, int layer, int p, float *g, char *err, size_t errlen)
 {
     NEED(CHIP_CAP_READ, "read conductances");
-    if (layer < 0 || layer >= c->nlayers) {
-        snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
-                 c->nlayers);
+    if (check_layer_p(c, layer, p, err, errlen) < 0)
         return -1;
-    }
-    if (p < 1 || p > c->at[layer].rows) {
-        snprintf(err, errlen, "chip %s: parallelism p must be 1-%d for layer %d, got %d", c->uri,
-                 c->at[layer].rows, layer + 1, p);
-        return -1;
-    }
     if (!c->be->read_layer)
         return chip_read(c, array, c->at[layer], g, err, errlen);
     if (check_array(c, array, err, errlen) < 0)
@@ -322,17 +322,9 @@ int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, in
                   int32_t *y, char *err, size_t errlen)
 {
     NEED(CHIP_CAP_VMM, "run layers");
-    if (layer < 0 || layer >= c->nlayers) {
-        snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
-                 c->nlayers);
+    if (check_layer_p(c, layer, p, err, errlen) < 0)
         return -1;
-    }
     int rows = c->at[layer].rows;
-    if (p < 1 || p > rows) {
-        snprintf(err, errlen, "chip %s: parallelism must be 1-%d for layer %d, got %d", c->uri,
-                 rows, layer + 1, p);
-        return -1;
-    }
     if (words < (rows + 63) / 64 || B < 0) {
         snprintf(err, errlen, "chip %s: layer %d takes %d inputs, %d words per vector given",
                  c->uri, layer + 1, rows, words);

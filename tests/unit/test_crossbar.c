@@ -112,6 +112,21 @@ static void program_single(programmed *pg, dev_params dp, uint64_t id, int in, i
                      0);
 }
 
+/* How many of the B x out outputs y differ from the exact integer product of x and w. */
+static long count_off_exact(const int8_t *x, int B, int in, int out, const int8_t *w,
+                            const int32_t *y)
+{
+    long off = 0;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < out; j++) {
+            int exact = 0;
+            for (int i = 0; i < in; i++)
+                exact += x[(size_t)b * in + i] * w[(size_t)j * in + i];
+            off += y[(size_t)b * out + j] != exact;
+        }
+    return off;
+}
+
 static void programmed_free(programmed *pg)
 {
     for (int l = 0; l < 3; l++) {
@@ -296,13 +311,7 @@ static void test_wlwr_bit_exact(void **state)
                                      0);
                     assert_memory_equal(y, yb, sizeof(int32_t) * B * out);
                 }
-                for (int b = 0; b < B; b++)
-                    for (int j = 0; j < out; j++) {
-                        int exact = 0;
-                        for (int i = 0; i < in; i++)
-                            exact += x[(size_t)b * in + i] * pg.w[l][(size_t)j * in + i];
-                        off_exact += y[(size_t)b * out + j] != exact;
-                    }
+                off_exact += count_off_exact(x, B, in, out, pg.w[l], y);
                 compared += (long)B * out;
             }
             free(g);
@@ -848,13 +857,7 @@ static void test_lines_bit_exact(void **state)
                 assert_int_equal(xbar_wlwr(&q, in, out, wpara, x, B, ys, NULL, err, sizeof err),
                                  0);
                 assert_memory_equal(y, ys, sizeof(int32_t) * B * out);
-                for (int b = 0; b < B; b++)
-                    for (int j = 0; j < out; j++) {
-                        int exact = 0;
-                        for (int i = 0; i < in; i++)
-                            exact += x[(size_t)b * in + i] * pg.w[l][(size_t)j * in + i];
-                        off_exact[pi] += y[(size_t)b * out + j] != exact;
-                    }
+                off_exact[pi] += count_off_exact(x, B, in, out, pg.w[l], y);
                 if (l == 0 && kind == 0)
                     compared += (long)B * out;
             }
