@@ -120,8 +120,10 @@ static int fail(const chip *c, const char *what, const char *berr, char *err, si
 
 static int check_rect(const chip *c, chip_rect r, char *err, size_t errlen)
 {
-    if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 ||
-        r.row0 + r.rows > c->info.rows || r.col0 + r.cols > c->info.cols) {
+    /* Subtractions, not row0 + rows: a caller's INT_MAX must not overflow the check. */
+    if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 || r.row0 > c->info.rows ||
+        r.col0 > c->info.cols || r.rows > c->info.rows - r.row0 ||
+        r.cols > c->info.cols - r.col0) {
         snprintf(err, errlen, "chip %s: block at (%d, %d) of %d x %d cells leaves the %d x %d "
                               "array", c->uri, r.row0, r.col0, r.rows, r.cols, c->info.rows,
                  c->info.cols);
@@ -234,7 +236,7 @@ int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t err
     int row = 0, col = 0, shelf = 0;
     for (int l = 0; l < nlayers; l++) {
         int rows = sizes[l], cols = sizes[l + 1];
-        if (rows > c->info.rows || cols > c->info.cols) {
+        if (rows < 1 || cols < 1 || rows > c->info.rows || cols > c->info.cols) {
             snprintf(err, errlen, "chip %s: layer %d (%d x %d) is larger than the %d x %d array",
                      c->uri, l + 1, rows, cols, c->info.rows, c->info.cols);
             return -1;
@@ -259,8 +261,8 @@ int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t err
 static int check_layer_p(const chip *c, int layer, int p, char *err, size_t errlen)
 {
     if (layer < 0 || layer >= c->nlayers) {
-        snprintf(err, errlen, "chip %s: layer %d is not placed (%d placed)", c->uri, layer + 1,
-                 c->nlayers);
+        snprintf(err, errlen, "chip %s: layer %lld is not placed (%d placed)", c->uri,
+                 (long long)layer + 1, c->nlayers);
         return -1;
     }
     if (p < 1 || p > c->at[layer].rows) {
