@@ -64,13 +64,16 @@ $(B)/asan/liblab.a: $(LAB_SRC:%.c=$(B)/asan/obj/%.o)
 	@rm -f $@
 	@ar rcs $@ $^
 
+# mpcl's own allocations are counted and capped (core/memcap.h, app/memwrap.c).
+MEMWRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign
+
 $(B)/mpcl: $(APP_OBJ) $(LAB_OBJ) $(B)/libmpcl.a
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(MEMWRAP) -o $@ $^ $(LDLIBS)
 
 $(B)/asan/mpcl: $(APP_SRC:%.c=$(B)/asan/obj/%.o) $(LAB_SRC:%.c=$(B)/asan/obj/%.o) $(B)/asan/libmpcl.a
 	@echo "  LD asan $@"
-	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(MEMWRAP) -o $@ $^ $(LDLIBS)
 
 $(B)/mpcl-bench: $(B)/obj/tests/perf/bench_engine.o $(B)/libmpcl.a
 	@echo "  LD      $@"

@@ -15,7 +15,7 @@
 #include "repl_tty.h"
 #include "console.h"
 #include "replay.h"
-#include "sandbox.h"
+#include "lab_state.h"
 #include "ui.h"
 #include "session.h"
 
@@ -28,13 +28,14 @@ static void usage(FILE *f)
             "       mpcl --demo                                    the bench demo in the console\n"
             "       mpcl --console SCRIPT.lua                      a script in the console\n"
             "       mpcl [--seed N] [--record FILE] -              chunks from stdin, headless\n"
-            "       mpcl --replay FILE [--step] [--verify] [--trust]\n"
+            "       mpcl --replay FILE [--step] [--verify] [--trust] [--chip URI]\n"
             "            [--max-instructions N] [--max-memory MB]   replay a session journal\n"
             "       mpcl --version | --help\n"
             "key=value pairs reach the script as a table (its `...` and lab.args; numbers\n"
             "converted). The REPL records each session in a journal under\n"
             "${XDG_STATE_HOME:-~/.local/state}/mpcl/sessions. Replays run sandboxed unless\n"
-            "--trust. Environment: MPCL_THREADS (default: all cores), MPCL_DATA (data),\n"
+            "--trust (README: the trust model); --chip names the chip a replay's hardware opens\n"
+            "go to. Environment: MPCL_THREADS (default: all cores), MPCL_DATA (data),\n"
             "MPCL_ISA=avx512|avx2|generic (a lower instruction-set path; same results).\n");
 }
 
@@ -138,7 +139,7 @@ static int parse_count(const char *opt, const char *v, long long lo, long long *
 
 /* The command line. */
 typedef struct cli {
-    const char *record, *replay, *demo, *script;
+    const char *record, *replay, *demo, *script, *chip;
     int no_record, stdin_mode, have_seed, plain, force_console, ascii;
     long long colors, seed, max_mem_mb, max_instr;
     replay_opts ro;
@@ -177,6 +178,12 @@ static int parse_options(int argc, char **argv, cli *c)
                 return -1;
             }
             *(a[4] == 'c' ? &c->record : &c->replay) = argv[++i];
+        } else if (!strcmp(a, "--chip")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mpcl: --chip needs a chip URI (tcp://HOST:PORT, serial:DEV, ...)\n");
+                return -1;
+            }
+            c->chip = argv[++i];
         } else if (!strcmp(a, "--no-record")) {
             c->no_record = 1;
         } else if (!strcmp(a, "--plain")) {
@@ -221,9 +228,17 @@ static int parse_options(int argc, char **argv, cli *c)
     return 0;
 }
 
+/* lab.ui: its pause waits for a key in the console, nothing headless. */
+static void open_ui(lua_State *L, void *ud)
+{
+    (void)ud;
+    ui_open(L, NULL);
+}
+
 /* Run a script headless with its key=value arguments; the exit status. */
 static int run_script(lua_State *L, const char *script, int argc, char **argv)
 {
+    lua_getglobal(L, "lab");
     if (push_args(L, argc, argv) < 0)
         return 2;
     lua_pushvalue(L, -1);
@@ -251,8 +266,10 @@ int main(int argc, char **argv)
     replay_opts ro = c.ro;
     const char *record = c.record, *replay = c.replay, *script = c.script;
     long long max_instr = c.max_instr, max_mem_mb = c.max_mem_mb, seed = c.seed;
-    if ((ro.step || ro.verify || ro.trust || max_instr > 0 || max_mem_mb > 0) && !replay) {
-        fprintf(stderr, "mpcl: --step, --verify, --trust and the limits go with --replay FILE\n");
+    if ((ro.step || ro.verify || ro.trust || max_instr > 0 || max_mem_mb > 0 || c.chip) &&
+        !replay) {
+        fprintf(stderr, "mpcl: --step, --verify, --trust, --chip and the limits go with --replay "
+                        "FILE\n");
         return 2;
     }
     if (replay && (script || c.stdin_mode || record)) {
@@ -284,42 +301,40 @@ int main(int argc, char **argv)
     kern_flush_denormals();
     int threads = default_threads();
     kern_set_threads(threads);
-    if (replay && !console) {
-        if (max_instr > 0)
-            ro.max_instructions = max_instr;
-        if (max_mem_mb > 0)
-            ro.max_memory = (size_t)max_mem_mb << 20;
+    if (max_instr > 0)
+        ro.max_instructions = max_instr;
+    if (max_mem_mb > 0)
+        ro.max_memory = (size_t)max_mem_mb << 20;
+    ro.chip = c.chip;
+    if (replay && !console)
         return replay_file(replay, &ro);
-    }
 
-    lua_State *L = luaL_newstate();
+    lab_state_opts so;
+    replay_state_opts(&ro, &so);
+    if (!replay)
+        so.trusted = 1; /* the user's own script, REPL or console */
+    so.have_seed = c.have_seed;
+    so.seed = seed;
+    so.open_more = open_ui;
+    char err[300];
+    lua_State *L = lab_state_new(&so, err, sizeof err);
     if (!L) {
-        fprintf(stderr, "mpcl: cannot create a Lua state (out of memory)\n");
+        fprintf(stderr, "mpcl: %s\n", err);
         return 1;
     }
-    luaL_openlibs(L);
-    luaL_requiref(L, "lab", luaopen_lab, 1);
-    ui_open(L, NULL); /* lab.ui: its pause waits for a key in the console, nothing headless */
-    if (c.have_seed)
-        lab_set_default_seed(L, seed);
     int rc;
     if (console) {
-        lua_pop(L, 1);
-        if (replay) /* a replay in the console runs sandboxed like a headless one */
-            sandbox_apply(L, max_instr > 0 ? max_instr : ro.max_instructions);
         console_opts co = {.record = c.no_record ? "" : (replay ? "" : record), .seed = seed,
                            .threads = threads, .script = c.demo ? c.demo : script,
                            .replay = replay, .step = ro.step, .colors = (int)c.colors,
                            .ascii = c.ascii};
         rc = console_run(L, &co);
     } else if (interactive || c.stdin_mode) {
-        lua_pop(L, 1); /* the lab module table; it is the global `lab` */
         rc = interactive ? repl_tty_run(L, c.no_record ? "" : record, seed, threads)
                          : run_stdin(L, record, seed, threads);
     } else {
         rc = run_script(L, script, argc - c.first_arg, argv + c.first_arg);
     }
-    lab_jobs_shutdown(L);
-    lua_close(L);
+    lab_state_close(L);
     return rc;
 }

@@ -28,6 +28,7 @@
 #include "panel.h"
 #include "repl.h"
 #include "repl_rl.h"
+#include "lab_state.h"
 #include "sandbox.h"
 #include "session.h"
 #include "ui.h"
@@ -655,6 +656,9 @@ static void run_replay_chunk(console *c)
     in_chunk = 1;
     sandbox_reset_count(c->L); /* a sandboxed replay: the limit per chunk (no-op otherwise) */
     repl_run_chunk(&c->r, ch->code, "=stdin");
+    if (lab_state_hit_memory_cap() && c->r.last_error[0])
+        out_text(c, "sandbox: the replay's memory cap was reached (raise it with --max-memory)\n",
+                 OUT_ERROR);
     in_chunk = 0;
     c->running = 0;
     drain_capture(c);
@@ -718,6 +722,14 @@ static void setup_readline(console *c)
     rl_callback_handler_install(PROMPT, on_line);
 }
 
+/* The sandbox's watchdog is about to end the process (sandbox.h): the terminal back first,
+ * so that its message reaches the user's screen. */
+static void console_killed(void)
+{
+    endwin();
+    capture_stop();
+}
+
 int console_run(lua_State *L, const console_opts *o)
 {
     console *c = calloc(1, sizeof *c);
@@ -777,6 +789,7 @@ int console_run(lua_State *L, const console_opts *o)
     /* the idle hook needs the console, the others the model: one ud for both */
     ui_open(L, &c->m);
     ui_set_pause(pause_for_key);
+    sandbox_on_kill(console_killed);
     job_system_start();
     setup_readline(c);
     struct sigaction sa;

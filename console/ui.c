@@ -122,10 +122,11 @@ static int l_layout(lua_State *L)
     layout l;
     memset(&l, 0, sizeof l);
     snprintf(l.name, sizeof l.name, "custom");
-    int ncols = (int)luaL_len(L, 1);
-    if (ncols < 1 || ncols > MAX_COLS)
-        return luaL_error(L, "lab.ui.layout: 1 to %d columns of panel names, got %d", MAX_COLS,
-                          ncols);
+    lua_Integer ncols0 = luaL_len(L, 1); /* compared before any cast: __len may say 2^40 */
+    if (ncols0 < 1 || ncols0 > MAX_COLS)
+        return luaL_error(L, "lab.ui.layout: 1 to %d columns of panel names, got %I", MAX_COLS,
+                          ncols0);
+    int ncols = (int)ncols0;
     for (int col = 0; col < ncols; col++) {
         lua_geti(L, 1, col + 1);
         if (lua_type(L, -1) == LUA_TSTRING) { /* a column of one panel */
@@ -135,9 +136,11 @@ static int l_layout(lua_State *L)
         }
         if (!lua_istable(L, -1))
             return luaL_error(L, "lab.ui.layout: column %d must list panel names", col + 1);
-        int nrows = (int)luaL_len(L, -1);
-        if (nrows < 1 || nrows > MAX_ROWS)
-            return luaL_error(L, "lab.ui.layout: 1 to %d panels a column, got %d", MAX_ROWS, nrows);
+        lua_Integer nrows0 = luaL_len(L, -1);
+        if (nrows0 < 1 || nrows0 > MAX_ROWS)
+            return luaL_error(L, "lab.ui.layout: 1 to %d panels a column, got %I", MAX_ROWS,
+                              nrows0);
+        int nrows = (int)nrows0;
         for (int row = 0; row < nrows; row++) {
             lua_geti(L, -1, row + 1);
             const char *name = lua_tostring(L, -1);

@@ -1,11 +1,13 @@
 /* The `lab` module: engine objects as Lua userdata. See lab.h and README "Lua API". */
 #include "lab.h"
+#include "capability.h"
 #include "lab_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,30 @@ lua_Integer lab_opt_int(lua_State *L, int t, const char *key, lua_Integer def,
                    luaL_tolstring(L, -1, NULL));
     lua_pop(L, 1);
     return v;
+}
+
+int lab_opt_i32(lua_State *L, int t, const char *key, int def, const char *who)
+{
+    lua_Integer v = lab_opt_int(L, t, key, def, who);
+    if (v < -INT_MAX || v > INT_MAX)
+        luaL_error(L, "%s: option '%s' is out of range (%I does not fit in 32 bits)", who, key, v);
+    return (int)v;
+}
+
+int lab_len_i32(lua_State *L, int i)
+{
+    lua_Integer n = luaL_len(L, i);
+    if (n < 0 || n > INT_MAX)
+        luaL_error(L, "a list's length is out of range (%I)", n);
+    return (int)n;
+}
+
+int lab_check_i32(lua_State *L, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    if (v < -INT_MAX || v > INT_MAX)
+        luaL_argerror(L, arg, "integer out of range (it must fit in 32 bits)");
+    return (int)v;
 }
 
 double lab_opt_num(lua_State *L, int t, const char *key, double def, const char *who)
@@ -155,6 +181,7 @@ static int l_dataset(lua_State *L)
 {
     static const char *const known[] = {"input", "threshold", NULL};
     const char *name = luaL_checkstring(L, 1);
+    cap_need(L, CAP_DATA, "lab.dataset");
     lab_check_options(L, 2, "lab.dataset", known);
     if (strcmp(name, "mnist") && strcmp(name, "fmnist"))
         return luaL_error(L, "lab.dataset: unknown data set '%s' (mnist or fmnist)", name);
@@ -253,7 +280,7 @@ static int l_tasks(lua_State *L)
         int gi = lua_gettop(L);
         if (!lua_istable(L, gi))
             return luaL_error(L, "lab.tasks: groups must be a list of class lists");
-        ntasks = (int)luaL_len(L, gi);
+        ntasks = lab_len_i32(L, gi);
         if (ntasks < 1 || ntasks > DATA_MAX_TASKS)
             return luaL_error(L, "lab.tasks: 1 to %d groups, got %d", DATA_MAX_TASKS, ntasks);
         nc = 0;
@@ -261,7 +288,7 @@ static int l_tasks(lua_State *L)
             lua_geti(L, gi, g);
             if (!lua_istable(L, -1))
                 return luaL_error(L, "lab.tasks: group %d must be a list of classes", g);
-            int len = (int)luaL_len(L, -1);
+            int len = lab_len_i32(L, -1);
             sizes[g - 1] = len;
             for (int k = 1; k <= len; k++) {
                 lua_geti(L, -1, k);
@@ -306,7 +333,7 @@ int lab_tasks_index(lua_State *L, lab_tasks *ts, int i)
 {
     lua_Integer k = luaL_checkinteger(L, i);
     if (k < 1 || k > ts->t.ntasks)
-        luaL_error(L, "lab.tasks: task %d out of range 1-%d", (int)k, ts->t.ntasks);
+        luaL_error(L, "lab.tasks: task %I out of range 1-%d", k, ts->t.ntasks);
     return (int)k - 1;
 }
 
@@ -362,7 +389,7 @@ static int l_net(lua_State *L)
     if (!lab_opt_field(L, 1, "sizes") || !lua_istable(L, -1))
         return luaL_error(L, "lab.net: sizes must be a list of layer sizes, e.g. "
                              "{192, 256, 256, 10}");
-    int count = (int)luaL_len(L, -1);
+    int count = lab_len_i32(L, -1);
     if (count < 2 || count > NET_MAX_LAYERS + 1)
         return luaL_error(L, "lab.net: 2 to %d layer sizes, got %d", NET_MAX_LAYERS + 1, count);
     int sizes[NET_MAX_LAYERS + 1];
@@ -370,8 +397,9 @@ static int l_net(lua_State *L)
         lua_geti(L, -1, i);
         int isnum;
         lua_Integer v = lua_tointegerx(L, -1, &isnum);
-        if (!isnum || v < 1)
-            return luaL_error(L, "lab.net: layer sizes must be positive, got %s",
+        if (!isnum || v < 1 || v > INT_MAX)
+            return luaL_error(L, "lab.net: layer sizes must be positive%s, got %s",
+                              isnum && v > INT_MAX ? " and fit in 32 bits" : "",
                               luaL_tolstring(L, -1, NULL));
         sizes[i - 1] = (int)v;
         lua_pop(L, 1);
@@ -451,7 +479,7 @@ static int net_hidden_stats(lua_State *L)
     net *n = idle_net(L, 1);
     lua_Integer l = luaL_checkinteger(L, 2);
     if (l < 1 || l > n->nlayers)
-        return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
+        return luaL_error(L, "lab.net: layer %I out of range 1-%d", l, n->nlayers);
     const net_layer *ly = &n->layer[l - 1];
     size_t w = (size_t)ly->in * ly->out;
     double mn = ly->wh[0], mx = ly->wh[0], sa = 0;
@@ -477,7 +505,7 @@ static int net_weights(lua_State *L)
     static const char *const kinds[] = {"hidden", "binary", NULL};
     int binary = luaL_checkoption(L, 3, "hidden", kinds);
     if (l < 1 || l > n->nlayers)
-        return luaL_error(L, "lab.net: layer %d out of range 1-%d", (int)l, n->nlayers);
+        return luaL_error(L, "lab.net: layer %I out of range 1-%d", l, n->nlayers);
     const net_layer *ly = &n->layer[l - 1];
     lua_createtable(L, ly->out, 0);
     for (int o = 0; o < ly->out; o++) {
@@ -500,7 +528,7 @@ static int net_save(lua_State *L)
 {
     net *n = idle_net(L, 1);
     const char *path = luaL_checkstring(L, 2);
-    lab_check_writable(L, path, "net:save");
+    cap_write_path(L, path, "net:save");
     char err[512];
     if (store_save_net(path, n, err, sizeof err) < 0)
         return luaL_error(L, "net:save: %s", err);
@@ -511,6 +539,7 @@ static int net_save(lua_State *L)
 static int l_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    cap_read_path(L, path, "lab.load");
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
     memset(ln, 0, sizeof *ln);
     char err[512];
@@ -542,9 +571,9 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
     const char *sc = lab_opt_str(L, t, "scenario", "task", who);
     if (scenario_parse(sc, &cfg->scen) < 0)
         luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, sc);
-    cfg->batch = (int)lab_opt_int(L, t, "batch", cfg->batch, who);
-    cfg->epochs = (int)lab_opt_int(L, t, "epochs", cfg->epochs, who);
-    cfg->patience = (int)lab_opt_int(L, t, "patience", cfg->patience, who);
+    cfg->batch = lab_opt_i32(L, t, "batch", cfg->batch, who);
+    cfg->epochs = lab_opt_i32(L, t, "epochs", cfg->epochs, who);
+    cfg->patience = lab_opt_i32(L, t, "patience", cfg->patience, who);
     cfg->restore_best = lab_opt_bool(L, t, "restore", cfg->restore_best);
     cfg->reset_optim = lab_opt_bool(L, t, "reset", cfg->reset_optim);
     cfg->joint = lab_opt_bool(L, t, "joint", 0);
@@ -566,7 +595,7 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
         luaL_error(L, "%s: batch >= 2, epochs >= 1, patience >= 0 required", who);
     if (lab_opt_field(L, t, "m")) {
         if (lua_istable(L, -1)) {
-            int len = (int)luaL_len(L, -1);
+            int len = lab_len_i32(L, -1);
             if (len != nlayers)
                 luaL_error(L, "%s: m per layer needs %d values, got %d", who, nlayers, len);
             for (int l = 0; l < len; l++) {
@@ -739,7 +768,7 @@ static int l_evaluate(lua_State *L)
     if (n->sizes[n->nlayers] != scenario_outputs(sc) || n->sizes[0] != ds->test.dim)
         return luaL_error(L, "%s: net shape does not fit the %s scenario on this data set",
                           who, scs);
-    int upto = (int)lab_opt_int(L, 3, "upto", ts->t.ntasks, who);
+    int upto = lab_opt_i32(L, 3, "upto", ts->t.ntasks, who);
     if (upto < 1 || upto > ts->t.ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, ts->t.ntasks);
     const char *bn = lab_opt_str(L, 3, "bn", sc == SCEN_TASK ? "task" : "shared", who);
@@ -878,7 +907,7 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
 static int l_write_json(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    lab_check_writable(L, path, "lab.write_json");
+    cap_write_path(L, path, "lab.write_json");
     luaL_checkany(L, 2);
     push_json(L, 2);
     size_t len;
@@ -900,7 +929,7 @@ static int l_threads(lua_State *L)
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer t = luaL_checkinteger(L, 1);
         if (t < 1 || t > 64)
-            return luaL_error(L, "lab.threads: 1 to 64 threads, got %d", (int)t);
+            return luaL_error(L, "lab.threads: 1 to 64 threads, got %I", t);
         kern_set_threads((int)t);
     }
     lua_pushinteger(L, kern_threads());
@@ -933,29 +962,6 @@ static int l_platform(lua_State *L)
                     p.libraries);
     lua_setfield(L, -2, "summary");
     return 1;
-}
-
-/* ---- the replay sandbox's limits on writing --------------------------------------- */
-
-void lab_set_sandboxed(lua_State *L, int on)
-{
-    lua_pushboolean(L, on);
-    lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox");
-}
-
-void lab_check_writable(lua_State *L, const char *path, const char *who)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox");
-    int sandboxed = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    if (!sandboxed)
-        return;
-    /* A replay writes only below the directory it runs in. */
-    int bad = path[0] == '/' || path[0] == '\0' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
-              strstr(path, "/../") || (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/.."));
-    if (bad)
-        luaL_error(L, "%s: sandbox: a replay may write only below the current directory, not "
-                      "'%s' (use --trust)", who, path);
 }
 
 /* ---- the default seed of objects not given one (a session's seed) ------------------- */
@@ -1032,11 +1038,61 @@ int lab_records_take(lua_State *L)
 
 /* ---- registration ------------------------------------------------------------------ */
 
+/* What an object becomes once finalized: every use is a clear error, never freed memory. */
+static int finalized_index(lua_State *L)
+{
+    return luaL_error(L, "lab: this object was finalized (its memory is gone); make a new one");
+}
+
+static void push_finalized_mt(lua_State *L)
+{
+    if (luaL_newmetatable(L, "lab.finalized")) {
+        lua_pushcfunction(L, finalized_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushstring(L, "lab.finalized");
+        lua_setfield(L, -2, "__metatable");
+    }
+}
+
+/* A class's __gc, guarded (upvalue 1 the class's own, 2 its name): it runs once, refuses
+ * while a job works on the object (only a direct call can reach it then), and leaves the
+ * object with the finalized metatable, so that a later call finds no freed memory. */
+static int guarded_gc(lua_State *L)
+{
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    if (!lua_getmetatable(L, 1))
+        return 0;
+    luaL_getmetatable(L, name);
+    int ours = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!ours)
+        return 0; /* already finalized */
+    int id = lab_job_holding(L, 1);
+    if (id)
+        return luaL_error(L, "%s: cannot finalize it while job %d works on it", name, id);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+    push_finalized_mt(L);
+    lua_setmetatable(L, 1);
+    return 0;
+}
+
 void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
                       const luaL_Reg *methods)
 {
     luaL_newmetatable(L, mt);
     luaL_setfuncs(L, meta, 0);
+    if (lua_getfield(L, -1, "__gc") == LUA_TFUNCTION) {
+        lua_pushstring(L, mt);
+        lua_pushcclosure(L, guarded_gc, 2);
+        lua_setfield(L, -2, "__gc");
+    } else {
+        lua_pop(L, 1);
+    }
+    /* getmetatable(obj) gives the class's name: Lua code cannot reach __gc and friends. */
+    lua_pushstring(L, mt);
+    lua_setfield(L, -2, "__metatable");
     if (methods) {
         lua_newtable(L);
         luaL_setfuncs(L, methods, 0);

@@ -73,8 +73,5 @@ int lab_records_take(lua_State *L);
 /* The default seed of objects not given one (lab.seed; a session's seed). */
 void lab_set_default_seed(lua_State *L, long long seed);
 
-/* Mark the state as a sandboxed replay: the lab's writers (net:save, lab.write_json) then
- * accept only relative paths below the current directory. */
-void lab_set_sandboxed(lua_State *L, int on);
 
 #endif

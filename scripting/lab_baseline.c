@@ -119,8 +119,8 @@ static int l_baseline(lua_State *L)
         return luaL_error(L, "%s: optimizer must be adam or sgd, got '%s'", who, opt);
     cfg.lr = (float)lab_opt_num(L, 1, "lr", cfg.lr, who);
     cfg.reset_optim = lab_opt_bool(L, 1, "reset", cfg.reset_optim);
-    cfg.batch = (int)lab_opt_int(L, 1, "batch", cfg.batch, who);
-    cfg.epochs = (int)lab_opt_int(L, 1, "epochs", cfg.epochs, who);
+    cfg.batch = lab_opt_i32(L, 1, "batch", cfg.batch, who);
+    cfg.epochs = lab_opt_i32(L, 1, "epochs", cfg.epochs, who);
     cfg.ewc_lambda = (float)lab_opt_num(L, 1, "lambda", cfg.ewc_lambda, who);
     cfg.ewc_online = lab_opt_bool(L, 1, "online", cfg.ewc_online);
     cfg.ewc_gamma = (float)lab_opt_num(L, 1, "gamma", cfg.ewc_gamma, who);
@@ -131,11 +131,11 @@ static int l_baseline(lua_State *L)
         cfg.fisher = BL_FISHER_EMPIRICAL;
     else
         return luaL_error(L, "%s: fisher must be true or empirical, got '%s'", who, fisher);
-    cfg.fisher_n = (int)lab_opt_int(L, 1, "fisher_n", cfg.fisher_n, who);
+    cfg.fisher_n = lab_opt_i32(L, 1, "fisher_n", cfg.fisher_n, who);
     cfg.si_c = (float)lab_opt_num(L, 1, "c", cfg.si_c, who);
     cfg.si_eps = (float)lab_opt_num(L, 1, "xi", cfg.si_eps, who);
-    cfg.mem_per_task = (int)lab_opt_int(L, 1, "mem", cfg.mem_per_task, who);
-    cfg.agem_ref = (int)lab_opt_int(L, 1, "ref", cfg.agem_ref, who);
+    cfg.mem_per_task = lab_opt_i32(L, 1, "mem", cfg.mem_per_task, who);
+    cfg.agem_ref = lab_opt_i32(L, 1, "ref", cfg.agem_ref, who);
     cfg.seed = (uint64_t)seed;
     if (cfg.batch < 1 || cfg.epochs < 1 || cfg.epochs > 10000 || !(cfg.lr > 0) ||
         cfg.ewc_lambda < 0 || cfg.si_c < 0 || !(cfg.si_eps > 0) || cfg.fisher_n < 0 ||
@@ -331,7 +331,7 @@ static int baseline_evaluate(lua_State *L)
     static const char *who = "baseline:evaluate";
     lab_baseline *lb = idle_baseline(L, 1);
     lab_check_options(L, 2, who, known);
-    int upto = (int)lab_opt_int(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
+    int upto = lab_opt_i32(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
     if (upto < 1 || upto > lb->tasks->ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, lb->tasks->ntasks);
     int want_conf = lab_opt_bool(L, 2, "confusion", 0);
@@ -382,7 +382,7 @@ static int baseline_noise_sweep(lua_State *L)
     static const char *who = "baseline:noise_sweep";
     lab_baseline *lb = idle_baseline(L, 1);
     lab_check_options(L, 2, who, known);
-    int upto = (int)lab_opt_int(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
+    int upto = lab_opt_i32(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
     if (upto < 1 || upto > lb->tasks->ntasks)
         return luaL_error(L, "%s: upto must be 1-%d", who, lb->tasks->ntasks);
     lab_noise_job *c = lab_noise_job_new(L, 2, who);

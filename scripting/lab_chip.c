@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capability.h"
 #include "chip.h"
 #include "chipnet.h"
 #include "crossbar.h"
@@ -120,10 +121,12 @@ static int l_chip_open(lua_State *L)
     }
     if (n >= sizeof full)
         return luaL_error(L, "lab.chip.open: options too long");
+    char target[1024];
+    cap_chip_uri(L, full, target, sizeof target, "lab.chip.open");
     lab_chip *lc = lua_newuserdatauv(L, sizeof *lc, 0);
     memset(lc, 0, sizeof *lc);
     char err[512];
-    if (chip_open(&lc->c, full, err, sizeof err) < 0)
+    if (chip_open(&lc->c, target, err, sizeof err) < 0)
         return luaL_error(L, "lab.chip.open: %s", err);
     lc->open = 1;
     track(lc, 1);
@@ -264,7 +267,7 @@ static int chip_program_lua(lua_State *L)
     chip_verify v;
     chip_verify_default(&v);
     v.tol = (float)lab_opt_num(L, 3, "tol", v.tol, "chip:program");
-    v.max_pulses = (int)lab_opt_int(L, 3, "max_pulses", v.max_pulses, "chip:program");
+    v.max_pulses = lab_opt_i32(L, 3, "max_pulses", v.max_pulses, "chip:program");
     char err[512];
     net copy;
     if (net_clone(&copy, &ln->n) < 0)
@@ -282,7 +285,7 @@ static int chip_program_lua(lua_State *L)
         net_free(&lc->n);
     lc->n = copy;
     lc->has_net = 1;
-    lc->learnt = (int)lab_opt_int(L, 3, "learnt", 0, "chip:program");
+    lc->learnt = lab_opt_i32(L, 3, "learnt", 0, "chip:program");
     push_report(L, &rep, copy.nlayers, 0);
     add_mapping(L, lc);
     const lab_observer *ob = lab_get_observer();
@@ -338,13 +341,13 @@ static chip_rect rect_arg(lua_State *L, lab_chip *lc, int t, const char *who)
     lua_Integer l = lab_opt_int(L, t, "layer", 0, who);
     if (l) {
         if (l < 1 || l > lc->c.nlayers)
-            luaL_error(L, "%s: layer %d is not placed (%d placed)", who, (int)l, lc->c.nlayers);
+            luaL_error(L, "%s: layer %I is not placed (%d placed)", who, l, lc->c.nlayers);
         return lc->c.at[l - 1];
     }
-    r.row0 = (int)lab_opt_int(L, t, "row", 0, who);
-    r.col0 = (int)lab_opt_int(L, t, "col", 0, who);
-    r.rows = (int)lab_opt_int(L, t, "rows", lc->c.info.rows - r.row0, who);
-    r.cols = (int)lab_opt_int(L, t, "cols", lc->c.info.cols - r.col0, who);
+    r.row0 = lab_opt_i32(L, t, "row", 0, who);
+    r.col0 = lab_opt_i32(L, t, "col", 0, who);
+    r.rows = lab_opt_i32(L, t, "rows", lc->c.info.rows - r.row0, who);
+    r.cols = lab_opt_i32(L, t, "cols", lc->c.info.cols - r.col0, who);
     return r;
 }
 
@@ -414,8 +417,8 @@ static int chip_histogram_lua(lua_State *L)
     if (!lc->has_net)
         return luaL_error(L, "chip:histogram: no net programmed (chip:program(net) first)");
     lab_check_options(L, 2, "chip:histogram", known);
-    int bins = (int)lab_opt_int(L, 2, "bins", 60, "chip:histogram");
-    int layer = (int)lab_opt_int(L, 2, "layer", 0, "chip:histogram");
+    int bins = lab_opt_i32(L, 2, "bins", 60, "chip:histogram");
+    int layer = lab_opt_i32(L, 2, "layer", 0, "chip:histogram");
     double glrs = 0;
     char err[200];
     if (chip_get(&lc->c, "g_lrs", &glrs, err, sizeof err) < 0)
@@ -497,14 +500,14 @@ static int chip_retention_lua(lua_State *L)
     if (reads < 2 || reads > 10000000)
         return luaL_error(L, "chip:retention: reads must be 2 to 10^7, got %d", (int)reads);
     lab_check_options(L, 4, "chip:retention", known);
-    int every = (int)lab_opt_int(L, 4, "every", reads / 200 > 0 ? reads / 200 : 1,
+    int every = lab_opt_i32(L, 4, "every", reads / 200 > 0 ? reads / 200 : 1,
                                  "chip:retention");
     if (every < 1)
         return luaL_error(L, "chip:retention: every must be >= 1");
     int ncells;
     int (*cells)[3];
     if (lua_type(L, 2) == LUA_TNUMBER) {
-        ncells = (int)lua_tointeger(L, 2);
+        ncells = lab_check_i32(L, 2);
         if (!lc->has_net || ncells < 1 || ncells > 4096)
             return luaL_error(L, "chip:retention: a count of LRS cells (1-4096) needs a "
                                  "programmed net");
@@ -523,7 +526,7 @@ static int chip_retention_lua(lua_State *L)
         ncells = k;
     } else {
         luaL_checktype(L, 2, LUA_TTABLE);
-        ncells = (int)luaL_len(L, 2);
+        ncells = lab_len_i32(L, 2);
         if (ncells < 1 || ncells > 4096)
             return luaL_error(L, "chip:retention: 1 to 4096 cells, got %d", ncells);
         cells = malloc(sizeof *cells * (size_t)ncells);
@@ -538,7 +541,7 @@ static int chip_retention_lua(lua_State *L)
                 if (f == 0)
                     cells[k][0] = array_arg(L, -1);
                 else
-                    cells[k][f] = (int)luaL_checkinteger(L, -1);
+                    cells[k][f] = lab_check_i32(L, -1);
                 lua_pop(L, 1);
             }
             lua_pop(L, 1);
@@ -645,7 +648,7 @@ static int chip_pulse_lua(lua_State *L)
     static const float amp[] = {3.0f, 1.5f, 1.8f}, width[] = {10e-6f, 100e-9f, 100e-9f};
     lab_chip *lc = idle_chip(L, 1);
     int a = array_arg(L, 2);
-    int row = (int)luaL_checkinteger(L, 3), col = (int)luaL_checkinteger(L, 4);
+    int row = lab_check_i32(L, 3), col = lab_check_i32(L, 4);
     int kind = luaL_checkoption(L, 5, NULL, kinds);
     float v = (float)luaL_optnumber(L, 6, amp[kind]);
     float w = (float)luaL_optnumber(L, 7, width[kind]);
@@ -660,7 +663,7 @@ static int chip_read_lua(lua_State *L)
 {
     lab_chip *lc = idle_chip(L, 1);
     int a = array_arg(L, 2);
-    chip_rect r = {(int)luaL_checkinteger(L, 3), (int)luaL_checkinteger(L, 4), 1, 1};
+    chip_rect r = {lab_check_i32(L, 3), lab_check_i32(L, 4), 1, 1};
     float g;
     char err[400];
     if (chip_read(&lc->c, a, r, &g, err, sizeof err) < 0)
@@ -758,10 +761,10 @@ static void read_eval_opts(lua_State *L, int t, lab_tasks *ts, const char *who, 
     const char *scs = lab_opt_str(L, t, "scenario", "task", who);
     if (scenario_parse(scs, sc) < 0)
         luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, scs);
-    *upto = (int)lab_opt_int(L, t, "upto", ts->t.ntasks, who);
+    *upto = lab_opt_i32(L, t, "upto", ts->t.ntasks, who);
     if (*upto < 1 || *upto > ts->t.ntasks)
         luaL_error(L, "%s: upto must be 1-%d", who, ts->t.ntasks);
-    *p = (int)lab_opt_int(L, t, "p", 16, who);
+    *p = lab_opt_i32(L, t, "p", 16, who);
     if (*p < 1 || *p > 512)
         luaL_error(L, "%s: p must be 1-512, got %d", who, *p);
     const char *bn = lab_opt_str(L, t, "bn", *sc == SCEN_TASK ? "task" : "shared", who);
@@ -891,13 +894,13 @@ static int l_finetune(lua_State *L)
     read_eval_opts(L, 4, ts, who, &upto, &cfg.p, &bn_task, &cfg.scen);
     cfg.bn_task = bn_task;
     cfg.mask_task = cfg.scen == SCEN_TASK;
-    cfg.epochs = (int)lab_opt_int(L, 4, "epochs", cfg.epochs, who);
+    cfg.epochs = lab_opt_i32(L, 4, "epochs", cfg.epochs, who);
     cfg.lr = (float)lab_opt_num(L, 4, "lr", cfg.lr, who);
-    cfg.batch = (int)lab_opt_int(L, 4, "batch", cfg.batch, who);
-    cfg.replay = (int)lab_opt_int(L, 4, "replay", 0, who);
-    cfg.nreads = (int)lab_opt_int(L, 4, "reads", 1, who);
+    cfg.batch = lab_opt_i32(L, 4, "batch", cfg.batch, who);
+    cfg.replay = lab_opt_i32(L, 4, "replay", 0, who);
+    cfg.nreads = lab_opt_i32(L, 4, "reads", 1, who);
     cfg.seed = (uint64_t)lab_opt_int(L, 4, "seed", lab_default_seed(L), who);
-    int learnt = (int)lab_opt_int(L, 4, "learnt", lc->learnt ? lc->learnt : upto, who);
+    int learnt = lab_opt_i32(L, 4, "learnt", lc->learnt ? lc->learnt : upto, who);
     if (learnt < 1 || learnt > ts->t.ntasks)
         return luaL_error(L, "%s: learnt must be 1-%d", who, ts->t.ntasks);
     ft_ctx *c = calloc(1, sizeof *c);
@@ -978,7 +981,7 @@ static void noise_result(lua_State *L, job *j, void *ctx)
 lab_noise_job *lab_noise_job_new(lua_State *L, int opts, const char *who)
 {
     double step = lab_opt_num(L, opts, "step", 0.05, who);
-    int draws = (int)lab_opt_int(L, opts, "draws", 5, who);
+    int draws = lab_opt_i32(L, opts, "draws", 5, who);
     uint64_t seed = (uint64_t)lab_opt_int(L, opts, "seed", lab_default_seed(L), who);
     char err[300];
     int nrho = noise_rho_grid(step, NULL, 0, err, sizeof err);
@@ -1068,13 +1071,17 @@ static int sizes_arg(lua_State *L, int i, int *sizes, const char *who)
         return nl;
     if (!lua_istable(L, i))
         luaL_error(L, "%s: give a net, a baseline or a list of layer sizes", who);
-    int k = (int)luaL_len(L, i);
+    int k = lab_len_i32(L, i);
     if (k < 2 || k > NET_MAX_LAYERS + 1)
         luaL_error(L, "%s: 2 to %d layer sizes", who, NET_MAX_LAYERS + 1);
     for (int j = 0; j < k; j++) {
         lua_geti(L, i, j + 1);
-        sizes[j] = (int)luaL_checkinteger(L, -1);
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
         lua_pop(L, 1);
+        if (!isint || v > INT_MAX)
+            luaL_error(L, "%s: layer sizes must be integers that fit in 32 bits", who);
+        sizes[j] = (int)v;
         if (sizes[j] < 1)
             luaL_error(L, "%s: layer sizes must be positive, got %d", who, sizes[j]);
     }
@@ -1094,7 +1101,7 @@ static int l_energy(lua_State *L)
     lab_check_options(L, 2, who, known);
     energy_params ep;
     energy_params_default(&ep);
-    ep.p = (int)lab_opt_int(L, 2, "p", ep.p, who);
+    ep.p = lab_opt_i32(L, 2, "p", ep.p, who);
     ep.v_read = lab_opt_num(L, 2, "v_read", ep.v_read, who);
     ep.t_read = lab_opt_num(L, 2, "t_read", ep.t_read, who);
     ep.r_lrs = lab_opt_num(L, 2, "r_lrs", ep.r_lrs, who);
@@ -1147,8 +1154,8 @@ static int l_ops(lua_State *L)
     int sizes[NET_MAX_LAYERS + 1];
     int nl = sizes_arg(L, 1, sizes, "lab.ops");
     lab_check_options(L, 2, "lab.ops", known);
-    int p = (int)lab_opt_int(L, 2, "p", 16, "lab.ops");
-    int ch = (int)lab_opt_int(L, 2, "adc_channels", 2, "lab.ops");
+    int p = lab_opt_i32(L, 2, "p", 16, "lab.ops");
+    int ch = lab_opt_i32(L, 2, "adc_channels", 2, "lab.ops");
     xbar_ops o;
     char err[300];
     if (xbar_count_ops(nl, sizes, p, ch, &o, err, sizeof err) < 0)

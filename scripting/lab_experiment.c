@@ -74,7 +74,7 @@ static int l_experiment(lua_State *L)
         lua_pop(L, 1);
     experiment_setup setup;
     experiment_setup_default(&setup, &ds->train, tg.cfg.scen);
-    setup.sizes[1] = setup.sizes[2] = (int)lab_opt_int(L, opts, "hidden", 256, who);
+    setup.sizes[1] = setup.sizes[2] = lab_opt_i32(L, opts, "hidden", 256, who);
     setup.init = (float)lab_opt_num(L, opts, "init", 1.0, who);
     setup.rule = tg.rule;
     memcpy(setup.m, tg.m, sizeof setup.m);

@@ -66,6 +66,13 @@ typedef struct lab_training {
  * "<who>: option 'key' must be ...". */
 int lab_opt_field(lua_State *L, int t, const char *key); /* pushes the value when present */
 lua_Integer lab_opt_int(lua_State *L, int t, const char *key, lua_Integer def, const char *who);
+/* The same for values that must fit in an int (sizes, counts, coordinates): a value beyond
+ * +-INT_MAX raises instead of wrapping. */
+int lab_opt_i32(lua_State *L, int t, const char *key, int def, const char *who);
+/* The length of the list at i (luaL_len, __len included) as an int, range-checked. */
+int lab_len_i32(lua_State *L, int i);
+/* Argument arg as an int, the same way (luaL_checkinteger, then the range). */
+int lab_check_i32(lua_State *L, int arg);
 double lab_opt_num(lua_State *L, int t, const char *key, double def, const char *who);
 const char *lab_opt_str(lua_State *L, int t, const char *key, const char *def,
                         const char *who);
@@ -75,10 +82,6 @@ void lab_check_options(lua_State *L, int t, const char *who, const char *const *
 /* Read rule, m, lr, scenario, batch, epochs, patience, restore, reset, joint, seed, bn
  * and mask (defaults as lab.trainer documents) from the table at t. */
 void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_training *out);
-
-/* In a sandboxed replay, raise unless path is relative and stays below the current
- * directory. */
-void lab_check_writable(lua_State *L, const char *path, const char *who);
 
 /* The seed objects take when not given one (lab.seed). */
 lua_Integer lab_default_seed(lua_State *L);
@@ -134,6 +137,8 @@ void lab_job_submit(lua_State *L, const lab_job_spec *spec);
  * and a status line; lab_job_train_progress is the train_callback that does it per task. */
 void lab_job_epoch(job *j, const train_progress *p, double fraction, const char *status);
 int lab_job_train_progress(const train_progress *p, void *ud);
+/* The id of an unfinished job that keeps the object at idx alive (works on it), or 0. */
+int lab_job_holding(lua_State *L, int idx);
 /* Raise "<who>: busy with job N (name); wait for it or cancel it" when b is busy. */
 void lab_check_idle(lua_State *L, lab_busy *b, const char *who);
 /* Drain job events: progress callbacks, finished jobs reaped. Main thread only. */

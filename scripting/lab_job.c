@@ -27,6 +27,7 @@ typedef struct lab_job {
 static int background;  /* lab.background(): submitters return at once */
 static lab_observer observer;
 static int polling;     /* lab_jobs_poll is running (callbacks may call back in) */
+static int in_callback; /* a progress callback runs: its job's worker waits for it */
 static uint64_t cursor; /* events drained so far */
 static void (*notify_fn)(void *ud, const char *text);
 static void *notify_ud;
@@ -145,7 +146,10 @@ static void call_progress(lua_State *L, int idx, const job_event *e)
     lab_job *lj = lua_touserdata(L, idx);
     lua_getiuservalue(L, idx, 2);
     push_train_progress(L, &e->train);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    in_callback++;
+    int rc = lua_pcall(L, 1, 1, 0);
+    in_callback--;
+    if (rc != LUA_OK) {
         char text[400];
         snprintf(text, sizeof text, "job %d %s: progress callback failed, job cancelled: %s\n",
                  lj->id, lj->name, lua_tostring(L, -1));
@@ -202,10 +206,21 @@ void lab_jobs_poll(lua_State *L)
     polling = 0;
 }
 
+/* Inside a progress callback the job that called it waits for it to return, and the
+ * worker runs jobs one at a time: waiting there for an unfinished job would never end. */
+static void check_may_wait(lua_State *L, const char *who)
+{
+    if (in_callback)
+        luaL_error(L, "%s: cannot wait for a job inside a progress callback (the job that called "
+                      "it waits for the callback); start it after the callback returns", who);
+}
+
 /* Wait for the handle at idx; Ctrl-C (the lab's cancel flag) cancels the job. */
 static void wait_job(lua_State *L, int idx)
 {
     lab_job *lj = lua_touserdata(L, idx);
+    if (lj->j && !job_finished(lj->j))
+        check_may_wait(L, lj->name);
     while (lj->j) {
         job_wait(lj->j, 20);
         if (*lab_cancel_ptr())
@@ -223,6 +238,8 @@ static void wait_job(lua_State *L, int idx)
 
 void lab_job_submit(lua_State *L, const lab_job_spec *spec)
 {
+    if (!background)
+        check_may_wait(L, spec->name); /* before anything is queued */
     lab_job *lj = lua_newuserdatauv(L, sizeof *lj, 3);
     memset(lj, 0, sizeof *lj);
     int h = lua_gettop(L);
@@ -258,6 +275,53 @@ void lab_job_submit(lua_State *L, const lab_job_spec *spec)
 }
 
 /* ---- the handle's methods ---------------------------------------------------------- */
+
+/* Whether the value on top of the stack is target, or holds it through user values or the
+ * tables in them (a job keeps a trainer, which keeps its task sequence, which keeps the data
+ * set), down to depth levels. */
+static int reaches(lua_State *L, int target, int depth)
+{
+    if (lua_rawequal(L, -1, target))
+        return 1;
+    if (depth == 0)
+        return 0;
+    int found = 0;
+    if (lua_type(L, -1) == LUA_TUSERDATA) {
+        for (int u = 1; !found; u++) {
+            int t = lua_getiuservalue(L, -1, u);
+            found = t != LUA_TNONE && reaches(L, target, depth - 1);
+            lua_pop(L, 1);
+            if (t == LUA_TNONE)
+                break;
+        }
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (!found && lua_next(L, -2)) {
+            found = reaches(L, target, depth - 1);
+            lua_pop(L, found ? 2 : 1);
+        }
+    }
+    return found;
+}
+
+int lab_job_holding(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    int id = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
+    lua_pushnil(L);
+    while (!id && lua_next(L, -2)) {
+        if (lua_type(L, -1) == LUA_TUSERDATA) {
+            lua_getiuservalue(L, -1, 1);
+            if (reaches(L, idx, 4))
+                id = ((lab_job *)lua_touserdata(L, -2))->id;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, id ? 2 : 1);
+    }
+    lua_pop(L, 1);
+    return id;
+}
 
 static job_state state_of(const lab_job *lj) { return lj->j ? job_get_state(lj->j) : lj->state; }
 

@@ -1,46 +1,31 @@
 #include "sandbox.h"
 
 #include <lauxlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "lab.h"
+#include <time.h>
+#include <unistd.h>
 
 #define HOOK_EVERY 10000 /* instructions between count hooks */
+#define COUNT_KEY "mpcl.sandbox.count"
 
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+/* The globals a replay keeps; everything else is removed. */
+static const char *const ALLOWED[] = {
+    "_G", "_VERSION", "assert", "collectgarbage", "error", "getmetatable", "ipairs", "load",
+    "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "select",
+    "setmetatable", "tonumber", "tostring", "type", "warn", "xpcall", "string", "table",
+    "math", "utf8", "coroutine", "lab", "help", NULL};
+/* Names removed that deserve a clear error rather than "attempt to index a nil value". */
+static const char *const NAMED[] = {"io", "os", "package", "debug", "require", "dofile",
+                                    "loadfile", NULL};
+
+static int listed(const char *const *list, const char *k)
 {
-    sandbox_heap *h = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        free(ptr);
-        h->used -= old;
-        return NULL;
-    }
-    if (h->cap && nsize > old && h->used + (nsize - old) > h->cap) {
-        h->hit_cap = 1;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (p)
-        h->used = h->used - old + nsize;
-    return p;
-}
-
-lua_State *sandbox_newstate(sandbox_heap *h)
-{
-    lua_State *L = lua_newstate(capped_alloc, h);
-    return L;
-}
-
-static const char *const REMOVED[] = {"io", "os", "package", "debug", "require", "dofile",
-                                      "loadfile", NULL};
-
-static int is_removed(const char *k)
-{
-    for (int i = 0; REMOVED[i]; i++)
-        if (!strcmp(k, REMOVED[i]))
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(k, list[i]))
             return 1;
     return 0;
 }
@@ -48,8 +33,8 @@ static int is_removed(const char *k)
 /* _G's __index: a clear error for the names the sandbox took away. */
 static int guard_index(lua_State *L)
 {
-    const char *k = lua_tostring(L, 2);
-    if (k && lua_type(L, 2) == LUA_TSTRING && is_removed(k))
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    if (k && listed(NAMED, k))
         return luaL_error(L, "sandbox: '%s' is not available in a replay (run with --trust "
                              "to allow it)", k);
     return 0;
@@ -81,46 +66,188 @@ static int text_load(lua_State *L)
     return lua_gettop(L);
 }
 
-static long long *instruction_count(lua_State *L)
+/* ---- the instruction count ----------------------------------------------------------- */
+
+typedef struct counter {
+    long long count, limit;
+} counter;
+
+static counter *get_counter(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox.count");
-    long long *c = lua_touserdata(L, -1);
+    lua_getfield(L, LUA_REGISTRYINDEX, COUNT_KEY);
+    counter *c = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return c;
+}
+
+static int over_limit(lua_State *L, const counter *c)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "sandbox: instruction limit of %lld exceeded (raise it with "
+                              "--max-instructions)", c->limit);
+    return luaL_error(L, "%s", msg);
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    long long *c = instruction_count(L);
+    counter *c = get_counter(L);
     if (!c)
         return;
-    c[0] += HOOK_EVERY;
-    if (c[1] > 0 && c[0] > c[1]) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "sandbox: instruction limit of %lld exceeded (raise it with "
-                                  "--max-instructions)", c[1]);
-        luaL_error(L, "%s", msg);
-    }
+    c->count += HOOK_EVERY;
+    if (c->limit > 0 && c->count > c->limit)
+        over_limit(L, c);
 }
 
 void sandbox_reset_count(lua_State *L)
 {
-    long long *c = instruction_count(L);
+    counter *c = get_counter(L);
     if (!c)
         return;
-    c[0] = 0;
+    c->count = 0;
     /* The evaluator clears hooks after each chunk (a late Ctrl-C must not fire): re-arm. */
-    if (c[1] > 0)
+    if (c->limit > 0)
         lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+/* ---- the watchdog of C calls that no hook can interrupt ------------------------------ */
+
+static struct {
+    pthread_once_t once;
+    atomic_llong deadline_ns; /* 0: no call running */
+    const char *_Atomic what;
+    atomic_llong limit;
+    void (*on_kill)(void);
+} wd = {PTHREAD_ONCE_INIT, 0, NULL, 0, NULL};
+
+void sandbox_on_kill(void (*fn)(void)) { wd.on_kill = fn; }
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct timespec tick = {0, 20 * 1000000L};
+        nanosleep(&tick, NULL);
+        long long d = atomic_load(&wd.deadline_ns);
+        if (d == 0 || now_ns() < d)
+            continue;
+        if (wd.on_kill)
+            wd.on_kill();
+        char msg[256];
+        int n = snprintf(msg, sizeof msg, "mpcl: sandbox: instruction limit of %lld exceeded "
+                                          "inside %s, a C call that cannot be interrupted: "
+                                          "the replay stops (raise it with "
+                                          "--max-instructions)\n", atomic_load(&wd.limit),
+                         atomic_load(&wd.what));
+        if (write(STDERR_FILENO, msg, (size_t)n) < 0)
+            _exit(1);
+        _exit(1);
+    }
+    return NULL;
+}
+
+static void start_watchdog(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, watchdog, NULL) == 0)
+        pthread_detach(t);
+}
+
+/* A pattern function of the string library, timed: upvalue 1 the original, 2 its name. */
+static int timed_call(lua_State *L)
+{
+    counter *c = get_counter(L);
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    long long left = c && c->limit > 0 ? c->limit - c->count : 0;
+    long long t0 = now_ns();
+    if (left > 0) {
+        atomic_store(&wd.what, lua_tostring(L, lua_upvalueindex(2)));
+        atomic_store(&wd.limit, c->limit);
+        atomic_store(&wd.deadline_ns,
+                     t0 + (long long)((double)left / SANDBOX_INSTRUCTIONS_PER_SECOND * 1e9) + 1);
+    }
+    int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    atomic_store(&wd.deadline_ns, 0);
+    if (c && c->limit > 0)
+        c->count += (long long)((double)(now_ns() - t0) * 1e-9 * SANDBOX_INSTRUCTIONS_PER_SECOND);
+    if (rc != LUA_OK)
+        return lua_error(L);
+    if (c && c->limit > 0 && c->count > c->limit)
+        return over_limit(L, c);
+    return lua_gettop(L);
+}
+
+/* gmatch: the iterator it returns does the matching, so it is the one timed. */
+static int timed_gmatch(lua_State *L)
+{
+    int n = timed_call(L);
+    if (n >= 1 && lua_isfunction(L, -n)) {
+        lua_pushvalue(L, -n);
+        lua_pushstring(L, "string.gmatch");
+        lua_pushcclosure(L, timed_call, 2);
+        lua_replace(L, -n - 1);
+    }
+    return n;
+}
+
+static void time_patterns(lua_State *L)
+{
+    static const char *const fns[] = {"find", "match", "gmatch", "gsub", NULL};
+    if (lua_getglobal(L, "string") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    for (int i = 0; fns[i]; i++) {
+        lua_getfield(L, -1, fns[i]);
+        lua_pushfstring(L, "string.%s", fns[i]);
+        lua_pushcclosure(L, strcmp(fns[i], "gmatch") ? timed_call : timed_gmatch, 2);
+        lua_setfield(L, -2, fns[i]);
+    }
+    lua_pop(L, 1);
+    pthread_once(&wd.once, start_watchdog);
+}
+
+/* ---- applying it --------------------------------------------------------------------- */
+
+static void keep_allowed_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    lua_newtable(L); /* the names to drop, collected first: lua_next forbids new nils */
+    int drop = lua_gettop(L), n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, g)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || !listed(ALLOWED, lua_tostring(L, -1))) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, drop, ++n);
+        }
+    }
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, drop, i);
+        lua_pushnil(L);
+        lua_rawset(L, g);
+    }
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushcfunction(L, guard_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, g);
+    lua_pop(L, 1);
 }
 
 void sandbox_apply(lua_State *L, long long max_instructions)
 {
-    for (int i = 0; REMOVED[i]; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, REMOVED[i]);
-    }
+    keep_allowed_globals(L);
     if (lua_getglobal(L, "string") == LUA_TTABLE) {
         lua_pushcfunction(L, no_dump);
         lua_setfield(L, -2, "dump");
@@ -129,17 +256,12 @@ void sandbox_apply(lua_State *L, long long max_instructions)
     lua_getglobal(L, "load");
     lua_pushcclosure(L, text_load, 1);
     lua_setglobal(L, "load");
-    lua_pushglobaltable(L);
-    lua_newtable(L);
-    lua_pushcfunction(L, guard_index);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_pop(L, 1);
-    lab_set_sandboxed(L, 1);
-    long long *c = lua_newuserdatauv(L, 2 * sizeof(long long), 0);
-    c[0] = 0;
-    c[1] = max_instructions;
-    lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.sandbox.count");
-    if (max_instructions > 0)
+    counter *c = lua_newuserdatauv(L, sizeof *c, 0);
+    c->count = 0;
+    c->limit = max_instructions;
+    lua_setfield(L, LUA_REGISTRYINDEX, COUNT_KEY);
+    if (max_instructions > 0) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+        time_patterns(L);
+    }
 }

@@ -1,28 +1,30 @@
-/* sandbox: what a replayed session may do. A journal is code from a file someone handed
- * you; unless the user says --trust, it runs with
- *   - no io, os, package, debug, require, dofile or loadfile, no string.dump, and load
- *     limited to text chunks: touching any of them is the error
+/* sandbox: the Lua side of a replay's sandbox (capability.h is the lab's side). A journal is
+ * code from a file someone handed you; unless the user says --trust, it runs with
+ *   - only the globals on an allow-list: the base functions, string (without dump), table,
+ *     math, utf8, coroutine, load limited to text chunks, the lab and help. Touching io, os,
+ *     package, debug, require, dofile or loadfile is the error
  *     "sandbox: 'os' is not available in a replay (run with --trust to allow it)";
- *   - an instruction-count limit ("sandbox: instruction limit of N exceeded");
- *   - a memory cap on the Lua heap (an allocation beyond it fails; sandbox_hit_cap says so);
- *   - the lab's writers limited to paths below the current directory (lab_set_sandboxed). */
+ *   - an instruction limit per chunk ("sandbox: instruction limit of N exceeded"). The
+ *     string library's pattern functions (find, match, gmatch, gsub) run in C where no
+ *     instruction is counted: their time counts against the same limit at
+ *     SANDBOX_INSTRUCTIONS_PER_SECOND, and a watchdog ends the process with a one-line
+ *     message when one call alone outlives what is left (a C call cannot be interrupted);
+ *   - the memory cap of memcap.h (C and Lua heap together; lab_state.h sets it). */
 #ifndef MPCL_SANDBOX_H
 #define MPCL_SANDBOX_H
 
 #include <lua.h>
-#include <stddef.h>
 
-typedef struct sandbox_heap {
-    size_t used, cap; /* cap 0: no limit */
-    int hit_cap;      /* an allocation was refused */
-} sandbox_heap;
+#define SANDBOX_INSTRUCTIONS_PER_SECOND 100000000.0
 
-/* A new state whose allocator keeps the heap under h->cap bytes. */
-lua_State *sandbox_newstate(sandbox_heap *h);
-/* Remove and guard the unsafe globals (after luaL_openlibs and the lab) and install the
+/* Keep only the allowed globals (after luaL_openlibs and the lab) and install the
  * instruction limit (0: none). */
 void sandbox_apply(lua_State *L, long long max_instructions);
-/* Restart the instruction count and re-arm its hook: before each chunk. */
+/* Restart the instruction count and re-arm its hook: before each chunk. A no-op in a state
+ * without a sandbox. */
 void sandbox_reset_count(lua_State *L);
+/* Called by the watchdog (on its own thread) just before it ends the process: the console
+ * puts the terminal back. */
+void sandbox_on_kill(void (*fn)(void));
 
 #endif

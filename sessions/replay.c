@@ -99,19 +99,13 @@ static void explain_divergence(const journal_doc *d)
                 here.libraries);
 }
 
-/* The replay's Lua state: the lab loaded, the journal's seed, the sandbox unless trusted. */
-static lua_State *replay_state(const journal_doc *d, const replay_opts *o, sandbox_heap *heap)
+void replay_state_opts(const replay_opts *o, lab_state_opts *so)
 {
-    lua_State *L = o->trust ? luaL_newstate() : sandbox_newstate(heap);
-    if (!L)
-        return NULL;
-    luaL_openlibs(L);
-    luaL_requiref(L, "lab", luaopen_lab, 1);
-    lua_pop(L, 1);
-    lab_set_default_seed(L, d->header.seed ? d->header.seed : 1);
-    if (!o->trust)
-        sandbox_apply(L, o->max_instructions);
-    return L;
+    lab_state_opts_default(so);
+    so->trusted = o->trust;
+    so->max_instructions = o->trust ? 0 : o->max_instructions;
+    so->max_memory = o->trust ? 0 : o->max_memory;
+    so->chip = o->chip;
 }
 
 /* Where --step reads Enter: stdin, or the terminal when stdin is a file. */
@@ -202,19 +196,19 @@ static int verify_rest(lua_State *L, expect *ex, int all_ran, const char *path, 
 /* Run chunk c in the replay's REPL; report a failure or the sandbox's memory cap. Returns
  * the error the chunk raised, or NULL. */
 static const char *run_chunk(repl *r, lua_State *L, const journal_chunk *c, const char *path,
-                             const replay_opts *o, sandbox_heap *heap)
+                             const replay_opts *o)
 {
     lab_records_take(L);
     lua_pop(L, 1);
-    if (!o->trust)
-        sandbox_reset_count(L);
+    sandbox_reset_count(L);
     repl_run_chunk(r, c->code, "=stdin");
     const char *error = r->last_error[0] ? r->last_error : NULL;
-    if (heap->hit_cap) {
+    /* Lua retries a refused allocation after a full collection: only a chunk that failed
+     * was stopped by the cap. */
+    if (lab_state_hit_memory_cap() && error) {
         fprintf(stderr, "mpcl: chunk %d (%s:%d): sandbox: memory cap of %zu MiB reached "
                         "(raise it with --max-memory)\n", c->number, path, c->line,
                 o->max_memory >> 20);
-        heap->hit_cap = 0;
     } else if (error) {
         fprintf(stderr, "mpcl: chunk %d (%s:%d) failed\n", c->number, path, c->line);
     }
@@ -231,10 +225,14 @@ int replay_file(const char *path, const replay_opts *o)
     }
     if (o->verify)
         check_data(&d);
-    sandbox_heap heap = {0, o->trust ? 0 : o->max_memory, 0};
-    lua_State *L = replay_state(&d, o, &heap);
+    lab_state_opts so;
+    replay_state_opts(o, &so);
+    so.have_seed = 1;
+    so.seed = d.header.seed ? d.header.seed : 1;
+    char err2[300];
+    lua_State *L = lab_state_new(&so, err2, sizeof err2);
     if (!L) {
-        fprintf(stderr, "mpcl: cannot create a Lua state\n");
+        fprintf(stderr, "mpcl: %s\n", err2);
         journal_doc_free(&d);
         return 1;
     }
@@ -247,14 +245,14 @@ int replay_file(const char *path, const replay_opts *o)
         const journal_chunk *c = &d.chunks[i];
         if (o->step && !wait_enter(tty, c, d.nchunks, path))
             break;
-        const char *error = run_chunk(&r, L, c, path, o, &heap);
+        const char *error = run_chunk(&r, L, c, path, o);
         ran++;
         if (error && !c->error)
             status = 1;
         if (o->verify && verify_chunk(L, &ex, c, error, path, &compared))
             status = 3;
     }
-    lab_jobs_shutdown(L);
+    lab_jobs_shutdown(L); /* its late results are verified below */
     if (o->verify && status < 2) {
         if (verify_rest(L, &ex, ran == d.nchunks, path, &compared))
             status = 3;

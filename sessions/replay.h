@@ -11,13 +11,18 @@
 
 #include <stddef.h>
 
+#include "lab_state.h"
+
 typedef struct replay_opts {
     int step, verify, trust;
     long long max_instructions; /* per chunk; 0: none */
-    size_t max_memory;          /* bytes of Lua heap; 0: none */
+    size_t max_memory;          /* bytes of C and Lua heap; 0: none */
+    const char *chip;           /* --chip: where the journal's hardware chip opens go */
 } replay_opts;
 
 void replay_opts_default(replay_opts *o);
+/* The lab state options of a replay with o (trusted or sandboxed, limits, chip). */
+void replay_state_opts(const replay_opts *o, lab_state_opts *so);
 
 /* Returns the process exit status: 0 replayed (and verified), 1 a chunk failed or the
  * results diverged, 2 the journal cannot be read. Messages go to stderr. */

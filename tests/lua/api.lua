@@ -108,7 +108,7 @@ for name, f in pairs(lab) do
 end
 for _, obj in ipairs{ds, seq, net, tr} do
   documented(obj, tostring(obj))
-  local methods = getmetatable(obj).__index
+  local methods = debug.getmetatable(obj).__index
   if type(methods) == "table" then
     for mname, m in pairs(methods) do
       if type(m) == "function" then documented(m, mname) end

@@ -12,6 +12,7 @@
 #include "experiment.h"
 #include "kernels.h"
 #include "lab.h"
+#include "lab_state.h"
 
 static double now(void)
 {
@@ -71,10 +72,12 @@ int main(void)
     kern_flush_denormals();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     kern_set_threads(ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu);
-    lua_State *L = luaL_newstate();
-    luaL_openlibs(L);
-    luaL_requiref(L, "lab", luaopen_lab, 1);
-    lua_pop(L, 1);
+    lab_state_opts o;
+    lab_state_opts_default(&o);
+    char serr[200];
+    lua_State *L = lab_state_new(&o, serr, sizeof serr);
+    if (!L)
+        die(serr);
     /* One data set, shared: the Lua side gets it as a lab.dataset. */
     if (luaL_dostring(L, "bench_ds = lab.dataset('fmnist', {threshold = 0.2})") != LUA_OK)
         die(lua_tostring(L, -1));

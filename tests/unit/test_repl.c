@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lab.h"
+#include "lab_state.h"
 #include "repl.h"
 
 typedef struct capture {
@@ -36,10 +37,11 @@ typedef struct world {
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
-    w->L = luaL_newstate();
-    luaL_openlibs(w->L);
-    luaL_requiref(w->L, "lab", luaopen_lab, 1);
-    lua_pop(w->L, 1);
+    lab_state_opts o;
+    lab_state_opts_default(&o);
+    char err[200];
+    w->L = lab_state_new(&o, err, sizeof err);
+    assert_non_null(w->L);
     repl_init(&w->r, w->L, writer, &w->out);
     *state = w;
     return 0;
