@@ -2,7 +2,7 @@
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,
  * --wrap=posix_memalign, so that every allocation in the lab's own objects comes here.
  * A block is counted by its usable size, taken before it is allocated (the cap can refuse)
- * and settled to the real size after. */
+ * and settled to the real size after. Until a cap is first set they only pass calls on. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -40,6 +40,8 @@ static void *settle(void *p, size_t asked)
 
 void *__wrap_malloc(size_t n)
 {
+    if (!memcap_counting())
+        return __real_malloc(n);
     if (!memcap_take(n))
         return NULL;
     return settle(__real_malloc(n), n);
@@ -47,6 +49,8 @@ void *__wrap_malloc(size_t n)
 
 void *__wrap_calloc(size_t k, size_t n)
 {
+    if (!memcap_counting())
+        return __real_calloc(k, n);
     if (n && k > (size_t)-1 / n)
         return NULL;
     if (!memcap_take(k * n))
@@ -56,6 +60,8 @@ void *__wrap_calloc(size_t k, size_t n)
 
 void *__wrap_realloc(void *p, size_t n)
 {
+    if (!memcap_counting())
+        return __real_realloc(p, n);
     if (!p)
         return __wrap_malloc(n);
     if (n == 0) {
@@ -82,13 +88,15 @@ void *__wrap_realloc(void *p, size_t n)
 
 void __wrap_free(void *p)
 {
-    if (p)
+    if (p && memcap_counting())
         memcap_give(malloc_usable_size(p));
     __real_free(p);
 }
 
 void *__wrap_aligned_alloc(size_t a, size_t n)
 {
+    if (!memcap_counting())
+        return __real_aligned_alloc(a, n);
     if (!memcap_take(n))
         return NULL;
     return settle(__real_aligned_alloc(a, n), n);
@@ -96,6 +104,8 @@ void *__wrap_aligned_alloc(size_t a, size_t n)
 
 int __wrap_posix_memalign(void **p, size_t a, size_t n)
 {
+    if (!memcap_counting())
+        return __real_posix_memalign(p, a, n);
     if (!memcap_take(n))
         return ENOMEM;
     int rc = __real_posix_memalign(p, a, n);

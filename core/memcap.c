@@ -5,8 +5,16 @@
 static atomic_size_t used;
 static atomic_size_t limit;
 static atomic_int hit;
+static atomic_int counting;
 
-void memcap_set_limit(size_t bytes) { atomic_store(&limit, bytes); }
+void memcap_set_limit(size_t bytes)
+{
+    atomic_store(&limit, bytes);
+    if (bytes)
+        atomic_store(&counting, 1);
+}
+
+int memcap_counting(void) { return atomic_load_explicit(&counting, memory_order_relaxed); }
 size_t memcap_limit(void) { return atomic_load(&limit); }
 size_t memcap_used(void) { return atomic_load(&used); }
 int memcap_hit(void) { return atomic_exchange(&hit, 0); }

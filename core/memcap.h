@@ -13,10 +13,13 @@
 
 #include <stddef.h>
 
-/* The cap in bytes; 0 removes it. */
+/* The cap in bytes; 0 removes it. Counting starts with the first cap set (a process that
+ * never sets one pays nothing for the wrappers) and never stops after. */
 void memcap_set_limit(size_t bytes);
+/* Whether counting has started. */
+int memcap_counting(void);
 size_t memcap_limit(void);
-/* Bytes counted now (0 when the wrappers are not linked in). */
+/* Bytes counted now (0 when the wrappers are not linked in or counting has not started). */
 size_t memcap_used(void);
 /* Whether an allocation was refused since the last call (the flag is cleared). */
 int memcap_hit(void);

@@ -199,20 +199,32 @@ static int timed_gmatch(lua_State *L)
     return n;
 }
 
-static void time_patterns(lua_State *L)
+/* The library functions that can run long inside one C call: pattern matching (which can
+ * backtrack for a power of the subject's length), sorting, building big strings, compiling. */
+static const struct {
+    const char *lib, *fn;
+} TIMED[] = {{"string", "find"}, {"string", "match"}, {"string", "gmatch"}, {"string", "gsub"},
+             {"string", "rep"},  {"table", "sort"},   {"table", "concat"},  {NULL, "load"}};
+
+static void time_library(lua_State *L)
 {
-    static const char *const fns[] = {"find", "match", "gmatch", "gsub", NULL};
-    if (lua_getglobal(L, "string") != LUA_TTABLE) {
+    for (size_t i = 0; i < sizeof TIMED / sizeof TIMED[0]; i++) {
+        if (TIMED[i].lib)
+            lua_getglobal(L, TIMED[i].lib);
+        else
+            lua_pushglobaltable(L);
+        if (lua_getfield(L, -1, TIMED[i].fn) == LUA_TFUNCTION) {
+            if (TIMED[i].lib)
+                lua_pushfstring(L, "%s.%s", TIMED[i].lib, TIMED[i].fn);
+            else
+                lua_pushstring(L, TIMED[i].fn);
+            lua_pushcclosure(L, strcmp(TIMED[i].fn, "gmatch") ? timed_call : timed_gmatch, 2);
+            lua_setfield(L, -2, TIMED[i].fn);
+        } else {
+            lua_pop(L, 1);
+        }
         lua_pop(L, 1);
-        return;
     }
-    for (int i = 0; fns[i]; i++) {
-        lua_getfield(L, -1, fns[i]);
-        lua_pushfstring(L, "string.%s", fns[i]);
-        lua_pushcclosure(L, strcmp(fns[i], "gmatch") ? timed_call : timed_gmatch, 2);
-        lua_setfield(L, -2, fns[i]);
-    }
-    lua_pop(L, 1);
     pthread_once(&wd.once, start_watchdog);
 }
 
@@ -262,6 +274,6 @@ void sandbox_apply(lua_State *L, long long max_instructions)
     lua_setfield(L, LUA_REGISTRYINDEX, COUNT_KEY);
     if (max_instructions > 0) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-        time_patterns(L);
+        time_library(L);
     }
 }

@@ -5,10 +5,11 @@
  *     package, debug, require, dofile or loadfile is the error
  *     "sandbox: 'os' is not available in a replay (run with --trust to allow it)";
  *   - an instruction limit per chunk ("sandbox: instruction limit of N exceeded"). The
- *     string library's pattern functions (find, match, gmatch, gsub) run in C where no
- *     instruction is counted: their time counts against the same limit at
- *     SANDBOX_INSTRUCTIONS_PER_SECOND, and a watchdog ends the process with a one-line
- *     message when one call alone outlives what is left (a C call cannot be interrupted);
+ *     library functions that can run long inside one C call, where no instruction is
+ *     counted (string.find, match, gmatch, gsub, rep; table.sort, concat; load), count
+ *     their time against the same limit at SANDBOX_INSTRUCTIONS_PER_SECOND, and a watchdog
+ *     ends the process with a one-line message when one call alone outlives what is left
+ *     (a C call cannot be interrupted);
  *   - the memory cap of memcap.h (C and Lua heap together; lab_state.h sets it). */
 #ifndef MPCL_SANDBOX_H
 #define MPCL_SANDBOX_H
