@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "isa.h"
 #include "kernels.h"
 #include "lab.h"
@@ -246,6 +247,13 @@ static int run_script(lua_State *L, const char *script, int argc, char **argv)
     int args = lua_gettop(L);
     lua_pushcfunction(L, script_error);
     int handler = lua_gettop(L);
+    char err[600];
+    int fd = fileio_open_regular(script, err, sizeof err); /* a FIFO must not hang us */
+    if (fd < 0) {
+        fprintf(stderr, "mpcl: %s\n", err);
+        return 1;
+    }
+    close(fd);
     if (luaL_loadfile(L, script) != LUA_OK) {
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
         return 1;

@@ -28,6 +28,7 @@
 #include "panel.h"
 #include "repl.h"
 #include "repl_rl.h"
+#include "fileio.h"
 #include "lab_state.h"
 #include "sandbox.h"
 #include "session.h"
@@ -818,9 +819,9 @@ int console_run(lua_State *L, const console_opts *o)
                 lab_set_default_seed(L, c->replay.header.seed ? c->replay.header.seed : 1);
             }
         } else { /* a demo script: one chunk */
-            FILE *f = fopen(file, "r");
+            FILE *f = fileio_fopen_regular(file, err, sizeof err - 1);
             if (!f) {
-                snprintf(err, sizeof err, "%s: cannot open: %s\n", file, strerror(errno));
+                strcat(err, "\n");
                 out_text(c, err, OUT_ERROR);
             } else {
                 c->replay.chunks = calloc(1, sizeof *c->replay.chunks);
