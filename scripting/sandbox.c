@@ -80,8 +80,19 @@ static counter *get_counter(lua_State *L)
     return c;
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* Raise the limit's error, and keep raising it: the hook fires at every instruction from now
+ * on (on this thread and the main one), so a pcall that catches it gets no further than its
+ * caller's next instruction, and the error climbs to the chunk. sandbox_reset_count ends it. */
 static int over_limit(lua_State *L, const counter *c)
 {
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    if (main && main != L)
+        lua_sethook(main, count_hook, LUA_MASKCOUNT, 1);
     char msg[160];
     snprintf(msg, sizeof msg, "sandbox: instruction limit of %lld exceeded (raise it with "
                               "--max-instructions)", c->limit);
@@ -94,7 +105,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     counter *c = get_counter(L);
     if (!c)
         return;
-    c->count += HOOK_EVERY;
+    c->count += lua_gethookcount(L);
     if (c->limit > 0 && c->count > c->limit)
         over_limit(L, c);
 }

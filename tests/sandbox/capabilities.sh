@@ -114,6 +114,13 @@ check "pattern match: one line naming the limit" has "$dir/limits.out" "mpcl: sa
 journal "$dir/gm.lua" "local s = string.rep('a', 20000) for m in s:gmatch('.-.-.-b') do end"
 (cd "$dir" && timeout 60 "$bin" --replay gm.lua --max-instructions 100000000) > "$dir/gm.out" 2>&1
 check "gmatch's iterator is timed too" has "$dir/gm.out" "exceeded inside string.gmatch"
+journal "$dir/pcall.lua" \
+    "while true do pcall(function() for i = 1, 1e6 do end end) end" \
+    "while true do coroutine.resume(coroutine.create(function() while true do end end)) end" \
+    "print('after the loops')"
+(cd "$dir" && timeout 60 "$bin" --replay pcall.lua --max-instructions 10000000) > "$dir/pcall.out" 2>&1
+check "a pcall loop cannot catch the limit forever" test "$(grep -c 'instruction limit of 10000000 exceeded' "$dir/pcall.out")" -eq 2
+check "the chunk after the loops runs" has "$dir/pcall.out" "after the loops"
 journal "$dir/quick.lua" "print(('key=value'):match('(%w+)=(%w+)'))" "print(('a,b,c'):gsub(',', ';'))"
 (cd "$dir" && "$bin" --replay quick.lua --max-instructions 100000000) > "$dir/quick.out" 2>&1
 check "ordinary patterns still work" has "$dir/quick.out" "key	value"
