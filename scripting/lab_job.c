@@ -9,6 +9,7 @@
 
 #include "lab.h"
 #include "lab_internal.h"
+#include "sandbox.h"
 
 #define ACTIVE_KEY "mpcl.jobs" /* registry: id -> handle of each job not yet reaped */
 
@@ -146,9 +147,16 @@ static void call_progress(lua_State *L, int idx, const job_event *e)
     lab_job *lj = lua_touserdata(L, idx);
     lua_getiuservalue(L, idx, 2);
     push_train_progress(L, &e->train);
+    /* Outside a chunk (the console polls between them) no hook counts instructions: a
+     * sandboxed replay's callback gets the limit of a chunk of its own. */
+    int armed = lua_gethook(L) == NULL;
+    if (armed)
+        sandbox_reset_count(L);
     in_callback++;
     int rc = lua_pcall(L, 1, 1, 0);
     in_callback--;
+    if (armed)
+        lua_sethook(L, NULL, 0, 0);
     if (rc != LUA_OK) {
         char text[400];
         snprintf(text, sizeof text, "job %d %s: progress callback failed, job cancelled: %s\n",

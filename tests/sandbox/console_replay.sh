@@ -27,7 +27,8 @@ wait_for() { # wait_for TEXT [SECONDS]
            "nets = {} for i = 1, 40 do nets[i] = lab.net{sizes = {784, 4096, 4096, 10}} end" \
            "nets = nil collectgarbage()" \
            "while true do end" \
-           "print('console replay ' .. 'done')"; do
+           "print('console replay ' .. 'done')" \
+           "exp = lab.experiment{dataset = 'mnist', hidden = 16, epochs = 3}; exp:step(function() while true do end end)"; do
       printf -- '-- [chunk %d] t\ndo\n%s\nend\n' "$i" "$c"; i=$((i + 1))
   done
 } > "$dir/j.lua"
@@ -37,17 +38,19 @@ tmux -L "$sock" new-session -d -s t -x 200 -y 60 \
     fail "tmux did not start"
 # --step: each chunk waits for Enter, so each message is checked while it is on screen.
 step() { # step N EXPECTED [SECONDS]
-    wait_for "-- [chunk $1/6] next"
+    wait_for "-- [chunk $1/7] next"
     tmux -L "$sock" send-keys -t t Enter
     wait_for "$2" "${3:-30}"
 }
 step 1 "sandbox: 'os' is not available in a replay"
 step 2 "the capability 'plugin'"
 step 3 "memory cap was reached" 120
-wait_for "-- [chunk 4/6] next"
+wait_for "-- [chunk 4/7] next"
 tmux -L "$sock" send-keys -t t Enter
 step 5 "instruction limit of 20000000 exceeded"
 step 6 "console replay done"
+# A progress callback runs between chunks, when the console polls its job: it has the limit too.
+step 7 "progress callback failed, job cancelled: sandbox: instruction limit of 20000000 exceeded" 120
 tmux -L "$sock" send-keys -t t F10
 wait_for "CONSOLE-EXITED-"
 echo "console replay sandbox ok"
