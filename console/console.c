@@ -731,21 +731,21 @@ static void console_killed(void)
     capture_stop();
 }
 
-int console_run(lua_State *L, const console_opts *o)
+/* The console's memory, pipes and terminal; NULL (reported) when one cannot be had. */
+static console *console_new(lua_State *L, const console_opts *o)
 {
     console *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "mpcl: out of memory\n");
-        return 1;
+        return NULL;
     }
-    C = c;
     c->L = L;
     c->focus = -1;
     output_init(&c->out);
     if (model_init(&c->m, 512, 512) < 0 || pipe(c->sigpipe) < 0 || pipe(c->capwake) < 0) {
         fprintf(stderr, "mpcl: cannot start the console (out of memory or descriptors)\n");
         free(c);
-        return 1;
+        return NULL;
     }
     for (int i = 0; i < 2; i++) {
         fcntl(c->sigpipe[i], F_SETFL, O_NONBLOCK);
@@ -759,10 +759,14 @@ int console_run(lua_State *L, const console_opts *o)
                 getenv("TERM") ? getenv("TERM") : "");
         model_free(&c->m);
         free(c);
-        return 1;
+        return NULL;
     }
-    repl_init(&c->r, L, write_to_pane, c);
-    /* the session journal */
+    return c;
+}
+
+/* The session journal: o->record, the default path, or none (""); said in the pane. */
+static void start_recording(console *c, const console_opts *o)
+{
     char path[4096] = "";
     if (!o->record) {
         if (session_default_path(path, sizeof path) < 0)
@@ -778,6 +782,13 @@ int console_run(lua_State *L, const console_opts *o)
             snprintf(m, sizeof m, "recording this session in %s\n", path);
         out_text(c, m, OUT_NOTICE);
     }
+}
+
+/* The lab's ties to the console: jobs in the background, print into the pane, observers
+ * feeding the model, lab.ui, readline and the signals. */
+static void attach_lab(console *c)
+{
+    lua_State *L = c->L;
     lab_jobs_set_background(1);
     lab_jobs_set_notify(notify, NULL);
     lua_pushcfunction(L, console_print);
@@ -801,82 +812,98 @@ int console_run(lua_State *L, const console_opts *o)
     sigaction(SIGWINCH, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    char banner[200];
-    snprintf(banner, sizeof banner,
-             "MPCL Lab %s. Type Lua below; help() lists the lab. F1 help, F10 leaves.\n",
-             MPCL_VERSION);
-    out_text(c, banner, OUT_NOTICE);
-    if (o->replay || o->script) {
-        char err[512];
-        const char *file = o->replay ? o->replay : o->script;
-        if (o->replay) {
-            if (journal_parse(file, &c->replay, err, sizeof err) < 0) {
-                out_text(c, err, OUT_ERROR);
-                out_text(c, "\n", OUT_ERROR);
-            } else {
-                c->replay_loaded = 1;
-                c->replay_step = o->step;
-                lab_set_default_seed(L, c->replay.header.seed ? c->replay.header.seed : 1);
-            }
-        } else { /* a demo script: one chunk */
-            FILE *f = fileio_fopen_regular(file, err, sizeof err - 1);
-            if (!f) {
-                strcat(err, "\n");
-                out_text(c, err, OUT_ERROR);
-            } else {
-                c->replay.chunks = calloc(1, sizeof *c->replay.chunks);
-                fseek(f, 0, SEEK_END);
-                long len = ftell(f);
-                fseek(f, 0, SEEK_SET);
-                char *code = calloc(1, (size_t)(len > 0 ? len : 0) + 1);
-                if (code && c->replay.chunks && fread(code, 1, (size_t)len, f) == (size_t)len) {
-                    c->replay.chunks[0].code = code;
-                    c->replay.chunks[0].number = 1;
-                    c->replay.nchunks = 1;
-                    c->replay_loaded = 1;
-                } else {
-                    free(code);
-                }
-                fclose(f);
-            }
+}
+
+/* A demo script as the queue's one chunk. */
+static void load_demo(console *c, const char *file)
+{
+    char err[512];
+    FILE *f = fileio_fopen_regular(file, err, sizeof err - 1);
+    if (!f) {
+        strcat(err, "\n");
+        out_text(c, err, OUT_ERROR);
+        return;
+    }
+    c->replay.chunks = calloc(1, sizeof *c->replay.chunks);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *code = calloc(1, (size_t)(len > 0 ? len : 0) + 1);
+    if (code && c->replay.chunks && fread(code, 1, (size_t)len, f) == (size_t)len) {
+        c->replay.chunks[0].code = code;
+        c->replay.chunks[0].number = 1;
+        c->replay.nchunks = 1;
+        c->replay_loaded = 1;
+    } else {
+        free(code);
+    }
+    fclose(f);
+}
+
+/* The queue the loop runs from: a journal (its seed the lab's) or a demo script. */
+static void load_queue(console *c, const console_opts *o)
+{
+    if (o->script && !o->replay) {
+        load_demo(c, o->script);
+        return;
+    }
+    if (!o->replay)
+        return;
+    char err[512];
+    if (journal_parse(o->replay, &c->replay, err, sizeof err) < 0) {
+        out_text(c, err, OUT_ERROR);
+        out_text(c, "\n", OUT_ERROR);
+        return;
+    }
+    c->replay_loaded = 1;
+    c->replay_step = o->step;
+    lab_set_default_seed(c->L, c->replay.header.seed ? c->replay.header.seed : 1);
+}
+
+/* One turn of the loop: wait for keys, jobs, captured output or a signal (or the next
+ * frame), then handle what came and draw when due. */
+static void loop_turn(console *c)
+{
+    int jobs = job_any_active();
+    int timeout = jobs || c->dirty ? FRAME_MS : 500;
+    struct pollfd pf[4] = {{c->tty_fd_in, POLLIN, 0},
+                           {job_wake_fd(), POLLIN, 0},
+                           {c->capwake[0], POLLIN, 0},
+                           {c->sigpipe[0], POLLIN, 0}};
+    int r = poll(pf, 4, timeout);
+    if (r < 0 && errno != EINTR) {
+        c->quit = 1;
+        return;
+    }
+    handle_signals(c);
+    if (r > 0 && (pf[2].revents & POLLIN))
+        drain_capture(c);
+    if (model_update(&c->m))
+        c->dirty = 1;
+    lab_jobs_poll(c->L);
+    if (r > 0 && (pf[0].revents & (POLLIN | POLLHUP))) {
+        read_keys(c);
+        /* echo now: the input line alone, whatever the frame rate allows */
+        if (!c->quit && !c->help && COLS >= MIN_W && LINES >= MIN_H) {
+            draw_input(c, LINES - 1, COLS);
+            refresh();
         }
     }
-    draw_frame(c);
-    while (!c->quit) {
-        int jobs = job_any_active();
-        int timeout = jobs || c->dirty ? FRAME_MS : 500;
-        struct pollfd pf[4] = {{c->tty_fd_in, POLLIN, 0},
-                               {job_wake_fd(), POLLIN, 0},
-                               {c->capwake[0], POLLIN, 0},
-                               {c->sigpipe[0], POLLIN, 0}};
-        int r = poll(pf, 4, timeout);
-        if (r < 0 && errno != EINTR)
-            break;
-        handle_signals(c);
-        if (r > 0 && (pf[2].revents & POLLIN))
-            drain_capture(c);
-        if (model_update(&c->m))
-            c->dirty = 1;
-        lab_jobs_poll(L);
-        if (r > 0 && (pf[0].revents & (POLLIN | POLLHUP))) {
-            read_keys(c);
-            /* echo now: the input line alone, whatever the frame rate allows */
-            if (!c->quit && !c->help && COLS >= MIN_W && LINES >= MIN_H) {
-                draw_input(c, LINES - 1, COLS);
-                refresh();
-            }
-        }
-        replay_turn(c);
-        if (c->m.version != c->seen_model || c->out.version != c->seen_out)
-            c->dirty = 1;
-        c->seen_model = c->m.version;
-        c->seen_out = c->out.version;
-        if (c->dirty && now_s() - c->last_frame >= FRAME_MS / 1000.0)
-            draw_frame(c);
-        else if (jobs && now_s() - c->last_frame >= 0.1)
-            draw_frame(c); /* the job bar's clock */
-    }
-    lab_jobs_shutdown(L);
+    replay_turn(c);
+    if (c->m.version != c->seen_model || c->out.version != c->seen_out)
+        c->dirty = 1;
+    c->seen_model = c->m.version;
+    c->seen_out = c->out.version;
+    if (c->dirty && now_s() - c->last_frame >= FRAME_MS / 1000.0)
+        draw_frame(c);
+    else if (jobs && now_s() - c->last_frame >= 0.1)
+        draw_frame(c); /* the job bar's clock */
+}
+
+/* Jobs stopped, the journal closed, the terminal given back, everything freed. */
+static void console_free(console *c)
+{
+    lab_jobs_shutdown(c->L);
     session_finish(&c->sess);
     rl_callback_handler_remove();
     endwin();
@@ -900,6 +927,27 @@ int console_run(lua_State *L, const console_opts *o)
     }
     repl_rl_free();
     free(c);
+}
+
+int console_run(lua_State *L, const console_opts *o)
+{
+    console *c = console_new(L, o);
+    if (!c)
+        return 1;
+    C = c;
+    repl_init(&c->r, L, write_to_pane, c);
+    start_recording(c, o);
+    attach_lab(c);
+    char banner[200];
+    snprintf(banner, sizeof banner,
+             "MPCL Lab %s. Type Lua below; help() lists the lab. F1 help, F10 leaves.\n",
+             MPCL_VERSION);
+    out_text(c, banner, OUT_NOTICE);
+    load_queue(c, o);
+    draw_frame(c);
+    while (!c->quit)
+        loop_turn(c);
+    console_free(c);
     C = NULL;
     return 0;
 }
