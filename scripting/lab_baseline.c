@@ -46,6 +46,87 @@ static void call_lab(lua_State *L, const char *fn, int nargs)
     lua_call(L, nargs, 1);
 }
 
+/* The task sequence of lab.baseline's options (table at 1): given (seq=), or split from a
+ * data set (ds=, or loaded by name); pushes the data set and the sequence, their indices in
+ * *ds_idx and *ts_idx. */
+static void baseline_tasks(lua_State *L, lua_Integer seed, int *ds_idx, int *ts_idx)
+{
+    static const char *who = "lab.baseline";
+    if (lab_opt_field(L, 1, "seq")) {
+        lab_check_tasks(L, -1);
+        *ts_idx = lua_gettop(L);
+        lab_tasks_dataset(L, *ts_idx);
+        lua_getiuservalue(L, *ts_idx, 1); /* the data set it was split from */
+        *ds_idx = lua_gettop(L);
+        return;
+    }
+    if (lab_opt_field(L, 1, "ds")) {
+        lab_check_dataset(L, -1);
+    } else {
+        lua_pushstring(L, lab_opt_str(L, 1, "dataset", "mnist", who));
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, lab_opt_str(L, 1, "input", "paper192", who));
+        lua_setfield(L, -2, "input");
+        lua_pushnumber(L, lab_opt_num(L, 1, "threshold", 0.2, who));
+        lua_setfield(L, -2, "threshold");
+        call_lab(L, "dataset", 2);
+    }
+    *ds_idx = lua_gettop(L);
+    lua_pushvalue(L, *ds_idx);
+    lua_createtable(L, 0, 3);
+    if (lab_opt_field(L, 1, "groups"))
+        lua_setfield(L, -2, "groups");
+    lua_pushnumber(L, lab_opt_num(L, 1, "val", 0.1, who));
+    lua_setfield(L, -2, "val");
+    lua_pushinteger(L, seed);
+    lua_setfield(L, -2, "seed");
+    call_lab(L, "tasks", 2);
+    *ts_idx = lua_gettop(L);
+}
+
+/* The training hyper-parameters of lab.baseline's options (table at 1) into cfg, checked. */
+static void baseline_hyper(lua_State *L, bl_config *cfg)
+{
+    static const char *who = "lab.baseline";
+    const char *mask = lab_opt_str(L, 1, "mask", cfg->scen == SCEN_TASK ? "task" : "none", who);
+    if (strcmp(mask, "task") && strcmp(mask, "none"))
+        luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
+    cfg->mask_task = !strcmp(mask, "task");
+    if (cfg->mask_task && cfg->scen != SCEN_TASK)
+        luaL_error(L, "%s: mask=task needs the task identity (task scenario)", who);
+    const char *opt = lab_opt_str(L, 1, "optimizer", "adam", who);
+    if (!strcmp(opt, "adam"))
+        cfg->opt = BL_ADAM;
+    else if (!strcmp(opt, "sgd"))
+        cfg->opt = BL_SGD, cfg->lr = 0.1f;
+    else
+        luaL_error(L, "%s: optimizer must be adam or sgd, got '%s'", who, opt);
+    cfg->lr = (float)lab_opt_num(L, 1, "lr", cfg->lr, who);
+    cfg->reset_optim = lab_opt_bool(L, 1, "reset", cfg->reset_optim);
+    cfg->batch = lab_opt_i32(L, 1, "batch", cfg->batch, who);
+    cfg->epochs = lab_opt_i32(L, 1, "epochs", cfg->epochs, who);
+    cfg->ewc_lambda = (float)lab_opt_num(L, 1, "lambda", cfg->ewc_lambda, who);
+    cfg->ewc_online = lab_opt_bool(L, 1, "online", cfg->ewc_online);
+    cfg->ewc_gamma = (float)lab_opt_num(L, 1, "gamma", cfg->ewc_gamma, who);
+    const char *fisher = lab_opt_str(L, 1, "fisher", "true", who);
+    if (!strcmp(fisher, "true"))
+        cfg->fisher = BL_FISHER_TRUE;
+    else if (!strcmp(fisher, "empirical"))
+        cfg->fisher = BL_FISHER_EMPIRICAL;
+    else
+        luaL_error(L, "%s: fisher must be true or empirical, got '%s'", who, fisher);
+    cfg->fisher_n = lab_opt_i32(L, 1, "fisher_n", cfg->fisher_n, who);
+    cfg->si_c = (float)lab_opt_num(L, 1, "c", cfg->si_c, who);
+    cfg->si_eps = (float)lab_opt_num(L, 1, "xi", cfg->si_eps, who);
+    cfg->mem_per_task = lab_opt_i32(L, 1, "mem", cfg->mem_per_task, who);
+    cfg->agem_ref = lab_opt_i32(L, 1, "ref", cfg->agem_ref, who);
+    if (cfg->batch < 1 || cfg->epochs < 1 || cfg->epochs > 10000 || !(cfg->lr > 0) ||
+        cfg->ewc_lambda < 0 || cfg->si_c < 0 || !(cfg->si_eps > 0) || cfg->fisher_n < 0 ||
+        cfg->mem_per_task < 1 || cfg->agem_ref < 1)
+        luaL_error(L, "%s: batch, epochs, lr, xi, mem and ref must be positive; lambda, "
+                      "c and fisher_n not negative", who);
+}
+
 /* lab.baseline{method=, ds= | dataset=, input=, threshold=, seq=, groups=, val=, seed=,
  * hidden=, scenario=, mask=, optimizer=, lr=, reset=, batch=, epochs=, lambda=, online=,
  * gamma=, fisher=, fisher_n=, c=, xi=, mem=, ref=} */
@@ -69,79 +150,13 @@ static int l_baseline(lua_State *L)
         return luaL_error(L, "%s: scenario must be task, domain or class, got '%s'", who, scs);
     lua_Integer seed = lab_opt_int(L, 1, "seed", lab_default_seed(L), who);
 
-    /* The task sequence: given, or split from a data set (given, or loaded by name). */
     int ts_idx, ds_idx;
-    if (lab_opt_field(L, 1, "seq")) {
-        lab_check_tasks(L, -1);
-        ts_idx = lua_gettop(L);
-        lab_tasks_dataset(L, ts_idx);
-        lua_getiuservalue(L, ts_idx, 1); /* the data set it was split from */
-        ds_idx = lua_gettop(L);
-    } else {
-        if (lab_opt_field(L, 1, "ds")) {
-            lab_check_dataset(L, -1);
-        } else {
-            lua_pushstring(L, lab_opt_str(L, 1, "dataset", "mnist", who));
-            lua_createtable(L, 0, 2);
-            lua_pushstring(L, lab_opt_str(L, 1, "input", "paper192", who));
-            lua_setfield(L, -2, "input");
-            lua_pushnumber(L, lab_opt_num(L, 1, "threshold", 0.2, who));
-            lua_setfield(L, -2, "threshold");
-            call_lab(L, "dataset", 2);
-        }
-        ds_idx = lua_gettop(L);
-        lua_pushvalue(L, ds_idx);
-        lua_createtable(L, 0, 3);
-        if (lab_opt_field(L, 1, "groups"))
-            lua_setfield(L, -2, "groups");
-        lua_pushnumber(L, lab_opt_num(L, 1, "val", 0.1, who));
-        lua_setfield(L, -2, "val");
-        lua_pushinteger(L, seed);
-        lua_setfield(L, -2, "seed");
-        call_lab(L, "tasks", 2);
-        ts_idx = lua_gettop(L);
-    }
+    baseline_tasks(L, seed, &ds_idx, &ts_idx);
     lab_dataset *ds = lab_check_dataset(L, ds_idx);
     lab_tasks *ts = lab_check_tasks(L, ts_idx);
 
-    const char *mask = lab_opt_str(L, 1, "mask", cfg.scen == SCEN_TASK ? "task" : "none", who);
-    if (strcmp(mask, "task") && strcmp(mask, "none"))
-        return luaL_error(L, "%s: mask must be task or none, got '%s'", who, mask);
-    cfg.mask_task = !strcmp(mask, "task");
-    if (cfg.mask_task && cfg.scen != SCEN_TASK)
-        return luaL_error(L, "%s: mask=task needs the task identity (task scenario)", who);
-    const char *opt = lab_opt_str(L, 1, "optimizer", "adam", who);
-    if (!strcmp(opt, "adam"))
-        cfg.opt = BL_ADAM;
-    else if (!strcmp(opt, "sgd"))
-        cfg.opt = BL_SGD, cfg.lr = 0.1f;
-    else
-        return luaL_error(L, "%s: optimizer must be adam or sgd, got '%s'", who, opt);
-    cfg.lr = (float)lab_opt_num(L, 1, "lr", cfg.lr, who);
-    cfg.reset_optim = lab_opt_bool(L, 1, "reset", cfg.reset_optim);
-    cfg.batch = lab_opt_i32(L, 1, "batch", cfg.batch, who);
-    cfg.epochs = lab_opt_i32(L, 1, "epochs", cfg.epochs, who);
-    cfg.ewc_lambda = (float)lab_opt_num(L, 1, "lambda", cfg.ewc_lambda, who);
-    cfg.ewc_online = lab_opt_bool(L, 1, "online", cfg.ewc_online);
-    cfg.ewc_gamma = (float)lab_opt_num(L, 1, "gamma", cfg.ewc_gamma, who);
-    const char *fisher = lab_opt_str(L, 1, "fisher", "true", who);
-    if (!strcmp(fisher, "true"))
-        cfg.fisher = BL_FISHER_TRUE;
-    else if (!strcmp(fisher, "empirical"))
-        cfg.fisher = BL_FISHER_EMPIRICAL;
-    else
-        return luaL_error(L, "%s: fisher must be true or empirical, got '%s'", who, fisher);
-    cfg.fisher_n = lab_opt_i32(L, 1, "fisher_n", cfg.fisher_n, who);
-    cfg.si_c = (float)lab_opt_num(L, 1, "c", cfg.si_c, who);
-    cfg.si_eps = (float)lab_opt_num(L, 1, "xi", cfg.si_eps, who);
-    cfg.mem_per_task = lab_opt_i32(L, 1, "mem", cfg.mem_per_task, who);
-    cfg.agem_ref = lab_opt_i32(L, 1, "ref", cfg.agem_ref, who);
+    baseline_hyper(L, &cfg);
     cfg.seed = (uint64_t)seed;
-    if (cfg.batch < 1 || cfg.epochs < 1 || cfg.epochs > 10000 || !(cfg.lr > 0) ||
-        cfg.ewc_lambda < 0 || cfg.si_c < 0 || !(cfg.si_eps > 0) || cfg.fisher_n < 0 ||
-        cfg.mem_per_task < 1 || cfg.agem_ref < 1)
-        return luaL_error(L, "%s: batch, epochs, lr, xi, mem and ref must be positive; lambda, "
-                             "c and fisher_n not negative", who);
     lua_Integer hidden = lab_opt_int(L, 1, "hidden", 256, who);
     if (hidden < 1 || hidden > 65536)
         return luaL_error(L, "%s: hidden must be 1-65536", who);
