@@ -492,26 +492,19 @@ static int chip_histogram_lua(lua_State *L)
  * trace = {{g...}...}}: each cell ({array, row, col}, 0-based; or a number n: the first n
  * LRS cells of the programmed net's first layer) read `reads` times; max deviation is
  * (Gmax - Gmin) / Gmean; the trace keeps every `every`-th read (reads / 200 by default). */
-static int chip_retention_lua(lua_State *L)
+/* The cells chip:retention reads (argument 2): the first n LRS cells of the programmed
+ * net's first layer, or a list of {array, row, col}. Pushes them as a userdata buffer (freed
+ * by the collector, whatever error comes) and returns it; *n their count. */
+static int (*retention_cells(lua_State *L, lab_chip *lc, int *n))[3]
 {
-    static const char *const known[] = {"every", NULL};
-    lab_chip *lc = idle_chip(L, 1);
-    lua_Integer reads = luaL_checkinteger(L, 3);
-    if (reads < 2 || reads > 10000000)
-        return luaL_error(L, "chip:retention: reads must be 2 to 10^7, got %d", (int)reads);
-    lab_check_options(L, 4, "chip:retention", known);
-    int every = lab_opt_i32(L, 4, "every", reads / 200 > 0 ? reads / 200 : 1,
-                                 "chip:retention");
-    if (every < 1)
-        return luaL_error(L, "chip:retention: every must be >= 1");
     int ncells;
     int (*cells)[3];
     if (lua_type(L, 2) == LUA_TNUMBER) {
         ncells = lab_check_i32(L, 2);
         if (!lc->has_net || ncells < 1 || ncells > 4096)
-            return luaL_error(L, "chip:retention: a count of LRS cells (1-4096) needs a "
-                                 "programmed net");
-        cells = malloc(sizeof *cells * (size_t)ncells);
+            luaL_error(L, "chip:retention: a count of LRS cells (1-4096) needs a "
+                          "programmed net");
+        cells = lua_newuserdatauv(L, sizeof *cells * (size_t)ncells, 0);
         const net_layer *nl = &lc->n.layer[0];
         chip_rect r = lc->c.at[0];
         int k = 0;
@@ -523,80 +516,99 @@ static int chip_retention_lua(lua_State *L)
                 cells[k][2] = r.col0 + j;
                 k++;
             }
-        ncells = k;
-    } else {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        ncells = lab_len_i32(L, 2);
-        if (ncells < 1 || ncells > 4096)
-            return luaL_error(L, "chip:retention: 1 to 4096 cells, got %d", ncells);
-        cells = malloc(sizeof *cells * (size_t)ncells);
-        for (int k = 0; k < ncells; k++) {
-            lua_geti(L, 2, k + 1);
-            if (!lua_istable(L, -1) || luaL_len(L, -1) != 3) {
-                free(cells);
-                return luaL_error(L, "chip:retention: cell %d must be {array, row, col}", k + 1);
-            }
-            for (int f = 0; f < 3; f++) {
-                lua_geti(L, -1, f + 1);
-                if (f == 0)
-                    cells[k][0] = array_arg(L, -1);
-                else
-                    cells[k][f] = lab_check_i32(L, -1);
-                lua_pop(L, 1);
-            }
+        *n = k;
+        return cells;
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ncells = lab_len_i32(L, 2);
+    if (ncells < 1 || ncells > 4096)
+        luaL_error(L, "chip:retention: 1 to 4096 cells, got %d", ncells);
+    cells = lua_newuserdatauv(L, sizeof *cells * (size_t)ncells, 0);
+    for (int k = 0; k < ncells; k++) {
+        lua_geti(L, 2, k + 1);
+        if (!lua_istable(L, -1) || luaL_len(L, -1) != 3)
+            luaL_error(L, "chip:retention: cell %d must be {array, row, col}", k + 1);
+        for (int f = 0; f < 3; f++) {
+            lua_geti(L, -1, f + 1);
+            cells[k][f] = f == 0 ? array_arg(L, -1) : lab_check_i32(L, -1);
             lua_pop(L, 1);
         }
+        lua_pop(L, 1);
     }
+    *n = ncells;
+    return cells;
+}
+
+/* Read one cell `reads` times; pushes its trace (every `every`-th read) and gives its mean
+ * and max - min. The first cell's trace also goes to the console's retention panel. */
+static void retention_trace(lua_State *L, lab_chip *lc, const int cell[3], lua_Integer reads,
+                            int every, int first, double *mean, double *spread)
+{
+    chip_rect r = {cell[1], cell[2], 1, 1};
+    double mn = INFINITY, mx = -INFINITY, sum = 0;
+    char err[400];
+    lua_createtable(L, (int)(reads / every) + 1, 0);
+    int nt = 0;
+    for (lua_Integer i = 0; i < reads; i++) {
+        float g;
+        if (chip_read(&lc->c, cell[0], r, &g, err, sizeof err) < 0)
+            luaL_error(L, "chip:retention: %s", err);
+        mn = g < mn ? g : mn;
+        mx = g > mx ? g : mx;
+        sum += g;
+        if (i % every == 0) {
+            lua_pushnumber(L, g);
+            lua_rawseti(L, -2, ++nt);
+            /* a simulated chip applies its pending reads (read drift) now; others have no
+             * such parameter */
+            chip_set(&lc->c, "refresh", 0, err, sizeof err);
+        }
+    }
+    const lab_observer *ob = lab_get_observer();
+    if (first && ob->retention) {
+        float *tr = malloc(sizeof(float) * (size_t)nt);
+        for (int i = 0; tr && i < nt; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            tr[i] = (float)lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        if (tr)
+            ob->retention(ob->ud, tr, nt, every);
+        free(tr);
+    }
+    *mean = sum / (double)reads;
+    *spread = mx - mn;
+}
+
+static int chip_retention_lua(lua_State *L)
+{
+    static const char *const known[] = {"every", NULL};
+    lab_chip *lc = idle_chip(L, 1);
+    lua_Integer reads = luaL_checkinteger(L, 3);
+    if (reads < 2 || reads > 10000000)
+        return luaL_error(L, "chip:retention: reads must be 2 to 10^7, got %I", reads);
+    lab_check_options(L, 4, "chip:retention", known);
+    int every = lab_opt_i32(L, 4, "every", reads / 200 > 0 ? (int)(reads / 200) : 1,
+                            "chip:retention");
+    if (every < 1)
+        return luaL_error(L, "chip:retention: every must be >= 1");
+    lua_settop(L, 4);
+    int ncells;
+    int (*cells)[3] = retention_cells(L, lc, &ncells);
     lua_createtable(L, 0, 4);
     lua_createtable(L, ncells, 0); /* max_deviation */
     lua_createtable(L, ncells, 0); /* mean */
     lua_createtable(L, ncells, 0); /* trace */
     int top = lua_gettop(L);
-    char err[400];
     for (int k = 0; k < ncells; k++) {
-        chip_rect r = {cells[k][1], cells[k][2], 1, 1};
-        double mn = INFINITY, mx = -INFINITY, sum = 0;
-        lua_createtable(L, (int)(reads / every) + 1, 0);
-        int nt = 0;
-        for (lua_Integer i = 0; i < reads; i++) {
-            float g;
-            if (chip_read(&lc->c, cells[k][0], r, &g, err, sizeof err) < 0) {
-                free(cells);
-                return luaL_error(L, "chip:retention: %s", err);
-            }
-            mn = g < mn ? g : mn;
-            mx = g > mx ? g : mx;
-            sum += g;
-            if (i % every == 0) {
-                lua_pushnumber(L, g);
-                lua_rawseti(L, -2, ++nt);
-                /* a simulated chip applies its pending reads (read drift) now; others
-                 * have no such parameter */
-                chip_set(&lc->c, "refresh", 0, err, sizeof err);
-            }
-        }
-        if (k == 0) {
-            const lab_observer *ob = lab_get_observer();
-            if (ob->retention) {
-                float *tr = malloc(sizeof(float) * (size_t)nt);
-                for (int i = 0; tr && i < nt; i++) {
-                    lua_rawgeti(L, -1, i + 1);
-                    tr[i] = (float)lua_tonumber(L, -1);
-                    lua_pop(L, 1);
-                }
-                if (tr)
-                    ob->retention(ob->ud, tr, nt, every);
-                free(tr);
-            }
-        }
+        double mean, spread;
+        retention_trace(L, lc, cells[k], reads, every, k == 0, &mean, &spread);
         lua_rawseti(L, top, k + 1);
-        double mean = sum / (double)reads;
-        lua_pushnumber(L, mean > 0 ? (mx - mn) / mean : 0);
+        lua_pushnumber(L, mean > 0 ? spread / mean : 0);
         lua_rawseti(L, top - 2, k + 1);
         lua_pushnumber(L, mean);
         lua_rawseti(L, top - 1, k + 1);
     }
-    free(cells);
     lua_setfield(L, top - 3, "trace");
     lua_setfield(L, top - 3, "mean");
     lua_setfield(L, top - 3, "max_deviation");
