@@ -427,7 +427,9 @@ static int chip_histogram_lua(lua_State *L)
     if (bins < 2 || bins > 1000 || !(gmax > 0) || layer < 0 || layer > lc->n.nlayers)
         return luaL_error(L, "chip:histogram: bins 2-1000, max > 0, layer 0 (all) or 1-%d",
                           lc->n.nlayers);
-    long *cl = calloc((size_t)bins, sizeof *cl), *ch = calloc((size_t)bins, sizeof *ch);
+    /* The counts in a userdata: a read that fails below raises, and the collector frees it. */
+    long *cl = lua_newuserdatauv(L, 2 * sizeof *cl * (size_t)bins, 0), *ch = cl + bins;
+    memset(cl, 0, 2 * sizeof *cl * (size_t)bins);
     double s[2] = {0}, s2[2] = {0};
     long cnt[2] = {0};
     for (int l = 0; l < lc->n.nlayers; l++) {
@@ -444,8 +446,8 @@ static int chip_histogram_lua(lua_State *L)
                 float g[2] = {gp[k], gn[k]};
                 for (int a = 0; a < 2; a++) {
                     int lrs = a == 0 ? plus : !plus;
-                    int bin = (int)(g[a] / gmax * bins);
-                    bin = bin < 0 ? 0 : bin >= bins ? bins - 1 : bin;
+                    double x = g[a] / gmax * bins; /* clamped before the cast (NaN too) */
+                    int bin = !(x >= 0) ? 0 : x >= bins ? bins - 1 : (int)x;
                     (lrs ? cl : ch)[bin]++;
                     s[lrs] += g[a];
                     s2[lrs] += (double)g[a] * g[a];
@@ -483,8 +485,6 @@ static int chip_histogram_lua(lua_State *L)
         lab_set_num(L, a ? "lrs_mean" : "hrs_mean", mean);
         lab_set_num(L, a ? "lrs_sd" : "hrs_sd", sqrt(var > 0 ? var : 0));
     }
-    free(cl);
-    free(ch);
     return 1;
 }
 
