@@ -66,7 +66,7 @@ typedef struct cached {
 typedef struct faults {
     double drop, corrupt;
     int delay_ms;
-    long disconnect_every;
+    long long disconnect_every;
     uint64_t rng;
 } faults;
 
@@ -90,7 +90,7 @@ typedef struct conn {
     wire_buf out;
     int hello;
     uint64_t session, session_executed;
-    long frames;  /* carried on this connection, for --disconnect-every */
+    long long frames; /* carried on this connection, for --disconnect-every */
     int closing;  /* drop the connection after the frame being handled */
     int idle;     /* a pty nobody has open */
 } conn;
@@ -306,10 +306,26 @@ static int rect_ok(const board *b, chip_rect r, result *res)
     return 1;
 }
 
-/* A reply of about `bytes` bytes fits in a message. */
+/* *out = a * b, or -1 when that overflows a size_t (never a wrapped size to allocate). */
+static int size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* a * b * c, checked as size_mul. */
+static int size_mul3(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t ab;
+    return size_mul(a, b, &ab) < 0 ? -1 : size_mul(ab, c, out);
+}
+
+/* A reply of about `bytes` bytes fits in a message (64 bytes for its other fields). */
 static int size_ok(size_t bytes, result *res)
 {
-    if (bytes + 64 > WIRE_MAX_MESSAGE) {
+    if (bytes > WIRE_MAX_MESSAGE - 64) {
         fail(res, WIRE_E_TOO_LARGE, "%s", "the block's reply would be over the message limit "
                                           "(send it in bands of rows)");
         return 0;
@@ -349,7 +365,9 @@ static int do_program(board *b, wire_reader *rd, result *res, char *err, size_t 
         return malformed(res, "program");
     if (!rect_ok(b, r, res) || !size_ok((size_t)r.rows * r.cols / 8, res))
         return -1;
-    size_t n = (size_t)r.rows * r.cols;
+    size_t n = (size_t)r.rows * r.cols; /* both at most the array's (rect_ok): no overflow */
+    if (wire_left(rd) != n / 8 + (n % 8 != 0)) /* the targets are there before we allocate */
+        return malformed(res, "program");
     uint8_t *target = malloc(n), *failed = want_failed ? malloc(n) : NULL;
     int rc = 0;
     if (!target || (want_failed && !failed))
@@ -412,20 +430,23 @@ static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size
     if (wire_done(rd) < 0)
         return malformed(res, "read_layer");
     if (layer >= (uint32_t)b->c.nlayers) {
-        snprintf(err, errlen, "layer %u is not placed (%d placed)", layer + 1, b->c.nlayers);
+        snprintf(err, errlen, "layer %llu is not placed (%d placed)",
+                 (unsigned long long)layer + 1, b->c.nlayers);
         return fail(res, WIRE_E_CHIP, "%s", err);
     }
     chip_rect r = b->c.at[layer];
-    size_t n = (size_t)r.rows * r.cols;
+    if (p < 1 || p > (uint32_t)r.rows) { /* as the VMMs say it */
+        snprintf(err, errlen, "parallelism must be 1-%d for layer %u, got %u", r.rows,
+                 layer + 1, p);
+        return fail(res, WIRE_E_CHIP, "%s", err);
+    }
+    size_t n = (size_t)r.rows * r.cols; /* a placed layer: inside the array */
     if (!size_ok(n * sizeof(float), res))
         return -1;
     float *g = malloc(n * sizeof *g);
     if (!g)
         return fail(res, WIRE_E_CHIP, "%s", "out of memory");
-    int rc = p > (uint32_t)r.rows ? (snprintf(err, errlen, "parallelism p must be 1-%d, got %u",
-                                              r.rows, p), -1)
-                                  : chip_read_layer(&b->c, array, (int)layer, (int)p, g, err,
-                                                    errlen);
+    int rc = chip_read_layer(&b->c, array, (int)layer, (int)p, g, err, errlen);
     return reply_floats(res, b, rc, g, n, err);
 }
 
@@ -463,7 +484,9 @@ static void put_y(wire_buf *w, const int32_t *y, size_t n)
 }
 
 /* The common head of the VMM commands: layer, p, B, a flag. Checks the layer, p, the input
- * bytes that must follow (in_bytes a vector) and the reply's size (out_bytes a vector). */
+ * bytes that must follow (in_bytes_per_word 0: a vector is the layer's rows as bytes; else
+ * that many bytes a 64-row word) and the reply's size, all in checked arithmetic (the
+ * fields are the peer's: INT32_MAX anywhere must be refused, not overflow). */
 static int vmm_head(board *b, wire_reader *rd, const char *what, int32_t *layer, int32_t *p,
                     int32_t *B, uint8_t *flag, int in_bytes_per_word, result *res)
 {
@@ -475,21 +498,23 @@ static int vmm_head(board *b, wire_reader *rd, const char *what, int32_t *layer,
         return malformed(res, what);
     char m[160];
     if (*layer < 0 || *layer >= b->c.nlayers) {
-        snprintf(m, sizeof m, "layer %d is not placed (%d placed)", *layer + 1, b->c.nlayers);
+        snprintf(m, sizeof m, "layer %lld is not placed (%d placed)", (long long)*layer + 1,
+                 b->c.nlayers);
         return fail(res, WIRE_E_CHIP, "%s", m);
     }
-    int rows = b->c.at[*layer].rows, cols = b->c.at[*layer].cols;
-    if (*p < 1 || *p > rows) {
-        snprintf(m, sizeof m, "parallelism must be 1-%d for layer %d, got %d", rows, *layer + 1,
-                 *p);
+    size_t rows = (size_t)b->c.at[*layer].rows, cols = (size_t)b->c.at[*layer].cols;
+    if (*p < 1 || (size_t)*p > rows) {
+        snprintf(m, sizeof m, "parallelism must be 1-%zu for layer %d, got %d", rows,
+                 *layer + 1, *p);
         return fail(res, WIRE_E_CHIP, "%s", m);
     }
-    size_t per_in = in_bytes_per_word ? (size_t)in_bytes_per_word * ((rows + 63) / 64)
-                                      : (size_t)rows;
-    if (wire_left(rd) != (size_t)*B * per_in)
+    size_t per_in = in_bytes_per_word ? (size_t)in_bytes_per_word * (rows / 64 + (rows % 64 != 0))
+                                      : rows, in;
+    if (size_mul((size_t)*B, per_in, &in) < 0 || wire_left(rd) != in)
         return malformed(res, what);
-    size_t G = *flag && !in_bytes_per_word ? (size_t)(rows + *p - 1) / *p : 0;
-    if ((size_t)*B * 4 * (size_t)cols * (G + 1) > WIRE_MAX_MESSAGE - 16) {
+    size_t G = *flag && !in_bytes_per_word ? rows / (size_t)*p + (rows % (size_t)*p != 0) : 0,
+           out;
+    if (size_mul3((size_t)*B, 4 * cols, G + 1, &out) < 0 || out > WIRE_MAX_MESSAGE - 16) {
         snprintf(m, sizeof m, "%d vectors: the reply would be over the message limit", *B);
         return fail(res, WIRE_E_TOO_LARGE, "%s", m);
     }
@@ -504,6 +529,8 @@ static int do_vmm(board *b, wire_reader *rd, result *res, char *err, size_t errl
         return -1;
     size_t rows = (size_t)b->c.at[layer].rows, cols = (size_t)b->c.at[layer].cols;
     size_t G = (rows + (size_t)p - 1) / (size_t)p;
+    /* vmm_head bounded B x rows (the payload) and B x cols x (G + 1) x 4 (the reply) by the
+     * message limit: the products below cannot overflow, nor allocate more than 16 MiB */
     const int8_t *x = (const int8_t *)wire_get_bytes(rd, (size_t)B * rows);
     int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
     int32_t *groups = want_groups ? malloc(sizeof *groups * ((size_t)B * G * cols + 1)) : NULL;
@@ -529,7 +556,8 @@ static int do_vmm_bits(board *b, wire_reader *rd, result *res, char *err, size_t
     if (vmm_head(b, rd, "vmm_bits", &layer, &p, &B, &pm1, 8, res) < 0)
         return -1;
     size_t cols = (size_t)b->c.at[layer].cols;
-    int words = (b->c.at[layer].rows + 63) / 64;
+    int words = (b->c.at[layer].rows + 63) / 64; /* rows at most the array's */
+    /* vmm_head bounded B x words x 8 (the payload) and B x cols x 4 by the message limit */
     uint64_t *bits = malloc(sizeof *bits * ((size_t)B * words + 1));
     int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
     int rc = 0;
@@ -1051,7 +1079,7 @@ static int parse_args(int argc, char **argv, args *a, board *b)
         case O_DELAY: rc = num_arg("--delay", v, 0, 60000, &d); b->f.delay_ms = (int)d; break;
         case O_DISC:
             rc = num_arg("--disconnect-every", v, 0, 1e15, &d);
-            b->f.disconnect_every = (long)d;
+            b->f.disconnect_every = (long long)d;
             break;
         case O_SEED: rc = num_arg("--fault-seed", v, 0, 9e15, &d); b->f.rng = (uint64_t)d; break;
         case O_HELP: usage(stdout); exit(0);
