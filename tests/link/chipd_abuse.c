@@ -3,7 +3,8 @@
  * short or padded payload, rectangles and batches that would make it allocate gigabytes,
  * reused sequence numbers, fragments out of order and messages over the limit. Each must
  * get the right error reply, and the board must still answer afterwards.
- *   chipd-abuse 127.0.0.1:PORT | /dev/pts/N        (exit status 0: all held) */
+ *   chipd-abuse 127.0.0.1:PORT | /dev/pts/N        (exit status 0: all held)
+ * chipd-abuse --crowd ... runs chipd_crowd.c's tests instead (several clients at once). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -377,10 +378,15 @@ static void fragments(uint32_t *seq)
     expect("17 MiB in fragments", s, WIRE_E_FRAME);
 }
 
+int crowd_main(int argc, char **argv); /* chipd_crowd.c */
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--crowd"))
+        return crowd_main(argc, argv);
     if (argc != 2) {
-        fprintf(stderr, "usage: chipd-abuse HOST:PORT | /dev/pts/N\n");
+        fprintf(stderr, "usage: chipd-abuse HOST:PORT | /dev/pts/N, or chipd-abuse --crowd "
+                        "HOST:PORT PID IDLE_S FRAME_S MAX_CLIENTS\n");
         return 2;
     }
     connect_to(argv[1]);
