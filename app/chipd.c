@@ -5,20 +5,29 @@
  *
  *   mpcl-chipd [--listen 127.0.0.1:7070 | --pty] [--id N] [--sim "noise=0.015,..."]
  *              [--stuck F] [--token SECRET] [--any-address]
+ *              [--idle-timeout S] [--frame-timeout S] [--max-clients N]
  *              [--drop P] [--corrupt P] [--delay MS] [--disconnect-every N] [--fault-seed N]
  *
- * One client at a time over TCP (loopback unless --any-address), or a pseudoterminal whose
- * path it prints. The chip's state and the reply cache belong to the board, not to a
- * connection: a client that reconnects with its session id finds both. Faults, for tests:
- * --drop P loses a frame with probability P (either direction), --corrupt P flips one bit
- * of an outgoing frame, or of an incoming read, with probability P, --delay MS waits before
- * each reply, --disconnect-every N closes the connection when it has carried N frames (a
- * command that is the Nth frame runs, and its reply is cached but not sent). A pty has no
- * connections: the handshake is forgotten when nobody holds its terminal side open, and a
- * "disconnection" flushes the bytes in flight and makes HELLO due again. --fault-seed makes
- * the faults repeatable. It prints one line, "mpcl-chipd: listening on ADDRESS (chip sim id
- * N)", and leaves cleanly (status 0) on SIGTERM or SIGINT. The token may also come from the
- * environment variable MPCL_CHIPD_TOKEN (out of sight of ps). */
+ * TCP (loopback unless --any-address), or a pseudoterminal whose path it prints. Over TCP
+ * one client at a time holds the board (the one whose HELLO found it free); any other gets
+ * E_BUSY naming the holder and since when, at once, and is closed. One poll() loop serves
+ * the listening socket and every connection and never blocks on a client: a connection on
+ * which nothing moved for --idle-timeout S (30) is closed, the holder too (the board is free
+ * again), and so is one whose frame is not complete --frame-timeout S (10) after its first
+ * byte; at most --max-clients N (16) connections are open, the oldest that does not hold the
+ * board making room for a new one; each drop is one line on stderr. The chip's state and the
+ * reply cache belong to the board, not to a connection: a client that reconnects with its
+ * session id finds both (and takes the board over from its own stale connection). Faults,
+ * for tests: --drop P loses a frame with probability P (either direction), --corrupt P flips
+ * one bit of an outgoing frame, or of an incoming read, with probability P, --delay MS waits
+ * before each reply (the whole board waits, as a slow board would), --disconnect-every N
+ * closes the connection when it has carried N frames (a command that is the Nth frame runs,
+ * and its reply is cached but not sent). A pty has no connections: the handshake is
+ * forgotten when nobody holds its terminal side open, a frame stalled past --frame-timeout
+ * is dropped, and a "disconnection" flushes the bytes in flight and makes HELLO due again.
+ * --fault-seed makes the faults repeatable. It prints one line, "mpcl-chipd: listening on
+ * ADDRESS (chip sim id N)", and leaves cleanly (status 0) on SIGTERM or SIGINT. The token may
+ * also come from the environment variable MPCL_CHIPD_TOKEN (out of sight of ps). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -1278,10 +1287,12 @@ static int read_some(board *b, conn *c)
 }
 
 /* Move a connection along after poll said it is ready: send its queue; when that is empty,
- * read, handle its frames and send their replies; close it when it is done. */
-static void pump(board *b, conn *c, short revents, double now)
+ * read, handle its frames and send their replies; close it when it is done. The clock is
+ * read afresh after each step: a command may run for a while, and the client's idle time
+ * starts when its reply went out, not before the command ran. */
+static void pump(board *b, conn *c, short revents)
 {
-    if (queued(c) && flush_some(c, now) < 0) {
+    if (queued(c) && flush_some(c, now_s()) < 0) {
         conn_close(b, c, NULL);
         return;
     }
@@ -1293,8 +1304,8 @@ static void pump(board *b, conn *c, short revents, double now)
     while (!queued(c) && !c->closing) {
         uint64_t frames = c->in.frames + c->in.bad_frames;
         drain(b, c);
-        track(c, now);
-        if (queued(c) && flush_some(c, now) < 0) {
+        track(c, now_s());
+        if (queued(c) && flush_some(c, now_s()) < 0) {
             conn_close(b, c, NULL);
             return;
         }
@@ -1367,10 +1378,10 @@ static int poll_round(board *b, int lfd, conn *cl, struct pollfd *pf, int *who,
         wake = (int)((*pause_until - now) * 1e3) + 1;
     if (poll(pf, (nfds_t)n, wake) < 0 && errno != EINTR)
         return -1;
-    now = now_s();
     for (int k = 0; k < n - listening; k++)
         if (pf[k].revents && cl[who[k]].fd == pf[k].fd)
-            pump(b, &cl[who[k]], pf[k].revents, now);
+            pump(b, &cl[who[k]], pf[k].revents);
+    now = now_s();
     enforce_timeouts(b, cl, now);
     if (listening && (pf[n - 1].revents & POLLIN) && accept_all(b, lfd, cl, now) < 0)
         *pause_until = now + 0.1;

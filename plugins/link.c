@@ -4,6 +4,10 @@
  * URIs (chip.c hands over the whole URI, because the scheme says which transport):
  *   tcp://HOST:PORT[?token=S&timeout_ms=2000&retries=5]
  *   serial:/dev/ttyX[?baud=921600&timeout_ms=...&retries=...&token=...]
+ * (a serial device must be a terminal and not the lab's own: its controlling terminal and
+ * the terminal of stdin, stdout or stderr are refused before anything is changed or sent;
+ * a TCP connect gives up after timeout_ms; a board that serves another client answers
+ * E_BUSY, and the open or call fails with its message, which names that client)
  * ("&" or "," between options, so lab.chip.open(uri, {retries = 8}) works too; the token
  * may also come from the environment variable MPCL_CHIP_TOKEN, which keeps it out of the
  * URI and so out of messages and journals.)
