@@ -110,7 +110,7 @@ typedef struct conn {
     double since;   /* accepted (monotonic seconds) */
     double active;  /* last frame received or byte sent */
     double partial; /* the first byte of a frame still incomplete arrived (0: none) */
-    uint64_t seen_frames; /* in.frames when partial was last set */
+    uint64_t seen_frames; /* frames (good and damaged) at the last track() */
 } conn;
 
 typedef struct board {
