@@ -129,7 +129,8 @@ $(B)/asan/mpcl-chipd: $(B)/asan/obj/app/chipd.o $(B)/asan/libmpcl.a
 	@echo "  LD asan $@"
 	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/chipd-abuse: $(B)/obj/tests/link/chipd_abuse.o $(B)/libmpcl.a
+$(B)/tests/chipd-abuse: $(B)/obj/tests/link/chipd_abuse.o $(B)/obj/tests/link/chipd_crowd.o \
+    $(B)/libmpcl.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

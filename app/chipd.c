@@ -5,20 +5,29 @@
  *
  *   mpcl-chipd [--listen 127.0.0.1:7070 | --pty] [--id N] [--sim "noise=0.015,..."]
  *              [--stuck F] [--token SECRET] [--any-address]
+ *              [--idle-timeout S] [--frame-timeout S] [--max-clients N]
  *              [--drop P] [--corrupt P] [--delay MS] [--disconnect-every N] [--fault-seed N]
  *
- * One client at a time over TCP (loopback unless --any-address), or a pseudoterminal whose
- * path it prints. The chip's state and the reply cache belong to the board, not to a
- * connection: a client that reconnects with its session id finds both. Faults, for tests:
- * --drop P loses a frame with probability P (either direction), --corrupt P flips one bit
- * of an outgoing frame, or of an incoming read, with probability P, --delay MS waits before
- * each reply, --disconnect-every N closes the connection when it has carried N frames (a
- * command that is the Nth frame runs, and its reply is cached but not sent). A pty has no
- * connections: the handshake is forgotten when nobody holds its terminal side open, and a
- * "disconnection" flushes the bytes in flight and makes HELLO due again. --fault-seed makes
- * the faults repeatable. It prints one line, "mpcl-chipd: listening on ADDRESS (chip sim id
- * N)", and leaves cleanly (status 0) on SIGTERM or SIGINT. The token may also come from the
- * environment variable MPCL_CHIPD_TOKEN (out of sight of ps). */
+ * TCP (loopback unless --any-address), or a pseudoterminal whose path it prints. Over TCP
+ * one client at a time holds the board (the one whose HELLO found it free); any other gets
+ * E_BUSY naming the holder and since when, at once, and is closed. One poll() loop serves
+ * the listening socket and every connection and never blocks on a client: a connection on
+ * which nothing moved for --idle-timeout S (30) is closed, the holder too (the board is free
+ * again), and so is one whose frame is not complete --frame-timeout S (10) after its first
+ * byte; at most --max-clients N (16) connections are open, the oldest that does not hold the
+ * board making room for a new one; each drop is one line on stderr. The chip's state and the
+ * reply cache belong to the board, not to a connection: a client that reconnects with its
+ * session id finds both (and takes the board over from its own stale connection). Faults,
+ * for tests: --drop P loses a frame with probability P (either direction), --corrupt P flips
+ * one bit of an outgoing frame, or of an incoming read, with probability P, --delay MS waits
+ * before each reply (the whole board waits, as a slow board would), --disconnect-every N
+ * closes the connection when it has carried N frames (a command that is the Nth frame runs,
+ * and its reply is cached but not sent). A pty has no connections: the handshake is
+ * forgotten when nobody holds its terminal side open, a frame stalled past --frame-timeout
+ * is dropped, and a "disconnection" flushes the bytes in flight and makes HELLO due again.
+ * --fault-seed makes the faults repeatable. It prints one line, "mpcl-chipd: listening on
+ * ADDRESS (chip sim id N)", and leaves cleanly (status 0) on SIGTERM or SIGINT. The token may
+ * also come from the environment variable MPCL_CHIPD_TOKEN (out of sight of ps). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,9 +35,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
@@ -41,7 +52,14 @@
 #define CACHE_N 16                  /* replies kept */
 #define CACHE_BYTES (64u << 20)     /* and at most this many bytes of them */
 #define READ_CHUNK (256u << 10)
-#define WRITE_TIMEOUT_MS 10000      /* a client that does not read for this long is dropped */
+#define WRITE_TIMEOUT_MS 10000      /* a pty nobody reads for this long is reset */
+/* Before its handshake a TCP connection may only say HELLO (at most 1,038 bytes): its frames
+ * and messages are held to these, so that a crowd of strangers costs little memory. */
+#define PENDING_MAX_PAYLOAD 4096u
+#define PENDING_MAX_MESSAGE (64u << 10)
+#define PENDING_READ (16u << 10)
+#define QUEUE_SOFT (64u << 10) /* no more of a client's frames handled while this waits to go */
+#define BIG_BUFFER (1u << 20)  /* buffers above this are freed after use */
 
 static volatile sig_atomic_t stop;
 
@@ -66,34 +84,53 @@ typedef struct cached {
 typedef struct faults {
     double drop, corrupt;
     int delay_ms;
-    long disconnect_every;
+    long long disconnect_every;
     uint64_t rng;
 } faults;
+
+/* The crowd policy's limits (docs/protocol.md, "Several clients"). */
+typedef struct limits {
+    double idle_s;   /* a connection on which nothing moved for this long is closed */
+    double frame_s;  /* a frame must be complete this long after its first byte */
+    int max_clients; /* TCP connections open at once */
+} limits;
+
+typedef struct conn {
+    int fd, pty;
+    wire_parser in;
+    wire_asm as;
+    wire_buf out;   /* a message being framed */
+    wire_buf q;     /* frames waiting to be sent, from q_off */
+    size_t q_off;
+    int hello;
+    long long frames; /* carried on this connection, for --disconnect-every */
+    int closing;  /* no more frames handled: closed once q is sent */
+    int idle;     /* a pty nobody has open */
+    char peer[80];  /* "HOST:PORT" of a TCP client */
+    double since;   /* accepted (monotonic seconds) */
+    double active;  /* last frame received or byte sent */
+    double partial; /* the first byte of a frame still incomplete arrived (0: none) */
+    uint64_t seen_frames; /* frames (good and damaged) at the last track() */
+} conn;
 
 typedef struct board {
     chip c;
     uint64_t boot;
     char token[256];
     faults f;
+    limits lim;
     cached cache[CACHE_N];
     int cache_next;
     double t0;
+    conn *holder;      /* the TCP connection that holds the board (NULL: free) */
+    double held_since; /* monotonic */
+    time_t held_wall;
+    uint64_t session, session_executed; /* of the last handshake: outlive connections */
+    int clients;       /* TCP connections open */
     /* counters (STATUS) */
     uint64_t frames_in, frames_out, bad_frames, executed, cache_hits, errors, dropped,
-        corrupted, disconnects, connections;
+        corrupted, disconnects, connections, busy, idle_drops, stall_drops, evictions;
 } board;
-
-typedef struct conn {
-    int fd, pty;
-    wire_parser in;
-    wire_asm as;
-    wire_buf out;
-    int hello;
-    uint64_t session, session_executed;
-    long frames;  /* carried on this connection, for --disconnect-every */
-    int closing;  /* drop the connection after the frame being handled */
-    int idle;     /* a pty nobody has open */
-} conn;
 
 static double now_s(void)
 {
@@ -195,6 +232,39 @@ static void count_frame(board *b, conn *c)
     }
 }
 
+static size_t queued(const conn *c) { return c->q.len - c->q_off; }
+
+/* Free a buffer that grew past BIG_BUFFER (a big reply's), so that an idle connection holds
+ * little memory. */
+static void shrink(wire_buf *w)
+{
+    if (w->cap > BIG_BUFFER && w->len == 0)
+        wire_buf_free(w);
+}
+
+/* Queue frames for the client. A pty's are written at once (one line, nobody else to serve);
+ * a TCP client's go out as it takes them (flush_some), so that it never blocks the board. */
+static void enqueue(conn *c, const uint8_t *fr, size_t n)
+{
+    if (!queued(c))
+        c->q.len = c->q_off = 0;
+    wire_put_bytes(&c->q, fr, n);
+    if (c->q.oom) {
+        fprintf(stderr, "mpcl-chipd: %s: out of memory for a reply: connection closed\n",
+                c->pty ? "pty" : c->peer);
+        wire_buf_free(&c->q);
+        c->q_off = 0;
+        c->closing = 1;
+        return;
+    }
+    if (c->pty) {
+        if (write_all(c, c->q.data + c->q_off, queued(c)) < 0)
+            c->closing = 1;
+        c->q.len = c->q_off = 0;
+        shrink(&c->q);
+    }
+}
+
 /* A message as frames, each subject to the faults. */
 static void send_message(board *b, conn *c, uint8_t type, uint16_t cmd, uint32_t seq,
                          const uint8_t *payload, size_t len)
@@ -226,9 +296,10 @@ static void send_message(board *b, conn *c, uint8_t type, uint16_t cmd, uint32_t
             flip_bit(&b->f, fr, n);
             b->corrupted++;
         }
-        if (write_all(c, fr, n) < 0)
-            c->closing = 1;
+        enqueue(c, fr, n);
     }
+    c->out.len = 0;
+    shrink(&c->out);
 }
 
 static void send_error(board *b, conn *c, uint16_t cmd, uint32_t seq, uint32_t code,
@@ -306,10 +377,26 @@ static int rect_ok(const board *b, chip_rect r, result *res)
     return 1;
 }
 
-/* A reply of about `bytes` bytes fits in a message. */
+/* *out = a * b, or -1 when that overflows a size_t (never a wrapped size to allocate). */
+static int size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* a * b * c, checked as size_mul. */
+static int size_mul3(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t ab;
+    return size_mul(a, b, &ab) < 0 ? -1 : size_mul(ab, c, out);
+}
+
+/* A reply of about `bytes` bytes fits in a message (64 bytes for its other fields). */
 static int size_ok(size_t bytes, result *res)
 {
-    if (bytes + 64 > WIRE_MAX_MESSAGE) {
+    if (bytes > WIRE_MAX_MESSAGE - 64) {
         fail(res, WIRE_E_TOO_LARGE, "%s", "the block's reply would be over the message limit "
                                           "(send it in bands of rows)");
         return 0;
@@ -349,7 +436,9 @@ static int do_program(board *b, wire_reader *rd, result *res, char *err, size_t 
         return malformed(res, "program");
     if (!rect_ok(b, r, res) || !size_ok((size_t)r.rows * r.cols / 8, res))
         return -1;
-    size_t n = (size_t)r.rows * r.cols;
+    size_t n = (size_t)r.rows * r.cols; /* both at most the array's (rect_ok): no overflow */
+    if (wire_left(rd) != n / 8 + (n % 8 != 0)) /* the targets are there before we allocate */
+        return malformed(res, "program");
     uint8_t *target = malloc(n), *failed = want_failed ? malloc(n) : NULL;
     int rc = 0;
     if (!target || (want_failed && !failed))
@@ -412,20 +501,23 @@ static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size
     if (wire_done(rd) < 0)
         return malformed(res, "read_layer");
     if (layer >= (uint32_t)b->c.nlayers) {
-        snprintf(err, errlen, "layer %u is not placed (%d placed)", layer + 1, b->c.nlayers);
+        snprintf(err, errlen, "layer %llu is not placed (%d placed)",
+                 (unsigned long long)layer + 1, b->c.nlayers);
         return fail(res, WIRE_E_CHIP, "%s", err);
     }
     chip_rect r = b->c.at[layer];
-    size_t n = (size_t)r.rows * r.cols;
+    if (p < 1 || p > (uint32_t)r.rows) { /* as the VMMs say it */
+        snprintf(err, errlen, "parallelism must be 1-%d for layer %u, got %u", r.rows,
+                 layer + 1, p);
+        return fail(res, WIRE_E_CHIP, "%s", err);
+    }
+    size_t n = (size_t)r.rows * r.cols; /* a placed layer: inside the array */
     if (!size_ok(n * sizeof(float), res))
         return -1;
     float *g = malloc(n * sizeof *g);
     if (!g)
         return fail(res, WIRE_E_CHIP, "%s", "out of memory");
-    int rc = p > (uint32_t)r.rows ? (snprintf(err, errlen, "parallelism p must be 1-%d, got %u",
-                                              r.rows, p), -1)
-                                  : chip_read_layer(&b->c, array, (int)layer, (int)p, g, err,
-                                                    errlen);
+    int rc = chip_read_layer(&b->c, array, (int)layer, (int)p, g, err, errlen);
     return reply_floats(res, b, rc, g, n, err);
 }
 
@@ -463,7 +555,9 @@ static void put_y(wire_buf *w, const int32_t *y, size_t n)
 }
 
 /* The common head of the VMM commands: layer, p, B, a flag. Checks the layer, p, the input
- * bytes that must follow (in_bytes a vector) and the reply's size (out_bytes a vector). */
+ * bytes that must follow (in_bytes_per_word 0: a vector is the layer's rows as bytes; else
+ * that many bytes a 64-row word) and the reply's size, all in checked arithmetic (the
+ * fields are the peer's: INT32_MAX anywhere must be refused, not overflow). */
 static int vmm_head(board *b, wire_reader *rd, const char *what, int32_t *layer, int32_t *p,
                     int32_t *B, uint8_t *flag, int in_bytes_per_word, result *res)
 {
@@ -475,21 +569,23 @@ static int vmm_head(board *b, wire_reader *rd, const char *what, int32_t *layer,
         return malformed(res, what);
     char m[160];
     if (*layer < 0 || *layer >= b->c.nlayers) {
-        snprintf(m, sizeof m, "layer %d is not placed (%d placed)", *layer + 1, b->c.nlayers);
+        snprintf(m, sizeof m, "layer %lld is not placed (%d placed)", (long long)*layer + 1,
+                 b->c.nlayers);
         return fail(res, WIRE_E_CHIP, "%s", m);
     }
-    int rows = b->c.at[*layer].rows, cols = b->c.at[*layer].cols;
-    if (*p < 1 || *p > rows) {
-        snprintf(m, sizeof m, "parallelism must be 1-%d for layer %d, got %d", rows, *layer + 1,
-                 *p);
+    size_t rows = (size_t)b->c.at[*layer].rows, cols = (size_t)b->c.at[*layer].cols;
+    if (*p < 1 || (size_t)*p > rows) {
+        snprintf(m, sizeof m, "parallelism must be 1-%zu for layer %d, got %d", rows,
+                 *layer + 1, *p);
         return fail(res, WIRE_E_CHIP, "%s", m);
     }
-    size_t per_in = in_bytes_per_word ? (size_t)in_bytes_per_word * ((rows + 63) / 64)
-                                      : (size_t)rows;
-    if (wire_left(rd) != (size_t)*B * per_in)
+    size_t per_in = in_bytes_per_word ? (size_t)in_bytes_per_word * (rows / 64 + (rows % 64 != 0))
+                                      : rows, in;
+    if (size_mul((size_t)*B, per_in, &in) < 0 || wire_left(rd) != in)
         return malformed(res, what);
-    size_t G = *flag && !in_bytes_per_word ? (size_t)(rows + *p - 1) / *p : 0;
-    if ((size_t)*B * 4 * (size_t)cols * (G + 1) > WIRE_MAX_MESSAGE - 16) {
+    size_t G = *flag && !in_bytes_per_word ? rows / (size_t)*p + (rows % (size_t)*p != 0) : 0,
+           out;
+    if (size_mul3((size_t)*B, 4 * cols, G + 1, &out) < 0 || out > WIRE_MAX_MESSAGE - 16) {
         snprintf(m, sizeof m, "%d vectors: the reply would be over the message limit", *B);
         return fail(res, WIRE_E_TOO_LARGE, "%s", m);
     }
@@ -504,6 +600,8 @@ static int do_vmm(board *b, wire_reader *rd, result *res, char *err, size_t errl
         return -1;
     size_t rows = (size_t)b->c.at[layer].rows, cols = (size_t)b->c.at[layer].cols;
     size_t G = (rows + (size_t)p - 1) / (size_t)p;
+    /* vmm_head bounded B x rows (the payload) and B x cols x (G + 1) x 4 (the reply) by the
+     * message limit: the products below cannot overflow, nor allocate more than 16 MiB */
     const int8_t *x = (const int8_t *)wire_get_bytes(rd, (size_t)B * rows);
     int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
     int32_t *groups = want_groups ? malloc(sizeof *groups * ((size_t)B * G * cols + 1)) : NULL;
@@ -529,7 +627,8 @@ static int do_vmm_bits(board *b, wire_reader *rd, result *res, char *err, size_t
     if (vmm_head(b, rd, "vmm_bits", &layer, &p, &B, &pm1, 8, res) < 0)
         return -1;
     size_t cols = (size_t)b->c.at[layer].cols;
-    int words = (b->c.at[layer].rows + 63) / 64;
+    int words = (b->c.at[layer].rows + 63) / 64; /* rows at most the array's */
+    /* vmm_head bounded B x words x 8 (the payload) and B x cols x 4 by the message limit */
     uint64_t *bits = malloc(sizeof *bits * ((size_t)B * words + 1));
     int32_t *y = malloc(sizeof *y * ((size_t)B * cols + 1));
     int rc = 0;
@@ -582,12 +681,12 @@ static int do_status(board *b, conn *c, wire_reader *rd, result *res)
     if (wire_done(rd) < 0)
         return malformed(res, "status");
     wire_buf *w = &res->reply;
-    wire_put_u32(w, 13);
+    wire_put_u32(w, 18);
     put_stat(w, "frames_in", (double)b->frames_in);
     put_stat(w, "frames_out", (double)b->frames_out);
     put_stat(w, "bad_frames", (double)b->bad_frames);
     put_stat(w, "executed", (double)b->executed);
-    put_stat(w, "session_executed", (double)c->session_executed);
+    put_stat(w, "session_executed", (double)b->session_executed);
     put_stat(w, "cache_hits", (double)b->cache_hits);
     put_stat(w, "errors", (double)b->errors);
     put_stat(w, "dropped", (double)b->dropped);
@@ -596,6 +695,11 @@ static int do_status(board *b, conn *c, wire_reader *rd, result *res)
     put_stat(w, "connections", (double)b->connections);
     put_stat(w, "garbage_bytes", (double)c->in.garbage_bytes);
     put_stat(w, "uptime_s", now_s() - b->t0);
+    put_stat(w, "clients", (double)b->clients);
+    put_stat(w, "busy", (double)b->busy);
+    put_stat(w, "idle_drops", (double)b->idle_drops);
+    put_stat(w, "stall_drops", (double)b->stall_drops);
+    put_stat(w, "evictions", (double)b->evictions);
     return 0;
 }
 
@@ -637,6 +741,44 @@ static int same_secret(const char *a, const char *b)
     return d == 0;
 }
 
+static void conn_close(board *b, conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A handshake on a TCP connection claims the board: it is free, or held by this connection,
+ * or by the same session on an older connection (a client that reconnected before the board
+ * saw it leave), which is then closed. Else the client is told the board is busy, and who
+ * holds it since when, and its connection is closed. 0 claimed, -1 busy. */
+static int claim_board(board *b, conn *c, const wire_msg *m, uint64_t session)
+{
+    conn *h = b->holder;
+    if (h && h != c && b->session == session) {
+        conn_close(b, h, "replaced by %s (its session reconnected)", c->peer);
+        h = NULL;
+    }
+    if (h && h != c) {
+        char when[32], msg[300];
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&b->held_wall, &tm));
+        snprintf(msg, sizeof msg, "busy: the board is serving %s since %s (%.0f s); it is "
+                 "free when that client leaves or after %g s idle", h->peer, when,
+                 now_s() - b->held_since, b->lim.idle_s);
+        send_error(b, c, m->cmd, m->seq, WIRE_E_BUSY, msg);
+        fprintf(stderr, "mpcl-chipd: %s: refused, busy (the board is serving %s)\n", c->peer,
+                h->peer);
+        b->busy++;
+        c->closing = 1;
+        return -1;
+    }
+    if (h != c) {
+        b->holder = c;
+        b->held_since = now_s();
+        b->held_wall = time(NULL);
+        c->in.max_payload = WIRE_MAX_PAYLOAD; /* the full limits, for the holder only */
+        c->as.max = WIRE_MAX_MESSAGE;
+    }
+    return 0;
+}
+
 static void do_hello(board *b, conn *c, const wire_msg *m)
 {
     wire_reader rd;
@@ -660,14 +802,18 @@ static void do_hello(board *b, conn *c, const wire_msg *m)
     }
     if (b->token[0] && !same_secret(token, b->token)) {
         c->hello = 0;
+        if (b->holder == c) /* it no longer holds the board */
+            b->holder = NULL;
         send_error(b, c, m->cmd, m->seq, WIRE_E_AUTH,
                    token[0] ? "the board refused the token" : "the board requires a token");
         return;
     }
-    if (c->session != session)
-        c->session_executed = 0;
+    if (!c->pty && claim_board(b, c, m, session) < 0)
+        return;
+    if (b->session != session)
+        b->session_executed = 0;
     c->hello = 1;
-    c->session = session;
+    b->session = session;
     const chip_info *in = &b->c.info;
     wire_buf w = {0};
     wire_put_u32(&w, WIRE_VERSION);
@@ -701,7 +847,7 @@ static void on_command(board *b, conn *c, const wire_msg *m)
         return;
     }
     uint32_t req_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), m->data, (uInt)m->len);
-    cached *e = cache_find(b, c->session, m->seq);
+    cached *e = cache_find(b, b->session, m->seq);
     if (e && (e->cmd != m->cmd || e->req_crc != req_crc)) {
         send_error(b, c, m->cmd, m->seq, WIRE_E_SEQ, "sequence number reused for a different "
                                                      "request");
@@ -715,7 +861,7 @@ static void on_command(board *b, conn *c, const wire_msg *m)
     result res = {0};
     execute(b, c, m, &res);
     b->executed++;
-    c->session_executed++;
+    b->session_executed++;
     uint8_t type = WIRE_REPLY;
     if (res.code) {
         res.reply.len = 0;
@@ -724,7 +870,7 @@ static void on_command(board *b, conn *c, const wire_msg *m)
         type = WIRE_ERROR;
         b->errors++;
     }
-    cache_put(b, c->session, m->seq, m->cmd, req_crc, type, &res.reply);
+    cache_put(b, b->session, m->seq, m->cmd, req_crc, type, &res.reply);
     send_message(b, c, type, m->cmd, m->seq, res.reply.data, res.reply.len);
     wire_buf_free(&res.reply);
 }
@@ -744,7 +890,7 @@ static void on_frame(board *b, conn *c, int ev, const wire_frame *f, const char 
         b->bad_frames++;
         if (f->type == WIRE_COMMAND) {
             uint32_t code = f->version != WIRE_VERSION ? WIRE_E_VERSION
-                            : f->len > WIRE_MAX_PAYLOAD ? WIRE_E_TOO_LARGE
+                            : f->len > c->in.max_payload ? WIRE_E_TOO_LARGE
                                                         : WIRE_E_FRAME;
             send_error(b, c, f->cmd, f->seq, code, why);
         }
@@ -759,17 +905,20 @@ static void on_frame(board *b, conn *c, int ev, const wire_frame *f, const char 
         on_command(b, c, &m);
 }
 
-/* Handle every complete frame. Bytes that were garbage and nothing after them (a request
- * whose header was damaged: it has no sequence number to answer) get an error frame with
- * sequence number 0, so that the client sends its request again now rather than at its
- * timeout; a needless resend costs a repeat answered from the cache. */
+/* Handle every complete frame (until QUEUE_SOFT bytes of replies wait: a client that sends
+ * without reading is not answered into unbounded memory; the rest wait in the parser). Bytes
+ * that were garbage and nothing after them (a request whose header was damaged: it has no
+ * sequence number to answer) get an error frame with sequence number 0, so that the client
+ * sends its request again now rather than at its timeout; a needless resend costs a repeat
+ * answered from the cache. */
 static void drain(board *b, conn *c)
 {
     wire_frame f;
     char why[200];
     int ev, bad = 0;
     uint64_t garbage = c->in.garbage_bytes;
-    while (!c->closing && (ev = wire_next(&c->in, &f, why, sizeof why)) != WIRE_NEED_MORE) {
+    while (!c->closing && queued(c) <= QUEUE_SOFT &&
+           (ev = wire_next(&c->in, &f, why, sizeof why)) != WIRE_NEED_MORE) {
         on_frame(b, c, ev, &f, why);
         bad = ev == WIRE_BAD_FRAME;
         if (!bad)
@@ -783,6 +932,38 @@ static void drain(board *b, conn *c)
     }
 }
 
+/* After a drain: a frame (good or damaged) is activity; bytes left over are a frame still
+ * incomplete, whose clock starts at the first read that left it so. */
+static void track(conn *c, double now)
+{
+    uint64_t seen = c->in.frames + c->in.bad_frames;
+    if (seen != c->seen_frames) {
+        c->seen_frames = seen;
+        c->active = now;
+        c->partial = 0;
+    }
+    if (c->in.end == c->in.start)
+        c->partial = 0;
+    else if (!c->partial)
+        c->partial = now;
+}
+
+/* A pty's frame that stalled past --frame-timeout: its bytes are dropped (as garbage), so
+ * that the next request is read afresh; the line itself stays. */
+static void pty_stall(board *b, conn *c, double now)
+{
+    if (!c->partial || now - c->partial <= b->lim.frame_s)
+        return;
+    size_t n = c->in.end - c->in.start;
+    fprintf(stderr, "mpcl-chipd: pty: a frame begun %.1f s ago is still incomplete: its %zu "
+                    "bytes dropped\n", now - c->partial, n);
+    c->in.garbage_bytes += n;
+    wire_parser_reset(&c->in);
+    wire_asm_reset(&c->as);
+    c->partial = 0;
+    b->stall_drops++;
+}
+
 static void conn_reset(conn *c)
 {
     wire_parser_reset(&c->in);
@@ -792,8 +973,8 @@ static void conn_reset(conn *c)
     c->closing = 0;
 }
 
-/* Serve one connection until the client leaves, the link is "cut" (--disconnect-every) or
- * a signal arrives. 0 when a pty link was reset and should go on. */
+/* Serve the pty until the link is "cut" (--disconnect-every: 0, go on) or a signal arrives
+ * (-1). */
 static int serve(board *b, conn *c)
 {
     while (!stop) {
@@ -801,6 +982,7 @@ static int serve(board *b, conn *c)
         int rc = poll(&p, 1, 200);
         if (rc < 0 && errno != EINTR)
             return -1;
+        pty_stall(b, c, now_s());
         if (rc <= 0)
             continue;
         uint8_t *dst = wire_reserve(&c->in, READ_CHUNK);
@@ -827,6 +1009,7 @@ static int serve(board *b, conn *c)
         }
         wire_commit(&c->in, (size_t)n);
         drain(b, c);
+        track(c, now_s());
         if (c->closing)
             return 0;
     }
@@ -878,10 +1061,11 @@ static int listen_on(const char *spec, int any, char *shown, size_t len)
         freeaddrinfo(ai);
         return -1;
     }
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol), one = 1;
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4) < 0) {
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
         fprintf(stderr, "mpcl-chipd: --listen %s: %s\n", spec, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -941,6 +1125,8 @@ static void conn_free(conn *c)
     wire_parser_free(&c->in);
     wire_asm_free(&c->as);
     wire_buf_free(&c->out);
+    wire_buf_free(&c->q);
+    c->q_off = 0;
 }
 
 static void serve_pty(board *b, int fd)
@@ -960,42 +1146,284 @@ static void serve_pty(board *b, int fd)
     conn_free(&c);
 }
 
-/* Accept one client at a time; the board outlives every connection. */
-static void serve_tcp(board *b, int lfd)
+/* --- several clients over TCP --------------------------------------------------------------- */
+
+/* The policy (docs/protocol.md, "Several clients"): one client at a time holds the board, the
+ * one whose HELLO claimed it while it was free; every other connection is answered at once,
+ * never made to wait behind it: its HELLO gets E_BUSY naming the holder, and it is closed.
+ * One poll() loop serves the listening socket and every connection, and nothing in it blocks
+ * on a client: replies are queued and sent as the client takes them. A connection on which
+ * nothing moved for --idle-timeout is closed (the holder too: the board is free again), and
+ * one whose frame is not complete --frame-timeout after its first byte. At most
+ * --max-clients connections are open; over that, the oldest that has not shaken hands is
+ * closed to make room, so idle sockets never lock a client out. */
+
+/* "HOST:PORT" of the peer. */
+static void peer_name(int fd, char *out, size_t len)
 {
-    conn c;
-    conn_init(&c, -1, 0);
-    if (wire_parser_init(&c.in, 0) < 0) {
-        fprintf(stderr, "mpcl-chipd: out of memory\n");
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[64], p[16];
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+    else
+        snprintf(out, len, "client fd %d", fd);
+}
+
+/* Close a connection and free its slot; with fmt, one line on stderr saying why. */
+static void conn_close(board *b, conn *c, const char *fmt, ...)
+{
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "mpcl-chipd: %s: ", c->peer);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    if (b->holder == c)
+        b->holder = NULL;
+    close(c->fd);
+    conn_free(c);
+    c->fd = -1;
+    b->clients--;
+}
+
+/* A new connection in a free slot, with the small limits of one that has not shaken hands. */
+static int conn_open(board *b, conn *c, int fd, double now)
+{
+    conn_init(c, fd, 0);
+    wire_asm_init(&c->as, PENDING_MAX_MESSAGE);
+    if (wire_parser_init(&c->in, PENDING_MAX_PAYLOAD) < 0) {
+        c->fd = -1;
+        return -1;
+    }
+    peer_name(fd, c->peer, sizeof c->peer);
+    c->since = c->active = now;
+    b->clients++;
+    b->connections++;
+    return 0;
+}
+
+/* A slot for a new connection: a free one, else the oldest connection's that does not hold
+ * the board (closed); NULL when every slot is the holder's (max_clients 1: never allowed). */
+static conn *slot_for_new(board *b, conn *cl)
+{
+    conn *old = NULL;
+    for (int i = 0; i < b->lim.max_clients; i++) {
+        if (cl[i].fd < 0)
+            return &cl[i];
+        if (&cl[i] != b->holder && (!old || cl[i].since < old->since))
+            old = &cl[i];
+    }
+    if (old) {
+        b->evictions++;
+        conn_close(b, old, "dropped: %d connections open (--max-clients) and it had not "
+                   "claimed the board", b->lim.max_clients);
+    }
+    return old;
+}
+
+/* Take every waiting connection. -1 when the process is out of descriptors (the caller
+ * pauses accepting for a moment rather than spin). */
+static int accept_all(board *b, int lfd, conn *cl, double now)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                fprintf(stderr, "mpcl-chipd: accept: %s\n", strerror(errno));
+                return -1;
+            }
+            return 0; /* EAGAIN: none left (or a client that left before it was taken) */
+        }
+        conn *c = slot_for_new(b, cl);
+        if (!c || conn_open(b, c, fd, now) < 0) {
+            fprintf(stderr, "mpcl-chipd: accept: %s\n", c ? "out of memory" : "no free slot");
+            close(fd);
+        }
+    }
+}
+
+/* Send what the client takes now. 0 (some may be left), -1 the client is gone. */
+static int flush_some(conn *c, double now)
+{
+    while (queued(c)) {
+        ssize_t w = send(c->fd, c->q.data + c->q_off, queued(c), MSG_NOSIGNAL);
+        if (w > 0) {
+            c->q_off += (size_t)w;
+            c->active = now;
+        } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+    c->q.len = c->q_off = 0;
+    shrink(&c->q);
+    return 0;
+}
+
+/* Read what the client sent. 1 bytes, 0 none yet, -1 the client left (or no memory). */
+static int read_some(board *b, conn *c)
+{
+    size_t chunk = b->holder == c ? READ_CHUNK : PENDING_READ;
+    uint8_t *dst = wire_reserve(&c->in, chunk);
+    if (!dst)
+        return -1;
+    ssize_t n = recv(c->fd, dst, chunk, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n <= 0)
+        return -1;
+    if (chance(&b->f, b->f.corrupt)) {
+        flip_bit(&b->f, dst, (size_t)n);
+        b->corrupted++;
+    }
+    wire_commit(&c->in, (size_t)n);
+    return 1;
+}
+
+/* Move a connection along after poll said it is ready: send its queue; when that is empty,
+ * read, handle its frames and send their replies; close it when it is done. The clock is
+ * read afresh after each step: a command may run for a while, and the client's idle time
+ * starts when its reply went out, not before the command ran. */
+static void pump(board *b, conn *c, short revents)
+{
+    if (queued(c) && flush_some(c, now_s()) < 0) {
+        conn_close(b, c, NULL);
         return;
     }
-    while (!stop) {
-        struct pollfd p = {lfd, POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        b->connections++;
-        c.fd = fd;
-        uint64_t session = c.session, executed = c.session_executed;
-        conn_reset(&c);
-        c.session = session; /* a reconnecting client keeps its counters */
-        c.session_executed = executed;
-        serve(b, &c);
-        close(fd);
+    if (!queued(c) && !c->closing && (revents & (POLLIN | POLLERR | POLLHUP)) &&
+        read_some(b, c) < 0) {
+        conn_close(b, c, NULL);
+        return;
     }
-    conn_free(&c);
+    while (!queued(c) && !c->closing) {
+        uint64_t frames = c->in.frames + c->in.bad_frames;
+        drain(b, c);
+        track(c, now_s());
+        if (queued(c) && flush_some(c, now_s()) < 0) {
+            conn_close(b, c, NULL);
+            return;
+        }
+        if (c->in.frames + c->in.bad_frames == frames)
+            break; /* nothing more to handle until more bytes come */
+    }
+    if (c->closing && !queued(c))
+        conn_close(b, c, NULL);
+}
+
+/* Close the connections that idled past --idle-timeout or stalled in a frame past
+ * --frame-timeout. A frame's clock does not run while the board is not reading (its reply
+ * still waits to be taken: that is idleness). */
+static void enforce_timeouts(board *b, conn *cl, double now)
+{
+    for (int i = 0; i < b->lim.max_clients; i++) {
+        conn *c = &cl[i];
+        if (c->fd < 0)
+            continue;
+        if (c->closing && !queued(c)) {
+            conn_close(b, c, NULL);
+            continue;
+        }
+        if (queued(c) || c->closing)
+            c->partial = 0;
+        if (now - c->active > b->lim.idle_s) {
+            b->idle_drops++;
+            conn_close(b, c, "dropped: nothing moved for %g s%s", b->lim.idle_s,
+                       b->holder == c ? " (the board is free again)" : "");
+        } else if (c->partial && now - c->partial > b->lim.frame_s) {
+            b->stall_drops++;
+            conn_close(b, c, "dropped: a frame begun %.1f s ago is still incomplete (%zu "
+                       "bytes)%s", now - c->partial, c->in.end - c->in.start,
+                       b->holder == c ? " (the board is free again)" : "");
+        }
+    }
+}
+
+/* Milliseconds until the next deadline (at most 1 s). */
+static int next_wake_ms(const board *b, const conn *cl, double now)
+{
+    double t = now + 1;
+    for (int i = 0; i < b->lim.max_clients; i++) {
+        if (cl[i].fd < 0)
+            continue;
+        double idle = cl[i].active + b->lim.idle_s, stall = cl[i].partial + b->lim.frame_s;
+        t = idle < t ? idle : t;
+        t = cl[i].partial && stall < t ? stall : t;
+    }
+    return t <= now ? 0 : (int)((t - now) * 1e3) + 1;
+}
+
+/* One poll() round: listen and every connection. *pause_until: no accepting before then. */
+static int poll_round(board *b, int lfd, conn *cl, struct pollfd *pf, int *who,
+                      double *pause_until)
+{
+    double now = now_s();
+    int n = 0;
+    for (int i = 0; i < b->lim.max_clients; i++)
+        if (cl[i].fd >= 0) {
+            short ev = queued(&cl[i]) ? POLLOUT : cl[i].closing ? 0 : POLLIN;
+            pf[n] = (struct pollfd){cl[i].fd, ev, 0};
+            who[n++] = i;
+        }
+    int listening = now >= *pause_until;
+    if (listening)
+        pf[n++] = (struct pollfd){lfd, POLLIN, 0};
+    int wake = next_wake_ms(b, cl, now);
+    if (!listening && (*pause_until - now) * 1e3 < wake)
+        wake = (int)((*pause_until - now) * 1e3) + 1;
+    if (poll(pf, (nfds_t)n, wake) < 0 && errno != EINTR)
+        return -1;
+    for (int k = 0; k < n - listening; k++)
+        if (pf[k].revents && cl[who[k]].fd == pf[k].fd)
+            pump(b, &cl[who[k]], pf[k].revents);
+    now = now_s();
+    enforce_timeouts(b, cl, now);
+    if (listening && (pf[n - 1].revents & POLLIN) && accept_all(b, lfd, cl, now) < 0)
+        *pause_until = now + 0.1;
+    return 0;
+}
+
+/* Serve TCP clients until a signal; the board outlives every connection. */
+static void serve_tcp(board *b, int lfd)
+{
+    int max = b->lim.max_clients;
+    conn *cl = calloc((size_t)max, sizeof *cl);
+    struct pollfd *pf = calloc((size_t)max + 1, sizeof *pf);
+    int *who = calloc((size_t)max + 1, sizeof *who);
+    double pause_until = 0;
+    if (!cl || !pf || !who)
+        fprintf(stderr, "mpcl-chipd: out of memory\n");
+    for (int i = 0; cl && i < max; i++)
+        cl[i].fd = -1;
+    while (cl && pf && who && !stop)
+        if (poll_round(b, lfd, cl, pf, who, &pause_until) < 0) {
+            fprintf(stderr, "mpcl-chipd: poll: %s\n", strerror(errno));
+            break;
+        }
+    for (int i = 0; cl && i < max; i++)
+        if (cl[i].fd >= 0)
+            conn_close(b, &cl[i], NULL);
+    free(cl);
+    free(pf);
+    free(who);
 }
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpcl-chipd [--listen HOST:PORT | --pty] [--id N] [--sim OPTIONS] "
                "[--stuck F]\n"
-               "                  [--token SECRET] [--any-address] [--drop P] [--corrupt P]\n"
+               "                  [--token SECRET] [--any-address] [--idle-timeout S]\n"
+               "                  [--frame-timeout S] [--max-clients N] [--drop P] [--corrupt P]\n"
                "                  [--delay MS] [--disconnect-every N] [--fault-seed N]\n"
                "A board emulator serving the chip wire protocol from the simulated chip\n"
-               "(default --listen 127.0.0.1:7070, --id 1; see docs/protocol.md).\n");
+               "(default --listen 127.0.0.1:7070, --id 1, --idle-timeout 30, --frame-timeout 10,\n"
+               "--max-clients 16; one client holds the board at a time, the others are told it\n"
+               "is busy; see docs/protocol.md).\n");
 }
 
 static int num_arg(const char *opt, const char *v, double lo, double hi, double *out)
@@ -1019,13 +1447,14 @@ typedef struct args {
 static int parse_args(int argc, char **argv, args *a, board *b)
 {
     enum { O_LISTEN = 256, O_PTY, O_ID, O_SIM, O_STUCK, O_TOKEN, O_ANY, O_DROP, O_CORRUPT,
-           O_DELAY, O_DISC, O_SEED, O_HELP };
+           O_DELAY, O_DISC, O_SEED, O_HELP, O_IDLE, O_FRAME, O_MAXC };
     static const struct option opts[] = {
         {"listen", 1, 0, O_LISTEN},   {"pty", 0, 0, O_PTY},         {"id", 1, 0, O_ID},
         {"sim", 1, 0, O_SIM},         {"stuck", 1, 0, O_STUCK},     {"token", 1, 0, O_TOKEN},
         {"any-address", 0, 0, O_ANY}, {"drop", 1, 0, O_DROP},       {"corrupt", 1, 0, O_CORRUPT},
         {"delay", 1, 0, O_DELAY},     {"disconnect-every", 1, 0, O_DISC},
-        {"fault-seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP},       {0, 0, 0, 0}};
+        {"fault-seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP},       {"idle-timeout", 1, 0, O_IDLE},
+        {"frame-timeout", 1, 0, O_FRAME}, {"max-clients", 1, 0, O_MAXC}, {0, 0, 0, 0}};
     double d;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1051,9 +1480,19 @@ static int parse_args(int argc, char **argv, args *a, board *b)
         case O_DELAY: rc = num_arg("--delay", v, 0, 60000, &d); b->f.delay_ms = (int)d; break;
         case O_DISC:
             rc = num_arg("--disconnect-every", v, 0, 1e15, &d);
-            b->f.disconnect_every = (long)d;
+            b->f.disconnect_every = (long long)d;
             break;
         case O_SEED: rc = num_arg("--fault-seed", v, 0, 9e15, &d); b->f.rng = (uint64_t)d; break;
+        case O_IDLE: rc = num_arg("--idle-timeout", v, 0.05, 86400, &b->lim.idle_s); break;
+        case O_FRAME: rc = num_arg("--frame-timeout", v, 0.05, 3600, &b->lim.frame_s); break;
+        case O_MAXC:
+            rc = num_arg("--max-clients", v, 2, 100000, &d);
+            b->lim.max_clients = (int)d;
+            if (rc == 0 && d != (int)d) {
+                fprintf(stderr, "mpcl-chipd: --max-clients needs a whole number, got '%s'\n", v);
+                rc = -1;
+            }
+            break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -1071,6 +1510,24 @@ static int parse_args(int argc, char **argv, args *a, board *b)
     return 0;
 }
 
+/* Descriptors for max_clients connections and a margin (the limit is raised to its hard
+ * maximum when needed), or -1 with a message. */
+static int fd_room(int max_clients)
+{
+    struct rlimit r;
+    rlim_t need = (rlim_t)max_clients + 32;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= need)
+        return 0;
+    if (r.rlim_max >= need) {
+        r.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+            return 0;
+    }
+    fprintf(stderr, "mpcl-chipd: --max-clients %d: the process may open only %llu files "
+                    "(ulimit -n)\n", max_clients, (unsigned long long)r.rlim_max);
+    return -1;
+}
+
 static uint64_t boot_id(void)
 {
     struct timespec t;
@@ -1085,10 +1542,11 @@ int main(int argc, char **argv)
     static board b; /* large (the cache) and for the whole run */
     args a = {.id = 1};
     b.f.rng = 1;
+    b.lim = (limits){30, 10, 16};
     const char *env = getenv("MPCL_CHIPD_TOKEN");
     if (env)
         snprintf(b.token, sizeof b.token, "%s", env);
-    if (parse_args(argc, argv, &a, &b) < 0)
+    if (parse_args(argc, argv, &a, &b) < 0 || fd_room(b.lim.max_clients) < 0)
         return 2;
     char uri[1200], err[512];
     snprintf(uri, sizeof uri, "sim:id=%.0f%s%s%s%s", a.id, a.sim ? "," : "", a.sim ? a.sim : "",

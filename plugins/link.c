@@ -4,6 +4,10 @@
  * URIs (chip.c hands over the whole URI, because the scheme says which transport):
  *   tcp://HOST:PORT[?token=S&timeout_ms=2000&retries=5]
  *   serial:/dev/ttyX[?baud=921600&timeout_ms=...&retries=...&token=...]
+ * (a serial device must be a terminal and not the lab's own: its controlling terminal and
+ * the terminal of stdin, stdout or stderr are refused before anything is changed or sent;
+ * a TCP connect gives up after timeout_ms; a board that serves another client answers
+ * E_BUSY, and the open or call fails with its message, which names that client)
  * ("&" or "," between options, so lab.chip.open(uri, {retries = 8}) works too; the token
  * may also come from the environment variable MPCL_CHIP_TOKEN, which keeps it out of the
  * URI and so out of messages and journals.)
@@ -38,6 +42,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,15 +175,22 @@ static int parse_hostport(link_state *L, const char *s, char *err, size_t errlen
         he = rb;
         colon = rb + 1;
     }
-    if (!colon || colon == s || !colon[1] || (size_t)(he - h) >= sizeof L->host ||
-        strlen(colon + 1) >= sizeof L->port ||
+    if (!colon || colon == s || he == h || !colon[1] || (size_t)(he - h) >= sizeof L->host ||
         strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
         snprintf(err, errlen, "'%s' is not HOST:PORT", s);
         return -1;
     }
+    /* digits only, so no sign or blank; at most 5 of them (after leading zeros), so that
+     * the number cannot overflow, and 1-65535 */
+    const char *digits = colon + 1 + strspn(colon + 1, "0");
+    if (strlen(digits) > 5 || atoi(digits) < 1 || atoi(digits) > 65535) {
+        snprintf(err, errlen, "'%s': port %.12s%s is not 1-65535", s, colon + 1,
+                 strlen(colon + 1) > 12 ? "..." : "");
+        return -1;
+    }
     memcpy(L->host, h, (size_t)(he - h));
     L->host[he - h] = '\0';
-    snprintf(L->port, sizeof L->port, "%s", colon + 1);
+    snprintf(L->port, sizeof L->port, "%d", atoi(digits));
     return 0;
 }
 
@@ -292,20 +305,75 @@ static int baud_constant(int baud, speed_t *out)
     return -1;
 }
 
-/* Raw mode: no echo, no line editing, no translation, 8N1, reads return what is there. */
+/* A serial line must be a terminal (a character device) that is not the lab's own: not its
+ * controlling terminal (/dev/tty, or the device behind it) and not the terminal of stdin,
+ * stdout or stderr, which raw mode and frames would wreck. fd is open (O_NOCTTY, nothing
+ * changed yet). 0, or -1 with why. */
+static int serial_is_foreign(const char *path, int fd, char *why, size_t len)
+{
+    static const char *const stdname[] = {"standard input", "standard output",
+                                          "standard error"};
+    struct stat st, s2;
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || !isatty(fd)) {
+        snprintf(why, len, "%s: not a terminal (give the board's serial device, e.g. "
+                           "/dev/ttyUSB0)", path);
+        return -1;
+    }
+    if (tcgetsid(fd) >= 0 || (major(st.st_rdev) == 5 && minor(st.st_rdev) == 0)) {
+        snprintf(why, len, "%s: the lab's own controlling terminal, not a board's serial line",
+                 path);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        if (isatty(i) && fstat(i, &s2) == 0 && S_ISCHR(s2.st_mode) &&
+            s2.st_rdev == st.st_rdev) {
+            snprintf(why, len, "%s: the terminal of the lab's %s, not a board's serial line",
+                     path, stdname[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Open the serial device: only a character device (stat first: a FIFO or a file is never
+ * opened), then serial_is_foreign. The descriptor; or, with why, -1 when it cannot be opened
+ * now (it may come back: a USB adapter replugged) or -2 when it is refused for good. */
+static int open_device(const char *path, char *why, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISCHR(st.st_mode)) {
+        snprintf(why, len, "%s: not a character device (give the board's serial device, e.g. "
+                           "/dev/ttyUSB0)", path);
+        return -2;
+    }
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, len, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (serial_is_foreign(path, fd, why, len) < 0) {
+        close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+/* Raw mode: no echo, no line editing, no translation, 8N1, reads return what is there.
+ * 0, or open_device's -1 (try again) or -2 (refused for good). */
 static int open_serial(link_state *L, char *why, size_t len)
 {
     speed_t sp;
     if (baud_constant(L->baud, &sp) < 0) {
         snprintf(why, len, "%s: baud rate %d not supported (9600-4000000, the standard rates)",
                  L->path, L->baud);
-        return -1;
+        return -2;
     }
-    int fd = open(L->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, len, "cannot open %s: %s", L->path, strerror(errno));
-        return -1;
-    }
+    int fd = open_device(L->path, why, len);
+    if (fd < 0)
+        return fd;
     struct termios t;
     if (tcgetattr(fd, &t) < 0) {
         snprintf(why, len, "%s: not a terminal: %s", L->path, strerror(errno));
@@ -566,9 +634,9 @@ static int ensure_ready(link_state *L)
     if (L->hello)
         return 0;
     if (L->fd < 0) {
-        if ((L->tcp ? open_tcp(L, L->why, sizeof L->why) : open_serial(L, L->why, sizeof L->why)) <
-            0)
-            return -1;
+        int rc = L->tcp ? open_tcp(L, L->why, sizeof L->why) : open_serial(L, L->why, sizeof L->why);
+        if (rc < 0)
+            return rc;
         if (L->connected)
             L->st.reconnects++;
         L->connected = 1;
@@ -669,6 +737,8 @@ static int call_empty(link_state *L, uint16_t cmd, wire_buf *req, char *err, siz
     }
     return rc;
 }
+
+static int check_layer(const link_state *L, int layer, char *err, size_t errlen);
 
 static int bad_reply(char *err, size_t errlen, const char *what)
 {
@@ -873,6 +943,10 @@ static int link_read_layer(void *state, int array, int layer, int p, float *g, c
     wire_put_u32(&b, (uint32_t)layer);
     wire_put_u32(&b, (uint32_t)p);
     wire_reader rd;
+    if (check_layer(L, layer, err, errlen) < 0) {
+        wire_buf_free(&b);
+        return -1;
+    }
     chip_rect r = L->at[layer];
     if (call_read(L, WIRE_READ_LAYER, &b, &rd, err, errlen) < 0)
         /* a board that predates READ_LAYER: its cells, one read each, as chip.h allows */
@@ -926,7 +1000,7 @@ static int batch_limit(const link_state *L, size_t in_bytes, size_t out_bytes)
 static int check_layer(const link_state *L, int layer, char *err, size_t errlen)
 {
     if (layer < 0 || layer >= L->nlayers) {
-        snprintf(err, errlen, "layer %d is not placed", layer + 1);
+        snprintf(err, errlen, "layer %lld is not placed", (long long)layer + 1);
         return -1;
     }
     return 0;

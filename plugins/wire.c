@@ -444,12 +444,15 @@ void wire_put_i32s(wire_buf *b, const int32_t *v, size_t n) { put_array(b, v, n,
 void wire_put_f32s(wire_buf *b, const float *v, size_t n) { put_array(b, v, n, 4); }
 void wire_put_u64s(wire_buf *b, const uint64_t *v, size_t n) { put_array(b, v, n, 8); }
 
+/* ceil(n / 8), without n + 7 (which wraps for n near SIZE_MAX). */
+static size_t bit_bytes(size_t n) { return n / 8 + (n % 8 != 0); }
+
 void wire_put_bits(wire_buf *b, const uint8_t *v, size_t n)
 {
-    uint8_t *p = wire_put_space(b, (n + 7) / 8);
+    uint8_t *p = wire_put_space(b, bit_bytes(n));
     if (!p)
         return;
-    memset(p, 0, (n + 7) / 8);
+    memset(p, 0, bit_bytes(n));
     for (size_t i = 0; i < n; i++)
         if (v[i])
             p[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -609,7 +612,7 @@ int wire_get_u64s(wire_reader *r, uint64_t *v, size_t n) { return get_array(r, v
 
 int wire_get_bits(wire_reader *r, uint8_t *v, size_t n)
 {
-    const uint8_t *p = wire_get_bytes(r, (n + 7) / 8);
+    const uint8_t *p = wire_get_bytes(r, bit_bytes(n));
     if (!p)
         return -1;
     for (size_t i = 0; i < n; i++)

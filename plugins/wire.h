@@ -61,6 +61,7 @@ enum wire_err {
     WIRE_E_UNKNOWN = 7,   /* unknown command id */
     WIRE_E_CHIP = 8,      /* the chip refused or failed: the message says why */
     WIRE_E_SEQ = 9,       /* a sequence number reused for a different request */
+    WIRE_E_BUSY = 10,     /* the board is serving another client (HELLO refused) */
 };
 
 /* Name of a command id ("program"), or "command N" in buf. */

@@ -3,7 +3,8 @@
  * short or padded payload, rectangles and batches that would make it allocate gigabytes,
  * reused sequence numbers, fragments out of order and messages over the limit. Each must
  * get the right error reply, and the board must still answer afterwards.
- *   chipd-abuse 127.0.0.1:PORT | /dev/pts/N        (exit status 0: all held) */
+ *   chipd-abuse 127.0.0.1:PORT | /dev/pts/N        (exit status 0: all held)
+ * chipd-abuse --crowd ... runs chipd_crowd.c's tests instead (several clients at once). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -244,6 +245,107 @@ static void huge_requests(uint32_t *seq)
     wire_buf_free(&p);
 }
 
+/* Layer numbers and batch sizes at the edges (one layer of 1 x 512 is placed). */
+static void overflow_layers(uint32_t *seq)
+{
+    static const int32_t layers[] = {0x7fffffff, -0x7fffffff - 1, -1, 1};
+    static const uint16_t cmds[] = {WIRE_VMM, WIRE_VMM_BITS};
+    char what[96], nb[16];
+    wire_buf p = {0};
+    for (size_t c = 0; c < 2; c++)
+        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+            p.len = 0;
+            wire_put_i32(&p, layers[i]);
+            wire_put_i32(&p, 1);
+            wire_put_i32(&p, 1);
+            wire_put_u8(&p, 1);
+            if (cmds[c] == WIRE_VMM)
+                wire_put_u8(&p, 1);
+            else
+                wire_put_u64(&p, 1);
+            snprintf(what, sizeof what, "%s of layer %d", wire_cmd_name(cmds[c], nb, sizeof nb),
+                     layers[i]);
+            command(what, cmds[c], ++*seq, &p, WIRE_E_CHIP);
+        }
+    static const uint32_t ulayers[] = {0x7fffffffu, 0x80000000u, 0xffffffffu, 1};
+    for (size_t i = 0; i < sizeof ulayers / sizeof *ulayers; i++) {
+        p.len = 0;
+        wire_put_u8(&p, 0);
+        wire_put_u32(&p, ulayers[i]);
+        wire_put_u32(&p, 1);
+        snprintf(what, sizeof what, "read_layer of layer %u", ulayers[i]);
+        command(what, WIRE_READ_LAYER, ++*seq, &p, WIRE_E_CHIP);
+    }
+    static const uint32_t ps[] = {0, 2, 0x7fffffffu, 0xffffffffu};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        p.len = 0;
+        wire_put_u8(&p, 0);
+        wire_put_u32(&p, 0);
+        wire_put_u32(&p, ps[i]);
+        snprintf(what, sizeof what, "read_layer at p = %u", ps[i]);
+        command(what, WIRE_READ_LAYER, ++*seq, &p, WIRE_E_CHIP);
+    }
+    static const int32_t Bs[] = {0x7fffffff, -1, -0x7fffffff - 1};
+    for (size_t c = 0; c < 2; c++)
+        for (size_t i = 0; i < sizeof Bs / sizeof *Bs; i++) {
+            p.len = 0;
+            wire_put_i32(&p, 0);
+            wire_put_i32(&p, 1);
+            wire_put_i32(&p, Bs[i]);
+            wire_put_u8(&p, 1);
+            wire_put_u64(&p, 1);
+            snprintf(what, sizeof what, "%s of %d vectors", wire_cmd_name(cmds[c], nb, sizeof nb),
+                     Bs[i]);
+            command(what, cmds[c], ++*seq, &p, WIRE_E_MALFORMED);
+        }
+    wire_buf_free(&p);
+}
+
+/* Fields at the edges of int32: every range check must hold without overflowing (an ASan +
+ * UBSan board aborts on a signed overflow), and each gets the chip's refusal. */
+static void overflow_requests(uint32_t *seq)
+{
+    static const int32_t edge[][4] = {
+        {0x7fffffff, 0, 1, 1}, {0, 0x7fffffff, 1, 1}, {1, 0, 0x7fffffff, 1},
+        {0, 1, 1, 0x7fffffff}, {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff},
+        {-0x7fffffff - 1, 0, 1, 1}, {0, 0, -0x7fffffff - 1, 1}, {-1, -1, 2, 2}};
+    static const uint16_t cmds[] = {WIRE_READ, WIRE_PEEK};
+    char what[96], nb[16];
+    wire_buf p = {0};
+    for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++)
+        for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+            p.len = 0;
+            wire_put_u8(&p, 0);
+            rect(&p, edge[i][0], edge[i][1], edge[i][2], edge[i][3]);
+            snprintf(what, sizeof what, "%s (%d, %d) %d x %d", wire_cmd_name(cmds[c], nb,
+                     sizeof nb), edge[i][0], edge[i][1], edge[i][2], edge[i][3]);
+            command(what, cmds[c], ++*seq, &p, WIRE_E_CHIP);
+        }
+    p.len = 0;
+    wire_put_u8(&p, 0);
+    rect(&p, 0x7fffffff, 0, 1, 1);
+    wire_put_f32(&p, 0.1f);
+    wire_put_i32(&p, 20);
+    wire_put_u8(&p, 0);
+    wire_put_u8(&p, 1);
+    command("program a block at row 2^31 - 1", WIRE_PROGRAM, ++*seq, &p, WIRE_E_CHIP);
+    p.len = 0;
+    wire_put_u8(&p, 0);
+    wire_put_u8(&p, 1);
+    wire_put_i32(&p, 0x7fffffff);
+    wire_put_i32(&p, 0x7fffffff);
+    wire_put_f32(&p, 1.0f);
+    wire_put_f32(&p, 1e-6f);
+    command("pulse the cell (2^31 - 1, 2^31 - 1)", WIRE_PULSE, ++*seq, &p, WIRE_E_CHIP);
+    p.len = 0;
+    wire_put_u32(&p, 2);
+    rect(&p, 0, 0, 2, 2);
+    rect(&p, 0x7fffffff, 0x7fffffff, 1, 1);
+    command("place a layer at (2^31 - 1, 2^31 - 1)", WIRE_PLACE, ++*seq, &p, WIRE_E_CHIP);
+    overflow_layers(seq);
+    wire_buf_free(&p);
+}
+
 static void sequence_reuse(uint32_t *seq)
 {
     wire_buf p = {0}, q = {0};
@@ -276,10 +378,15 @@ static void fragments(uint32_t *seq)
     expect("17 MiB in fragments", s, WIRE_E_FRAME);
 }
 
+int crowd_main(int argc, char **argv); /* chipd_crowd.c */
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--crowd"))
+        return crowd_main(argc, argv);
     if (argc != 2) {
-        fprintf(stderr, "usage: chipd-abuse HOST:PORT | /dev/pts/N\n");
+        fprintf(stderr, "usage: chipd-abuse HOST:PORT | /dev/pts/N, or chipd-abuse --crowd "
+                        "HOST:PORT PID IDLE_S FRAME_S MAX_CLIENTS\n");
         return 2;
     }
     connect_to(argv[1]);
@@ -306,6 +413,7 @@ int main(int argc, char **argv)
     command("command id 99", 99, ++seq, NULL, WIRE_E_UNKNOWN);
     bad_payloads(&seq);
     huge_requests(&seq);
+    overflow_requests(&seq);
     sequence_reuse(&seq);
     fragments(&seq);
     wire_buf p = {0};

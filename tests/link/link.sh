@@ -101,10 +101,15 @@ else
     echo "ok $(cat "$tmp/any.err")"
 fi
 
-# Every board still alive, then SIGTERM: each leaves with status 0.
+# Every board still alive, with no sanitizer report (an ASan board aborts on the first), then
+# SIGTERM: each leaves with status 0.
 for f in "$tmp"/*.pid; do
     name=$(basename "$f" .pid)
     pid=$(cat "$f")
+    if grep -E -q "runtime error|AddressSanitizer" "$tmp/$name.err"; then
+        echo "FAIL board $name: $(grep -E -m2 "runtime error|Sanitizer" "$tmp/$name.err")"
+        status=1
+    fi
     if ! kill -0 "$pid" 2>/dev/null; then
         echo "FAIL board $name died: $(tail -n 3 "$tmp/$name.err")"
         status=1
