@@ -749,13 +749,12 @@ static int take_exact(reader *r, const char *want, size_t n)
     return 0;
 }
 
-/* Chunk c's code: its n bytes, verbatim, then "\nend\n". Returns 0, 1 (cut), -1. */
+/* Chunk c's code: its n bytes, verbatim (none is an empty chunk, as the REPL may record),
+ * then "\nend\n". Returns 0, 1 (cut), -1. */
 static int code_v2(reader *r, journal_chunk *c, size_t n)
 {
     if ((size_t)(r->end - r->p) < n)
         return 1;
-    if (n == 0)
-        return fail(r, r->ln, "chunk %d is empty", c->number);
     if (memchr(r->p, '\0', n))
         return fail(r, r->ln + 1, "chunk %d's code holds a NUL byte", c->number);
     if (!(c->code = malloc(n + 1)))
