@@ -200,16 +200,18 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char *err,
-                        size_t errlen)
+/* A complete temporary file for path (its name into tmp, 4096 bytes): created, written by
+ * write_fn, given mode_of's mode when that is a regular file, fsync'd, closed. Returns 0, or
+ * -1 with err (the temporary file removed). */
+static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_writer write_fn,
+                      void *ud, char *err, size_t errlen)
 {
-    char tmp[4096];
     struct stat old;
     fileio_clean_stale(path);
-    int fd = create_temp(path, tmp, sizeof tmp, err, errlen);
+    int fd = create_temp(path, tmp, 4096, err, errlen);
     if (fd < 0)
         return -1;
-    int keep_mode = stat(path, &old) == 0 && S_ISREG(old.st_mode);
+    int keep_mode = mode_of && stat(mode_of, &old) == 0 && S_ISREG(old.st_mode);
     if ((keep_mode && fchmod(fd, old.st_mode & 07777) < 0) || write_fn(fd, ud) < 0 ||
         fsync(fd) < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
@@ -222,9 +224,64 @@ int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char *err,
+                        size_t errlen)
+{
+    char tmp[4096];
+    if (write_temp(path, tmp, path, write_fn, ud, err, errlen) < 0)
+        return -1;
     if (rename(tmp, path) < 0) {
         snprintf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
+        return -1;
+    }
+    if (sync_dir(path) < 0) {
+        snprintf(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Where link() is refused: create path with O_EXCL and write it (removed if that fails).
+ * Returns 0, or -1 with the reason in *saved. */
+static int create_plain(const char *path, fileio_writer write_fn, void *ud, int *saved)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *saved = errno;
+        return -1;
+    }
+    if (write_fn(fd, ud) < 0 || fsync(fd) < 0) {
+        *saved = errno;
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    if (close(fd) < 0) {
+        *saved = errno;
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+int fileio_write_new(const char *path, fileio_writer write_fn, void *ud, char *err,
+                     size_t errlen)
+{
+    char tmp[4096];
+    if (write_temp(path, tmp, NULL, write_fn, ud, err, errlen) < 0)
+        return -1;
+    /* link() never replaces path; a file system without hard links gets a plain create */
+    int rc = link(tmp, path), saved = errno;
+    unlink(tmp);
+    if (rc < 0 && (saved == EPERM || saved == EOPNOTSUPP))
+        rc = create_plain(path, write_fn, ud, &saved);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(saved));
         return -1;
     }
     if (sync_dir(path) < 0) {

@@ -45,6 +45,12 @@ typedef int (*fileio_writer)(int fd, void *ud);
 int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char *err,
                         size_t errlen);
 
+/* Create path, which must not exist, with all its first bytes at once: the same temporary
+ * file, then link()ed to path (never replacing a file; "PATH: cannot create: File exists"),
+ * so that path never exists half-written. Same messages and clean-up as above. */
+int fileio_write_new(const char *path, fileio_writer write_fn, void *ud, char *err,
+                     size_t errlen);
+
 /* The same for len bytes at data. */
 int fileio_write_atomic_buf(const char *path, const void *data, size_t len, char *err,
                             size_t errlen);

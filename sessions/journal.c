@@ -166,22 +166,29 @@ static void render_header(sbuf *b, const journal_header *h)
            h->chip);
 }
 
+static int write_sbuf(int fd, void *ud)
+{
+    const sbuf *b = ud;
+    return fileio_write_all(fd, b->p, b->len);
+}
+
+/* The header is written to a temporary file and linked into place (fileio_write_new): a
+ * journal never exists without its whole header, even after a kill -9. */
 int journal_create(journal *j, const char *path, const journal_header *h, char *err,
                    size_t errlen)
 {
     memset(j, 0, sizeof *j);
+    j->fd = -1;
     snprintf(j->path, sizeof j->path, "%s", path);
-    j->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (j->fd < 0) {
-        snprintf(err, errlen, "%s: cannot create the journal: %s", path, strerror(errno));
-        return -1;
-    }
     sbuf b = {0};
     render_header(&b, h);
-    int rc = flush(j, &b, err, errlen);
-    if (rc < 0) {
-        close(j->fd);
-        j->fd = -1;
+    int rc = b.oom ? -1 : fileio_write_new(path, write_sbuf, &b, err, errlen);
+    if (b.oom)
+        snprintf(err, errlen, "%s: out of memory", path);
+    free(b.p);
+    if (rc == 0 && (j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "%s: cannot open the journal: %s", path, strerror(errno));
+        rc = -1;
     }
     return rc;
 }

@@ -69,6 +69,11 @@ while [ "$n" -lt "$runs" ] && { [ "$n" -lt 10 ] || [ $((SECONDS - start)) -lt 25
     n=$((n + 1))
     if [ -e f.lua ]; then check f.lua "kill $n"; else nofile=$((nofile + 1)); fi
 done
+# A journal is created whole (its header in a temporary file, linked into place): a kill in
+# between leaves f.lua.tmp.PID.N, which the next recording to the path removes.
+rm -f f.lua
+"$bin" --record f.lua - < chunks.txt > /dev/null 2>&1
+[ -z "$(find . -maxdepth 1 -name 'f.lua.tmp.*')" ] || fail "a temporary file survived the next recording: $(ls f.lua.tmp.*)"
 kchecked=$checked; kcut=$cut; checked=0; cut=0
 for t in $(seq 1 "$n"); do
     head -c $(((RANDOM * 32768 + RANDOM) % size + 60)) full.lua > p.lua
