@@ -679,6 +679,8 @@ static int parse_v1(reader *r)
     size_t len;
     char *line;
     while (rc == 0 && (line = take_line(r, &len, &cut))) {
+        if (cut > 0 && !strcmp(line, "end")) /* a hand-written file's last line, whole */
+            cut = 0;
         if (cut) { /* a cut marker: the chunk before it is whole */
             rc = cut < 0 ? -1 : 0;
             cut = cut > 0 && starts(line, "-- [") ? 2 : cut;

@@ -136,6 +136,10 @@ printf -- '-- MPCL Lab session journal, format 1\n\n-- [chunk 1] t\ndo\nx = 1\ne
 "$bin" --replay "$dir/cut1.lua" > "$dir/cut1.out" 2>&1
 check "format 1 cut: status 0" test $? -eq 0
 check "format 1 cut: warning" has "$dir/cut1.out" "cut1.lua:9: journal cut inside chunk 2 (the recording was interrupted): chunks 1-1 are read"
+printf -- '-- MPCL Lab session journal, format 1\n\n-- [chunk 1] t\ndo\nprint("whole")\nend' > "$dir/nonl.lua"
+"$bin" --replay "$dir/nonl.lua" > "$dir/nonl.out" 2>&1
+check "format 1 without a last newline after 'end': whole, no warning" \
+    bash -c "grep -qx whole '$dir/nonl.out' && ! grep -q 'journal cut' '$dir/nonl.out'"
 check "old journals still replay (format 1 asset parses)" bash -c "'$bin' --replay assets/sessions/fmnist-5split.lua --step < /dev/null 2>&1 | grep -qF -- '-- [chunk 1/6]'"
 
 # Malformed journals: one line-numbered error, exit status 2.
