@@ -155,6 +155,19 @@ $(B)/fuzz-corpus/.seeded: $(B)/fuzz-wire-replay
 	@mkdir -p $(dir $@)
 	@$(B)/fuzz-wire-replay --seed-corpus $(dir $@) >/dev/null && touch $@
 
+# The session journal's fuzz target (parser, rendering, result streams): libFuzzer (clang)
+# and, from the same source, a corpus replayer (gcc, ASan). Seeds: tests/fuzz/corpus/journal.
+JOURNAL_FUZZ_SRC := tests/fuzz/fuzz_journal.c sessions/journal.c core/fileio.c
+$(B)/fuzz-journal: $(JOURNAL_FUZZ_SRC) sessions/journal.h core/fileio.h $(B)/libmpcl.a Makefile
+	@echo "  FUZZ    $@"
+	@clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DMPCL_LIBFUZZER \
+	    -Icore -Isessions $(shell pkg-config --cflags lua5.4 2>/dev/null) -o $@ \
+	    $(JOURNAL_FUZZ_SRC) $(B)/libmpcl.a $(LDLIBS)
+
+$(B)/fuzz-journal-replay: $(JOURNAL_FUZZ_SRC) sessions/journal.h core/fileio.h $(B)/asan/libmpcl.a Makefile
+	@echo "  LD asan $@"
+	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(JOURNAL_FUZZ_SRC) $(B)/asan/libmpcl.a $(LDLIBS)
+
 # Shared libraries for the plugin loader's tests.
 $(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
 	@mkdir -p $(dir $@)

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
+
 static const char MAGIC[8] = {'M', 'P', 'C', 'L', 'S', 'T', 'O', 'R'};
 #define HEADER (8 + 4 + 16 + 8 + 4)
 
@@ -42,14 +44,22 @@ static uint32_t crc_of(const void *p, size_t n)
     return (uint32_t)c;
 }
 
+/* What store_write writes: the header, then the payload. */
+typedef struct store_out {
+    const unsigned char *head;
+    const void *payload;
+    size_t len;
+} store_out;
+
+static int write_store(int fd, void *ud)
+{
+    const store_out *o = ud;
+    return write_all(fd, o->head, HEADER) < 0 ? -1 : write_all(fd, o->payload, o->len);
+}
+
 int store_write(const char *path, const char *kind, const void *payload, size_t len, char *err,
                 size_t errlen)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
     unsigned char head[HEADER] = {0};
     memcpy(head, MAGIC, 8);
     uint32_t v = STORE_VERSION;
@@ -59,32 +69,9 @@ int store_write(const char *path, const char *kind, const void *payload, size_t 
     memcpy(head + 28, &l, 8);
     uint32_t crc = crc_of(payload, len);
     memcpy(head + 36, &crc, 4);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
-    if (write_all(fd, head, HEADER) < 0 || write_all(fd, payload, len) < 0 || fsync(fd) < 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    /* The rename itself must reach the disk. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    /* a temporary file, fsync'd, renamed into place, the directory fsync'd (fileio.h) */
+    store_out o = {head, payload, len};
+    return fileio_write_atomic(path, write_store, &o, err, errlen);
 }
 
 int store_read(const char *path, char kind[17], void **payload, size_t *len, char *err,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "fileio.h"
 #include "help.h"
 #include "isa.h"
 #include "kernels.h"
@@ -869,39 +870,12 @@ static int l_json(lua_State *L)
     return 1;
 }
 
-/* Write bytes to path atomically: a temporary file, flushed and synced, then renamed. */
+/* Write bytes to path atomically: a temporary file, synced, renamed into place, the
+ * directory synced; stale temporary files of killed writers removed (fileio.h). */
 static int write_atomic(const char *path, const char *data, size_t len, char *err,
                         size_t errlen)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return fileio_write_atomic_buf(path, data, len, err, errlen);
 }
 
 static int l_write_json(lua_State *L)

@@ -223,6 +223,8 @@ int replay_file(const char *path, const replay_opts *o)
         fprintf(stderr, "mpcl: %s\n", err);
         return 2;
     }
+    if (d.cut[0]) /* an interrupted recording: the complete chunks before the cut run */
+        fprintf(stderr, "mpcl: warning: %s\n", d.cut);
     if (o->verify)
         check_data(&d);
     lab_state_opts so;

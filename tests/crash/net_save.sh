@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Crash consistency of net:save: a process saves two different nets to one path in turn
+# until it is killed with SIGKILL at a random moment; after each kill the file must be one
+# of the two complete versions (byte for byte, and lab.load reads it), and the next save to
+# the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
+# RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
+set -u
+bin=$(realpath "${MPCL_BIN:-build/mpcl}")
+dir=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
+cd "$dir" || exit 1
+runs=${RUNS:-30}
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# mode=ref: the two versions, complete; mode=loop: save them in turn to out= forever;
+# mode=once: one save (of A) to out=; mode=load: lab.load(out) must succeed.
+cat > saver.lua <<'LUA'
+local args = ...
+local A = lab.net{sizes = {784, 1024, 1024, 10}, seed = 1}
+if args.mode == "load" then lab.load(args.out) print("loaded") return end
+if args.mode == "ref" then A:save("A.net") lab.net{sizes = {784, 1024, 1024, 10}, seed = 2}:save("B.net") return end
+if args.mode == "once" then A:save(args.out) return end
+local B = lab.net{sizes = {784, 1024, 1024, 10}, seed = 2}
+print("saving") io.stdout:flush()
+while true do A:save(args.out) B:save(args.out) end
+LUA
+"$bin" saver.lua mode=ref || { echo "FAIL the reference saves"; exit 1; }
+cmp -s A.net B.net && { echo "FAIL the two versions are the same"; exit 1; }
+cp A.net f.net
+start=$SECONDS; n=0; checked=0; temps=0; asb=0
+while [ "$n" -lt "$runs" ] && { [ "$n" -lt 10 ] || [ $((SECONDS - start)) -lt 25 ]; }; do
+    "$bin" saver.lua mode=loop out=f.net > loop.out 2>&1 &
+    pid=$!
+    sleep "0.$(printf %03d $((RANDOM % 400)))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    n=$((n + 1))
+    left=$(find . -maxdepth 1 -name 'f.net.tmp.*' | wc -l)
+    temps=$((temps + left))
+    if cmp -s f.net A.net || cmp -s f.net B.net; then
+        checked=$((checked + 1))
+        cmp -s f.net B.net && asb=$((asb + 1))
+    else
+        fail "run $n: f.net is neither version ($(wc -c < f.net) bytes)"
+    fi
+    "$bin" saver.lua mode=load out=f.net > load.out 2>&1 || fail "run $n: lab.load: $(head -n 1 load.out)"
+    "$bin" saver.lua mode=once out=f.net > once.out 2>&1 || fail "run $n: the next save: $(head -n 1 once.out)"
+    [ -z "$(find . -maxdepth 1 -name 'f.net.tmp.*')" ] || fail "run $n: a temporary file survived the next save: $(ls f.net.tmp.*)"
+    cmp -s f.net A.net || fail "run $n: the next save did not write A"
+done
+echo "net:save killed $n times: $checked files checked (old or new version, $asb of them the second), $temps temporary files left by kills, all removed by the next save"
+echo "$fails failed"
+[ "$fails" -eq 0 ] && [ "$checked" -eq "$n" ]

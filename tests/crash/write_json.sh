@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Crash consistency of lab.write_json: a process writes two different JSON documents to one path in turn
+# until it is killed with SIGKILL at a random moment; after each kill the file must be one
+# of the two complete versions (byte for byte, and it parses as JSON), and the next write to
+# the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
+# RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
+set -u
+bin=$(realpath "${MPCL_BIN:-build/mpcl}")
+dir=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
+cd "$dir" || exit 1
+runs=${RUNS:-30}
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# mode=ref: the two versions, complete; mode=loop: write them in turn to out= forever;
+# mode=once: one write (of A) to out=; mode=load: out must parse (cjson, as the lab's JSON).
+cat > writer.lua <<'LUA'
+local args = ...
+local function doc(k) -- an array: objects would list their keys in another order each run
+  local v = {string.rep("x", 4000000)} -- a long string: writing, not encoding, takes the time
+  for i = 2, 1000 do v[i] = i * k end
+  return v
+end
+if args.mode == "load" then
+  local f = assert(io.open(args.out)) local t = require("cjson").decode(f:read("a")) f:close()
+  assert(#t == 1000 and #t[1] == 4000000, "1000 values") print("parsed") return
+end
+local A = doc(0.5)
+if args.mode == "ref" then lab.write_json("A.json", A) lab.write_json("B.json", doc(0.25)) return end
+if args.mode == "once" then lab.write_json(args.out, A) return end
+local B = doc(0.25)
+print("writing") io.stdout:flush()
+while true do lab.write_json(args.out, A) lab.write_json(args.out, B) end
+LUA
+"$bin" writer.lua mode=ref || { echo "FAIL the reference writes"; exit 1; }
+"$bin" writer.lua mode=load out=A.json > /dev/null && "$bin" writer.lua mode=load out=B.json > /dev/null || { echo "FAIL the references do not parse"; exit 1; }
+cmp -s A.json B.json && { echo "FAIL the two versions are the same"; exit 1; }
+cp A.json f.json
+start=$SECONDS; n=0; checked=0; temps=0; asb=0
+while [ "$n" -lt "$runs" ] && { [ "$n" -lt 10 ] || [ $((SECONDS - start)) -lt 25 ]; }; do
+    "$bin" writer.lua mode=loop out=f.json > loop.out 2>&1 &
+    pid=$!
+    sleep "0.$(printf %03d $((RANDOM % 400)))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    n=$((n + 1))
+    left=$(find . -maxdepth 1 -name 'f.json.tmp.*' | wc -l)
+    temps=$((temps + left))
+    if cmp -s f.json A.json || cmp -s f.json B.json; then
+        checked=$((checked + 1))
+        cmp -s f.json B.json && asb=$((asb + 1))
+    else
+        fail "run $n: f.json is neither version ($(wc -c < f.json) bytes)"
+    fi
+    "$bin" writer.lua mode=load out=f.json > load.out 2>&1 || fail "run $n: it does not parse: $(head -n 1 load.out)"
+    "$bin" writer.lua mode=once out=f.json > once.out 2>&1 || fail "run $n: the next write: $(head -n 1 once.out)"
+    [ -z "$(find . -maxdepth 1 -name 'f.json.tmp.*')" ] || fail "run $n: a temporary file survived the next write: $(ls f.json.tmp.*)"
+    cmp -s f.json A.json || fail "run $n: the next write did not write A"
+done
+echo "lab.write_json killed $n times: $checked files checked (old or new version, $asb of them the second), $temps temporary files left by kills, all removed by the next write"
+echo "$fails failed"
+[ "$fails" -eq 0 ] && [ "$checked" -eq "$n" ]

@@ -1,0 +1,7 @@
+-- MPCL Lab session journal, format 2
+
+-- [chunk 1] t code=1 results=0
+do
+x
+end
+y = 1

@@ -1,0 +1,11 @@
+-- MPCL Lab session journal, format 1
+
+-- [chunk 1] t
+do
+x = 1
+end
+--| r a=1
+
+-- [chunk 2] t
+do
+print(x

@@ -1,0 +1,3 @@
+-- MPCL Lab session journal, format 2
+-- seed: 4
+-- thr

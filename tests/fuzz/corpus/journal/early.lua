@@ -1,0 +1,2 @@
+-- MPCL Lab session journal, format 1
+x = 1

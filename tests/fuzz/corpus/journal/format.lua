@@ -1,0 +1,1 @@
+-- MPCL Lab session journal, format 7
