@@ -855,6 +855,11 @@ static void load_queue(console *c, const console_opts *o)
         out_text(c, "\n", OUT_ERROR);
         return;
     }
+    if (c->replay.cut[0]) { /* an interrupted recording: the complete chunks before the cut */
+        char m[700];
+        snprintf(m, sizeof m, "warning: %s\n", c->replay.cut);
+        out_text(c, m, OUT_NOTICE);
+    }
     c->replay_loaded = 1;
     c->replay_step = o->step;
     lab_set_default_seed(c->L, c->replay.header.seed ? c->replay.header.seed : 1);
