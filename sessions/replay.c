@@ -27,23 +27,15 @@ static void write_out(void *ud, const char *text, int is_error)
     fflush(is_error ? stderr : stdout);
 }
 
-/* The expected results, one stream over all chunks. */
+/* The expected results, one stream over all chunks (journal_next_result walks it). */
 typedef struct expect {
     const journal_doc *d;
-    int chunk, rec; /* next expected: d->chunks[chunk].records[rec] */
+    journal_cursor cur;
 } expect;
 
 static const char *next_expected(expect *e, int *line)
 {
-    while (e->chunk < e->d->nchunks && e->rec >= e->d->chunks[e->chunk].nrecords) {
-        e->chunk++;
-        e->rec = 0;
-    }
-    if (e->chunk >= e->d->nchunks)
-        return NULL;
-    const journal_chunk *c = &e->d->chunks[e->chunk];
-    *line = c->record_lines[e->rec];
-    return c->records[e->rec++];
+    return journal_next_result(e->d, &e->cur, line);
 }
 
 /* Wait for Enter (1), or q / end of input (0). */
@@ -241,7 +233,7 @@ int replay_file(const char *path, const replay_opts *o)
     repl r;
     repl_init(&r, L, write_out, NULL);
     FILE *tty = o->step ? step_input() : NULL;
-    expect ex = {&d, 0, 0};
+    expect ex = {&d, {0, 0}};
     int status = 0, compared = 0, ran = 0;
     for (int i = 0; i < d.nchunks && status < 2; i++) {
         const journal_chunk *c = &d.chunks[i];
