@@ -66,6 +66,39 @@ static int text_load(lua_State *L)
     return lua_gettop(L);
 }
 
+/* ---- output ---------------------------------------------------------------------------- */
+
+void sandbox_write_text(FILE *f, const char *s, size_t n)
+{
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t')
+            continue;
+        fwrite(s + from, 1, i - from, f);
+        fprintf(f, "\\x%02x", c);
+        from = i + 1;
+    }
+    fwrite(s + from, 1, n - from, f);
+}
+
+/* print, with the text made safe for the terminal (sandbox_write_text). */
+static int safe_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1)
+            fputc('\t', stdout);
+        sandbox_write_text(stdout, s, len);
+        lua_pop(L, 1);
+    }
+    fputc('\n', stdout);
+    fflush(stdout);
+    return 0;
+}
+
 /* ---- the instruction count ----------------------------------------------------------- */
 
 typedef struct counter {
@@ -279,6 +312,8 @@ void sandbox_apply(lua_State *L, long long max_instructions)
     lua_getglobal(L, "load");
     lua_pushcclosure(L, text_load, 1);
     lua_setglobal(L, "load");
+    lua_pushcfunction(L, safe_print); /* the console puts its own (into its pane) */
+    lua_setglobal(L, "print");
     counter *c = lua_newuserdatauv(L, sizeof *c, 0);
     c->count = 0;
     c->limit = max_instructions;

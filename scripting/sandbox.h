@@ -15,6 +15,7 @@
 #define MPCL_SANDBOX_H
 
 #include <lua.h>
+#include <stdio.h>
 
 #define SANDBOX_INSTRUCTIONS_PER_SECOND 100000000.0
 
@@ -24,6 +25,12 @@ void sandbox_apply(lua_State *L, long long max_instructions);
 /* Restart the instruction count and re-arm its hook: before each chunk. A no-op in a state
  * without a sandbox. */
 void sandbox_reset_count(lua_State *L);
+/* Write n bytes of text a replay produced to f with the terminal's control bytes (C0 but
+ * newline and tab, and DEL) written as \xNN: a journal cannot move the cursor, retitle the
+ * window or reach the clipboard through escape codes. UTF-8 passes unchanged. A sandboxed
+ * state's print goes through it; so does what the replay prints for it. */
+void sandbox_write_text(FILE *f, const char *s, size_t n);
+
 /* Called by the watchdog (on its own thread) just before it ends the process: the console
  * puts the terminal back. */
 void sandbox_on_kill(void (*fn)(void));

@@ -20,11 +20,17 @@ void replay_opts_default(replay_opts *o)
     o->max_memory = (size_t)1 << 30;
 }
 
+/* What the REPL prints for the replay (values, errors): from the journal, so made safe for
+ * the terminal unless trusted (ud: the options). */
 static void write_out(void *ud, const char *text, int is_error)
 {
-    (void)ud;
-    fputs(text, is_error ? stderr : stdout);
-    fflush(is_error ? stderr : stdout);
+    const replay_opts *o = ud;
+    FILE *f = is_error ? stderr : stdout;
+    if (o->trust)
+        fputs(text, f);
+    else
+        sandbox_write_text(f, text, strlen(text));
+    fflush(f);
 }
 
 /* The expected results, one stream over all chunks (journal_next_result walks it). */
@@ -231,7 +237,7 @@ int replay_file(const char *path, const replay_opts *o)
         return 1;
     }
     repl r;
-    repl_init(&r, L, write_out, NULL);
+    repl_init(&r, L, write_out, (void *)o);
     FILE *tty = o->step ? step_input() : NULL;
     expect ex = {&d, {0, 0}};
     int status = 0, compared = 0, ran = 0;

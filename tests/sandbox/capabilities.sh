@@ -134,6 +134,14 @@ check "the replay goes on after the cap" has "$dir/mem.out" "after	true"
 /usr/bin/time -f '%M' -o "$dir/rss" "$bin" --replay "$dir/mem.lua" --max-memory 64 >/dev/null 2>&1
 check "the process stays near the cap (max RSS $(tail -n1 "$dir/rss") KiB < 300 MiB)" test "$(tail -n1 "$dir/rss")" -lt 307200
 
+# Escape codes from a journal never reach the terminal raw (print, values, errors).
+journal "$dir/esc.lua" 'print("a\27]0;retitled\7b", "±")' 'return "\27[2J"' 'lab.dataset("\27[31mx")'
+(cd "$dir" && "$bin" --replay esc.lua) > "$dir/esc.out" 2>&1
+check "no control byte in a replay's output" test "$(tr -d '\n\t' < "$dir/esc.out" | LC_ALL=C grep -c "$(printf '[\001-\037\177]')")" -eq 0
+check "print's escapes shown as \\x1b" has "$dir/esc.out" 'a\x1b]0;retitled\x07b	±'
+check "an error's escapes too" has "$dir/esc.out" "unknown data set '\x1b[31mx'"
+check "a value's too" has "$dir/esc.out" '\x1b[2J'
+
 # Objects Lua could break: protected metatables, finalized objects, re-entrant calls.
 journal "$dir/objects.lua" \
     "n = lab.net{sizes = {4, 3}} print('mt', getmetatable(n))" \
