@@ -473,7 +473,7 @@ int wire_put_message(wire_buf *out, uint8_t type, uint16_t cmd, uint32_t seq,
     for (size_t k = 0; k < nfrag; k++) {
         size_t off = k * max_payload, n = len - off < max_payload ? len - off : max_payload;
         wire_write_frame(dst, type, k + 1 < nfrag ? WIRE_MORE : 0, cmd, (uint16_t)k, seq,
-                         src + off, (uint32_t)n);
+                         src ? src + off : NULL, (uint32_t)n); /* an empty message: no payload */
         dst += wire_frame_size(n);
     }
     return 0;
