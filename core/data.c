@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include "fileio.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -39,13 +40,16 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- IDX files ---------------------------------------------------------------- */
 
-/* zlib prefixes its messages with the path given to gzopen; ours already carry it. */
-static const char *gz_message(gzFile gz, const char *path, int *errnum)
+/* zlib prefixes its messages with "<fd:N>: " (the name gzdopen gives the stream); ours
+ * already carry the path. */
+static const char *gz_message(gzFile gz, int *errnum)
 {
     const char *msg = gzerror(gz, errnum);
-    size_t n = strlen(path);
-    if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        msg += n + 2;
+    if (msg && !strncmp(msg, "<fd:", 4)) {
+        const char *colon = strstr(msg, ">: ");
+        if (colon)
+            msg = colon + 3;
+    }
     return msg ? msg : "unknown error";
 }
 
@@ -54,7 +58,7 @@ static void gz_read_error(gzFile gz, const char *path, char *err, size_t errlen)
 {
     int errnum = Z_OK;
     int saved = errno;
-    const char *msg = gz_message(gz, path, &errnum);
+    const char *msg = gz_message(gz, &errnum);
     if (errnum == Z_ERRNO)
         seterr(err, errlen, "%s: read error (%s)", path, strerror(saved));
     else if (errnum == Z_MEM_ERROR)
@@ -83,6 +87,30 @@ static long long gz_read_some(gzFile gz, void *buf, size_t n, const char *path, 
         got += (size_t)r;
     }
     return (long long)got;
+}
+
+/* Open path for gzread (raw or gzip): a regular file only, so that a FIFO or a device is a
+ * one-line error at once instead of a read that blocks forever (fileio). NULL with err set. */
+static gzFile idx_open(const char *path, char *err, size_t errlen)
+{
+    char ferr[512];
+    errno = 0;
+    int fd = fileio_open_regular(path, ferr, sizeof ferr);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            seterr(err, errlen, "%s: not found", path);
+        else
+            seterr(err, errlen, "%s", ferr);
+        return NULL;
+    }
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        seterr(err, errlen, "%s: cannot open (out of memory)", path);
+        return NULL;
+    }
+    gzbuffer(gz, 1u << 17);
+    return gz;
 }
 
 /* "10000 labels", "10000 images of 28x28 (7840000 bytes)", "12x34 bytes". */
@@ -122,17 +150,9 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
         return -1;
     }
 
-    errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        if (errno == ENOENT)
-            seterr(err, errlen, "%s: not found", path);
-        else
-            seterr(err, errlen, "%s: cannot open (%s)", path,
-                   errno ? strerror(errno) : "out of memory");
+    gzFile gz = idx_open(path, err, errlen);
+    if (!gz)
         return -1;
-    }
-    gzbuffer(gz, 1u << 17);
 
     uint8_t *buf = NULL;
     uint8_t head[4 + 4 * 3];
@@ -228,7 +248,7 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
     int errnum = Z_OK;
     if (got < total) {
         const char *why = "";
-        gz_message(gz, path, &errnum);
+        gz_message(gz, &errnum);
         if (errnum == Z_BUF_ERROR)
             why = " (gzip stream cut short)";
         describe_held(held, sizeof held, ndims, got, 0);
@@ -260,7 +280,7 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
         goto fail;
     }
     /* A gzip stream that ends early (e.g. without its trailer) is not checksummed. */
-    const char *msg = gz_message(gz, path, &errnum);
+    const char *msg = gz_message(gz, &errnum);
     if (errnum != Z_OK) {
         seterr(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
         goto fail;
@@ -365,6 +385,8 @@ const char *data_dir_for(const char *name)
     return NULL;
 }
 
+/* Anything there but a directory: a FIFO or a device is found, and idx_read then says
+ * what it is (rather than "not found"). */
 static int is_file(const char *path)
 {
     struct stat st;
