@@ -154,19 +154,29 @@ FUZZ_TIME ?= 120
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
            $(filter-out -fno-ipa-pure-const -fno-ipa-modref -Werror,$(MPCL_CFLAGS))
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz-%) $(FUZZ_TARGETS:%=$(B)/fuzz-%-replay)
+# $(call fuzz_objs,DIR,NAME): target NAME's objects under build/DIR (a function, so that its %
+# is not the pattern rules' stem).
+fuzz_objs = $(patsubst %.c,$(B)/$(1)/%.o,$(FUZZ_SRC_$(2)))
 
 $(B)/fuzz/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC fuzz $<"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
 
+# clang 14 knows no __builtin_cpu_supports("vaes"): the CPU probe is built by gcc, without
+# sanitizers (it parses nothing).
+$(B)/fuzz/obj/core/isa.o: core/isa.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $< (gcc)"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
 .SECONDEXPANSION:
 $(B)/fuzz-%-replay: $(B)/asan/obj/tests/fuzz/fuzz_%.o $(B)/asan/obj/tests/fuzz/replay.o \
-                    $$(patsubst %.c,$(B)/asan/obj/%.o,$$(FUZZ_SRC_$$*))
+                    $$(call fuzz_objs,asan/obj,$$*)
 	@echo "  LD asan $@"
 	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $$(patsubst %.c,$(B)/fuzz/obj/%.o,$$(FUZZ_SRC_$$*))
+$(B)/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,fuzz/obj,$$*)
 	@echo "  LD fuzz $@"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 

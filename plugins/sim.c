@@ -334,8 +334,8 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
     else if (!numeric)
         snprintf(err, errlen, "option %s needs a number, got '%s'", k, shown(sv, sizeof sv, v));
     else if (rc < 0)
-        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k, v, k,
-                 option_range(k));
+        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k,
+                 shown(sv, sizeof sv, v), k, option_range(k));
     return rc;
 }
 
