@@ -78,8 +78,8 @@ static inline int fuzz_sim_uri(const char *in, char *out, size_t n, int rows, in
     if (strcmp(in, "sim") && strncmp(in, "sim:", 4))
         return snprintf(out, n, "%s", in) < (int)n ? 0 : -1;
     size_t o = (size_t)snprintf(out, n, "sim:rows=%d,cols=%d", rows, cols);
-    const char *p = in[3] ? in + 4 : "";
-    while (o < n) {
+    const char *p = in + 4;
+    while (in[3] && o < n) {
         /* Tokens as sim.c cuts them, empty ones kept (sim.c skips them: so do we, as ","). */
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);

@@ -105,8 +105,88 @@ def map_seeds():
         'blank-lines': b'\x01\x01\x02' + b'\n\n  \n',
     }
 
+# ---- luaopts: programs in fuzz_luaopts.c's encoding (keep these tables in step with it) ----
+CALLS = ['net', 'dataset', 'tasks', 'trainer', 'evaluate', 'experiment', 'baseline', 'chip.open',
+         'energy', 'ops', 'program', 'map', 'histogram', 'infer', 'set', 'get', 'sizes', 'task',
+         'info', 'mapping']
+METHOD = {'program', 'map', 'histogram', 'infer', 'set', 'get', 'sizes', 'task', 'info', 'mapping'}
+KEYS = ['sizes', 'binary', 'seed', 'init', 'input', 'threshold', 'groups', 'val', 'rule', 'm',
+        'lr', 'batch', 'epochs', 'patience', 'restore', 'reset', 'bn', 'mask', 'scenario', 'joint',
+        'ds', 'dataset', 'hidden', 'method', 'seq', 'optimizer', 'lambda', 'online', 'gamma',
+        'fisher', 'fisher_n', 'c', 'xi', 'mem', 'ref', 'upto', 'confusion', 'split', 'tol',
+        'max_pulses', 'learnt', 'layer', 'row', 'col', 'rows', 'cols', 'bins', 'max', 'p',
+        'simulate', 'chip', 'v_read', 't_read', 'r_lrs', 'r_hrs', 'e_add', 'e_adc', 'adc_channels',
+        'id', 'noise', 'stuck', 'd2d', 'adc_bits', 'map', 'map_neg', 'tia_gain', 'adc_vfs',
+        'adc_offset', 'adc_inl', 'adc_dnl', 'int_frac_bits', 'wire_ohm', 'row_wire_ohm',
+        'col_wire_ohm', 'access_ohm', 'driver_ohm', 'line_solver', 'preset', 'read_noise',
+        'time_s', 'refresh', 'every']
+WORDS = ['mnist', 'fmnist', 'paper192', 'float784', 'binary784', 'sim', 'sim:preset=ideal', 'task',
+         'domain', 'class', 'shared', 'mpcl', 'sgd', 'adam', 'ewc', 'si', 'gem', 'agem', 'none',
+         'joint', 'exact', 'fast', 'auto', 'paper', 'ideal', 'worn', 'pos', 'neg', 'true',
+         'empirical', 'test', 'train', 'val', '', '1', '0.5', '-1', 'nan', 'inf', '0x10']
+
+class Slot:
+    def __init__(self, k): self.k = k
+
+def val(v):
+    if v is None: return b'\x00'
+    if v is True: return bytes([1 + 11 * 2])   # tag 23: 23 % 11 == 1, bit 16 set
+    if v is False: return b'\x01'
+    if isinstance(v, Slot): return bytes([10, v.k])
+    if isinstance(v, int):
+        if -128 <= v < 128: return bytes([2, v & 255])
+        return bytes([4]) + struct.pack('<d', float(v))
+    if isinstance(v, float): return bytes([4]) + struct.pack('<d', v)
+    if isinstance(v, str):
+        if v in WORDS: return bytes([6, WORDS.index(v)])
+        b = v.encode('latin-1'); return bytes([7, len(b)]) + b
+    if isinstance(v, list): v = {i + 1: x for i, x in enumerate(v)}
+    if isinstance(v, dict):
+        out = bytes([8, len(v)])
+        for k, x in v.items():
+            out += bytes([2 * KEYS.index(k)]) if k in KEYS else bytes([1]) + val(k)
+            out += val(x)
+        return out
+    raise ValueError(v)
+
+def call(fn, *args, slot=7, self=0):
+    out = bytes([CALLS.index(fn)])
+    if fn in METHOD: out += bytes([self])
+    return out + b''.join(val(a) for a in args) + bytes([slot])
+
+def luaopts_seeds():
+    ds, ts, net = Slot(0), Slot(1), Slot(2)
+    chip = call('chip.open', 'sim', {'preset': 'ideal', 'rows': 256, 'cols': 64}, slot=4)
+    return {
+        'net': call('net', {'sizes': [192, 8, 8, 10], 'binary': True}, slot=3) +
+               call('sizes', self=3),
+        'net-bad': call('net', {'sizes': [0, 2]}) + call('net', {'sizes': 'x', 'seed': -1}),
+        'chip-program-infer': chip + call('program', net, {'tol': 0.2}, self=4, slot=5) +
+               call('infer', ts, {'p': 16, 'upto': 2}, self=4) +
+               call('histogram', {'bins': 10}, self=4) + call('mapping', self=4),
+        'chip-map-set-get': chip + call('map', {'rows': 2, 'cols': 2}, self=4) +
+               call('set', 'read_noise', 0.5, self=4) + call('get', 'v_read', self=4) +
+               call('info', self=4),
+        'chip-options': call('chip.open', 'sim:id=3', {'noise': 0.1, 'map': 'x', 'adc_bits': 8,
+                                                        'line_solver': 'exact'}),
+        'chip-bad-options': call('chip.open', 'sim', {'rows': 'many', 'bogus': 1}),
+        'experiment': call('experiment', {'ds': ds, 'hidden': 8, 'epochs': 1, 'rule': 'mpcl'}),
+        'experiment-by-name': call('experiment', {'dataset': 'mnist', 'input': 'binary784',
+                                                  'hidden': 4, 'groups': [[0, 1], [2, 3]]}),
+        'baseline': call('baseline', {'ds': ds, 'method': 'ewc', 'hidden': 8, 'lambda': 0.5}),
+        'baseline-bad': call('baseline', {'method': 'gem', 'seq': ts, 'mem': 0}),
+        'trainer-evaluate': call('trainer', net, ts, {'rule': 'mpcl', 'm': 0.5}) +
+               call('evaluate', net, ts, {'scenario': 'task', 'upto': 2, 'confusion': True}),
+        'dataset-tasks': call('dataset', 'mnist', {'input': 'float784', 'threshold': 0.5}, slot=5) +
+               call('tasks', Slot(5), {'groups': [[0, 1], [2, 3]], 'val': 0.2}) +
+               call('task', 1, self=1),
+        'energy-ops': call('energy', net, {'p': 16}) + call('ops', [192, 8, 8, 10],
+                                                           {'p': 4, 'adc_channels': 2}),
+    }
+
 def main():
-    gens = {'idx': idx_seeds, 'store': store_seeds, 'simopts': simopts_seeds, 'map': map_seeds}
+    gens = {'idx': idx_seeds, 'store': store_seeds, 'simopts': simopts_seeds, 'map': map_seeds,
+            'luaopts': luaopts_seeds}
     names = sys.argv[1:] or list(gens)
     for name in names:
         d = os.path.join('tests/fuzz/corpus', name)
