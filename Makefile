@@ -135,7 +135,7 @@ $(B)/mpcl-bench-link: $(B)/obj/tests/perf/link_bench.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# ---- Fuzzing: every parser under libFuzzer (tests/fuzz/README) ------------------------
+# ---- Fuzzing: every parser under libFuzzer (tests/fuzz/README.md) ---------------------
 # A target NAME is tests/fuzz/fuzz_NAME.c (LLVMFuzzerTestOneInput), its committed seed corpus
 # tests/fuzz/corpus/NAME/, and FUZZ_SRC_NAME, the sources it links: adding one is a word in
 # FUZZ_TARGETS and one FUZZ_SRC_ line. Each builds twice: build/fuzz-NAME (clang, libFuzzer,
