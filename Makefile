@@ -198,7 +198,7 @@ test: deps
 	@tests/run.sh
 
 fuzz: deps
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) -s --no-print-directory $(FUZZ_BINS)
 	@FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/fuzz.sh $(FUZZ_TARGETS)
 
 # The bench's own packages: the PyTorch peer, OpenBLAS for it and for mpcl-bench-gemm.

@@ -93,12 +93,12 @@ for s in tests/report/*.sh; do
 done
 
 # Every parser's fuzz target (tests/fuzz/corpus/NAME, build/fuzz-NAME) under libFuzzer for
-# FUZZ_TEST_TIME seconds (5; make fuzz: longer) on a copy of its corpus in build/fuzz-work,
+# FUZZ_TEST_TIME seconds (5; make fuzz: longer) on a copy of its corpus in build/fuzz-test,
 # then the committed corpus (seeds and regression inputs) replayed under gcc's ASan+UBSan.
 for dir in tests/fuzz/corpus/*/; do
     name=$(basename "$dir")
     [ -x "build/fuzz-$name" ] && run_one fuzz "fuzz-$name" "$log/fuzz-$name.log" \
-        env FUZZ_TIME="${FUZZ_TEST_TIME:-5}" tests/fuzz/fuzz.sh "$name"
+        env FUZZ_TIME="${FUZZ_TEST_TIME:-5}" FUZZ_WORK=build/fuzz-test tests/fuzz/fuzz.sh "$name"
     [ -x "build/fuzz-$name-replay" ] && run_one fuzz "fuzz-$name-replay" \
         "$log/fuzz-$name-replay.log" "build/fuzz-$name-replay" "$dir"
 done

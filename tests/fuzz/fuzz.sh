@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets, one after another, each on a copy of its committed seed corpus:
 #   tests/fuzz/fuzz.sh NAME...
-# FUZZ_TIME seconds each (120). build/fuzz-NAME runs in build/fuzz-work/NAME/ (corpus/ there
-# grows; crash-*, leak-*, timeout-*, oom-* are what it found; log is libFuzzer's output):
-# tests/fuzz/corpus/NAME is only read. Prints per target the executions
+# FUZZ_TIME seconds each (120). build/fuzz-NAME runs in $FUZZ_WORK/NAME/ (build/fuzz-work;
+# make test uses build/fuzz-test, so that it never clears what a make fuzz found): corpus/
+# there grows; crash-*, leak-*, timeout-*, oom-* are what it found; log is libFuzzer's
+# output. tests/fuzz/corpus/NAME is only read. Prints per target the executions
 # (stat::number_of_executed_units), the corpus size and whether a crash was found, with the
 # reproducer's path. Exit status 1 when a target found one (or could not run).
 set -u
 cd "$(dirname "$0")/../.."
 time=${FUZZ_TIME:-120}
+root=${FUZZ_WORK:-build/fuzz-work}
 status=0
 for name in "$@"; do
     bin=build/fuzz-$name
-    work=build/fuzz-work/$name
+    work=$root/$name
     rm -rf "$work"
     mkdir -p "$work/corpus"
     if [ ! -x "$bin" ] || [ ! -d "tests/fuzz/corpus/$name" ]; then
