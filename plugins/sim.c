@@ -6,8 +6,10 @@
  * the LRS, relative), rows, cols (512), adc_bits (4-16), v_read (V), tia_gain (V/uA, or
  * auto: full scale follows p), adc_vfs (V), adc_offset, adc_inl, adc_dnl (LSB),
  * wire_ohm (both wires), row_wire_ohm, col_wire_ohm, access_ohm, driver_ohm (ohm), line_solver (fast or exact), map (a measured
- * conductance map of the positive array: a text file of rows of conductances in uS,
- * imported at (0, 0)), map_neg (the same for the negative array). Parameters: v_read,
+ * conductance map of the positive array: a regular text file of rows of conductances in uS,
+ * numbers separated by blanks, one row per line, blank lines skipped, imported at (0, 0);
+ * an error names the line and column, never the file's bytes), map_neg (the same for the
+ * negative array). Parameters: v_read,
  * adc_bits, tia_gain, read_noise, int_frac_bits, adc_channels (settable); time_s (setting
  * it advances the arrays' clock to that time); g_lrs, g_hrs, array_ops, adds,
  * conversions, adc_vfs, adc_offset, adc_inl, adc_dnl, adc_seed, row_wire_ohm, col_wire_ohm, access_ohm,
