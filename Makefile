@@ -139,21 +139,50 @@ $(B)/mpcl-bench-link: $(B)/obj/tests/perf/link_bench.o $(B)/libmpcl.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The frame parser's fuzz target: libFuzzer (clang) and, from the same source, a corpus
-# replayer (gcc, ASan) that also writes the seed corpus.
-FUZZ_TIME ?= 300
-$(B)/fuzz-wire: tests/fuzz/fuzz_wire.c plugins/wire.c plugins/wire.h Makefile
-	@echo "  FUZZ    $@"
-	@clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DMPCL_LIBFUZZER \
-	    -Iplugins -o $@ tests/fuzz/fuzz_wire.c plugins/wire.c -lz
+# ---- Fuzzing: every parser under libFuzzer (tests/fuzz/README.md) ---------------------
+# A target NAME is tests/fuzz/fuzz_NAME.c (LLVMFuzzerTestOneInput), its committed seed corpus
+# tests/fuzz/corpus/NAME/, and FUZZ_SRC_NAME, the sources it links: adding one is a word in
+# FUZZ_TARGETS and one FUZZ_SRC_ line. Each builds twice: build/fuzz-NAME (clang, libFuzzer,
+# ASan+UBSan) and build/fuzz-NAME-replay (gcc, ASan+UBSan, tests/fuzz/replay.c's main), which
+# replays a corpus. make test runs each for FUZZ_TEST_TIME seconds (5) on a copy of its
+# corpus and replays the corpus; make fuzz runs each for FUZZ_TIME seconds (120).
+FUZZ_TARGETS := wire idx store simopts map luaopts
+FUZZ_SRC_wire    := plugins/wire.c
+FUZZ_SRC_idx     := core/data.c core/fileio.c core/rng.c
+FUZZ_SRC_store   := $(CORE_SRC)
+FUZZ_SRC_simopts := $(CORE_SRC)
+FUZZ_SRC_map     := $(CORE_SRC)
+FUZZ_SRC_luaopts := $(CORE_SRC) $(LAB_SRC)
+FUZZ_TIME ?= 120
+# clang has no -fno-ipa-* (GCC-only) and warns differently: MPCL_CFLAGS less those, no -Werror.
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+           $(filter-out -fno-ipa-pure-const -fno-ipa-modref -Werror,$(MPCL_CFLAGS))
+FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz-%) $(FUZZ_TARGETS:%=$(B)/fuzz-%-replay)
+# $(call fuzz_objs,DIR,NAME): target NAME's objects under build/DIR (a function, so that its %
+# is not the pattern rules' stem).
+fuzz_objs = $(patsubst %.c,$(B)/$(1)/%.o,$(FUZZ_SRC_$(2)))
 
-$(B)/fuzz-wire-replay: tests/fuzz/fuzz_wire.c plugins/wire.c plugins/wire.h Makefile
-	@echo "  LD asan $@"
-	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ tests/fuzz/fuzz_wire.c plugins/wire.c -lz
-
-$(B)/fuzz-corpus/.seeded: $(B)/fuzz-wire-replay
+$(B)/fuzz/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	@$(B)/fuzz-wire-replay --seed-corpus $(dir $@) >/dev/null && touch $@
+	@echo "  CC fuzz $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+# clang 14 knows no __builtin_cpu_supports("vaes"): the CPU probe is built by gcc, without
+# sanitizers (it parses nothing).
+$(B)/fuzz/obj/core/isa.o: core/isa.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $< (gcc)"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+.SECONDEXPANSION:
+$(B)/fuzz-%-replay: $(B)/asan/obj/tests/fuzz/fuzz_%.o $(B)/asan/obj/tests/fuzz/replay.o \
+                    $$(call fuzz_objs,asan/obj,$$*)
+	@echo "  LD asan $@"
+	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,fuzz/obj,$$*)
+	@echo "  LD fuzz $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 # The session journal's fuzz target (parser, rendering, result streams): libFuzzer (clang)
 # and, from the same source, a corpus replayer (gcc, ASan). Seeds: tests/fuzz/corpus/journal.
@@ -182,12 +211,12 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(ASAN_TESTS) $(B)/asan/mpcl $(B)/asan/mpcl-chipd \
-	    $(B)/fuzz-wire $(B)/fuzz-corpus/.seeded
+	    $(FUZZ_BINS)
 	@tests/run.sh
 
 fuzz: deps
-	@$(MAKE) --no-print-directory $(B)/fuzz-wire $(B)/fuzz-corpus/.seeded
-	$(B)/fuzz-wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(B)/fuzz-corpus
+	@$(MAKE) -s --no-print-directory $(FUZZ_BINS)
+	@FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/fuzz.sh $(FUZZ_TARGETS)
 
 # The bench's own packages: the PyTorch peer, OpenBLAS for it and for mpcl-bench-gemm.
 bench: export MPCL_EXTRA_PKGS += python3-torch libopenblas0-pthread libopenblas-dev

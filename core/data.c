@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include "fileio.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -39,13 +40,16 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- IDX files ---------------------------------------------------------------- */
 
-/* zlib prefixes its messages with the path given to gzopen; ours already carry it. */
-static const char *gz_message(gzFile gz, const char *path, int *errnum)
+/* zlib prefixes its messages with "<fd:N>: " (the name gzdopen gives the stream); ours
+ * already carry the path. */
+static const char *gz_message(gzFile gz, int *errnum)
 {
     const char *msg = gzerror(gz, errnum);
-    size_t n = strlen(path);
-    if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        msg += n + 2;
+    if (msg && !strncmp(msg, "<fd:", 4)) {
+        const char *colon = strstr(msg, ">: ");
+        if (colon)
+            msg = colon + 3;
+    }
     return msg ? msg : "unknown error";
 }
 
@@ -54,7 +58,7 @@ static void gz_read_error(gzFile gz, const char *path, char *err, size_t errlen)
 {
     int errnum = Z_OK;
     int saved = errno;
-    const char *msg = gz_message(gz, path, &errnum);
+    const char *msg = gz_message(gz, &errnum);
     if (errnum == Z_ERRNO)
         seterr(err, errlen, "%s: read error (%s)", path, strerror(saved));
     else if (errnum == Z_MEM_ERROR)
@@ -85,6 +89,30 @@ static long long gz_read_some(gzFile gz, void *buf, size_t n, const char *path, 
     return (long long)got;
 }
 
+/* Open path for gzread (raw or gzip): a regular file only, so that a FIFO or a device is a
+ * one-line error at once instead of a read that blocks forever (fileio). NULL with err set. */
+static gzFile idx_open(const char *path, char *err, size_t errlen)
+{
+    char ferr[512];
+    errno = 0;
+    int fd = fileio_open_regular(path, ferr, sizeof ferr);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            seterr(err, errlen, "%s: not found", path);
+        else
+            seterr(err, errlen, "%s", ferr);
+        return NULL;
+    }
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        seterr(err, errlen, "%s: cannot open (out of memory)", path);
+        return NULL;
+    }
+    gzbuffer(gz, 1u << 17);
+    return gz;
+}
+
 /* "10000 labels", "10000 images of 28x28 (7840000 bytes)", "12x34 bytes". */
 static void describe_promise(char *buf, size_t len, int ndims, const uint32_t *dims,
                              uint64_t total)
@@ -107,6 +135,164 @@ static void describe_held(char *buf, size_t len, int ndims, uint64_t held, int m
         snprintf(buf, len, "%s%" PRIu64 " bytes", pre, held);
 }
 
+/* The dimensions (big-endian u32 at p) into d; their product into *total. */
+static int idx_dims(const uint8_t *p, int ndims, const char *path, uint32_t d[3],
+                    uint64_t *total, char *err, size_t errlen)
+{
+    d[0] = d[1] = d[2] = 0;
+    *total = 1;
+    for (int i = 0; i < ndims; i++, p += 4) {
+        d[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (d[i] == 0) {
+            seterr(err, errlen, "%s: dimension %d is 0", path, i);
+            return -1;
+        }
+    }
+    for (int i = 0; i < ndims; i++) {
+        *total *= d[i]; /* total <= 2^31 before, d[i] < 2^32: no overflow */
+        if (*total > IDX_MAX_BYTES) {
+            seterr(err, errlen, "%s: header promises more than %" PRIu64 " bytes of data "
+                   "(dimensions %" PRIu32 "x%" PRIu32 "x%" PRIu32 "), too large",
+                   path, IDX_MAX_BYTES, d[0], ndims > 1 ? d[1] : 1, ndims > 2 ? d[2] : 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The magic and the dimensions: d[0..ndims-1] (each > 0) and their product *total (at most
+ * IDX_MAX_BYTES). 0, or -1 with a message. */
+static int idx_header(gzFile gz, const char *path, int expect_ndims, uint32_t d[3],
+                      uint64_t *total, char *err, size_t errlen)
+{
+    uint8_t head[4 + 4 * 3];
+    long long r = gz_read_some(gz, head, 4, path, err, errlen);
+    if (r < 0)
+        return -1;
+    if (r < 4) {
+        if (r == 0)
+            seterr(err, errlen, "%s: empty file (an IDX file starts with a 4-byte magic number)",
+                   path);
+        else
+            seterr(err, errlen, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
+                   path, r);
+        return -1;
+    }
+    if (head[0] != 0 || head[1] != 0) {
+        seterr(err, errlen,
+               "%s: bad magic %02x %02x %02x %02x (an IDX file starts with two zero bytes)", path,
+               head[0], head[1], head[2], head[3]);
+        return -1;
+    }
+    if (head[2] != 0x08) {
+        seterr(err, errlen, "%s: element type 0x%02x in the magic, expected 0x08 (unsigned byte)",
+               path, head[2]);
+        return -1;
+    }
+    int ndims = head[3];
+    if (ndims != expect_ndims) {
+        seterr(err, errlen, "%s: %d dimensions in the magic, expected %d (%s)", path, ndims,
+               expect_ndims, expect_ndims == 1 ? "labels" : expect_ndims == 3 ? "images" : "data");
+        return -1;
+    }
+    r = gz_read_some(gz, head + 4, 4 * (size_t)ndims, path, err, errlen);
+    if (r < 0)
+        return -1;
+    if (r < 4 * ndims) {
+        seterr(err, errlen, "%s: truncated: header promises %d dimensions, file ends after %lld "
+               "of their %d bytes", path, ndims, r, 4 * ndims);
+        return -1;
+    }
+    return idx_dims(head + 4, ndims, path, d, total, err, errlen);
+}
+
+/* The elements: up to total bytes into *buf (malloc'd, grown as data arrives, so that a
+ * header that lies about a huge size in a tiny file costs nothing); their count in *got
+ * (short when the data ends early). 0, or -1 with a message (*buf freed). */
+static int idx_payload(gzFile gz, const char *path, uint64_t total, uint8_t **buf, size_t *got,
+                       char *err, size_t errlen)
+{
+    size_t cap = total < ((size_t)1 << 20) ? (size_t)total : (size_t)1 << 20;
+    *got = 0;
+    *buf = malloc(cap);
+    if (!*buf) {
+        seterr(err, errlen, "%s: out of memory (%zu bytes)", path, cap);
+        return -1;
+    }
+    for (;;) {
+        if (*got == cap) {
+            if (cap == total)
+                return 0;
+            size_t ncap = cap * 2 < total ? cap * 2 : (size_t)total;
+            uint8_t *nb = realloc(*buf, ncap);
+            if (!nb) {
+                seterr(err, errlen, "%s: out of memory (%zu bytes)", path, ncap);
+                break;
+            }
+            *buf = nb;
+            cap = ncap;
+        }
+        long long r = gz_read_some(gz, *buf + *got, cap - *got, path, err, errlen);
+        if (r < 0)
+            break;
+        *got += (size_t)r;
+        if (*got < cap)
+            return 0; /* end of data */
+    }
+    free(*buf);
+    *buf = NULL;
+    return -1;
+}
+
+/* After the elements: got must be total, nothing may follow, and a gzip stream must end
+ * cleanly. 0, or -1 with a message that says what the header promised and what is there. */
+static int idx_check_end(gzFile gz, const char *path, int ndims, const uint32_t d[3],
+                         uint64_t total, size_t got, char *err, size_t errlen)
+{
+    char promise[128], held[64];
+    describe_promise(promise, sizeof promise, ndims, d, total);
+    int errnum = Z_OK;
+    if (got < total) {
+        const char *why = "";
+        gz_message(gz, &errnum);
+        if (errnum == Z_BUF_ERROR)
+            why = " (gzip stream cut short)";
+        describe_held(held, sizeof held, ndims, got, 0);
+        seterr(err, errlen, "%s: truncated: header promises %s, file holds %s%s", path, promise,
+               held, why);
+        return -1;
+    }
+    /* Anything after the promised data is an error too: count it (up to a limit). */
+    uint8_t scratch[4096];
+    size_t extra = 0;
+    int more = 0;
+    for (;;) {
+        long long r = gz_read_some(gz, scratch, sizeof scratch, path, err, errlen);
+        if (r < 0)
+            return -1;
+        extra += (size_t)r;
+        if ((size_t)r < sizeof scratch)
+            break;
+        if (extra >= IDX_TRAILING_COUNT_MAX) {
+            more = 1;
+            break;
+        }
+    }
+    if (extra > 0) {
+        describe_held(held, sizeof held, ndims, total + extra, more);
+        seterr(err, errlen, "%s: trailing data: header promises %s, file holds %s", path,
+               promise, held);
+        return -1;
+    }
+    /* A gzip stream that ends early (e.g. without its trailer) is not checksummed. */
+    const char *msg = gz_message(gz, &errnum);
+    if (errnum != Z_OK) {
+        seterr(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
+        return -1;
+    }
+    return 0;
+}
+
 int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], char *err,
              size_t errlen)
 {
@@ -121,167 +307,30 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
                expect_ndims);
         return -1;
     }
-
-    errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        if (errno == ENOENT)
-            seterr(err, errlen, "%s: not found", path);
-        else
-            seterr(err, errlen, "%s: cannot open (%s)", path,
-                   errno ? strerror(errno) : "out of memory");
+    gzFile gz = idx_open(path, err, errlen);
+    if (!gz)
+        return -1;
+    uint32_t d[3];
+    uint64_t total;
+    uint8_t *buf = NULL;
+    size_t got;
+    if (idx_header(gz, path, expect_ndims, d, &total, err, errlen) < 0 ||
+        idx_payload(gz, path, total, &buf, &got, err, errlen) < 0 ||
+        idx_check_end(gz, path, expect_ndims, d, total, got, err, errlen) < 0) {
+        free(buf);
+        gzclose_r(gz);
         return -1;
     }
-    gzbuffer(gz, 1u << 17);
-
-    uint8_t *buf = NULL;
-    uint8_t head[4 + 4 * 3];
-    long long r = gz_read_some(gz, head, 4, path, err, errlen);
-    if (r < 0)
-        goto fail;
-    if (r < 4) {
-        if (r == 0)
-            seterr(err, errlen, "%s: empty file (an IDX file starts with a 4-byte magic number)",
-                   path);
-        else
-            seterr(err, errlen, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
-                   path, r);
-        goto fail;
-    }
-    if (head[0] != 0 || head[1] != 0) {
-        seterr(err, errlen,
-               "%s: bad magic %02x %02x %02x %02x (an IDX file starts with two zero bytes)", path,
-               head[0], head[1], head[2], head[3]);
-        goto fail;
-    }
-    if (head[2] != 0x08) {
-        seterr(err, errlen, "%s: element type 0x%02x in the magic, expected 0x08 (unsigned byte)",
-               path, head[2]);
-        goto fail;
-    }
-    int ndims = head[3];
-    if (ndims != expect_ndims) {
-        seterr(err, errlen, "%s: %d dimensions in the magic, expected %d (%s)", path, ndims,
-               expect_ndims, expect_ndims == 1 ? "labels" : expect_ndims == 3 ? "images" : "data");
-        goto fail;
-    }
-    r = gz_read_some(gz, head + 4, 4 * (size_t)ndims, path, err, errlen);
-    if (r < 0)
-        goto fail;
-    if (r < 4 * ndims) {
-        seterr(err, errlen, "%s: truncated: header promises %d dimensions, file ends after %lld "
-               "of their %d bytes", path, ndims, r, 4 * ndims);
-        goto fail;
-    }
-    uint32_t d[3] = {0, 0, 0};
-    uint64_t total = 1;
-    for (int i = 0; i < ndims; i++) {
-        const uint8_t *p = head + 4 + 4 * i;
-        d[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        if (d[i] == 0) {
-            seterr(err, errlen, "%s: dimension %d is 0", path, i);
-            goto fail;
-        }
-    }
-    for (int i = 0; i < ndims; i++) {
-        total *= d[i]; /* total <= 2^31 before, d[i] < 2^32: no overflow */
-        if (total > IDX_MAX_BYTES) {
-            seterr(err, errlen, "%s: header promises more than %" PRIu64 " bytes of data "
-                   "(dimensions %" PRIu32 "x%" PRIu32 "x%" PRIu32 "), too large",
-                   path, IDX_MAX_BYTES, d[0], ndims > 1 ? d[1] : 1, ndims > 2 ? d[2] : 1);
-            goto fail;
-        }
-    }
-
-    /* Grow the buffer as data arrives, so a header that lies about a huge size in a tiny
-     * file costs nothing. */
-    size_t cap = total < ((size_t)1 << 20) ? (size_t)total : (size_t)1 << 20;
-    size_t got = 0;
-    buf = malloc(cap);
-    if (!buf) {
-        seterr(err, errlen, "%s: out of memory (%zu bytes)", path, cap);
-        goto fail;
-    }
-    for (;;) {
-        if (got == cap) {
-            if (cap == total)
-                break;
-            size_t ncap = cap * 2 < total ? cap * 2 : (size_t)total;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                seterr(err, errlen, "%s: out of memory (%zu bytes)", path, ncap);
-                goto fail;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        r = gz_read_some(gz, buf + got, cap - got, path, err, errlen);
-        if (r < 0)
-            goto fail;
-        got += (size_t)r;
-        if (got < cap)
-            break; /* end of data */
-    }
-
-    char promise[128], held[64];
-    describe_promise(promise, sizeof promise, ndims, d, total);
-    int errnum = Z_OK;
-    if (got < total) {
-        const char *why = "";
-        gz_message(gz, path, &errnum);
-        if (errnum == Z_BUF_ERROR)
-            why = " (gzip stream cut short)";
-        describe_held(held, sizeof held, ndims, got, 0);
-        seterr(err, errlen, "%s: truncated: header promises %s, file holds %s%s", path, promise,
-               held, why);
-        goto fail;
-    }
-
-    /* Anything after the promised data is an error too: count it (up to a limit). */
-    uint8_t scratch[4096];
-    size_t extra = 0;
-    int more = 0;
-    for (;;) {
-        r = gz_read_some(gz, scratch, sizeof scratch, path, err, errlen);
-        if (r < 0)
-            goto fail;
-        extra += (size_t)r;
-        if ((size_t)r < sizeof scratch)
-            break;
-        if (extra >= IDX_TRAILING_COUNT_MAX) {
-            more = 1;
-            break;
-        }
-    }
-    if (extra > 0) {
-        describe_held(held, sizeof held, ndims, total + extra, more);
-        seterr(err, errlen, "%s: trailing data: header promises %s, file holds %s", path,
-               promise, held);
-        goto fail;
-    }
-    /* A gzip stream that ends early (e.g. without its trailer) is not checksummed. */
-    const char *msg = gz_message(gz, path, &errnum);
-    if (errnum != Z_OK) {
-        seterr(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
-        goto fail;
-    }
     if (gzclose_r(gz) != Z_OK) {
-        gz = NULL;
+        free(buf);
         seterr(err, errlen, "%s: gzip data corrupt (error at close)", path);
-        goto fail;
+        return -1;
     }
-
     *data = buf;
     dims[0] = dims[1] = dims[2] = 0;
-    for (int i = 0; i < ndims; i++)
+    for (int i = 0; i < expect_ndims; i++)
         dims[i] = (int)d[i];
     return 0;
-
-fail:
-    free(buf);
-    if (gz)
-        gzclose_r(gz);
-    return -1;
 }
 
 void data_raw_free(data_raw *d)
@@ -365,6 +414,8 @@ const char *data_dir_for(const char *name)
     return NULL;
 }
 
+/* Anything there but a directory: a FIFO or a device is found, and idx_read then says
+ * what it is (rather than "not found"). */
 static int is_file(const char *path)
 {
     struct stat st;

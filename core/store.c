@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -78,11 +80,10 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
 {
     *payload = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* A regular file only: a FIFO would block the read forever (fileio). */
+    FILE *f = fileio_fopen_regular(path, err, errlen);
+    if (!f)
         return -1;
-    }
     struct stat st;
     unsigned char head[HEADER];
     if (fstat(fileno(f), &st) < 0 || fread(head, 1, HEADER, f) != HEADER ||
@@ -211,6 +212,36 @@ static int get(reader *r, void *dst, size_t n)
     return 0;
 }
 
+/* The header of a net payload against what follows it, before anything is allocated: every
+ * size in 1..65536 (net_create's range, checked here first so that the byte count below
+ * cannot overflow), batch-norm constants that net.c can divide by, and at least the bytes
+ * the layers need (a damaged header must not make the loader allocate gigabytes for a file
+ * of a few bytes). left: payload bytes after the header. */
+static int check_net_header(int nl, const int *sizes, float eps, float mom, size_t left,
+                            char *err, size_t errlen)
+{
+    uint64_t need = 4; /* nbanks */
+    for (int l = 0; l <= nl; l++)
+        if (sizes[l] < 1 || sizes[l] > 65536) {
+            snprintf(err, errlen, "net layer size %d at position %d (1 to 65536 allowed)",
+                     sizes[l], l + 1);
+            return -1;
+        }
+    for (int l = 0; l < nl; l++) /* wh, gamma, beta, mean, var: < 2^35 bytes per layer */
+        need += 4 * ((uint64_t)sizes[l] * (uint64_t)sizes[l + 1] + 4 * (uint64_t)sizes[l + 1]);
+    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom <= 1)) {
+        snprintf(err, errlen, "net batch-norm constants eps %g, momentum %g (eps in (0, 1) and "
+                 "momentum in [0, 1] expected)", (double)eps, (double)mom);
+        return -1;
+    }
+    if (need > left) {
+        snprintf(err, errlen, "net payload too short for a %d-layer net: %zu bytes after the "
+                 "header, the layers need %llu", nl, left, (unsigned long long)need);
+        return -1;
+    }
+    return 0;
+}
+
 int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t errlen)
 {
     reader r = {payload, len, 0};
@@ -238,6 +269,8 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
     int isz[NET_MAX_LAYERS + 1];
     for (int l = 0; l <= nl; l++)
         isz[l] = sizes[l];
+    if (check_net_header(nl, isz, eps, mom, r.len - r.pos, err, errlen) < 0)
+        return -1;
     char cerr[160];
     if (net_create(n, nl, isz, bin != 0, 1.0f, 0, cerr, sizeof cerr) < 0) {
         snprintf(err, errlen, "%s", cerr);
@@ -263,6 +296,8 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
     }
     if (nbanks > 0) {
         size_t bytes = sizeof(float) * bank_floats(n) * (size_t)nbanks;
+        if (bytes > r.len - r.pos) /* before the malloc: the count may be a lie */
+            goto short_payload;
         n->banks = malloc(bytes);
         if (!n->banks) {
             snprintf(err, errlen, "out of memory");
@@ -295,7 +330,9 @@ int store_load_net(const char *path, net *n, char *err, size_t errlen)
     if (store_read(path, kind, &p, &len, err, errlen) < 0)
         return -1;
     if (strcmp(kind, "net")) {
-        snprintf(err, errlen, "%s: holds a %s, not a net", path, kind);
+        char shown[16 * 4 + 1]; /* the kind is bytes from the file: never raw to a terminal */
+        fileio_printable(shown, sizeof shown, kind, 16);
+        snprintf(err, errlen, "%s: holds a '%s', not a net", path, shown);
         free(p);
         return -1;
     }

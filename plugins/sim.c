@@ -6,8 +6,10 @@
  * the LRS, relative), rows, cols (512), adc_bits (4-16), v_read (V), tia_gain (V/uA, or
  * auto: full scale follows p), adc_vfs (V), adc_offset, adc_inl, adc_dnl (LSB),
  * wire_ohm (both wires), row_wire_ohm, col_wire_ohm, access_ohm, driver_ohm (ohm), line_solver (fast or exact), map (a measured
- * conductance map of the positive array: a text file of rows of conductances in uS,
- * imported at (0, 0)), map_neg (the same for the negative array). Parameters: v_read,
+ * conductance map of the positive array: a regular text file of rows of conductances in uS,
+ * numbers separated by blanks, one row per line, blank lines skipped, imported at (0, 0);
+ * an error names the line and column, never the file's bytes), map_neg (the same for the
+ * negative array). Parameters: v_read,
  * adc_bits, tia_gain, read_noise, int_frac_bits, adc_channels (settable); time_s (setting
  * it advances the arrays' clock to that time); g_lrs, g_hrs, array_ops, adds,
  * conversions, adc_vfs, adc_offset, adc_inl, adc_dnl, adc_seed, row_wire_ohm, col_wire_ohm, access_ohm,
@@ -20,6 +22,7 @@
 
 #include "chip.h"
 #include "crossbar.h"
+#include "fileio.h"
 #include "rng.h"
 
 /* Reads through the chip interface see the conductances of the last refresh, as the
@@ -83,50 +86,82 @@ static const char *const PARAMS[] = {
     "adc_dnl", "adc_seed", "row_wire_ohm", "col_wire_ohm", "access_ohm", "driver_ohm",
     NULL};
 
-/* A text map of conductances: whitespace-separated numbers, one row per line. */
+/* s for a message: options come from a URI or a script and may hold any byte. */
+static const char *shown(char *buf, size_t n, const char *s)
+{
+    return fileio_printable(buf, n, s, strlen(s));
+}
+
+/* Line lineno of a map into row r of m (rows_max x cols_max): *c values. 0, or -1 with a
+ * message that names the line and column and what is wrong there, never the line's bytes (a
+ * map is any file: binary garbage must not reach the terminal). */
+static int map_line(const char *path, const char *line, long lineno, int r, int rows_max,
+                    int cols_max, float *m, int *c, char *err, size_t errlen)
+{
+    const char *p = line;
+    char *end;
+    *c = 0;
+    for (;;) {
+        while (*p && strchr(" \t\r\n", *p))
+            p++;
+        if (!*p)
+            break;
+        float v = strtof(p, &end);
+        if (end == p || (*end && !strchr(" \t\r\n", *end))) {
+            snprintf(err, errlen, "map %s: line %ld, column %d: not a number", path, lineno,
+                     *c + 1);
+            return -1;
+        }
+        if (r >= rows_max || *c >= cols_max) {
+            snprintf(err, errlen, "map %s: line %ld, column %d: more values than the %d x %d "
+                     "array holds", path, lineno, *c + 1, rows_max, cols_max);
+            return -1;
+        }
+        m[(size_t)r * cols_max + (*c)++] = v;
+        p = end;
+    }
+    return 0;
+}
+
+/* A text map of conductances: whitespace-separated numbers, one row per line (blank lines
+ * skipped). Read from a regular file only (a FIFO must not block the open). */
 static int read_map(const char *path, int rows_max, int cols_max, float **out, int *rows,
                     int *cols, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    char ferr[512];
+    FILE *f = fileio_fopen_regular(path, ferr, sizeof ferr);
     if (!f) {
-        snprintf(err, errlen, "map %s: cannot open: %s", path, strerror(errno));
+        snprintf(err, errlen, "map %s", ferr);
         return -1;
     }
     float *m = calloc((size_t)rows_max * cols_max, sizeof *m);
     char *line = NULL;
     size_t cap = 0;
-    int r = 0, width = -1, rc = 0;
-    while (rc == 0 && getline(&line, &cap, f) >= 0) {
-        char *p = line, *end;
-        int c = 0;
-        for (;;) {
-            float v = strtof(p, &end);
-            if (end == p)
-                break;
-            if (r >= rows_max || c >= cols_max) {
-                snprintf(err, errlen, "map %s: more than %d x %d values", path, rows_max,
-                         cols_max);
-                rc = -1;
-                break;
-            }
-            m[(size_t)r * cols_max + c++] = v;
-            p = end;
-        }
-        while (rc == 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
-        if (rc == 0 && *p) {
-            snprintf(err, errlen, "map %s:%d: not a number: '%.20s'", path, r + 1, p);
+    ssize_t len;
+    long lineno = 0; /* a file of 2^31 blank lines must not overflow it */
+    int r = 0, width = -1, rc = m ? 0 : -1;
+    if (!m)
+        snprintf(err, errlen, "map %s: out of memory", path);
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        int c;
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            snprintf(err, errlen, "map %s: line %ld: a NUL byte (not a text file)", path, lineno);
             rc = -1;
-        }
-        if (rc == 0 && c > 0) {
+        } else if ((rc = map_line(path, line, lineno, r, rows_max, cols_max, m, &c, err,
+                                  errlen)) == 0 && c > 0) {
             if (width >= 0 && c != width) {
-                snprintf(err, errlen, "map %s:%d: %d values, the first row had %d", path, r + 1,
-                         c, width);
+                snprintf(err, errlen, "map %s: line %ld: %d values, the first row had %d", path,
+                         lineno, c, width);
                 rc = -1;
             }
             width = c;
             r++;
         }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "map %s: read error", path);
+        rc = -1;
     }
     free(line);
     fclose(f);
@@ -195,7 +230,9 @@ static int apply_preset(sim_config *c, const char *name, char *err, size_t errle
         c->xp.adc_dnl = SIM_PAPER_ADC_DNL;
         return 0;
     }
-    snprintf(err, errlen, "option preset: unknown preset '%s' (presets: paper, ideal, worn)", name);
+    char sn[128];
+    snprintf(err, errlen, "option preset: unknown preset '%s' (presets: paper, ideal, worn)",
+             shown(sn, sizeof sn, name));
     return -1;
 }
 
@@ -276,7 +313,9 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
     }
     if (!strcmp(k, "line_solver")) {
         if (strcmp(v, "fast") && strcmp(v, "exact")) {
-            snprintf(err, errlen, "option line_solver: fast or exact, got '%s'", v);
+            char sv[128];
+            snprintf(err, errlen, "option line_solver: fast or exact, got '%s'",
+                     shown(sv, sizeof sv, v));
             return -1;
         }
         c->xp.line_exact = !strcmp(v, "exact");
@@ -290,12 +329,15 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
     double d = strtod(v, &end);
     int known, numeric = end != v && !*end && isfinite(d);
     int rc = numeric ? numeric_option(c, k, d, &known) : (numeric_option(c, k, 0, &known), -1);
+    char sk[128], sv[128];
     if (!known)
-        snprintf(err, errlen, "unknown option '%s' (options: %s)", k, OPTIONS);
+        snprintf(err, errlen, "unknown option '%s' (options: %s)", shown(sk, sizeof sk, k),
+                 OPTIONS);
     else if (!numeric)
-        snprintf(err, errlen, "option %s needs a number, got '%s'", k, v);
+        snprintf(err, errlen, "option %s needs a number, got '%s'", k, shown(sv, sizeof sv, v));
     else if (rc < 0)
-        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k, v, k, option_range(k));
+        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k,
+                 shown(sv, sizeof sv, v), k, option_range(k));
     return rc;
 }
 
@@ -318,7 +360,8 @@ static int sim_parse(const char *options, sim_config *c, char *err, size_t errle
     for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
-            snprintf(err, errlen, "option '%s' is not key=value", kv);
+            char sk[256];
+            snprintf(err, errlen, "option '%s' is not key=value", shown(sk, sizeof sk, kv));
             return -1;
         }
         *eq = '\0';

@@ -92,14 +92,16 @@ for s in tests/report/*.sh; do
     run_one report "$n" "$log/report-${n%.sh}.log" env MPCL_BIN=build/mpcl "$s"
 done
 
-# The wire protocol's frame parser under libFuzzer for a bounded time (make fuzz: longer),
-# and the corpus replayed under ASan.
-if [ -x build/fuzz-wire ] && [ -d build/fuzz-corpus ]; then
-    run_one fuzz fuzz-wire "$log/fuzz-wire.log" \
-        build/fuzz-wire -max_total_time="${FUZZ_TEST_TIME:-20}" -print_final_stats=1 build/fuzz-corpus
-    [ -x build/fuzz-wire-replay ] && run_one fuzz fuzz-wire-replay "$log/fuzz-wire-replay.log" \
-        build/fuzz-wire-replay build/fuzz-corpus
-fi
+# Every parser's fuzz target (tests/fuzz/corpus/NAME, build/fuzz-NAME) under libFuzzer for
+# FUZZ_TEST_TIME seconds (5; make fuzz: longer) on a copy of its corpus in build/fuzz-test,
+# then the committed corpus (seeds and regression inputs) replayed under gcc's ASan+UBSan.
+for dir in tests/fuzz/corpus/*/; do
+    name=$(basename "$dir")
+    [ -x "build/fuzz-$name" ] && run_one fuzz "fuzz-$name" "$log/fuzz-$name.log" \
+        env FUZZ_TIME="${FUZZ_TEST_TIME:-5}" FUZZ_WORK=build/fuzz-test tests/fuzz/fuzz.sh "$name"
+    [ -x "build/fuzz-$name-replay" ] && run_one fuzz "fuzz-$name-replay" \
+        "$log/fuzz-$name-replay.log" "build/fuzz-$name-replay" "$dir"
+done
 
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "$passed passed, $failed failed"

@@ -11,13 +11,10 @@
  * Every complete message is decoded field by field as the board and the client do, and
  * re-encoded and parsed again: it must come back identical (else abort()).
  *
- * libFuzzer (clang):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DMPCL_LIBFUZZER -Iplugins \
- *       tests/fuzz/fuzz_wire.c plugins/wire.c -lz -o build/fuzz-wire
- *   build/fuzz-wire -max_total_time=60 build/fuzz-corpus
- * Without -DMPCL_LIBFUZZER (gcc or clang, any sanitizers) it is a replayer:
- *   fuzz-wire FILE|DIR...      runs every input once, prints how many
- *   fuzz-wire --seed-corpus DIR   writes a starting corpus of valid frames to DIR */
+ * Built by the Makefile's fuzz scheme (FUZZ_TARGETS): build/fuzz-wire (libFuzzer) and
+ * build/fuzz-wire-replay (gcc, ASan+UBSan, tests/fuzz/replay.c). Seed corpus:
+ * tests/fuzz/corpus/wire (valid traffic: each command as a stream with garbage around it,
+ * and as a record). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +87,12 @@ static void decode(const wire_msg *m)
 static void round_trip(const wire_msg *m)
 {
     wire_buf b = {0};
-    if (wire_put_message(&b, m->type, m->cmd, m->seq, m->data, m->len, 4096) < 0) {
+    /* An empty message's data is NULL, and wire_put_message computes NULL + 0 (undefined
+     * behaviour that clang's UBSan reports): a bug in plugins/wire.c reported with
+     * tests/fuzz/found/wire-null-plus-zero, kept out of this target's way until it is fixed
+     * so that the target keeps finding others. */
+    const uint8_t *data = m->data ? m->data : (const uint8_t *)"";
+    if (wire_put_message(&b, m->type, m->cmd, m->seq, data, m->len, 4096) < 0) {
         wire_buf_free(&b);
         return;
     }
@@ -198,113 +200,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_stream(data + 1, size - 1, data[0]);
     return 0;
 }
-
-#ifndef MPCL_LIBFUZZER
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int run_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz-wire: %s: cannot open\n", path);
-        return -1;
-    }
-    wire_buf b = {0};
-    uint8_t chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        wire_put_bytes(&b, chunk, n);
-    fclose(f);
-    LLVMFuzzerTestOneInput(b.data ? b.data : chunk, b.len);
-    wire_buf_free(&b);
-    return 0;
-}
-
-static int run_path(const char *path, long *count)
-{
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        fprintf(stderr, "fuzz-wire: %s: no such file or directory\n", path);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        (*count)++;
-        return run_file(path);
-    }
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int rc = 0;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-        rc |= run_path(full, count);
-    }
-    if (d)
-        closedir(d);
-    return rc;
-}
-
-static void write_seed(const char *dir, int k, const wire_buf *b)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/seed-%02d", dir, k);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(b->data, 1, b->len, f);
-        fclose(f);
-    }
-}
-
-/* Valid traffic to start from: each command, fragments, garbage around frames. */
-static int seed_corpus(const char *dir)
-{
-    int k = 0;
-    for (int cmd = WIRE_HELLO; cmd <= WIRE_STATUS; cmd++) {
-        wire_buf p = {0}, b = {0};
-        wire_put_i32(&p, 0);
-        wire_put_i32(&p, 16);
-        wire_put_i32(&p, 2);
-        wire_put_u8(&p, 1);
-        for (int i = 0; i < 6; i++)
-            wire_put_u64(&p, 0x0123456789abcdefULL * (uint64_t)(i + cmd));
-        wire_put_str(&p, "read_noise");
-        wire_put_u8(&b, 0); /* stream mode */
-        wire_put_message(&b, WIRE_COMMAND, (uint16_t)cmd, (uint32_t)cmd, p.data, p.len, 0);
-        wire_put_bytes(&b, "garbage", 7);
-        wire_put_message(&b, cmd % 2 ? WIRE_REPLY : WIRE_ERROR, (uint16_t)cmd, 7, p.data,
-                         p.len, 16);
-        write_seed(dir, k++, &b);
-        wire_buf_free(&b);
-        /* the same as a record (mode 1) */
-        wire_put_u8(&b, 1);
-        uint8_t rec[14] = {WIRE_COMMAND, 0, (uint8_t)cmd, 0, 0, 0, 9, 0, 0, 0,
-                           (uint8_t)p.len, (uint8_t)(p.len >> 8), 0, 0};
-        wire_put_bytes(&b, rec, sizeof rec);
-        wire_put_bytes(&b, p.data, p.len);
-        write_seed(dir, k++, &b);
-        wire_buf_free(&b);
-        wire_buf_free(&p);
-    }
-    printf("fuzz-wire: %d seeds in %s\n", k, dir);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc == 3 && !strcmp(argv[1], "--seed-corpus"))
-        return seed_corpus(argv[2]);
-    if (argc < 2) {
-        fprintf(stderr, "usage: fuzz-wire FILE|DIR... | --seed-corpus DIR\n");
-        return 2;
-    }
-    long count = 0;
-    int rc = 0;
-    for (int i = 1; i < argc; i++)
-        rc |= run_path(argv[i], &count);
-    printf("fuzz-wire: %ld inputs replayed, no crash\n", count);
-    return rc ? 1 : 0;
-}
-#endif
