@@ -146,13 +146,14 @@ $(B)/mpcl-bench-link: $(B)/obj/tests/perf/link_bench.o $(B)/libmpcl.a
 # ASan+UBSan) and build/fuzz-NAME-replay (gcc, ASan+UBSan, tests/fuzz/replay.c's main), which
 # replays a corpus. make test runs each for FUZZ_TEST_TIME seconds (5) on a copy of its
 # corpus and replays the corpus; make fuzz runs each for FUZZ_TIME seconds (120).
-FUZZ_TARGETS := wire idx store simopts map luaopts
+FUZZ_TARGETS := wire idx store simopts map luaopts journal
 FUZZ_SRC_wire    := plugins/wire.c
 FUZZ_SRC_idx     := core/data.c core/fileio.c core/rng.c
 FUZZ_SRC_store   := $(CORE_SRC)
 FUZZ_SRC_simopts := $(CORE_SRC)
 FUZZ_SRC_map     := $(CORE_SRC)
 FUZZ_SRC_luaopts := $(CORE_SRC) $(LAB_SRC)
+FUZZ_SRC_journal := sessions/journal.c $(CORE_SRC)
 FUZZ_TIME ?= 120
 # clang has no -fno-ipa-* (GCC-only) and warns differently: MPCL_CFLAGS less those, no -Werror.
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
@@ -183,19 +184,6 @@ $(B)/fuzz-%-replay: $(B)/asan/obj/tests/fuzz/fuzz_%.o $(B)/asan/obj/tests/fuzz/r
 $(B)/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,fuzz/obj,$$*)
 	@echo "  LD fuzz $@"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
-
-# The session journal's fuzz target (parser, rendering, result streams): libFuzzer (clang)
-# and, from the same source, a corpus replayer (gcc, ASan). Seeds: tests/fuzz/corpus/journal.
-JOURNAL_FUZZ_SRC := tests/fuzz/fuzz_journal.c sessions/journal.c core/fileio.c
-$(B)/fuzz-journal: $(JOURNAL_FUZZ_SRC) sessions/journal.h core/fileio.h $(B)/libmpcl.a Makefile
-	@echo "  FUZZ    $@"
-	@clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DMPCL_LIBFUZZER \
-	    -Icore -Isessions $(shell pkg-config --cflags lua5.4 2>/dev/null) -o $@ \
-	    $(JOURNAL_FUZZ_SRC) $(B)/libmpcl.a $(LDLIBS)
-
-$(B)/fuzz-journal-replay: $(JOURNAL_FUZZ_SRC) sessions/journal.h core/fileio.h $(B)/asan/libmpcl.a Makefile
-	@echo "  LD asan $@"
-	@$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $(JOURNAL_FUZZ_SRC) $(B)/asan/libmpcl.a $(LDLIBS)
 
 # Shared libraries for the plugin loader's tests.
 $(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile

@@ -65,6 +65,13 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
 int chip_open(chip *c, const char *uri, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
+    /* A URI is text: a control byte is refused before anything echoes it to a terminal. */
+    for (const char *p = uri; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen, "chip URI: a control byte (\\x%02x) at offset %d",
+                     (unsigned char)*p, (int)(p - uri));
+            return -1;
+        }
     snprintf(c->uri, sizeof c->uri, "%s", uri);
     const char *options = "";
     if (!strcmp(uri, "sim") || !strncmp(uri, "sim:", 4)) {

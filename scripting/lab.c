@@ -135,8 +135,11 @@ void lab_check_options(lua_State *L, int t, const char *who, const char *const *
         int ok = 0;
         for (const char *const *p = known; *p; p++)
             ok |= !strcmp(*p, k);
-        if (!ok)
-            luaL_error(L, "%s: unknown option '%s'", who, k);
+        if (!ok) {
+            char shown[200]; /* a key is the caller's bytes: no escape codes to the terminal */
+            luaL_error(L, "%s: unknown option '%s'", who,
+                       fileio_printable(shown, sizeof shown, k, lua_rawlen(L, -1)));
+        }
     }
 }
 
@@ -184,8 +187,11 @@ static int l_dataset(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     cap_need(L, CAP_DATA, "lab.dataset");
     lab_check_options(L, 2, "lab.dataset", known);
-    if (strcmp(name, "mnist") && strcmp(name, "fmnist"))
-        return luaL_error(L, "lab.dataset: unknown data set '%s' (mnist or fmnist)", name);
+    if (strcmp(name, "mnist") && strcmp(name, "fmnist")) {
+        char shown[200];
+        return luaL_error(L, "lab.dataset: unknown data set '%s' (mnist or fmnist)",
+                          fileio_printable(shown, sizeof shown, name, strlen(name)));
+    }
     const char *input = lab_opt_str(L, 2, "input", "paper192", "lab.dataset");
     double thr = lab_opt_num(L, 2, "threshold", 0.5, "lab.dataset");
     data_input in;

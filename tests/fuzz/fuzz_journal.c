@@ -13,11 +13,8 @@
  * leaves) must parse without error to the chunks before the cut, with the cut reported
  * when it falls inside a chunk; the result streams must agree. A broken property: abort().
  *
- * libFuzzer (clang):
- *   make build/fuzz-journal && build/fuzz-journal -max_total_time=60 CORPUS_DIR \
- *       tests/fuzz/corpus/journal
- * Without -DMPCL_LIBFUZZER (gcc or clang, any sanitizers) it is a replayer:
- *   fuzz-journal FILE|DIR...      runs every input once, prints how many */
+ * Built as the other targets are (tests/fuzz/README.md): build/fuzz-journal (libFuzzer) and
+ * build/fuzz-journal-replay (tests/fuzz/replay.c: every input of a corpus once). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,76 +225,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     journal_doc_free(&d);
     return 0;
 }
-
-#ifndef MPCL_LIBFUZZER
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int run_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz-journal: %s: cannot open\n", path);
-        return -1;
-    }
-    size_t cap = 1 << 16, len = 0, n;
-    uint8_t *buf = malloc(cap);
-    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            uint8_t *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        fprintf(stderr, "fuzz-journal: %s: out of memory\n", path);
-        return -1;
-    }
-    LLVMFuzzerTestOneInput(buf, len);
-    free(buf);
-    return 0;
-}
-
-static int run_path(const char *path, long *count)
-{
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        fprintf(stderr, "fuzz-journal: %s: no such file or directory\n", path);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        (*count)++;
-        return run_file(path);
-    }
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int rc = 0;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-        rc |= run_path(full, count);
-    }
-    if (d)
-        closedir(d);
-    return rc;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: fuzz-journal FILE|DIR...\n");
-        return 2;
-    }
-    long count = 0;
-    int rc = 0;
-    for (int i = 1; i < argc; i++)
-        rc |= run_path(argv[i], &count);
-    printf("fuzz-journal: %ld inputs replayed, no crash\n", count);
-    return rc ? 1 : 0;
-}
-#endif

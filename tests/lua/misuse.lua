@@ -71,3 +71,19 @@ end
 -- The objects still work after all that.
 assert(net:sizes()[2] == 16 and chip:info().rows == 64 and #seq == 5)
 print(string.format("misuse ok: %d calls, %d one-line errors", calls, errors))
+
+-- Regressions from tests/fuzz/found (the luaopts target and a reading of the code):
+-- integers beyond 32 bits are errors, never truncated; the caller's bytes in a message are
+-- shown escaped.
+local function fails(pattern, f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok and tostring(err):find(pattern, 1, true), "expected '" .. pattern .. "', got " .. tostring(err))
+end
+fails("layer sizes must be positive and fit in 32 bits", lab.net, {sizes = {4294967297, 2}})
+fails("option 'p' is out of range (4294967312 does not fit in 32 bits)", lab.ops, {192, 8, 10}, {p = 4294967312})
+fails("block at (2147483647, 0) of 1 x 1 cells leaves the 64 x 64 array", chip.read, chip, "pos", 2147483647, 0)
+fails("integer out of range", chip.read, chip, "pos", 2^32 + 3, 0)
+fails("chip URI: a control byte (\\x1b) at offset 0", lab.chip.open, "\27[31msim")
+fails("unknown option '\\x1b[31mred'", lab.net, {["\27[31mred"] = 1, sizes = {2, 2}})
+fails("unknown data set '\\x1b[31mx'", lab.dataset, "\27[31mx")
+print("regressions ok")
