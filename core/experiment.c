@@ -119,6 +119,11 @@ int experiment_step(experiment *e, train_callback cb, void *ud, const volatile i
         int bank = e->cfg.bn_task && net_bn_has(&e->n, j) ? j : -1;
         int right = metrics_eval(&e->n, bank, e->test, tk->test, tk->ntest, tk, e->cfg.scen,
                                  NULL);
+        if (right < 0) {
+            snapshot_restore(e, sn);
+            snprintf(err, errlen, "experiment: out of memory evaluating task %d", j + 1);
+            return -1;
+        }
         e->acc[t][j] = tk->ntest ? (double)right / tk->ntest : 0.0;
         counts[j] = tk->ntest;
     }

@@ -86,7 +86,10 @@ int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int 
     int right = 0;
     for (int c0 = 0; c0 < count; c0 += CHUNK) {
         int len = count - c0 < CHUNK ? count - c0 : CHUNK;
-        net_infer(n, bank, d, idx + c0, len, logits);
+        if (net_infer(n, bank, d, idx + c0, len, logits) < 0) {
+            free(logits);
+            return -1;
+        }
         right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
     }
     free(logits);

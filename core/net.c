@@ -83,12 +83,11 @@ static void workspace_free(net *n)
     n->cap_batch = 0;
 }
 
-/* Grow the training workspace to hold B examples; aborts on out-of-memory (a workspace
- * of a few MB failing means the process cannot go on). */
-static void workspace_reserve(net *n, int B)
+/* Grow the training workspace to hold B examples: 0, or -1 out of memory (nothing held). */
+static int workspace_reserve(net *n, int B)
 {
     if (B <= n->cap_batch)
-        return;
+        return 0;
     workspace_free(n);
     int ok = 1;
     for (int l = 0; l <= n->nlayers; l++)
@@ -109,10 +108,11 @@ static void workspace_reserve(net *n, int B)
     ok &= kern_qmat_prepare(&n->q0, n->layer[0].wbits, n->sizes[1], n->sizes[0],
                             n->layer[0].words_in) == 0;
     if (!ok) {
-        fprintf(stderr, "mpcl: out of memory for a training batch of %d\n", B);
-        abort();
+        workspace_free(n);
+        return -1;
     }
     n->cap_batch = B;
+    return 0;
 }
 
 static size_t bank_stride(const net *n)
@@ -375,9 +375,22 @@ ISA_CLONES(bn_backward_range, (void *ud, int begin, int end), (ud, begin, end))
 
 static int bn_units(int out) { return (out + BN_UNIT - 1) / BN_UNIT; }
 
+int net_reserve(net *n, int B) { return workspace_reserve(n, B); }
+
+/* The passes below grow the workspace themselves for callers that did not reserve it (tests,
+ * small batches); out of memory there is a broken promise of net_reserve's caller. */
+static void workspace_need(net *n, int B)
+{
+    if (workspace_reserve(n, B) < 0) {
+        fprintf(stderr, "mpcl: out of memory for a training batch of %d (net_reserve it "
+                        "first)\n", B);
+        abort();
+    }
+}
+
 float *net_input_buffer(net *n, int B)
 {
-    workspace_reserve(n, B);
+    workspace_need(n, B);
     return n->act[0];
 }
 
@@ -424,7 +437,7 @@ static void forward_from(net *n, int l0, int B)
 
 void net_forward_train(net *n, const float *x, int B)
 {
-    workspace_reserve(n, B);
+    workspace_need(n, B);
     if (n->wb0_stale) {
         net_layer *L0 = &n->layer[0];
         for (size_t i = 0; i < (size_t)L0->in * L0->out; i++)
@@ -466,7 +479,7 @@ static void first_layer_bytes(void *ud, int begin, int end)
 
 void net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B)
 {
-    workspace_reserve(n, B);
+    workspace_need(n, B);
     /* The signs changed with the last optimiser step: refresh their int8 copy. */
     kern_parallel(n->sizes[1], 32, refill_q0, n);
     byte_job j = {n, x8, unit, B};
@@ -537,6 +550,7 @@ typedef struct infer_job {
     const data_set *d;
     const int *idx;
     float *out;
+    volatile int failed; /* a range could not get its buffers (written 0 -> 1 only) */
 } infer_job;
 
 enum { INFER_TILE = 64 };
@@ -556,8 +570,13 @@ ISA_INLINE void infer_range_body(void *ud, int begin, int end)
     uint8_t *x8 = d->binary ? NULL : malloc((size_t)INFER_TILE * d->dim);
     float *yb = malloc(sizeof(float) * maxs);
     if (!acc || !xa || !xb || !yb || (!d->binary && !x8)) {
-        fprintf(stderr, "mpcl: out of memory in inference\n");
-        abort();
+        free(acc);
+        free(xa);
+        free(xb);
+        free(x8);
+        free(yb);
+        job->failed = 1;
+        return;
     }
     for (int t0 = begin; t0 < end; t0 += INFER_TILE) {
         int rows = end - t0 < INFER_TILE ? end - t0 : INFER_TILE;
@@ -602,8 +621,18 @@ ISA_INLINE void infer_range_body(void *ud, int begin, int end)
 
 ISA_CLONES(infer_range, (void *ud, int begin, int end), (ud, begin, end))
 
-void net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
-               float *out)
+/* Release what net_infer's set-up prepared (the kern_* frees take zeroed matrices). */
+static void infer_job_free(infer_job *job, const data_set *d, float *folded)
+{
+    for (int l = 0; l < job->n->nlayers; l++)
+        kern_bmat_free(&job->wb[l]);
+    if (!d->binary)
+        kern_qmat_free(&job->q0);
+    free(folded);
+}
+
+int net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
+              float *out)
 {
     infer_job job = {.n = n, .d = d, .idx = idx, .out = out};
     const float *p = net_bn_has(n, bank) ? n->banks + bank_stride(n) * bank : NULL;
@@ -611,16 +640,14 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
     for (int l = 0; l < n->nlayers; l++)
         total += n->sizes[l + 1];
     float *folded = malloc(sizeof(float) * 2 * total);
-    if (!folded) {
-        fprintf(stderr, "mpcl: out of memory in inference\n");
-        abort();
-    }
+    if (!folded)
+        return -1;
     float *f = folded;
     for (int l = 0; l < n->nlayers; l++) {
         const net_layer *L = &n->layer[l];
         if (kern_bmat_prepare(&job.wb[l], L->wbits, L->out, L->words_in) < 0) {
-            fprintf(stderr, "mpcl: out of memory in inference\n");
-            abort();
+            infer_job_free(&job, d, folded);
+            return -1;
         }
         int sz = n->sizes[l + 1];
         const float *mean = p ? p : n->layer[l].mean, *var = p ? p + sz : n->layer[l].var;
@@ -642,16 +669,13 @@ void net_infer(const net *n, int bank, const data_set *d, const int *idx, int co
             job.scale[0][o] *= 1.0f / 255.0f;
         const net_layer *L0 = &n->layer[0];
         if (kern_qmat_prepare(&job.q0, L0->wbits, L0->out, L0->in, L0->words_in) < 0) {
-            fprintf(stderr, "mpcl: out of memory in inference\n");
-            abort();
+            infer_job_free(&job, d, folded);
+            return -1;
         }
     }
     kern_parallel(count, 256, infer_range, &job);
-    for (int l = 0; l < n->nlayers; l++)
-        kern_bmat_free(&job.wb[l]);
-    if (!d->binary)
-        kern_qmat_free(&job.q0);
-    free(folded);
+    infer_job_free(&job, d, folded);
+    return job.failed ? -1 : 0;
 }
 
 /* ---- batch-norm banks -------------------------------------------------------------- */

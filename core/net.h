@@ -67,6 +67,10 @@ size_t net_param_count(const net *n);
 /* Recompute wb and wbits from wh (after every optimiser step). */
 void net_sync_binary(net *n);
 
+/* Allocate the training workspace for batches of up to B examples: 0, or -1 out of memory.
+ * Training reserves it first, so that the passes below never need to allocate (they grow it
+ * themselves for a caller that did not, and abort if they cannot). */
+int net_reserve(net *n, int B);
 /* Training pass on a batch of B examples x (B, sizes[0]) with batch statistics; updates
  * the running statistics. x may be the buffer from net_input_buffer (no copy). */
 void net_forward_train(net *n, const float *x, int B);
@@ -85,9 +89,10 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
 /* Inference on examples idx[0..count-1] of d: logits into out (count, sizes[nlayers]).
  * Batch norm uses the running statistics, or bank `bank` when bank >= 0 and stored.
  * Binary layers run as bit-packed popcount products. Uses up to kern_threads()
- * threads; results do not depend on the thread count. */
-void net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
-               float *out);
+ * threads; results do not depend on the thread count. 0, or -1 out of memory (out then
+ * holds nothing usable). */
+int net_infer(const net *n, int bank, const data_set *d, const int *idx, int count,
+              float *out);
 /* Whether bank t has been stored. */
 int net_bn_has(const net *n, int t);
 

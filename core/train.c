@@ -142,7 +142,8 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     uint16_t *allowed = malloc(sizeof(uint16_t) * B);
     int have_best = 0;
     int rc = -1;
-    if (!target || !allowed || !x8 || data_epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
+    if (!target || !allowed || !x8 || net_reserve(n, B) < 0 ||
+        data_epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
         snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
         snapshot_take(&touched, n) < 0) {
         snprintf(err, errlen, "train: out of memory");
@@ -216,6 +217,10 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
         int vright = task->nval ? metrics_eval(n, -1, train, task->val, task->nval, task,
                                                 cfg->scen, NULL)
                                 : 0;
+        if (vright < 0) {
+            snprintf(err, errlen, "train: out of memory validating task %d", t + 1);
+            goto out;
+        }
         float val = task->nval ? (float)vright / task->nval : (float)right / (batches * B);
         train_progress p = {
             .task = t, .epoch = epoch, .max_epochs = cfg->epochs,

@@ -1,4 +1,5 @@
 #include "chip.h"
+#include "fileio.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -72,7 +73,8 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
                      (unsigned char)*p, (int)(p - uri));
             return -1;
         }
-    snprintf(c->uri, sizeof c->uri, "%s", uri);
+    /* For messages: bytes beyond ASCII (a UTF-8 path) shown as \xNN. */
+    fileio_printable(c->uri, sizeof c->uri, uri, strlen(uri));
     const char *options = "";
     if (!strcmp(uri, "sim") || !strncmp(uri, "sim:", 4)) {
         c->be = chip_sim_backend();
@@ -85,12 +87,12 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
             return -1;
     } else {
         snprintf(err, errlen, "chip '%s': unknown kind (sim, sim:id=N,..., "
-                              "tcp://HOST:PORT, serial:/dev/ttyX or plugin:/path/lib.so)", uri);
+                              "tcp://HOST:PORT, serial:/dev/ttyX or plugin:/path/lib.so)", c->uri);
         return -1;
     }
     char berr[400];
     if (c->be->open(options, &c->state, berr, sizeof berr) < 0) {
-        snprintf(err, errlen, "chip %s: %s", uri, berr);
+        snprintf(err, errlen, "chip %s: %s", c->uri, berr);
         if (c->dl)
             dlclose(c->dl);
         memset(c, 0, sizeof *c);

@@ -131,8 +131,25 @@ journal "$dir/mem.lua" \
 (cd "$dir" && timeout 120 "$bin" --replay mem.lua --max-memory 64) > "$dir/mem.out" 2>&1
 check "C allocations count against --max-memory" has "$dir/mem.out" "sandbox: memory cap of 64 MiB reached"
 check "the replay goes on after the cap" has "$dir/mem.out" "after	true"
-/usr/bin/time -f '%M' -o "$dir/rss" "$bin" --replay "$dir/mem.lua" --max-memory 64 >/dev/null 2>&1
-check "the process stays near the cap (max RSS $(tail -n1 "$dir/rss") KiB < 300 MiB)" test "$(tail -n1 "$dir/rss")" -lt 307200
+# Training past the cap: the job fails with a message (it aborted the process once).
+journal "$dir/train.lua" "exp = lab.experiment{dataset = 'mnist', hidden = 2048, epochs = 1, batch = 4096}; print(exp:step())" "print('after training')"
+(cd "$dir" && timeout 300 "$bin" --replay train.lua --max-memory 220) > "$dir/train.out" 2>&1
+rc=$?
+check "a training job past the cap: no abort (exit $rc)" test $rc -le 1
+check "a training job past the cap: its error says out of memory" has "$dir/train.out" "exp:step failed: train: out of memory"
+check "a training job past the cap: the replay goes on" has "$dir/train.out" "after training"
+
+# The high-water mark of the replay's resident memory, sampled from /proc while it runs.
+"$bin" --replay "$dir/mem.lua" --max-memory 64 >/dev/null 2>&1 &
+pid=$!
+hwm=0
+while kill -0 "$pid" 2>/dev/null; do
+    h=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$h" ] && hwm=$h
+    sleep 0.02
+done
+wait "$pid"
+check "the process stays near the cap (peak RSS $hwm KiB < 300 MiB)" test "$hwm" -lt 307200
 
 # Escape codes from a journal never reach the terminal raw (print, values, errors).
 journal "$dir/esc.lua" 'print("a\27]0;retitled\7b", "±")' 'return "\27[2J"' 'lab.dataset("\27[31mx")'
