@@ -12,7 +12,15 @@ state=$(mktemp -d)
 trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
 
 screen() { tmux -L "$sock" capture-pane -p -t t 2>/dev/null; }
-fail() { echo "FAIL: $*"; echo "--- screen ---"; screen; exit 1; }
+# The console captures stderr into its pane: a sanitizer's report would die with the process,
+# so the ASan build writes it to a file that a failure prints.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$state/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$state/ubsan:print_stacktrace=1"
+fail() {
+    echo "FAIL: $*"; echo "--- screen ---"; screen
+    for f in "$state"/asan* "$state"/ubsan*; do [ -f "$f" ] && { echo "--- $f ---"; cat "$f"; }; done
+    exit 1
+}
 wait_for() { # wait_for TEXT [SECONDS]
     local n=$(( ${2:-${WAIT_S:-30}} * 20 ))
     for _ in $(seq 1 "$n"); do
