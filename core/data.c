@@ -532,14 +532,10 @@ int data_prepare_take(data_raw *raw, data_input input, float threshold, data_set
     return rc;
 }
 
-int data_prepare(const data_raw *raw, data_input input, float threshold, data_set *out,
-                 char *err, size_t errlen)
+/* Whether raw can become inputs of this kind at this threshold; else err names why. */
+static int prepare_check(const data_raw *raw, data_input input, float threshold, char *err,
+                         size_t errlen)
 {
-    if (!out || !raw) {
-        seterr(err, errlen, "data_prepare: missing argument");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
     if (input != DATA_INPUT_FLOAT784 && input != DATA_INPUT_BINARY784 &&
         input != DATA_INPUT_PAPER192) {
         seterr(err, errlen, "data_prepare: unknown input kind %d", (int)input);
@@ -555,8 +551,7 @@ int data_prepare(const data_raw *raw, data_input input, float threshold, data_se
         seterr(err, errlen, "%s: images of %dx%d are too large", iname, raw->rows, raw->cols);
         return -1;
     }
-    int binary = input != DATA_INPUT_FLOAT784;
-    if (binary && !(threshold > 0.0f && threshold <= 1.0f)) {
+    if (input != DATA_INPUT_FLOAT784 && !(threshold > 0.0f && threshold <= 1.0f)) {
         seterr(err, errlen, "%s: threshold %g out of range (0,1]", iname, (double)threshold);
         return -1;
     }
@@ -564,7 +559,60 @@ int data_prepare(const data_raw *raw, data_input input, float threshold, data_se
         seterr(err, errlen, "%s: needs 28x28 images, got %dx%d", iname, raw->rows, raw->cols);
         return -1;
     }
+    return 0;
+}
 
+/* binary784: one bit a pixel, set where pixel/255 >= threshold. */
+static void binarize_pixels(const data_raw *raw, float threshold, data_set *out)
+{
+    size_t n = (size_t)raw->n, pix = (size_t)raw->rows * (size_t)raw->cols;
+    uint8_t on[256];
+    for (int v = 0; v < 256; v++)
+        on[v] = (float)v / 255.0f >= threshold;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *px = raw->pixels + k * pix;
+        uint64_t *row = out->bits + k * (size_t)out->words;
+        for (size_t i = 0; i < pix; i++)
+            row[i >> 6] |= (uint64_t)on[px[i]] << (i & 63);
+    }
+}
+
+/* paper192: 2x2 mean pooling to 14x14 without the four corners, then the threshold. */
+static void pool_paper192(const data_raw *raw, float threshold, data_set *out)
+{
+    size_t n = (size_t)raw->n, pix = (size_t)raw->rows * (size_t)raw->cols;
+    /* 2x2 mean: sum/4/255 = sum/1020, compared once per possible sum. */
+    uint8_t on[1021];
+    for (int s = 0; s <= 1020; s++)
+        on[s] = (float)s / 1020.0f >= threshold;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *px = raw->pixels + k * pix;
+        uint64_t *row = out->bits + k * (size_t)out->words;
+        int f = 0;
+        for (int r = 0; r < 14; r++) {
+            for (int c = 0; c < 14; c++) {
+                if ((r == 0 || r == 13) && (c == 0 || c == 13))
+                    continue;
+                const uint8_t *p = px + (size_t)(2 * r) * 28 + (size_t)(2 * c);
+                int s = p[0] + p[1] + p[28] + p[29];
+                row[f >> 6] |= (uint64_t)on[s] << (f & 63);
+                f++;
+            }
+        }
+    }
+}
+
+int data_prepare(const data_raw *raw, data_input input, float threshold, data_set *out,
+                 char *err, size_t errlen)
+{
+    if (!out || !raw) {
+        seterr(err, errlen, "data_prepare: missing argument");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (prepare_check(raw, input, threshold, err, errlen) < 0)
+        return -1;
+    int binary = input != DATA_INPUT_FLOAT784;
     size_t n = (size_t)raw->n, pix = (size_t)raw->rows * (size_t)raw->cols;
     int dim = input == DATA_INPUT_PAPER192 ? 192 : (int)pix;
     int words = (dim + 63) / 64;
@@ -577,7 +625,6 @@ int data_prepare(const data_raw *raw, data_input input, float threshold, data_se
     if (!out->labels)
         goto oom;
     memcpy(out->labels, raw->labels, n);
-
     if (!binary) {
         out->bytes = malloc(n * pix);
         if (!out->bytes)
@@ -585,45 +632,18 @@ int data_prepare(const data_raw *raw, data_input input, float threshold, data_se
         memcpy(out->bytes, raw->pixels, n * pix);
         return 0;
     }
-
     out->bits = calloc(n * (size_t)words, sizeof *out->bits);
     if (!out->bits)
         goto oom;
-    if (input == DATA_INPUT_BINARY784) {
-        uint8_t on[256];
-        for (int v = 0; v < 256; v++)
-            on[v] = (float)v / 255.0f >= threshold;
-        for (size_t k = 0; k < n; k++) {
-            const uint8_t *px = raw->pixels + k * pix;
-            uint64_t *row = out->bits + k * (size_t)words;
-            for (size_t i = 0; i < pix; i++)
-                row[i >> 6] |= (uint64_t)on[px[i]] << (i & 63);
-        }
-    } else {
-        /* 2x2 mean: sum/4/255 = sum/1020, compared once per possible sum. */
-        uint8_t on[1021];
-        for (int s = 0; s <= 1020; s++)
-            on[s] = (float)s / 1020.0f >= threshold;
-        for (size_t k = 0; k < n; k++) {
-            const uint8_t *px = raw->pixels + k * pix;
-            uint64_t *row = out->bits + k * (size_t)words;
-            int f = 0;
-            for (int r = 0; r < 14; r++) {
-                for (int c = 0; c < 14; c++) {
-                    if ((r == 0 || r == 13) && (c == 0 || c == 13))
-                        continue;
-                    const uint8_t *p = px + (size_t)(2 * r) * 28 + (size_t)(2 * c);
-                    int s = p[0] + p[1] + p[28] + p[29];
-                    row[f >> 6] |= (uint64_t)on[s] << (f & 63);
-                    f++;
-                }
-            }
-        }
-    }
+    if (input == DATA_INPUT_BINARY784)
+        binarize_pixels(raw, threshold, out);
+    else
+        pool_paper192(raw, threshold, out);
     return 0;
 
 oom:
-    seterr(err, errlen, "%s: out of memory preparing %d examples", iname, raw->n);
+    seterr(err, errlen, "%s: out of memory preparing %d examples", data_input_name(input),
+           raw->n);
     data_set_free(out);
     return -1;
 }
@@ -695,6 +715,68 @@ static void format_classes(char *buf, size_t len, const data_task *t)
         at += (size_t)snprintf(buf + at, len - at, j ? ",%d" : "%d", t->classes[j]);
 }
 
+/* The class groups of a split: task_of[c] the group of class c (-1: in none); -1 with err
+ * when a group is empty or too large or a class is out of range or in two groups. */
+static int split_groups(int ntasks, const int *group_sizes, const int *group_classes,
+                        int task_of[10], char *err, size_t errlen)
+{
+    for (int c = 0; c < 10; c++)
+        task_of[c] = -1;
+    int at = 0;
+    for (int g = 0; g < ntasks; g++) {
+        int sz = group_sizes[g];
+        if (sz < 1 || sz > 10 || at + sz > 10) {
+            seterr(err, errlen, "task split: group %d has %d classes (each group needs at least "
+                   "1, and there are 10 classes in all)", g, sz);
+            return -1;
+        }
+        for (int j = 0; j < sz; j++) {
+            int c = group_classes[at + j];
+            if (c < 0 || c > 9) {
+                seterr(err, errlen, "task split: class %d in group %d out of range 0-9", c, g);
+                return -1;
+            }
+            if (task_of[c] >= 0) {
+                seterr(err, errlen, "task split: class %d appears in group %d and group %d", c,
+                       task_of[c], g);
+                return -1;
+            }
+            task_of[c] = g;
+        }
+        at += sz;
+    }
+    return 0;
+}
+
+/* Fill the tasks' index lists in file order, then shuffle each training list with its own
+ * stream of seed and move its head to the validation list. */
+static void split_fill(const data_set *train, const data_set *test, const int task_of[10],
+                       uint64_t seed, data_tasks *out)
+{
+    int fill[DATA_MAX_TASKS] = {0};
+    for (int k = 0; k < train->n; k++)
+        if (train->labels[k] < 10 && task_of[train->labels[k]] >= 0) {
+            int g = task_of[train->labels[k]];
+            out->task[g].train[fill[g]++] = k;
+        }
+    memset(fill, 0, sizeof fill);
+    for (int k = 0; k < test->n; k++)
+        if (test->labels[k] < 10 && task_of[test->labels[k]] >= 0) {
+            int g = task_of[test->labels[k]];
+            out->task[g].test[fill[g]++] = k;
+        }
+    for (int g = 0; g < out->ntasks; g++) {
+        data_task *t = &out->task[g];
+        rng r;
+        rng_seed_stream(&r, seed, (uint64_t)g);
+        rng_shuffle(&r, t->train, t->ntrain + t->nval);
+        if (t->nval) {
+            memcpy(t->val, t->train, (size_t)t->nval * sizeof(int));
+            memmove(t->train, t->train + t->nval, (size_t)t->ntrain * sizeof(int));
+        }
+    }
+}
+
 int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
                      const int *group_sizes, const int *group_classes, double val_fraction,
                      uint64_t seed, data_tasks *out, char *err, size_t errlen)
@@ -723,31 +805,8 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
         return -1;
     }
     int task_of[10];
-    for (int c = 0; c < 10; c++)
-        task_of[c] = -1;
-    int at = 0;
-    for (int g = 0; g < ntasks; g++) {
-        int sz = group_sizes[g];
-        if (sz < 1 || sz > 10 || at + sz > 10) {
-            seterr(err, errlen, "task split: group %d has %d classes (each group needs at least "
-                   "1, and there are 10 classes in all)", g, sz);
-            return -1;
-        }
-        for (int j = 0; j < sz; j++) {
-            int c = group_classes[at + j];
-            if (c < 0 || c > 9) {
-                seterr(err, errlen, "task split: class %d in group %d out of range 0-9", c, g);
-                return -1;
-            }
-            if (task_of[c] >= 0) {
-                seterr(err, errlen, "task split: class %d appears in group %d and group %d", c,
-                       task_of[c], g);
-                return -1;
-            }
-            task_of[c] = g;
-        }
-        at += sz;
-    }
+    if (split_groups(ntasks, group_sizes, group_classes, task_of, err, errlen) < 0)
+        return -1;
 
     /* Count, then fill in file order. */
     int ntr[DATA_MAX_TASKS] = {0}, nte[DATA_MAX_TASKS] = {0};
@@ -758,7 +817,7 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
         if (test->labels[k] < 10 && task_of[test->labels[k]] >= 0)
             nte[task_of[test->labels[k]]]++;
 
-    at = 0;
+    int at = 0;
     out->ntasks = ntasks;
     for (int g = 0; g < ntasks; g++) {
         data_task *t = &out->task[g];
@@ -786,28 +845,7 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
             goto fail;
         }
     }
-    int fill[DATA_MAX_TASKS] = {0};
-    for (int k = 0; k < train->n; k++)
-        if (train->labels[k] < 10 && task_of[train->labels[k]] >= 0) {
-            int g = task_of[train->labels[k]];
-            out->task[g].train[fill[g]++] = k;
-        }
-    memset(fill, 0, sizeof fill);
-    for (int k = 0; k < test->n; k++)
-        if (test->labels[k] < 10 && task_of[test->labels[k]] >= 0) {
-            int g = task_of[test->labels[k]];
-            out->task[g].test[fill[g]++] = k;
-        }
-    for (int g = 0; g < ntasks; g++) {
-        data_task *t = &out->task[g];
-        rng r;
-        rng_seed_stream(&r, seed, (uint64_t)g);
-        rng_shuffle(&r, t->train, ntr[g]);
-        if (t->nval) {
-            memcpy(t->val, t->train, (size_t)t->nval * sizeof(int));
-            memmove(t->train, t->train + t->nval, (size_t)t->ntrain * sizeof(int));
-        }
-    }
+    split_fill(train, test, task_of, seed, out);
     return 0;
 
 fail:

@@ -200,9 +200,22 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-/* A complete temporary file for path (its name into tmp, 4096 bytes): created, written by
- * write_fn, given mode_of's mode when that is a regular file, fsync'd, closed. Returns 0, or
- * -1 with err (the temporary file removed). */
+/* Write fd's content with write_fn, fsync and close it (closed whatever happens): 0, or -1
+ * with errno saying why. */
+static int fill_and_close(int fd, fileio_writer write_fn, void *ud)
+{
+    if (write_fn(fd, ud) < 0 || fsync(fd) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return close(fd);
+}
+
+/* A complete temporary file for path (its name into tmp, 4096 bytes): created, given
+ * mode_of's mode when that is a regular file, written by write_fn, fsync'd, closed. Returns
+ * 0, or -1 with err (the temporary file removed). */
 static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_writer write_fn,
                       void *ud, char *err, size_t errlen)
 {
@@ -212,14 +225,13 @@ static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_w
     if (fd < 0)
         return -1;
     int keep_mode = mode_of && stat(mode_of, &old) == 0 && S_ISREG(old.st_mode);
-    if ((keep_mode && fchmod(fd, old.st_mode & 07777) < 0) || write_fn(fd, ud) < 0 ||
-        fsync(fd) < 0) {
+    if (keep_mode && fchmod(fd, old.st_mode & 07777) < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
     }
-    if (close(fd) < 0) {
+    if (fill_and_close(fd, write_fn, ud) < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
@@ -255,13 +267,7 @@ static int create_plain(const char *path, fileio_writer write_fn, void *ud, int 
         *saved = errno;
         return -1;
     }
-    if (write_fn(fd, ud) < 0 || fsync(fd) < 0) {
-        *saved = errno;
-        close(fd);
-        unlink(path);
-        return -1;
-    }
-    if (close(fd) < 0) {
+    if (fill_and_close(fd, write_fn, ud) < 0) {
         *saved = errno;
         unlink(path);
         return -1;

@@ -112,11 +112,10 @@ static void gather_rows(void *ud, int begin, int end)
     }
 }
 
-int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks, int t,
-               const train_config *cfg, train_callback cb, void *ud, const volatile int *cancel,
-               train_result *res, char *err, size_t errlen)
+/* Whether task t can be trained with cfg on this net and data; else err says why. */
+static int train_check(const net *n, const data_set *train, const data_tasks *tasks, int t,
+                       const train_config *cfg, char *err, size_t errlen)
 {
-    memset(res, 0, sizeof *res);
     if (t < 0 || t >= tasks->ntasks) {
         snprintf(err, errlen, "train: task %d out of range 1-%d", t + 1, tasks->ntasks);
         return -1;
@@ -132,111 +131,196 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
                  scenario_name(cfg->scen), scenario_outputs(cfg->scen));
         return -1;
     }
+    return 0;
+}
+
+/* The epoch's order: positions shuffled by the stream of (seed, task, epoch), so that idx
+ * and task_of stay paired. */
+static void shuffle_epoch(data_epoch_set *es, uint64_t seed, int t, int epoch)
+{
+    rng r;
+    rng_seed_stream(&r, seed, (uint64_t)t * 100003u + (uint64_t)epoch);
+    for (int i = es->n - 1; i > 0; i--) {
+        int j = (int)rng_below(&r, (uint32_t)(i + 1));
+        int a = es->idx[i], b = es->task_of[i];
+        es->idx[i] = es->idx[j];
+        es->task_of[i] = es->task_of[j];
+        es->idx[j] = a;
+        es->task_of[j] = b;
+    }
+}
+
+/* What one batch needs besides the net: its buffers and the flip tracking. */
+typedef struct batch_bufs {
+    int *target;
+    uint8_t *x8;
+    uint16_t *allowed;
+    sign_snapshot *prev, *touched;
+} batch_bufs;
+
+/* Train on the B examples bidx (their tasks task_of): gather, forward, backward, one
+ * optimiser step, flips tracked. Returns the batch's loss; *ok counts right answers. */
+static float train_batch(net *n, optim *o, const data_set *train, const data_tasks *tasks,
+                         const train_config *cfg, const int *bidx, const int *task_of,
+                         const batch_bufs *bb, int *ok)
+{
+    int B = cfg->batch;
+    float *x = net_input_buffer(n, B);
+    gather_job gj = {train, bidx, bb->x8, x};
+    kern_parallel(B, 16, gather_rows, &gj);
+    for (int k = 0; k < B; k++) {
+        const data_task *tk = &tasks->task[task_of[k]];
+        int cls = train->labels[bidx[k]];
+        bb->target[k] = scenario_target(cfg->scen, tk, cls);
+        bb->allowed[k] = (cfg->scen == SCEN_TASK && cfg->mask_task)
+                             ? scenario_eval_mask(SCEN_TASK, tk)
+                             : (uint16_t)((1u << n->sizes[n->nlayers]) - 1);
+    }
+    net_forward_train_bytes(n, bb->x8, input_unit(train), B);
+    float loss = net_backward(n, bb->target, bb->allowed, B, ok);
+    optim_step(o, n);
+    track_flips(bb->prev, bb->touched, n);
+    return loss;
+}
+
+/* The epoch's switch rates into res and the progress report p (which also carries the net). */
+static void progress_switches(train_progress *p, const sign_snapshot *start,
+                              const sign_snapshot *touched, net *n, train_result *res)
+{
+    switch_rates(start, touched, n, res);
+    p->switch_rate = res->switch_rate;
+    p->switch_any = res->switch_any;
+    p->nlayers = n->nlayers;
+    memcpy(p->switch_layer, res->switch_layer, sizeof p->switch_layer);
+    p->net = n;
+}
+
+/* Allocate what training task t needs: its buffers, the workspace for batches of B, the
+ * epoch set, the sign snapshots (touched cleared). 0, or -1 out of memory. */
+static int train_alloc(net *n, const data_set *train, const data_tasks *tasks, int t,
+                       const train_config *cfg, batch_bufs *bb, data_epoch_set *es,
+                       sign_snapshot *start)
+{
+    int B = cfg->batch;
+    bb->target = malloc(sizeof(int) * B);
+    bb->x8 = malloc((size_t)B * train->dim);
+    bb->allowed = malloc(sizeof(uint16_t) * B);
+    if (!bb->target || !bb->allowed || !bb->x8 || net_reserve(n, B) < 0 ||
+        data_epoch_set_build(es, tasks, t, cfg->joint) < 0 || snapshot_take(start, n) < 0 ||
+        snapshot_take(bb->prev, n) < 0 || snapshot_take(bb->touched, n) < 0)
+        return -1;
+    for (int l = 0; l < n->nlayers; l++)
+        memset(bb->touched->bits[l], 0, sizeof(uint64_t) * bb->touched->words[l]);
+    return 0;
+}
+
+/* Running statistics back to mean 0 and variance 1. */
+static void fresh_statistics(net *n)
+{
+    for (int l = 0; l < n->nlayers; l++)
+        for (int u = 0; u < n->layer[l].out; u++) {
+            n->layer[l].mean[u] = 0.0f;
+            n->layer[l].var[u] = 1.0f;
+        }
+}
+
+/* What an epoch's batches add up to. */
+typedef struct epoch_sums {
+    double loss;
+    long right;
+    int batches;
+} epoch_sums;
+
+/* The epoch's loss, training accuracy and validation accuracy (the training accuracy when
+ * the task keeps no validation examples) into p. 0, or -1 out of memory. */
+static int epoch_report(train_progress *p, const epoch_sums *sum, const net *n,
+                        const data_set *train, const data_task *task, const train_config *cfg)
+{
+    int B = cfg->batch;
+    int vright = task->nval ? metrics_eval(n, -1, train, task->val, task->nval, task,
+                                            cfg->scen, NULL)
+                            : 0;
+    if (vright < 0)
+        return -1;
+    p->loss = sum->batches ? (float)(sum->loss / sum->batches) : 0.0f;
+    p->train_acc = sum->batches ? (float)sum->right / (float)(sum->batches * B) : 0.0f;
+    p->val_acc = task->nval ? (float)vright / task->nval
+                            : (float)sum->right / (sum->batches * B);
+    return 0;
+}
+
+/* What train_alloc took (each part may be missing). */
+static void train_free(batch_bufs *bb, data_epoch_set *es, sign_snapshot *start)
+{
+    snapshot_free(start);
+    snapshot_free(bb->prev);
+    snapshot_free(bb->touched);
+    free(es->idx);
+    free(es->task_of);
+    free(bb->target);
+    free(bb->x8);
+    free(bb->allowed);
+}
+
+int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks, int t,
+               const train_config *cfg, train_callback cb, void *ud, const volatile int *cancel,
+               train_result *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    if (train_check(n, train, tasks, t, cfg, err, errlen) < 0)
+        return -1;
     const data_task *task = &tasks->task[t];
     data_epoch_set es = {0};
     sign_snapshot start = {0}, prev = {0}, touched = {0};
     net best;
     int B = cfg->batch;
-    int *target = malloc(sizeof(int) * B);
-    uint8_t *x8 = malloc((size_t)B * train->dim);
-    uint16_t *allowed = malloc(sizeof(uint16_t) * B);
+    batch_bufs bb = {NULL, NULL, NULL, &prev, &touched};
     int have_best = 0;
     int rc = -1;
-    if (!target || !allowed || !x8 || net_reserve(n, B) < 0 ||
-        data_epoch_set_build(&es, tasks, t, cfg->joint) < 0 ||
-        snapshot_take(&start, n) < 0 || snapshot_take(&prev, n) < 0 ||
-        snapshot_take(&touched, n) < 0) {
+    if (train_alloc(n, train, tasks, t, cfg, &bb, &es, &start) < 0) {
         snprintf(err, errlen, "train: out of memory");
         goto out_early;
     }
-    for (int l = 0; l < n->nlayers; l++)
-        memset(touched.bits[l], 0, sizeof(uint64_t) * touched.words[l]);
-    if (cfg->restore_best && cfg->patience > 0) {
-        if (net_clone(&best, n) < 0) {
-            snprintf(err, errlen, "train: out of memory");
-            goto out;
-        }
-        have_best = 1;
+    have_best = cfg->restore_best && cfg->patience > 0;
+    if (have_best && net_clone(&best, n) < 0) {
+        have_best = 0;
+        snprintf(err, errlen, "train: out of memory");
+        goto out;
     }
     if (cfg->reset_optim)
         optim_reset_moments(o);
-    /* With per-task statistics, a task starts from fresh running statistics. */
-    if (cfg->bn_task)
-        for (int l = 0; l < n->nlayers; l++)
-            for (int u = 0; u < n->layer[l].out; u++) {
-                n->layer[l].mean[u] = 0.0f;
-                n->layer[l].var[u] = 1.0f;
-            }
+    if (cfg->bn_task) /* with per-task statistics, a task starts from fresh ones */
+        fresh_statistics(n);
 
     int per_epoch = es.n / B; /* a ragged last batch is dropped */
     float best_val = -1.0f;
     int since_best = 0;
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
-        rng r;
-        rng_seed_stream(&r, cfg->seed, (uint64_t)t * 100003u + (uint64_t)epoch);
-        /* Shuffle positions so that idx and task_of stay paired. */
-        for (int i = es.n - 1; i > 0; i--) {
-            int j = (int)rng_below(&r, (uint32_t)(i + 1));
-            int a = es.idx[i], b = es.task_of[i];
-            es.idx[i] = es.idx[j];
-            es.task_of[i] = es.task_of[j];
-            es.idx[j] = a;
-            es.task_of[j] = b;
-        }
-        double loss_sum = 0;
-        long right = 0;
-        int batches = 0;
+        shuffle_epoch(&es, cfg->seed, t, epoch);
+        epoch_sums sum = {0, 0, 0};
         for (int bi = 0; bi < per_epoch; bi++) {
             if (cancel && *cancel) {
                 res->cancelled = 1;
                 break;
             }
-            const int *bidx = es.idx + (size_t)bi * B;
-            float *x = net_input_buffer(n, B);
-            gather_job gj = {train, bidx, x8, x};
-            kern_parallel(B, 16, gather_rows, &gj);
-            for (int k = 0; k < B; k++) {
-                const data_task *tk = &tasks->task[es.task_of[bi * B + k]];
-                int cls = train->labels[bidx[k]];
-                target[k] = scenario_target(cfg->scen, tk, cls);
-                allowed[k] = (cfg->scen == SCEN_TASK && cfg->mask_task)
-                                 ? scenario_eval_mask(SCEN_TASK, tk)
-                                 : (uint16_t)((1u << n->sizes[n->nlayers]) - 1);
-            }
             int ok;
-            net_forward_train_bytes(n, x8, input_unit(train), B);
-            loss_sum += net_backward(n, target, allowed, B, &ok);
-            right += ok;
-            optim_step(o, n);
-            track_flips(&prev, &touched, n);
-            batches++;
+            sum.loss += train_batch(n, o, train, tasks, cfg, es.idx + (size_t)bi * B,
+                                    es.task_of + (size_t)bi * B, &bb, &ok);
+            sum.right += ok;
+            sum.batches++;
         }
         if (res->cancelled)
             break;
         res->epochs_run = epoch;
-        int vright = task->nval ? metrics_eval(n, -1, train, task->val, task->nval, task,
-                                                cfg->scen, NULL)
-                                : 0;
-        if (vright < 0) {
+        train_progress p = {.task = t, .epoch = epoch, .max_epochs = cfg->epochs,
+                            .batches_done = sum.batches, .batches_total = per_epoch};
+        if (epoch_report(&p, &sum, n, train, task, cfg) < 0) {
             snprintf(err, errlen, "train: out of memory validating task %d", t + 1);
             goto out;
         }
-        float val = task->nval ? (float)vright / task->nval : (float)right / (batches * B);
-        train_progress p = {
-            .task = t, .epoch = epoch, .max_epochs = cfg->epochs,
-            .batches_done = batches, .batches_total = per_epoch,
-            .loss = batches ? (float)(loss_sum / batches) : 0.0f,
-            .train_acc = batches ? (float)right / (float)(batches * B) : 0.0f,
-            .val_acc = val,
-        };
-        switch_rates(&start, &touched, n, res);
-        p.switch_rate = res->switch_rate;
-        p.switch_any = res->switch_any;
-        p.nlayers = n->nlayers;
-        memcpy(p.switch_layer, res->switch_layer, sizeof p.switch_layer);
-        p.net = n;
-        if (val > best_val) {
-            best_val = val;
+        progress_switches(&p, &start, &touched, n, res);
+        if (p.val_acc > best_val) { /* the best epoch so far: its parameters kept */
+            best_val = p.val_acc;
             res->best_epoch = epoch;
             since_best = 0;
             if (have_best)
@@ -262,13 +346,6 @@ out:
     if (have_best)
         net_free(&best);
 out_early:
-    snapshot_free(&start);
-    snapshot_free(&prev);
-    snapshot_free(&touched);
-    free(es.idx);
-    free(es.task_of);
-    free(target);
-    free(x8);
-    free(allowed);
+    train_free(&bb, &es, &start);
     return rc;
 }
