@@ -262,6 +262,20 @@ static void train_free(batch_bufs *bb, data_epoch_set *es, sign_snapshot *start)
     free(bb->allowed);
 }
 
+/* After an epoch with validation accuracy val: a new best is remembered (its parameters
+ * copied into best when kept). Returns the epochs since the best. */
+static int keep_best(float val, int epoch, float *best_val, int since_best, net *best,
+                     const net *n, train_result *res)
+{
+    if (!(val > *best_val))
+        return since_best + 1;
+    *best_val = val;
+    res->best_epoch = epoch;
+    if (best)
+        net_copy_params(best, n);
+    return 0;
+}
+
 int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks, int t,
                const train_config *cfg, train_callback cb, void *ud, const volatile int *cancel,
                train_result *res, char *err, size_t errlen)
@@ -319,15 +333,8 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             goto out;
         }
         progress_switches(&p, &start, &touched, n, res);
-        if (p.val_acc > best_val) { /* the best epoch so far: its parameters kept */
-            best_val = p.val_acc;
-            res->best_epoch = epoch;
-            since_best = 0;
-            if (have_best)
-                net_copy_params(&best, n);
-        } else {
-            since_best++;
-        }
+        since_best = keep_best(p.val_acc, epoch, &best_val, since_best, have_best ? &best : NULL,
+                               n, res);
         if (cb && cb(&p, ud)) {
             res->cancelled = 1;
             break;
