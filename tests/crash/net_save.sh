@@ -5,6 +5,7 @@
 # the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
 # RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
 set -u
+. "$(dirname "$0")/kill_loop.sh"
 bin=$(realpath "${MPCL_BIN:-build/mpcl}")
 dir=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
@@ -28,27 +29,7 @@ LUA
 "$bin" saver.lua mode=ref || { echo "FAIL the reference saves"; exit 1; }
 cmp -s A.net B.net && { echo "FAIL the two versions are the same"; exit 1; }
 cp A.net f.net
-start=$SECONDS; n=0; checked=0; temps=0; asb=0
-while [ "$n" -lt "$runs" ] && { [ "$n" -lt 10 ] || [ $((SECONDS - start)) -lt 25 ]; }; do
-    "$bin" saver.lua mode=loop out=f.net > loop.out 2>&1 &
-    pid=$!
-    sleep "0.$(printf %03d $((RANDOM % 400)))"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    n=$((n + 1))
-    left=$(find . -maxdepth 1 -name 'f.net.tmp.*' | wc -l)
-    temps=$((temps + left))
-    if cmp -s f.net A.net || cmp -s f.net B.net; then
-        checked=$((checked + 1))
-        cmp -s f.net B.net && asb=$((asb + 1))
-    else
-        fail "run $n: f.net is neither version ($(wc -c < f.net) bytes)"
-    fi
-    "$bin" saver.lua mode=load out=f.net > load.out 2>&1 || fail "run $n: lab.load: $(head -n 1 load.out)"
-    "$bin" saver.lua mode=once out=f.net > once.out 2>&1 || fail "run $n: the next save: $(head -n 1 once.out)"
-    [ -z "$(find . -maxdepth 1 -name 'f.net.tmp.*')" ] || fail "run $n: a temporary file survived the next save: $(ls f.net.tmp.*)"
-    cmp -s f.net A.net || fail "run $n: the next save did not write A"
-done
-echo "net:save killed $n times: $checked files checked (old or new version, $asb of them the second), $temps temporary files left by kills, all removed by the next save"
+kill_loop saver.lua f.net net:save save
+ok=$?
 echo "$fails failed"
-[ "$fails" -eq 0 ] && [ "$checked" -eq "$n" ]
+[ "$fails" -eq 0 ] && [ "$ok" -eq 0 ]

@@ -5,6 +5,7 @@
 # the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
 # RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
 set -u
+. "$(dirname "$0")/kill_loop.sh"
 bin=$(realpath "${MPCL_BIN:-build/mpcl}")
 dir=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
@@ -37,27 +38,7 @@ LUA
 "$bin" writer.lua mode=load out=A.json > /dev/null && "$bin" writer.lua mode=load out=B.json > /dev/null || { echo "FAIL the references do not parse"; exit 1; }
 cmp -s A.json B.json && { echo "FAIL the two versions are the same"; exit 1; }
 cp A.json f.json
-start=$SECONDS; n=0; checked=0; temps=0; asb=0
-while [ "$n" -lt "$runs" ] && { [ "$n" -lt 10 ] || [ $((SECONDS - start)) -lt 25 ]; }; do
-    "$bin" writer.lua mode=loop out=f.json > loop.out 2>&1 &
-    pid=$!
-    sleep "0.$(printf %03d $((RANDOM % 400)))"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    n=$((n + 1))
-    left=$(find . -maxdepth 1 -name 'f.json.tmp.*' | wc -l)
-    temps=$((temps + left))
-    if cmp -s f.json A.json || cmp -s f.json B.json; then
-        checked=$((checked + 1))
-        cmp -s f.json B.json && asb=$((asb + 1))
-    else
-        fail "run $n: f.json is neither version ($(wc -c < f.json) bytes)"
-    fi
-    "$bin" writer.lua mode=load out=f.json > load.out 2>&1 || fail "run $n: it does not parse: $(head -n 1 load.out)"
-    "$bin" writer.lua mode=once out=f.json > once.out 2>&1 || fail "run $n: the next write: $(head -n 1 once.out)"
-    [ -z "$(find . -maxdepth 1 -name 'f.json.tmp.*')" ] || fail "run $n: a temporary file survived the next write: $(ls f.json.tmp.*)"
-    cmp -s f.json A.json || fail "run $n: the next write did not write A"
-done
-echo "lab.write_json killed $n times: $checked files checked (old or new version, $asb of them the second), $temps temporary files left by kills, all removed by the next write"
+kill_loop writer.lua f.json lab.write_json write
+ok=$?
 echo "$fails failed"
-[ "$fails" -eq 0 ] && [ "$checked" -eq "$n" ]
+[ "$fails" -eq 0 ] && [ "$ok" -eq 0 ]
