@@ -5,7 +5,7 @@
 # the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
 # RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
 set -u
-. "$(dirname "$0")/kill_loop.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${MPCL_BIN:-build/mpcl}")
 dir=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
@@ -29,7 +29,7 @@ LUA
 "$bin" saver.lua mode=ref || { echo "FAIL the reference saves"; exit 1; }
 cmp -s A.net B.net && { echo "FAIL the two versions are the same"; exit 1; }
 cp A.net f.net
-kill_loop saver.lua f.net net:save save
+MPCL_BIN="$bin" RUNS="$runs" "$here/kill-loop" saver.lua f.net net:save save
 ok=$?
 echo "$fails failed"
 [ "$fails" -eq 0 ] && [ "$ok" -eq 0 ]

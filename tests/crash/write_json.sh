@@ -5,7 +5,7 @@
 # the path must leave no temporary file behind (the killed writer's PATH.tmp.PID.N removed).
 # RUNS kills (default 30) or about 25 s, whichever comes first; at least 10.
 set -u
-. "$(dirname "$0")/kill_loop.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${MPCL_BIN:-build/mpcl}")
 dir=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
@@ -38,7 +38,7 @@ LUA
 "$bin" writer.lua mode=load out=A.json > /dev/null && "$bin" writer.lua mode=load out=B.json > /dev/null || { echo "FAIL the references do not parse"; exit 1; }
 cmp -s A.json B.json && { echo "FAIL the two versions are the same"; exit 1; }
 cp A.json f.json
-kill_loop writer.lua f.json lab.write_json write
+MPCL_BIN="$bin" RUNS="$runs" "$here/kill-loop" writer.lua f.json lab.write_json write
 ok=$?
 echo "$fails failed"
 [ "$fails" -eq 0 ] && [ "$ok" -eq 0 ]
