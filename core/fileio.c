@@ -239,6 +239,17 @@ static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_w
     return 0;
 }
 
+/* The new name of path made durable: its directory synced. 0, or -1 with err. */
+static int synced(const char *path, char *err, size_t errlen)
+{
+    if (sync_dir(path) < 0) {
+        snprintf(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char *err,
                         size_t errlen)
 {
@@ -250,12 +261,7 @@ int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char
         unlink(tmp);
         return -1;
     }
-    if (sync_dir(path) < 0) {
-        snprintf(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
+    return synced(path, err, errlen);
 }
 
 /* Where link() is refused: create path with O_EXCL and write it (removed if that fails).
@@ -290,12 +296,7 @@ int fileio_write_new(const char *path, fileio_writer write_fn, void *ud, char *e
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(saved));
         return -1;
     }
-    if (sync_dir(path) < 0) {
-        snprintf(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
+    return synced(path, err, errlen);
 }
 
 typedef struct bytes {
