@@ -1,6 +1,6 @@
 # MPCL Lab. `make run` and `make test` do all the set-up (see README.md).
 CC      ?= gcc
-PKGS    := lua5.4 zlib readline ncursesw
+PKGS    := lua5.4 zlib readline ncursesw libcjson
 CFLAGS  ?= -O3 -g
 # What the code needs whatever CFLAGS says. -fno-ipa-pure-const -fno-ipa-modref: with them,
 # GCC 12.2 judged net.c's forward_from (calls to external functions with the address of a
@@ -33,7 +33,17 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 .PHONY: all deps run test bench fuzz clean
 .SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST) \
-     $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse $(B)/mpcl-bench-irdrop
+     $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse $(B)/mpcl-bench-irdrop \
+     $(MPI_MODULE)
+
+# lab.sweep over MPI: mpcl loads this module only when mpirun started it (scripting/mpi/).
+# Built with the MPI compiler wrapper when there is one (make deps installs Open MPI).
+MPICC ?= mpicc
+MPI_MODULE := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/mpcl-mpi.so)
+$(B)/mpcl-mpi.so: scripting/mpi/module.c scripting/mpi/module.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  MPICC   $@"
+	@$(MPICC) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -fPIC -shared -o $@ $<
 
 deps:
 	@tools/deps.sh

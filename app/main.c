@@ -19,6 +19,7 @@
 #include "lab_state.h"
 #include "ui.h"
 #include "session.h"
+#include "sweep_wire.h"
 
 static void usage(FILE *f)
 {
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "       mpcl [--seed N] [--record FILE] -              chunks from stdin, headless\n"
             "       mpcl --replay FILE [--step] [--verify] [--trust] [--chip URI]\n"
             "            [--max-instructions N] [--max-memory MB]   replay a session journal\n"
+            "       mpirun -np N mpcl SCRIPT.lua ...              lab.sweep over MPI ranks\n"
+            "       mpcl --slurm SCRIPT.lua ...                   lab.sweep as a Slurm job array\n"
             "       mpcl --version | --help\n"
             "key=value pairs reach the script as a table (its `...` and lab.args; numbers\n"
             "converted). The REPL records each session in a journal under\n"
@@ -50,6 +53,10 @@ static int default_threads(void)
         fprintf(stderr, "mpcl: MPCL_THREADS=%s ignored (1 to 64)\n", s);
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* MPI ranks on one machine share its cores */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (local && atoi(local) > 1)
+        n /= atoi(local);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
@@ -66,6 +73,8 @@ static void write_stdio(void *ud, const char *text, int is_error)
  * without (error(msg, 0): a script's own message about its input) stays one line. */
 static int script_error(lua_State *L)
 {
+    if (lab_sweep_is_quiet_exit(L, 1)) /* a sweep's worker is done with the script */
+        return 1;
     const char *msg = lua_tostring(L, 1);
     const char *colon = msg ? strchr(msg, ':') : NULL;
     int positioned = colon && colon > msg && colon[1] >= '0' && colon[1] <= '9';
@@ -141,7 +150,7 @@ static int parse_count(const char *opt, const char *v, long long lo, long long *
 /* The command line. */
 typedef struct cli {
     const char *record, *replay, *demo, *script, *chip;
-    int no_record, stdin_mode, have_seed, plain, force_console, ascii;
+    int no_record, stdin_mode, have_seed, plain, force_console, ascii, slurm;
     long long colors, seed, max_mem_mb, max_instr;
     replay_opts ro;
     int first_arg; /* argv index of the first key=value after the script */
@@ -194,6 +203,8 @@ static int parse_options(int argc, char **argv, cli *c)
         } else if (!strcmp(a, "--demo")) {
             c->demo = "assets/scripts/demo.lua";
             c->force_console = 1;
+        } else if (!strcmp(a, "--slurm")) {
+            c->slurm = 1;
         } else if (!strcmp(a, "--ascii")) {
             c->ascii = 1;
         } else if (!strcmp(a, "--colors")) {
@@ -260,6 +271,8 @@ static int run_script(lua_State *L, const char *script, int argc, char **argv)
     }
     lua_pushvalue(L, args);
     int rc = lua_pcall(L, 1, 0, handler);
+    if (rc != LUA_OK && lab_sweep_is_quiet_exit(L, -1))
+        return 0;
     if (rc != LUA_OK)
         fprintf(stderr, "mpcl: %s\n", lua_tostring(L, -1));
     return rc == LUA_OK ? 0 : 1;
@@ -307,6 +320,17 @@ int main(int argc, char **argv)
         return 2;
     }
     kern_flush_denormals();
+    if (sweep_mpi_launched()) { /* mpirun started us: every rank runs the script (SPMD) */
+        char merr[600];
+        if (!script || replay || console) {
+            fprintf(stderr, "mpcl: under mpirun, give a script: mpirun -np N mpcl SCRIPT.lua\n");
+            return 2;
+        }
+        if (sweep_mpi_start(merr, sizeof merr) < 0) {
+            fprintf(stderr, "mpcl: %s\n", merr);
+            return 1;
+        }
+    }
     int threads = default_threads();
     kern_set_threads(threads);
     if (max_instr > 0)
@@ -341,8 +365,10 @@ int main(int argc, char **argv)
         rc = interactive ? repl_tty_run(L, c.no_record ? "" : record, seed, threads)
                          : run_stdin(L, record, seed, threads);
     } else {
+        lab_sweep_set_script(script, argc - c.first_arg, argv + c.first_arg, c.slurm);
         rc = run_script(L, script, argc - c.first_arg, argv + c.first_arg);
     }
     lab_state_close(L);
+    sweep_mpi_stop(rc);
     return rc;
 }

@@ -140,6 +140,19 @@ int job_system_start(void)
     return rc;
 }
 
+void job_system_after_fork(void)
+{
+    pthread_mutex_init(&js.mu, NULL);
+    for (int i = 0; i < 2; i++)
+        if (js.wake[i] >= 0) {
+            close(js.wake[i]);
+            js.wake[i] = -1;
+        }
+    js.started = js.stopping = 0;
+    js.head = js.tail = js.running = NULL;
+    js.active = 0;
+}
+
 void job_system_stop(void)
 {
     pthread_mutex_lock(&js.mu);

@@ -77,6 +77,10 @@ int job_system_start(void);
 /* Cancel every job, wait for the worker to finish the running one and stop it. Jobs not yet
  * released stay allocated for their owners to release. */
 void job_system_stop(void);
+/* In the child of a fork() made while no job was queued or running: forget the parent's
+ * worker thread (a child has only the thread that forked) and its wake pipe; the next
+ * job_system_start starts the child's own. Event numbering continues. */
+void job_system_after_fork(void);
 
 /* Queue work; sync: see job.sync. Returns the job (state QUEUED), or NULL when out of
  * memory or the system cannot start (free_ctx(ctx) has then been called). */

@@ -164,6 +164,13 @@ void kern_flush_denormals(void)
 
 void kern_set_threads(int threads) { kern_nthreads = threads < 1 ? 1 : threads; }
 
+static void pool_reset(void);
+void kern_after_fork(int threads)
+{
+    pool_reset();
+    kern_set_threads(threads);
+}
+
 int kern_threads(void) { return kern_nthreads; }
 
 const char *kern_describe(void)
@@ -480,6 +487,18 @@ static void *par_worker(void *arg)
         }
     }
     return NULL;
+}
+
+/* A forked child has none of the pool's threads: start from an empty pool. */
+static void pool_reset(void)
+{
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pthread_mutex_init(&pool_owner, NULL);
+    pool.nworkers = 0;
+    atomic_store(&pool.pending, 0);
+    atomic_store(&pool.generation, 0); /* new workers start waiting for generation 1 */
 }
 
 /* Start workers up to `want` (they live for the process). */

@@ -17,6 +17,9 @@ void kern_flush_denormals(void);
 
 /* Set the number of threads the kernels may use. */
 void kern_set_threads(int threads);
+/* In the child of a fork(): forget the parent's pool threads (the child has none) and use
+ * `threads` threads from now on. */
+void kern_after_fork(int threads);
 int kern_threads(void);
 /* Human-readable description of the instruction-set path and the kernels it uses. */
 const char *kern_describe(void);

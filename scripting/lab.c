@@ -214,6 +214,7 @@ static int l_dataset(lua_State *L)
         if (rc < 0)
             return luaL_error(L, "lab.dataset: %s", err);
     }
+    lab_sweep_note_dataset(L, name);
     return 1;
 }
 
@@ -1145,6 +1146,7 @@ int luaopen_lab(lua_State *L)
     lab_baseline_open(L, -1);
     lab_job_open(L, -1);
     lab_chip_open(L, -1);
+    lab_sweep_open(L, -1);
     lua_pushvalue(L, -1); /* for bindings that call lab functions from C */
     lua_setfield(L, LUA_REGISTRYINDEX, "mpcl.lab");
     lab_help_open(L, -1);

@@ -5,11 +5,22 @@
 #define MPCL_LAB_H
 
 #include <lua.h>
+#include <stddef.h>
 
 struct net;
 struct chip;
 
 int luaopen_lab(lua_State *L);
+
+/* Sweeps (lab_sweep.c). main tells the lab the headless script being run (its path and
+ * key=value arguments, for manifests and Slurm job files; NULL: none) and whether --slurm
+ * was given. A sweep's worker (an MPI rank other than 0, a Slurm array task) ends the
+ * script by raising a value for which lab_sweep_is_quiet_exit is true: not an error.
+ * lab_sweeps_describe: a line about the running sweep for the job bar and its fraction
+ * done; 0 when none runs. */
+void lab_sweep_set_script(const char *script, int argc, char **argv, int slurm);
+int lab_sweep_is_quiet_exit(lua_State *L, int idx);
+int lab_sweeps_describe(char *buf, size_t len, double *fraction);
 
 /* Cancellation of running engine work (training polls it between batches). The request
  * is async-signal-safe; each REPL chunk starts with the flag cleared. */

@@ -183,6 +183,13 @@ void lab_chip_open(lua_State *L, int lab);
 void lab_baseline_open(lua_State *L, int lab);
 int lab_baseline_sizes(lua_State *L, int i, int *sizes);
 
+/* lab.sweep (lab_sweep.c): registers the class and the function into the lab table at lab;
+ * lab_sweep_note_dataset remembers a data set loaded (its files' CRCs go into sweep
+ * manifests); lab_sweep_poll moves an async sweep on (from lab_jobs_poll). */
+void lab_sweep_open(lua_State *L, int lab);
+void lab_sweep_note_dataset(lua_State *L, const char *name);
+void lab_sweep_poll(lua_State *L);
+
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);
 

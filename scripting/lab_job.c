@@ -211,6 +211,7 @@ void lab_jobs_poll(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    lab_sweep_poll(L);
     polling = 0;
 }
 
