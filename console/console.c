@@ -223,9 +223,20 @@ static void draw_jobbar(console *c, rect r)
     canvas_style bar = st(c->colours == CANVAS_MONO ? -1 : 0, c->colours == CANVAS_MONO ? -1 : 7,
                           c->colours == CANVAS_MONO ? CANVAS_REVERSE : 0);
     canvas_fill(c->cv, r, L' ', bar);
-    char desc[200];
+    char desc[200], sweep_line[200];
+    double sweep_fraction = 0;
     int active = lab_jobs_describe(c->L, desc, sizeof desc);
     int x = r.x;
+    if (lab_sweeps_describe(sweep_line, sizeof sweep_line, &sweep_fraction)) {
+        /* a sweep's points run in worker processes: its own line and bar */
+        x += canvas_text(c->cv, x, r.y, r.w / 2, sweep_line, bar) + 1;
+        int bw = r.w / 8;
+        if (bw > 4 && x + bw < r.x + r.w) {
+            canvas_hbar(c->cv, x, r.y, bw, sweep_fraction,
+                        st(c->colours == CANVAS_MONO ? -1 : 4, c->colours == CANVAS_MONO ? -1 : 7, 0));
+            x += bw + 1;
+        }
+    }
     if (desc[0]) {
         int w = canvas_text(c->cv, x, r.y, r.w / 2, desc, bar);
         x += w + 1;
@@ -236,7 +247,7 @@ static void draw_jobbar(console *c, rect r)
             x += bw + 1;
         }
         x += canvas_text(c->cv, x, r.y, r.x + r.w - x, "Ctrl-C cancels", bar) + 2;
-    } else {
+    } else if (!sweep_line[0] || active) {
         x += canvas_text(c->cv, x, r.y, r.w, active ? "jobs queued" : "no job running", bar) + 2;
     }
     char chips[400], right[520];

@@ -340,10 +340,12 @@ static cJSON *manifest_of(const sweep *s, const cJSON *meta)
 static const char *manifest_diff(const cJSON *a, const cJSON *b)
 {
     static const char *const parts[] = {"format", "lab", "script", "data", "points", NULL};
-    for (int i = 0; parts[i]; i++)
-        if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, parts[i]),
-                           cJSON_GetObjectItemCaseSensitive(b, parts[i]), 1))
+    for (int i = 0; parts[i]; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, parts[i]);
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, parts[i]);
+        if ((x || y) && !cJSON_Compare(x, y, 1)) /* cJSON_Compare(NULL, NULL) is false */
             return parts[i];
+    }
     return cJSON_Compare(a, b, 1) ? NULL : "manifest";
 }
 
@@ -443,9 +445,10 @@ int sweep_open(sweep *s, const char *dir, const cJSON *meta, int force, char *er
         seterr(err, errlen, "out of memory");
         goto done;
     }
-    if (make_dirs(dir, err, errlen) < 0 || access(dir, W_OK | X_OK) < 0) {
-        if (access(dir, W_OK | X_OK) < 0 && errno)
-            seterr(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
+    if (make_dirs(dir, err, errlen) < 0)
+        goto done;
+    if (access(dir, W_OK | X_OK) < 0) {
+        seterr(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
         goto done;
     }
     int same = check_manifest(s, mpath, want, force, err, errlen);

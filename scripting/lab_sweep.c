@@ -11,6 +11,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,16 @@ static struct {
 
 static char quiet_token; /* the error value that ends a worker's script quietly */
 
+/* Raise a one-line error without a position: the message names lab.sweep and the input. */
+static int fail(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return lua_error(L);
+}
+
 void lab_sweep_set_script(const char *script, int argc, char **argv, int slurm)
 {
     cli.script = script ? strdup(script) : NULL;
@@ -127,25 +138,25 @@ static cJSON *spec_points(lua_State *L, int t)
     if ((has_points = lab_opt_field(L, t, "points")))
         lua_pop(L, 1);
     if (has_grid == has_points)
-        luaL_error(L, "lab.sweep: give grid = {key = {values...}} or points = {{...}, ...}, "
+        fail(L, "lab.sweep: give grid = {key = {values...}} or points = {{...}, ...}, "
                       "one of the two");
     lua_getfield(L, t, has_grid ? "grid" : "points");
     if (!lua_istable(L, -1))
-        luaL_error(L, "lab.sweep: %s must be a table", has_grid ? "grid" : "points");
+        fail(L, "lab.sweep: %s must be a table", has_grid ? "grid" : "points");
     cJSON *v = lab_json_from_lua(L, -1, has_grid ? "grid" : "points", err, sizeof err);
     lua_pop(L, 1);
     if (!v)
-        luaL_error(L, "lab.sweep: %s", err);
+        fail(L, "lab.sweep: %s", err);
     if (has_grid) {
         cJSON *p = sweep_grid_points(v, err, sizeof err);
         cJSON_Delete(v);
         if (!p)
-            luaL_error(L, "lab.sweep: %s", err);
+            fail(L, "lab.sweep: %s", err);
         v = p;
     }
     if (sweep_check_points(v, err, sizeof err) < 0) {
         cJSON_Delete(v);
-        luaL_error(L, "lab.sweep: %s", err);
+        fail(L, "lab.sweep: %s", err);
     }
     return v;
 }
@@ -162,7 +173,7 @@ static void read_spec(lua_State *L, int t, spec *sp)
     memset(sp, 0, sizeof *sp);
     sp->out = lab_opt_str(L, t, "out", NULL, "lab.sweep");
     if (!sp->out || !*sp->out)
-        luaL_error(L, "lab.sweep: give the result directory: out = \"DIR\"");
+        fail(L, "lab.sweep: give the result directory: out = \"DIR\"");
     sp->retries = lab_opt_i32(L, t, "retries", 1, "lab.sweep");
     sp->threads = lab_opt_i32(L, t, "threads", 0, "lab.sweep");
     sp->workers = lab_opt_i32(L, t, "workers", 0, "lab.sweep");
@@ -176,21 +187,21 @@ static void read_spec(lua_State *L, int t, spec *sp)
                               "lab.sweep");
     if (sp->retries < 0 || sp->retries > 100 || sp->threads < 0 || sp->threads > 64 ||
         sp->workers < 0 || sp->workers > 256 || sp->chunk < 1 || sp->array_max < 1)
-        luaL_error(L, "lab.sweep: retries must be 0..100, threads 1..64, workers 1..256, "
+        fail(L, "lab.sweep: retries must be 0..100, threads 1..64, workers 1..256, "
                       "chunk and array_max at least 1");
     if (strcmp(sp->backend, "local") && strcmp(sp->backend, "mpi") &&
         strcmp(sp->backend, "slurm"))
-        luaL_error(L, "lab.sweep: backend must be \"local\", \"mpi\" or \"slurm\", not \"%s\"",
+        fail(L, "lab.sweep: backend must be \"local\", \"mpi\" or \"slurm\", not \"%s\"",
                    sp->backend);
     lua_getfield(L, t, "cost");
     if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
-        luaL_error(L, "lab.sweep: cost must be a function(point) returning seconds");
+        fail(L, "lab.sweep: cost must be a function(point) returning seconds");
     lua_pop(L, 1);
     sp->points = spec_points(L, t);
     lua_getfield(L, t, "run");
     if (!lua_isfunction(L, -1)) {
         cJSON_Delete(sp->points);
-        luaL_error(L, "lab.sweep: run must be a function(point, info) returning a table of "
+        fail(L, "lab.sweep: run must be a function(point, info) returning a table of "
                       "results");
     }
 }
@@ -287,10 +298,13 @@ static void progress_line(sweep_run *r, int i, const sweep_frame *f, const char 
     double left = eta(r);
     if (left >= 0 && queue_len(r) + r->running > 0)
         snprintf(e, sizeof e, ", about %.0f s left", left);
-    fprintf(stderr, "sweep %s: %d/%d done, %d failed, %d running; %s %s (%s) %s in %.1f s%s\n",
+    char why[160] = "";
+    if (f->status != SWEEP_OK && f->text)
+        snprintf(why, sizeof why, ": %.*s", (int)strcspn(f->text, "\n"), f->text);
+    fprintf(stderr, "sweep %s: %d/%d done, %d failed, %d running; %s %s (%s) %s in %.1f s%s%s\n",
             r->label, r->finished + r->resumed, r->n, r->failed, r->running, what,
             sweep_id(r->sw, i), sweep_describe(r->sw, i, desc, sizeof desc),
-            f->status == SWEEP_OK ? "done" : "failed", f->seconds, e);
+            f->status == SWEEP_OK ? "done" : "failed", f->seconds, why, e);
     fflush(stderr);
 }
 
@@ -626,7 +640,7 @@ static int mpi_serve(lua_State *L, int fn, sweep_run *r)
         while ((got = sweep_mpi_poll(&src, &f)) == 0)
             nanosleep(&(struct timespec){0, 100000}, NULL);
         if (got < 0)
-            return luaL_error(L, "lab.sweep: MPI receive failed on rank %d", sweep_mpi_rank());
+            return fail(L, "lab.sweep: MPI receive failed on rank %d", sweep_mpi_rank());
         int kind = f.kind;
         free(f.text);
         if (kind != SWEEP_RUN)
@@ -673,7 +687,7 @@ static sweep_run *handle_run(lua_State *L, int i)
 {
     sweep_run **h = check_handle(L, i);
     if (!*h)
-        luaL_error(L, "lab.sweep: this sweep is closed");
+        fail(L, "lab.sweep: this sweep is closed");
     return *h;
 }
 
@@ -750,13 +764,13 @@ static int finish(lua_State *L, int h)
     current = NULL;
     char err[600];
     if (r->over == FINISHED && sweep_gather(r->sw, err, sizeof err) < 0)
-        return luaL_error(L, "lab.sweep: %s", err);
+        return fail(L, "lab.sweep: %s", err);
     lab_record(L, "sweep %s points=%d done=%d failed=%d", r->label, r->n,
                r->finished + r->resumed, r->failed);
     if (r->over == FATAL)
-        return luaL_error(L, "lab.sweep: %s", r->fatal);
+        return fail(L, "lab.sweep: %s", r->fatal);
     if (r->over == CANCELLED)
-        return luaL_error(L, "lab.sweep: cancelled with %d of %d points done (the same call "
+        return fail(L, "lab.sweep: cancelled with %d of %d points done (the same call "
                              "resumes)", r->finished + r->resumed, r->n);
     push_results(L, r);
     return 1;
@@ -766,7 +780,7 @@ static int handle_wait(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
     if (r->t == T_MPI && r->over != RUNNING)
-        luaL_error(L, "lab.sweep: already finished");
+        fail(L, "lab.sweep: already finished");
     return finish(L, 1);
 }
 
@@ -939,12 +953,12 @@ static int slurm_submit_file(lua_State *L, sweep_run *r)
     sbatch b = {.r = r};
     ssize_t k = readlink("/proc/self/exe", b.exe, sizeof b.exe - 1);
     if (k <= 0 || !getcwd(b.cwd, sizeof b.cwd))
-        return luaL_error(L, "lab.sweep: cannot tell this program's path or the directory");
+        return fail(L, "lab.sweep: cannot tell this program's path or the directory");
     b.exe[k] = '\0';
     char path[PATH_MAX + 16], err[600];
     snprintf(path, sizeof path, "%s/sweep.sbatch", sweep_dir(r->sw));
     if (fileio_write_atomic(path, sbatch_write, &b, err, sizeof err) < 0)
-        return luaL_error(L, "lab.sweep: %s", err);
+        return fail(L, "lab.sweep: %s", err);
     chmod(path, 0755);
     printf("lab.sweep: %d of %d points to run; wrote %s\n  submit: sbatch %s\n  gather: the "
            "same command once every task has ended (see the file's head)\n",
@@ -962,7 +976,7 @@ static int slurm_task(lua_State *L, const sweep_run *r)
     char *end;
     long t = strtol(id, &end, 10);
     if (*end || t < 0 || t >= (r->n + r->chunk - 1) / r->chunk)
-        luaL_error(L, "lab.sweep: SLURM_ARRAY_TASK_ID=%s is not a chunk of this sweep (0..%d)",
+        fail(L, "lab.sweep: SLURM_ARRAY_TASK_ID=%s is not a chunk of this sweep (0..%d)",
                    id, (r->n + r->chunk - 1) / r->chunk - 1);
     return (int)t;
 }
@@ -984,7 +998,7 @@ static void plan(lua_State *L, sweep_run *r, int spec_t, int lo, int hi)
             lab_json_push(L, sweep_point(r->sw, i));
             if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
                 free(cost);
-                luaL_error(L, "lab.sweep: cost: %s", lua_tostring(L, -1));
+                fail(L, "lab.sweep: cost: %s", lua_tostring(L, -1));
             }
             cost[i] = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
             lua_pop(L, 1);
@@ -994,7 +1008,7 @@ static void plan(lua_State *L, sweep_run *r, int spec_t, int lo, int hi)
     int *order = malloc((size_t)r->n * sizeof *order);
     if (!order) {
         free(cost);
-        luaL_error(L, "lab.sweep: out of memory");
+        fail(L, "lab.sweep: out of memory");
     }
     sweep_order(r->sw, cost, order);
     free(cost);
@@ -1021,7 +1035,7 @@ static sweep_run *new_handle(lua_State *L, cJSON *points, int fn, const spec *sp
     char err[600];
     sweep *sw = sweep_new(points, err, sizeof err);
     if (!sw)
-        luaL_error(L, "lab.sweep: %s", err);
+        fail(L, "lab.sweep: %s", err);
     sweep_run *r = calloc(1, sizeof *r);
     if (r) {
         r->n = sweep_count(sw);
@@ -1035,7 +1049,7 @@ static sweep_run *new_handle(lua_State *L, cJSON *points, int fn, const spec *sp
         }
         free(r);
         sweep_free(sw);
-        luaL_error(L, "lab.sweep: out of memory");
+        fail(L, "lab.sweep: out of memory");
     }
     *h = r;
     r->sw = sw;
@@ -1056,7 +1070,7 @@ static void open_dir(lua_State *L, sweep_run *r, const spec *sp)
     int rc = sweep_open(r->sw, sp->out, meta, sp->force, err, sizeof err);
     cJSON_Delete(meta);
     if (rc < 0)
-        luaL_error(L, "lab.sweep: %s", err);
+        fail(L, "lab.sweep: %s", err);
 }
 
 /* How the points run here: in-process, worker processes or MPI ranks; sets up slots. */
@@ -1083,7 +1097,7 @@ static void choose_transport(lua_State *L, sweep_run *r, const spec *sp, int mpi
     }
     r->slots = calloc((size_t)(r->nslots ? r->nslots : 1), sizeof *r->slots);
     if (!r->slots)
-        luaL_error(L, "lab.sweep: out of memory");
+        fail(L, "lab.sweep: out of memory");
     for (int k = 0; k < r->nslots; k++)
         r->slots[k] = (slot){.fd = -1, .rank = k + 1, .point = -1};
 }
@@ -1092,16 +1106,16 @@ static void start_workers(lua_State *L, int fn, sweep_run *r)
 {
     char err[300], logs[PATH_MAX];
     if (lab_jobs_describe(L, err, sizeof err) > 0)
-        luaL_error(L, "lab.sweep: wait for the running jobs first (worker processes copy the "
+        fail(L, "lab.sweep: wait for the running jobs first (worker processes copy the "
                       "lab as it is)");
     snprintf(logs, sizeof logs, "%s/logs", sweep_dir(r->sw));
     if (mkdir(logs, 0777) < 0 && errno != EEXIST)
-        luaL_error(L, "lab.sweep: cannot create %s: %s", logs, strerror(errno));
+        fail(L, "lab.sweep: cannot create %s: %s", logs, strerror(errno));
     for (int k = 0; k < r->nslots; k++)
         if (spawn(L, fn, r, k, err, sizeof err) < 0) {
             r->over = CANCELLED;
             release_workers(r);
-            luaL_error(L, "%s", err);
+            fail(L, "%s", err);
         }
 }
 
@@ -1130,14 +1144,14 @@ static int prepare(lua_State *L)
 static int run_slurm(lua_State *L, int fn, sweep_run *r, const spec *sp, int task)
 {
     if (!cli.script)
-        return luaL_error(L, "lab.sweep: backend slurm needs a script (mpcl SCRIPT.lua)");
+        return fail(L, "lab.sweep: backend slurm needs a script (mpcl SCRIPT.lua)");
     r->threads = sp->threads ? sp->threads : 1;
     if (task < 0)
         return slurm_submit_file(L, r);
     for (r->t = T_INPROC; r->over == RUNNING;)
         master_step(L, fn, r, 0);
     if (r->over == FATAL)
-        return luaL_error(L, "lab.sweep: %s", r->fatal);
+        return fail(L, "lab.sweep: %s", r->fatal);
     return quiet_exit(L);
 }
 
@@ -1175,7 +1189,7 @@ static int l_sweep(lua_State *L)
         start_workers(L, fn, r);
     if (!sp.wait) {
         if (r->t != T_PROCS)
-            return luaL_error(L, "lab.sweep: wait = false needs worker processes (workers "
+            return fail(L, "lab.sweep: wait = false needs worker processes (workers "
                                  ">= 2 and points to run)");
         r->async = 1;
         current = r;
