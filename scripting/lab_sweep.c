@@ -919,20 +919,24 @@ static int sbatch_write(int fd, void *ud)
     if (!f)
         return -1;
     int tasks = (r->n + r->chunk - 1) / r->chunk;
+    char dir[2 * PATH_MAX + 2]; /* absolute: sbatch may be run from anywhere */
+    const char *d = sweep_dir(r->sw);
+    snprintf(dir, sizeof dir, "%s%s%s", d[0] == '/' ? "" : b->cwd, d[0] == '/' ? "" : "/", d);
     fprintf(f, "#!/bin/bash\n# A Slurm job array written by lab.sweep (MPCL Lab %s): %d points "
                "of %s,\n# %d a task. Submit it, then gather with the same command once every "
                "task has ended:\n#   jobid=$(sbatch --parsable %s/sweep.sbatch)\n"
                "#   sbatch --dependency=afterany:$jobid --wrap \"cd ",
-            MPCL_VERSION, r->n, cli.script, r->chunk, sweep_dir(r->sw));
+            MPCL_VERSION, r->n, cli.script, r->chunk, dir);
     shell_quote(f, b->cwd);
     fprintf(f, " && MPCL_THREADS=%d %s --slurm %s", r->threads, b->exe, cli.script);
     for (int i = 0; i < cli.argc; i++)
         fprintf(f, " %s", cli.argv[i]);
-    fprintf(f, "\"\n# (or run that command by hand: it reruns only what is missing, then "
-               "writes the results).\n");
+    fprintf(f, "\"\n# (or run that command by hand). If a task left points undone, that "
+               "command writes this\n# file again: submit it once more; only missing points "
+               "run.\n");
     fprintf(f, "#SBATCH --job-name=mpcl-sweep\n#SBATCH --array=0-%d%%%d\n#SBATCH --requeue\n"
                "#SBATCH --cpus-per-task=%d\n#SBATCH --output=%s/logs/slurm-%%A_%%a.out\n",
-            tasks - 1, r->array_max, r->threads, sweep_dir(r->sw));
+            tasks - 1, r->array_max, r->threads, dir);
     fprintf(f, "set -e\ncd ");
     shell_quote(f, b->cwd);
     fprintf(f, "\nexport MPCL_THREADS=%d\nexec ", r->threads);
@@ -956,6 +960,9 @@ static int slurm_submit_file(lua_State *L, sweep_run *r)
         return fail(L, "lab.sweep: cannot tell this program's path or the directory");
     b.exe[k] = '\0';
     char path[PATH_MAX + 16], err[600];
+    snprintf(path, sizeof path, "%s/logs", sweep_dir(r->sw)); /* Slurm creates no directory */
+    if (mkdir(path, 0777) < 0 && errno != EEXIST)
+        return fail(L, "lab.sweep: cannot create %s: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/sweep.sbatch", sweep_dir(r->sw));
     if (fileio_write_atomic(path, sbatch_write, &b, err, sizeof err) < 0)
         return fail(L, "lab.sweep: %s", err);
@@ -1181,7 +1188,8 @@ static int l_sweep(lua_State *L)
         }
         return lua_error(L);
     }
-    if (!strcmp(sp.backend, "slurm") && sweep_done_count(r->sw) < r->n)
+    /* an array task runs its chunk and ends; the submitting command gathers once all done */
+    if (!strcmp(sp.backend, "slurm") && (p.task >= 0 || sweep_done_count(r->sw) < r->n))
         return run_slurm(L, fn, r, &sp, p.task);
     if (!mpi)
         choose_transport(L, r, &sp, mpi);
