@@ -189,6 +189,8 @@ int lab_baseline_sizes(lua_State *L, int i, int *sizes);
 void lab_sweep_open(lua_State *L, int lab);
 void lab_sweep_note_dataset(lua_State *L, const char *name);
 void lab_sweep_poll(lua_State *L);
+/* A line for the user about background work (the console's output pane, else stderr). */
+void lab_jobs_notify(const char *text);
 
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);

@@ -41,6 +41,14 @@ void lab_jobs_set_notify(void (*fn)(void *ud, const char *text), void *ud)
 
 void lab_jobs_set_background(int on) { background = on; }
 
+void lab_jobs_notify(const char *text)
+{
+    if (notify_fn)
+        notify_fn(notify_ud, text);
+    else
+        fputs(text, stderr);
+}
+
 static lab_job *check_job(lua_State *L, int i) { return luaL_checkudata(L, i, JOB_MT); }
 
 void lab_check_idle(lua_State *L, lab_busy *b, const char *who)

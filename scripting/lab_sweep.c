@@ -807,8 +807,22 @@ void lab_sweep_poll(lua_State *L)
         return;
     }
     lua_getiuservalue(L, -1, 1);
-    master_step(L, lua_gettop(L), current, 0);
+    sweep_run *r = current;
+    master_step(L, lua_gettop(L), r, 0);
     lua_pop(L, 2);
+    if (r->over == RUNNING)
+        return;
+    release_workers(r);
+    current = NULL;
+    char err[600], line[1200];
+    if (r->over == FINISHED && sweep_gather(r->sw, err, sizeof err) < 0)
+        snprintf(line, sizeof line, "sweep %s: %s\n", r->label, err);
+    else
+        snprintf(line, sizeof line, "sweep %s %s: %d of %d points done, %d failed%s%s\n",
+                 r->label, r->over == FINISHED ? "finished" : "stopped",
+                 r->finished + r->resumed, r->n, r->failed, r->over == FATAL ? ": " : "",
+                 r->over == FATAL ? r->fatal : "");
+    lab_jobs_notify(line);
 }
 
 int lab_sweeps_describe(char *buf, size_t len, double *fraction)
