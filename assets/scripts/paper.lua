@@ -1,13 +1,19 @@
 -- paper.lua: the paper's figures and Table 1, regenerated as a report.
 --   build/mpcl assets/scripts/paper.lua out=report/ [quick=1] [seeds=N] [seed=1]
 --       [datasets=mnist,fmnist] [epochs=20] [bl_epochs=5] [sweep_epochs=20] [draws=5]
---       [step=0.05] [reads=10000] [id=42] [p=16] [chip=sim]
+--       [step=0.05] [reads=10000] [id=42] [p=16] [chip=sim] [workers=N] [threads=T] [force=1]
 -- Writes OUT/report.md (each figure beside the paper's value), OUT/*.png (gnuplot, pngcairo),
 -- OUT/*.csv (the numbers behind every figure and table) and OUT/gp/*.gp (the gnuplot scripts:
 -- `cd OUT && gnuplot gp/fig2b.gp` re-renders one). quick=1 runs a reduced version (fewer
 -- epochs, m values, seeds, draws and reads) in a few minutes; the full run's time is in the
 -- README. chip= names the chip of Fig. 5 (a sim URI without id= takes id=; the default,
 -- sim, is the paper's board; chip=sim:preset=ideal the ideal one).
+-- Every independent run (a method on a dataset in a scenario with a seed, with its noise sweep
+-- in task-IL; an m of the sweep; a confusion run; a chip) is one point of a single lab.sweep
+-- into OUT/sweep/: `mpirun -np N build/mpcl assets/scripts/paper.lua out=...` spreads them over
+-- N - 1 ranks, workers= and threads= go to lab.sweep (local processes, threads each), the
+-- same command again resumes (finished points are read back, not rerun) and force=1 replaces
+-- a different sweep found in OUT/sweep/. The report is built from the points' results.
 local a = ... or {}
 local function pick(k, default) if a[k] == nil then return default end return a[k] end
 local function die(msg) error("paper.lua: " .. msg, 0) end
@@ -35,6 +41,11 @@ local cfg = {
 }
 if not cfg.step or cfg.step <= 0 or cfg.step > 0.5 then die("step must be in (0, 0.5]") end
 cfg.chip = tostring(pick("chip", "sim"))
+-- lab.sweep's: replace a different sweep in OUT/sweep/; local processes and threads per run
+-- (lab.sweep's defaults when not given).
+cfg.force = tonumber(pick("force", 0)) ~= 0
+if a.workers ~= nil then cfg.workers = int_key("workers", 1, 1) end
+if a.threads ~= nil then cfg.threads = int_key("threads", 1, 1) end
 local function open_chip(uri)
   local is_sim = uri == "sim" or uri:match("^sim:")
   return lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = cfg.id} or nil)
@@ -121,10 +132,10 @@ local function plot(name, w, h, body)
   written[#written + 1] = name .. ".png"
 end
 
--- ---- progress ----------------------------------------------------------------------------
+-- ---- weights and number helpers ----------------------------------------------------------
 local t_start = lab.clock()
--- Each unit of work weighs about what it costs (seconds on two cores, measured), so that the
--- share done and the ETA mean something.
+-- Each unit of work weighs about what it costs (seconds on two cores, measured): lab.sweep
+-- starts the heaviest points first, and the progress lines' shares mean something.
 local W = {
   train = function(m) -- one run of five tasks
     if m == "mpcl" then return 0.25 * cfg.epochs end
@@ -135,21 +146,6 @@ local W = {
   confusion = 0.25 * cfg.epochs,
   chip = 6, chip_map = 2 + cfg.reads / 2000, finetune = 8,
 }
-local units_total = 0
-for _ = 1, #datasets * #scenarios * cfg.seeds do
-  for _, m in ipairs(methods) do units_total = units_total + W.train(m) end
-end
-units_total = units_total + #datasets * #methods * cfg.seeds * W.noise + #msweep * W.sweep
-  + 2 * W.confusion + (#datasets + 1) * (W.chip + W.finetune) + W.chip_map
-local units_done = 0
-local function progress(weight, what)
-  units_done = units_done + weight
-  local el = lab.clock() - t_start
-  local f = math.min(1, units_done / units_total)
-  local eta = f > 0.02 and string.format(", about %.0f s left", el / f - el) or ""
-  io.write(string.format("[%3.0f%%] %s (%.0f s%s)\n", 100 * f, what, el, eta))
-  io.flush()
-end
 local function pct(x) return x and string.format("%.2f%%", 100 * x) or "-" end
 local function mean_sd(v)
   local s, n = 0, #v
@@ -190,55 +186,320 @@ print(string.format("paper report into %s/: %s, datasets %s, %d seed(s), MPCL %d
   cfg.seeds, cfg.epochs, cfg.bl_epochs, lab.threads()))
 
 -- ---- data ------------------------------------------------------------------------------
-local DS, SEQ = {}, {}
+-- Loaded before the sweep: local workers are forked from this process and inherit it.
+local DS = {}
 for _, d in ipairs(datasets) do DS[d] = lab.dataset(d, {threshold = 0.2}) end
-local function seq_of(d, s)
-  SEQ[d] = SEQ[d] or {}
-  SEQ[d][s] = SEQ[d][s] or lab.tasks(DS[d], {seed = s})
-  return SEQ[d][s]
+local sweep_ds = DS.fmnist and "fmnist" or datasets[1] -- Fig. 2b and 2c
+local chip_ds = sweep_ds -- Fig. 5a, 5b and the ideal and the worn chip
+
+-- ---- the points: every independent run, each done whole by one call of run() ---------------
+-- Point order is the report's order; the seeds are the points' own (today's numbers), not
+-- the sweep's per-point seed.
+local points = {}
+for _, d in ipairs(datasets) do
+  for _, sc in ipairs(scenarios) do
+    for _, m in ipairs(methods) do
+      for s = cfg.seed, cfg.seed + cfg.seeds - 1 do
+        points[#points + 1] = {kind = "train", dataset = d, scenario = sc, method = m, seed = s}
+      end
+    end
+  end
+end
+for _, m in ipairs(msweep) do
+  points[#points + 1] = {kind = "msweep", dataset = sweep_ds, m = m, seed = cfg.seed}
+end
+-- Fig. 2c needs m = 0 and the best m of the sweep: a confusion run at every m, so that the
+-- best one is there without a second round of runs.
+do
+  local conf_ms = {0}
+  for _, m in ipairs(msweep) do if m ~= 0 then conf_ms[#conf_ms + 1] = m end end
+  for _, m in ipairs(conf_ms) do
+    points[#points + 1] = {kind = "confusion", dataset = sweep_ds, m = m, seed = cfg.seed}
+  end
+end
+for _, d in ipairs(datasets) do
+  points[#points + 1] = {kind = "chip", dataset = d, chip = "default", seed = cfg.seed}
+end
+for _, o in ipairs(others) do
+  points[#points + 1] = {kind = "chip", dataset = chip_ds, chip = o.key, seed = cfg.seed}
 end
 
--- ---- 1. every method in every scenario (Fig. 2d, the scenario table) ---------------------
--- R[d][sc][method] = list over seeds of {average, bwt, curve = {avg after task t}, seconds}
-local R, NETS, BLS = {}, {}, {}
 local function bwt(matrix)
   local n, s = #matrix, 0
   if n < 2 then return 0 end
   for j = 1, n - 1 do s = s + matrix[n][j] - matrix[j][j] end
   return s / (n - 1)
 end
-for _, d in ipairs(datasets) do
-  R[d] = {}
-  for _, sc in ipairs(scenarios) do
-    R[d][sc] = {}
-    for _, m in ipairs(methods) do
-      R[d][sc][m] = {}
-      for s = cfg.seed, cfg.seed + cfg.seeds - 1 do
-        local t0 = lab.clock()
-        local obj
-        if m == "mpcl" then
-          obj = lab.experiment{ds = DS[d], seed = s, scenario = sc, epochs = cfg.epochs}
-        else
-          obj = lab.baseline{ds = DS[d], seed = s, scenario = sc, method = m,
-                             epochs = cfg.bl_epochs}
-        end
-        obj:run()
-        local curve = {}
-        for t, h in ipairs(obj.history) do curve[t] = h.average end
-        local r = {average = obj.average, bwt = bwt(obj.matrix), curve = curve,
-                   seconds = lab.clock() - t0, seed = s}
-        table.insert(R[d][sc][m], r)
-        if sc == "task" then
-          NETS[d] = NETS[d] or {}
-          NETS[d][m] = NETS[d][m] or {}
-          NETS[d][m][s] = m == "mpcl" and obj:net() or obj
-        end
-        progress(W.train(m), string.format("%s on %s, %s-IL, seed %d: %s", method_label[m], d, sc, s,
-                               pct(r.average)))
+-- RUN[kind](point) -> the point's result: only JSON values (it travels as JSON).
+local RUN = {}
+-- Fig. 2d and the scenario table: one method in one scenario; in task-IL also its noise sweep
+-- (Fig. 2e) on the trained net.
+function RUN.train(pt)
+  local d, sc, m, s = pt.dataset, pt.scenario, pt.method, pt.seed
+  local t0 = lab.clock()
+  local obj
+  if m == "mpcl" then
+    obj = lab.experiment{ds = DS[d], seed = s, scenario = sc, epochs = cfg.epochs}
+  else
+    obj = lab.baseline{ds = DS[d], seed = s, scenario = sc, method = m, epochs = cfg.bl_epochs}
+  end
+  obj:run()
+  local curve = {}
+  for t, h in ipairs(obj.history) do curve[t] = h.average end
+  local r = {average = obj.average, bwt = bwt(obj.matrix), curve = curve,
+             seconds = lab.clock() - t0}
+  if sc == "task" then
+    local opts = {step = cfg.step, draws = cfg.draws, seed = s}
+    local n = m == "mpcl" and lab.noise_sweep(obj:net(), lab.tasks(DS[d], {seed = s}), opts)
+      or obj:noise_sweep(opts)
+    r.noise = {tolerance = n.tolerance, reached = n.reached, rho = n.rho, acc = n.acc}
+  end
+  return r
+end
+-- Fig. 2b: two tasks at one m.
+function RUN.msweep(pt)
+  local s, ds = pt.seed, DS[pt.dataset]
+  local seq = lab.tasks(ds, {groups = {{0, 1}, {2, 3}}, seed = s})
+  local net = lab.net{sizes = {ds.dim, 256, 256, 10}, binary = ds.binary, seed = s}
+  local tr = lab.trainer(net, seq, {m = pt.m, epochs = cfg.sweep_epochs, patience = 0, seed = s})
+  tr:learn(1)
+  local r = tr:learn(2)
+  local ev = lab.evaluate(net, seq, {upto = 2})
+  return {switch = r.switch_rate, any = r.switch_any, t1 = ev.acc[1], t2 = ev.acc[2],
+          avg = ev.average}
+end
+-- Fig. 2c: five tasks at one m; the confusion matrix on all test sets.
+function RUN.confusion(pt)
+  local s, ds = pt.seed, DS[pt.dataset]
+  local exp = lab.experiment{ds = ds, seed = s, m = pt.m, epochs = cfg.epochs}
+  exp:run()
+  local ev = lab.evaluate(exp:net(), lab.tasks(ds, {seed = s}), {confusion = true})
+  return {average = ev.average, acc = ev.acc, counts = ev.counts, confusion = ev.confusion}
+end
+-- Fig. 5a-e: the task-IL MPCL net of the seed on a chip. Training is bit-reproducible, so
+-- training it again gives the net of the train point. Lists over p follow ps.
+local function infer_ps(chip, seq)
+  local v = {}
+  for i, p in ipairs(ps) do
+    local r = chip:infer(seq, {p = p})
+    v[i] = {average = r.average, acc = r.acc}
+  end
+  return v
+end
+-- The array's map (rows of G+ - G-, uS, as CSV lines) and the resistance of every programmed
+-- cell, LRS (the cell of the pair meant to conduct) and HRS apart, over log-spaced bins.
+local HIST = {lo = 1, hi = 10000, nb = 80} -- kOhm
+local function chip_cells(chip, net, c)
+  local map = chip:map()
+  c.map = {}
+  for i, r in ipairs(map.pos) do
+    local row = {}
+    for j, g in ipairs(r) do row[j] = string.format("%.3f", g - map.neg[i][j]) end
+    c.map[i] = table.concat(row, ",")
+  end
+  local lo, hi, nb = HIST.lo, HIST.hi, HIST.nb
+  local lrs, hrs = {}, {}
+  for b = 1, nb do lrs[b], hrs[b] = 0, 0 end
+  local function add(hist, g)
+    local r = 1000 / math.max(g, 1e-6)
+    local b = math.floor(math.log(r / lo) / math.log(hi / lo) * nb) + 1
+    b = math.max(1, math.min(nb, b))
+    hist[b] = hist[b] + 1
+  end
+  for l = 1, #net:sizes() - 1 do
+    local lm, w = chip:map{layer = l}, net:weights(l, "binary")
+    for i, r in ipairs(lm.pos) do
+      for j, gp in ipairs(r) do
+        local plus = w[j][i] > 0
+        add(plus and lrs or hrs, gp)
+        add(plus and hrs or lrs, lm.neg[i][j])
       end
     end
   end
+  c.lrs_cells, c.hrs_cells = lrs, hrs
+  local h = chip:histogram()
+  c.hist = {lrs_mean = h.lrs_mean, lrs_sd = h.lrs_sd, hrs_mean = h.hrs_mean, hrs_sd = h.hrs_sd}
+  local ret = chip:retention(4, cfg.reads)
+  c.retention = {trace = ret.trace, max_deviation = ret.max_deviation, mean = ret.mean}
 end
+function RUN.chip(pt)
+  local d, s = pt.dataset, pt.seed
+  local exp = lab.experiment{ds = DS[d], seed = s, scenario = "task", epochs = cfg.epochs}
+  exp:run()
+  local net, seq = exp:net():copy(), lab.tasks(DS[d], {seed = s})
+  if pt.chip ~= "default" then -- the ideal or the worn chip, for comparison
+    local uri
+    for _, o in ipairs(others) do if o.key == pt.chip then uri = o.uri end end
+    local chip = lab.chip.open(uri)
+    local c = {prog = {mapping = {all = chip:program(net).mapping.all}}}
+    c.before = infer_ps(chip, seq)
+    lab.finetune(chip, net, seq, {p = cfg.p})
+    c.after = infer_ps(chip, seq)
+    chip:close()
+    return c
+  end
+  local sw = lab.evaluate(net, seq)
+  local chip = open_chip(cfg.chip)
+  local prog = chip:program(net)
+  local c = {sw = {acc = sw.acc}, prog = {mapping = {all = prog.mapping.all}}, before = {},
+             ops = {}}
+  for i, p in ipairs(ps) do
+    local r = chip:infer(seq, {p = p})
+    c.before[i] = {average = r.average, acc = r.acc}
+    local o = lab.ops(net, {p = p})
+    c.ops[i] = {array_ops = o.array_ops, adds = o.adds, conversions = o.conversions}
+  end
+  c.sim = {acc = chip:infer(seq, {p = cfg.p, simulate = true}).acc}
+  c.ft = {mapping = lab.finetune(chip, net, seq, {p = cfg.p}).mapping}
+  c.after = infer_ps(chip, seq)
+  local e = lab.energy(net, {p = cfg.p})
+  c.energy = {macs = e.macs, float_cmos = e.float_cmos, binary_digital = e.binary_digital,
+              rram = e.rram, ratio = e.ratio}
+  c.energy_chip = {rram = lab.energy(net, {p = cfg.p, chip = chip}).rram}
+  -- Fig. 5a, 5b: the array and its cells, after fine-tuning and its measurements (reads move
+  -- the cells: the accuracies must not depend on how many).
+  if d == chip_ds then chip_cells(chip, net, c) end
+  chip:close()
+  return c
+end
+
+-- The expected seconds of a point (a chip point trains its net again first).
+local function cost(pt)
+  if pt.kind == "train" then
+    return W.train(pt.method) + (pt.scenario == "task" and W.noise or 0)
+  elseif pt.kind == "msweep" then return W.sweep
+  elseif pt.kind == "confusion" then return W.confusion end
+  return W.train("mpcl") + W.chip + W.finetune
+    + ((pt.chip == "default" and pt.dataset == chip_ds) and W.chip_map or 0)
+end
+-- A point's progress lines, {weight, text}, from its result.
+local function at_p(list, p)
+  for i, q in ipairs(ps) do if q == p then return list[i] end end
+end
+local function avg_at(list, p) local r = at_p(list, p) return r and r.average end
+local function lines_of(pt, r)
+  local d = pt.dataset
+  if pt.kind == "train" then
+    local l = {{W.train(pt.method), string.format("%s on %s, %s-IL, seed %d: %s",
+      method_label[pt.method], d, pt.scenario, pt.seed, pct(r.average))}}
+    if r.noise then
+      l[2] = {W.noise, string.format("noise sweep %s on %s, seed %d: tolerance %s%s",
+        method_label[pt.method], d, pt.seed, pct(r.noise.tolerance),
+        r.noise.reached and "" or " (lower bound)")}
+    end
+    return l
+  elseif pt.kind == "msweep" then
+    return {{W.sweep, string.format("m sweep m = %g: switch rate %s, two-task average %s", pt.m,
+      pct(r.switch), pct(r.avg))}}
+  elseif pt.kind == "confusion" then
+    return {{W.confusion, string.format("confusion at m = %g: average %s", pt.m,
+      pct(r.average))}}
+  elseif pt.chip == "default" then
+    local l = {{W.chip, string.format("chip on %s: mapping %s, p = %d %s before fine-tuning", d,
+                 pct(r.prog.mapping.all), cfg.p, pct(avg_at(r.before, cfg.p)))},
+               {W.finetune, string.format("fine-tuned on %s at p = %d: %s", d, cfg.p,
+                 pct(avg_at(r.after, cfg.p)))}}
+    if r.map then
+      l[3] = {W.chip_map, string.format("chip map, histogram and retention (%d reads of 4 LRS "
+        .. "cells)", cfg.reads)}
+    end
+    return l
+  end
+  local label = pt.chip
+  for _, o in ipairs(others) do if o.key == pt.chip then label = o.label end end
+  return {{W.chip, string.format("%s on %s: mapping %s, p = %d %s", label, d,
+            pct(r.prog.mapping.all), cfg.p, pct(avg_at(r.before, cfg.p)))},
+          {W.finetune, string.format("%s fine-tuned: p = %d %s", label, cfg.p,
+            pct(avg_at(r.after, cfg.p)))}}
+end
+local function describe(pt)
+  local k = {}
+  for _, key in ipairs({"dataset", "scenario", "method", "chip", "m", "seed"}) do
+    if pt[key] ~= nil then k[#k + 1] = key .. "=" .. tostring(pt[key]) end
+  end
+  return pt.kind .. " " .. table.concat(k, " ")
+end
+
+-- ---- the sweep ---------------------------------------------------------------------------
+-- lab.sweep sets its own seed before each point; objects given no seed get this run's
+-- default seed, as they did when the script ran every run itself.
+local base_seed = lab.seed()
+local res = lab.sweep{
+  points = points, out = out .. "/sweep", cost = cost, force = cfg.force,
+  workers = cfg.workers, threads = cfg.threads,
+  run = function(pt) lab.seed(base_seed) return RUN[pt.kind](pt) end,
+}
+do
+  local failed = {}
+  for i, rec in ipairs(res) do
+    if rec.result == nil then
+      failed[#failed + 1] = string.format("%s (%s): %s", rec.id, describe(points[i]),
+                                          tostring(rec.error))
+    end
+  end
+  if #failed > 0 then
+    die(string.format("%d of %d runs failed (the same command runs them again), first %s",
+                      #failed, #res, failed[1]))
+  end
+end
+-- One progress line per run, in the report's order, with the share of the work it weighs.
+do
+  local lines, total, done = {}, 0, 0
+  for i, pt in ipairs(points) do
+    lines[i] = lines_of(pt, res[i].result)
+    for _, l in ipairs(lines[i]) do total = total + l[1] end
+  end
+  for i in ipairs(points) do
+    for k, l in ipairs(lines[i]) do
+      done = done + l[1]
+      io.write(string.format("[%3.0f%%] %s%s\n", 100 * done / total, l[2],
+                             k == 1 and string.format(" (%.0f s)", res[i].seconds) or ""))
+    end
+  end
+  io.flush()
+end
+
+-- The results by figure. Through JSON, integral numbers come back as integers and NaN as nil
+-- (num() prints "" for either, as it did for NaN).
+local R, NOISE, TOL, sweep, CONFS, CHIP = {}, {}, {}, {}, {}, {}
+for _, d in ipairs(datasets) do
+  R[d], NOISE[d], TOL[d] = {}, {}, {}
+  for _, sc in ipairs(scenarios) do
+    R[d][sc] = {}
+    for _, m in ipairs(methods) do R[d][sc][m] = {} end
+  end
+  for _, m in ipairs(methods) do NOISE[d][m], TOL[d][m] = {}, {} end
+end
+local function by_p(list)
+  local t = {}
+  for i, p in ipairs(ps) do t[p] = list[i] end
+  return t
+end
+for i, pt in ipairs(points) do
+  local r, d = res[i].result, pt.dataset
+  if pt.kind == "train" then
+    local runs = R[d][pt.scenario][pt.method]
+    runs[#runs + 1] = {average = r.average, bwt = r.bwt, curve = r.curve, seconds = r.seconds,
+                       seed = pt.seed}
+    if r.noise then
+      local n = NOISE[d][pt.method]
+      n[#n + 1] = r.noise
+      TOL[d][pt.method][#n] = r.noise.tolerance
+    end
+  elseif pt.kind == "msweep" then
+    sweep[#sweep + 1] = {m = pt.m, switch = r.switch, any = r.any, t1 = r.t1, t2 = r.t2,
+                         avg = r.avg}
+  elseif pt.kind == "confusion" then
+    CONFS[#CONFS + 1] = {m = pt.m, ev = r}
+  else
+    r.before, r.after = by_p(r.before), by_p(r.after)
+    if r.ops then r.ops = by_p(r.ops) end
+    CHIP[pt.chip == "default" and d or pt.chip] = r
+  end
+end
+
+-- ---- 1. every method in every scenario (Fig. 2d, the scenario table) ---------------------
+-- R[d][sc][method] = list over seeds of {average, bwt, curve = {avg after task t}, seconds}
 do
   local rows = {}
   for _, d in ipairs(datasets) do
@@ -314,23 +575,7 @@ do
 end
 
 -- ---- 2. noise robustness (Fig. 2e) and the tolerance --------------------------------------
-local NOISE, TOL = {}, {}
 for _, d in ipairs(datasets) do
-  NOISE[d], TOL[d] = {}, {}
-  for _, m in ipairs(methods) do
-    TOL[d][m] = {}
-    local accs = {}
-    for s = cfg.seed, cfg.seed + cfg.seeds - 1 do
-      local obj = NETS[d][m][s]
-      local opts = {step = cfg.step, draws = cfg.draws, seed = s}
-      local r = m == "mpcl" and lab.noise_sweep(obj, seq_of(d, s), opts) or obj:noise_sweep(opts)
-      TOL[d][m][#TOL[d][m] + 1] = r.tolerance
-      accs[#accs + 1] = r
-      progress(W.noise, string.format("noise sweep %s on %s, seed %d: tolerance %s%s", method_label[m], d,
-                             s, pct(r.tolerance), r.reached and "" or " (lower bound)"))
-    end
-    NOISE[d][m] = accs
-  end
   local rows = {}
   local rho = NOISE[d].mpcl[1].rho
   for i = 1, #rho do
@@ -367,22 +612,6 @@ do
 end
 
 -- ---- 3. the m sweep (Fig. 2b) and the confusion matrices (Fig. 2c) ------------------------
-local sweep_ds = DS.fmnist and "fmnist" or datasets[1]
-local sweep = {}
-for _, m in ipairs(msweep) do
-  local s = cfg.seed
-  local seq = lab.tasks(DS[sweep_ds], {groups = {{0, 1}, {2, 3}}, seed = s})
-  local net = lab.net{sizes = {DS[sweep_ds].dim, 256, 256, 10}, binary = DS[sweep_ds].binary,
-                      seed = s}
-  local tr = lab.trainer(net, seq, {m = m, epochs = cfg.sweep_epochs, patience = 0, seed = s})
-  tr:learn(1)
-  local r = tr:learn(2)
-  local ev = lab.evaluate(net, seq, {upto = 2})
-  sweep[#sweep + 1] = {m = m, switch = r.switch_rate, any = r.switch_any, t1 = ev.acc[1],
-                       t2 = ev.acc[2], avg = ev.average}
-  progress(W.sweep, string.format("m sweep m = %g: switch rate %s, two-task average %s", m,
-                         pct(r.switch_rate), pct(ev.average)))
-end
 local best = sweep[1]
 for _, r in ipairs(sweep) do if r.avg > best.avg then best = r end end
 do
@@ -415,11 +644,8 @@ end
 -- Fig. 2c: five tasks at m = 0 and at the best m; the confusion matrix on all test sets.
 local CONF = {}
 for i, m in ipairs({0, best.m}) do
-  local s = cfg.seed
-  local exp = lab.experiment{ds = DS[sweep_ds], seed = s, m = m, epochs = cfg.epochs}
-  exp:run()
-  local ev = lab.evaluate(exp:net(), seq_of(sweep_ds, s), {confusion = true})
-  CONF[i] = {m = m, ev = ev}
+  for _, c in ipairs(CONFS) do if c.m == m then CONF[i] = c end end
+  local ev = CONF[i].ev
   local rows = {}
   for tcls = 0, 9 do
     local total = 0
@@ -431,7 +657,6 @@ for i, m in ipairs({0, best.m}) do
   end
   csv(i == 1 and "fig2c_m0" or "fig2c_best", {"true_class", "predicted_class", "count",
                                                "share_of_true_pct"}, rows)
-  progress(W.confusion, string.format("confusion at m = %g: average %s", m, pct(ev.average)))
 end
 plot("fig2c", 1100, 520, string.format([[
 set multiplot layout 1,2 title "Fig. 2c: confusion matrices after five tasks of %s (task-IL, share of each true class, %%)"
@@ -453,106 +678,33 @@ unset multiplot
 ]], ds_label[sweep_ds], 100 * CONF[1].ev.average, best.m, 100 * CONF[2].ev.average))
 
 -- ---- 4. the chip (Fig. 5a-e) --------------------------------------------------------------
-local CHIP = {}
-local chip_ds = DS.fmnist and "fmnist" or datasets[1]
-for _, d in ipairs(datasets) do
-  local s = cfg.seed
-  local net, seq = NETS[d].mpcl[s]:copy(), seq_of(d, s)
-  local sw = lab.evaluate(net, seq)
-  local chip = open_chip(cfg.chip)
-  local prog = chip:program(net)
-  local c = {sw = sw, prog = prog, before = {}, after = {}, ops = {}}
-  for _, p in ipairs(ps) do
-    c.before[p] = chip:infer(seq, {p = p})
-    c.ops[p] = lab.ops(net, {p = p})
+do -- Fig. 5a, 5b: the array and its cells (measured in the chip point of chip_ds)
+  local cd = CHIP[chip_ds]
+  write("fig5a_map.csv", table.concat(cd.map, "\n") .. "\n") -- a bare matrix: row i, column j
+  local lo, hi, nb = HIST.lo, HIST.hi, HIST.nb
+  local hrows = {}
+  for b = 1, nb do
+    local e0 = lo * (hi / lo) ^ ((b - 1) / nb)
+    local e1 = lo * (hi / lo) ^ (b / nb)
+    hrows[b] = {e0, e1, math.sqrt(e0 * e1), cd.lrs_cells[b], cd.hrs_cells[b]}
   end
-  c.sim = chip:infer(seq, {p = cfg.p, simulate = true})
-  progress(W.chip, string.format("chip on %s: mapping %s, p = %d %s before fine-tuning", d,
-                         pct(prog.mapping.all), cfg.p, pct(c.before[cfg.p].average)))
-  c.ft = lab.finetune(chip, net, seq, {p = cfg.p})
-  for _, p in ipairs(ps) do c.after[p] = chip:infer(seq, {p = p}) end
-  c.energy = lab.energy(net, {p = cfg.p})
-  c.energy_chip = lab.energy(net, {p = cfg.p, chip = chip})
-  progress(W.finetune, string.format("fine-tuned on %s at p = %d: %s", d, cfg.p,
-                                     pct(c.after[cfg.p].average)))
-  if d == chip_ds then -- Fig. 5a, 5b: the array and its cells, after fine-tuning and its
-    -- measurements (reads move the cells: the accuracies must not depend on how many)
-    local map = chip:map()
-    local rows = {}
-    for i, r in ipairs(map.pos) do
-      local row = {}
-      for j, g in ipairs(r) do row[j] = string.format("%.3f", g - map.neg[i][j]) end
-      rows[i] = table.concat(row, ",")
-    end
-    write("fig5a_map.csv", table.concat(rows, "\n") .. "\n") -- a bare matrix: row i, column j
-    -- The resistance of every programmed cell, LRS (the cell of the pair meant to conduct)
-    -- and HRS apart, over log-spaced bins.
-    local lo, hi, nb = 1, 10000, 80 -- kOhm
-    local lrs, hrs = {}, {}
-    for b = 1, nb do lrs[b], hrs[b] = 0, 0 end
-    local function add(hist, g)
-      local r = 1000 / math.max(g, 1e-6)
-      local b = math.floor(math.log(r / lo) / math.log(hi / lo) * nb) + 1
-      b = math.max(1, math.min(nb, b))
-      hist[b] = hist[b] + 1
-    end
-    for l = 1, #net:sizes() - 1 do
-      local lm, w = chip:map{layer = l}, net:weights(l, "binary")
-      for i, r in ipairs(lm.pos) do
-        for j, gp in ipairs(r) do
-          local plus = w[j][i] > 0
-          add(plus and lrs or hrs, gp)
-          add(plus and hrs or lrs, lm.neg[i][j])
-        end
-      end
-    end
-    local hrows = {}
-    for b = 1, nb do
-      local e0 = lo * (hi / lo) ^ ((b - 1) / nb)
-      local e1 = lo * (hi / lo) ^ (b / nb)
-      hrows[b] = {e0, e1, math.sqrt(e0 * e1), lrs[b], hrs[b]}
-    end
-    csv("fig5a_hist", {"r_lo_kohm", "r_hi_kohm", "r_mid_kohm", "lrs_cells", "hrs_cells"}, hrows)
-    c.hist = chip:histogram()
-    local ret = chip:retention(4, cfg.reads)
-    local trows = {}
-    local every = math.max(1, cfg.reads // 200)
-    for k = 1, #ret.trace[1] do
-      local row = {(k - 1) * every}
-      for cell = 1, #ret.trace do row[#row + 1] = ret.trace[cell][k] end
-      trows[#trows + 1] = row
-    end
-    local h = {"read"}
-    for cell = 1, #ret.trace do h[#h + 1] = "cell" .. cell .. "_us" end
-    csv("fig5b", h, trows)
-    local drow = {}
-    for cell = 1, #ret.max_deviation do
-      drow[cell] = {cell, 100 * ret.max_deviation[cell], ret.mean[cell]}
-    end
-    csv("fig5b_deviation", {"cell", "max_deviation_pct", "mean_us"}, drow)
-    c.retention = ret
-    progress(W.chip_map, string.format("chip map, histogram and retention (%d reads of 4 LRS cells)",
-                           cfg.reads))
+  csv("fig5a_hist", {"r_lo_kohm", "r_hi_kohm", "r_mid_kohm", "lrs_cells", "hrs_cells"}, hrows)
+  local ret = cd.retention
+  local trows = {}
+  local every = math.max(1, cfg.reads // 200)
+  for k = 1, #ret.trace[1] do
+    local row = {(k - 1) * every}
+    for cell = 1, #ret.trace do row[#row + 1] = ret.trace[cell][k] end
+    trows[#trows + 1] = row
   end
-  chip:close()
-  CHIP[d] = c
-end
--- The ideal and the worn chip, for comparison.
-for _, o in ipairs(others) do
-  local d, s = chip_ds, cfg.seed
-  local net, seq = NETS[d].mpcl[s]:copy(), seq_of(d, s)
-  local chip = lab.chip.open(o.uri)
-  local prog = chip:program(net)
-  local w = {prog = prog, before = {}, after = {}}
-  for _, p in ipairs(ps) do w.before[p] = chip:infer(seq, {p = p}) end
-  progress(W.chip, string.format("%s on %s: mapping %s, p = %d %s", o.label, d,
-                                 pct(prog.mapping.all), cfg.p, pct(w.before[cfg.p].average)))
-  lab.finetune(chip, net, seq, {p = cfg.p})
-  for _, p in ipairs(ps) do w.after[p] = chip:infer(seq, {p = p}) end
-  chip:close()
-  CHIP[o.key] = w
-  progress(W.finetune, string.format("%s fine-tuned: p = %d %s", o.label, cfg.p,
-                                     pct(w.after[cfg.p].average)))
+  local h = {"read"}
+  for cell = 1, #ret.trace do h[#h + 1] = "cell" .. cell .. "_us" end
+  csv("fig5b", h, trows)
+  local drow = {}
+  for cell = 1, #ret.max_deviation do
+    drow[cell] = {cell, 100 * ret.max_deviation[cell], ret.mean[cell]}
+  end
+  csv("fig5b_deviation", {"cell", "max_deviation_pct", "mean_us"}, drow)
 end
 do
   local rows = {}
