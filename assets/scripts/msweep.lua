@@ -5,9 +5,10 @@
 --   build/mpcl assets/scripts/msweep.lua [m=0,0.001,0.002,...] [rule=mpcl] [seeds=1]
 --       [epochs=20] [threshold=0.2] [dataset=fmnist] [out=FILE.json] [sweep=DIR]
 --       [workers=N] [threads=T] [force=1]
--- Each (m, seed) run is one point of a lab.sweep into sweep= (default: FILE.sweep/ beside
--- out=FILE.json, msweep.sweep/ without out=): `mpirun -np N build/mpcl assets/scripts/msweep.lua
--- ...` spreads them, the same command again resumes, workers=/threads=/force= go to lab.sweep.
+-- Each (m, seed) run is one point of a lab.sweep into sweep=DIR (default: FILE.sweep/ beside
+-- out=FILE.json; without either, a temporary directory removed at the end): `mpirun -np N
+-- build/mpcl assets/scripts/msweep.lua ...` spreads them, the same command again resumes,
+-- workers=/threads=/force= go to lab.sweep.
 local a = ... or {}
 local function pick(k, default) if a[k] == nil then return default end return a[k] end
 local function die(msg) error("msweep.lua: " .. msg, 0) end
@@ -30,8 +31,13 @@ local function count(k)
   if not v or v < 1 then die(k .. " must be a positive integer") end
   return v
 end
-local dir = a.sweep and tostring(a.sweep)
-  or (a.out and tostring(a.out):gsub("%.json$", "") .. ".sweep" or "msweep.sweep")
+local dir, tmp = a.sweep and tostring(a.sweep), nil
+if not dir and a.out then dir = tostring(a.out):gsub("%.json$", "") .. ".sweep" end
+if not dir then -- a name of our own (tmpname made it a file); lab.sweep makes the directory
+  tmp = os.tmpname()
+  os.remove(tmp)
+  dir = tmp .. ".sweep"
+end
 
 print(string.format("m sweep, rule %s, two tasks of %s, %d epochs each, %d seed(s)",
                     rule, ds.name, epochs, seeds))
@@ -40,7 +46,11 @@ local seedlist = {}
 for s = seed0, seed0 + seeds - 1 do seedlist[#seedlist + 1] = s end
 local base_seed = lab.seed()
 local res = lab.sweep{
-  grid = {m = ms, seed = seedlist}, out = dir, force = tonumber(pick("force", 0)) ~= 0,
+  -- Every setting is in the points, so that other settings are another sweep, not old
+  -- results read back.
+  grid = {m = ms, seed = seedlist, rule = {rule}, epochs = {epochs}, threshold = {threshold},
+          dataset = {ds.name}},
+  out = dir, force = tonumber(pick("force", 0)) ~= 0,
   workers = count("workers"), threads = count("threads"),
   -- The run's seeds are the point's (lab.sweep's per-point seed is not used); objects given
   -- no seed get this run's default.
@@ -49,8 +59,8 @@ local res = lab.sweep{
     local s = pt.seed
     local seq = lab.tasks(ds, {groups = {{0, 1}, {2, 3}}, seed = s})
     local net = lab.net{sizes = {ds.dim, 256, 256, 10}, binary = ds.binary, seed = s}
-    local tr = lab.trainer(net, seq, {rule = rule, m = pt.m, epochs = epochs, patience = 0,
-                                      seed = s})
+    local tr = lab.trainer(net, seq, {rule = pt.rule, m = pt.m, epochs = pt.epochs,
+                                      patience = 0, seed = s})
     tr:learn(1)
     local r = tr:learn(2)
     local ev = lab.evaluate(net, seq, {upto = 2})
@@ -64,6 +74,8 @@ for _, rec in ipairs(res) do
                       rec.point.m, rec.point.seed, tostring(rec.error)))
   end
 end
+
+if tmp then os.execute("rm -rf '" .. dir:gsub("'", "'\\''") .. "'") end
 
 print("        m | switched (net) | flipped (any) | task 1 | task 2 | two-task average")
 local rows = {}

@@ -193,20 +193,26 @@ local sweep_ds = DS.fmnist and "fmnist" or datasets[1] -- Fig. 2b and 2c
 local chip_ds = sweep_ds -- Fig. 5a, 5b and the ideal and the worn chip
 
 -- ---- the points: every independent run, each done whole by one call of run() ---------------
--- Point order is the report's order; the seeds are the points' own (today's numbers), not
--- the sweep's per-point seed.
+-- Point order is the report's order. A point holds every setting its run depends on, so that
+-- the same out= with other settings is a different sweep (lab.sweep refuses it without
+-- force=1) rather than old results read back. The seeds are the points' own (the runs' seeds
+-- as before), not the sweep's per-point seed.
 local points = {}
 for _, d in ipairs(datasets) do
   for _, sc in ipairs(scenarios) do
     for _, m in ipairs(methods) do
       for s = cfg.seed, cfg.seed + cfg.seeds - 1 do
-        points[#points + 1] = {kind = "train", dataset = d, scenario = sc, method = m, seed = s}
+        local pt = {kind = "train", dataset = d, scenario = sc, method = m, seed = s,
+                    epochs = m == "mpcl" and cfg.epochs or cfg.bl_epochs}
+        if sc == "task" then pt.draws, pt.step = cfg.draws, cfg.step end -- its noise sweep
+        points[#points + 1] = pt
       end
     end
   end
 end
 for _, m in ipairs(msweep) do
-  points[#points + 1] = {kind = "msweep", dataset = sweep_ds, m = m, seed = cfg.seed}
+  points[#points + 1] = {kind = "msweep", dataset = sweep_ds, m = m, seed = cfg.seed,
+                         epochs = cfg.sweep_epochs}
 end
 -- Fig. 2c needs m = 0 and the best m of the sweep: a confusion run at every m, so that the
 -- best one is there without a second round of runs.
@@ -214,14 +220,21 @@ do
   local conf_ms = {0}
   for _, m in ipairs(msweep) do if m ~= 0 then conf_ms[#conf_ms + 1] = m end end
   for _, m in ipairs(conf_ms) do
-    points[#points + 1] = {kind = "confusion", dataset = sweep_ds, m = m, seed = cfg.seed}
+    points[#points + 1] = {kind = "confusion", dataset = sweep_ds, m = m, seed = cfg.seed,
+                           epochs = cfg.epochs}
   end
 end
-for _, d in ipairs(datasets) do
-  points[#points + 1] = {kind = "chip", dataset = d, chip = "default", seed = cfg.seed}
-end
-for _, o in ipairs(others) do
-  points[#points + 1] = {kind = "chip", dataset = chip_ds, chip = o.key, seed = cfg.seed}
+do
+  local chip_keys = {seed = cfg.seed, epochs = cfg.epochs, id = cfg.id, p = cfg.p,
+                     ps = table.concat(ps, ",")}
+  local function chip_point(d, chip, uri)
+    local pt = {kind = "chip", dataset = d, chip = chip, uri = uri}
+    for k, v in pairs(chip_keys) do pt[k] = v end
+    if chip == "default" and d == chip_ds then pt.reads = cfg.reads end -- Fig. 5a, 5b
+    points[#points + 1] = pt
+  end
+  for _, d in ipairs(datasets) do chip_point(d, "default", cfg.chip) end
+  for _, o in ipairs(others) do chip_point(chip_ds, o.key, o.uri) end
 end
 
 local function bwt(matrix)
@@ -239,9 +252,9 @@ function RUN.train(pt)
   local t0 = lab.clock()
   local obj
   if m == "mpcl" then
-    obj = lab.experiment{ds = DS[d], seed = s, scenario = sc, epochs = cfg.epochs}
+    obj = lab.experiment{ds = DS[d], seed = s, scenario = sc, epochs = pt.epochs}
   else
-    obj = lab.baseline{ds = DS[d], seed = s, scenario = sc, method = m, epochs = cfg.bl_epochs}
+    obj = lab.baseline{ds = DS[d], seed = s, scenario = sc, method = m, epochs = pt.epochs}
   end
   obj:run()
   local curve = {}
@@ -249,7 +262,7 @@ function RUN.train(pt)
   local r = {average = obj.average, bwt = bwt(obj.matrix), curve = curve,
              seconds = lab.clock() - t0}
   if sc == "task" then
-    local opts = {step = cfg.step, draws = cfg.draws, seed = s}
+    local opts = {step = pt.step, draws = pt.draws, seed = s}
     local n = m == "mpcl" and lab.noise_sweep(obj:net(), lab.tasks(DS[d], {seed = s}), opts)
       or obj:noise_sweep(opts)
     r.noise = {tolerance = n.tolerance, reached = n.reached, rho = n.rho, acc = n.acc}
@@ -261,7 +274,7 @@ function RUN.msweep(pt)
   local s, ds = pt.seed, DS[pt.dataset]
   local seq = lab.tasks(ds, {groups = {{0, 1}, {2, 3}}, seed = s})
   local net = lab.net{sizes = {ds.dim, 256, 256, 10}, binary = ds.binary, seed = s}
-  local tr = lab.trainer(net, seq, {m = pt.m, epochs = cfg.sweep_epochs, patience = 0, seed = s})
+  local tr = lab.trainer(net, seq, {m = pt.m, epochs = pt.epochs, patience = 0, seed = s})
   tr:learn(1)
   local r = tr:learn(2)
   local ev = lab.evaluate(net, seq, {upto = 2})
@@ -271,7 +284,7 @@ end
 -- Fig. 2c: five tasks at one m; the confusion matrix on all test sets.
 function RUN.confusion(pt)
   local s, ds = pt.seed, DS[pt.dataset]
-  local exp = lab.experiment{ds = ds, seed = s, m = pt.m, epochs = cfg.epochs}
+  local exp = lab.experiment{ds = ds, seed = s, m = pt.m, epochs = pt.epochs}
   exp:run()
   local ev = lab.evaluate(exp:net(), lab.tasks(ds, {seed = s}), {confusion = true})
   return {average = ev.average, acc = ev.acc, counts = ev.counts, confusion = ev.confusion}
@@ -289,7 +302,7 @@ end
 -- The array's map (rows of G+ - G-, uS, as CSV lines) and the resistance of every programmed
 -- cell, LRS (the cell of the pair meant to conduct) and HRS apart, over log-spaced bins.
 local HIST = {lo = 1, hi = 10000, nb = 80} -- kOhm
-local function chip_cells(chip, net, c)
+local function chip_cells(chip, net, reads, c)
   local map = chip:map()
   c.map = {}
   for i, r in ipairs(map.pos) do
@@ -319,27 +332,25 @@ local function chip_cells(chip, net, c)
   c.lrs_cells, c.hrs_cells = lrs, hrs
   local h = chip:histogram()
   c.hist = {lrs_mean = h.lrs_mean, lrs_sd = h.lrs_sd, hrs_mean = h.hrs_mean, hrs_sd = h.hrs_sd}
-  local ret = chip:retention(4, cfg.reads)
+  local ret = chip:retention(4, reads)
   c.retention = {trace = ret.trace, max_deviation = ret.max_deviation, mean = ret.mean}
 end
 function RUN.chip(pt)
   local d, s = pt.dataset, pt.seed
-  local exp = lab.experiment{ds = DS[d], seed = s, scenario = "task", epochs = cfg.epochs}
+  local exp = lab.experiment{ds = DS[d], seed = s, scenario = "task", epochs = pt.epochs}
   exp:run()
   local net, seq = exp:net():copy(), lab.tasks(DS[d], {seed = s})
   if pt.chip ~= "default" then -- the ideal or the worn chip, for comparison
-    local uri
-    for _, o in ipairs(others) do if o.key == pt.chip then uri = o.uri end end
-    local chip = lab.chip.open(uri)
+    local chip = lab.chip.open(pt.uri)
     local c = {prog = {mapping = {all = chip:program(net).mapping.all}}}
     c.before = infer_ps(chip, seq)
-    lab.finetune(chip, net, seq, {p = cfg.p})
+    lab.finetune(chip, net, seq, {p = pt.p})
     c.after = infer_ps(chip, seq)
     chip:close()
     return c
   end
   local sw = lab.evaluate(net, seq)
-  local chip = open_chip(cfg.chip)
+  local chip = open_chip(pt.uri)
   local prog = chip:program(net)
   local c = {sw = {acc = sw.acc}, prog = {mapping = {all = prog.mapping.all}}, before = {},
              ops = {}}
@@ -349,16 +360,16 @@ function RUN.chip(pt)
     local o = lab.ops(net, {p = p})
     c.ops[i] = {array_ops = o.array_ops, adds = o.adds, conversions = o.conversions}
   end
-  c.sim = {acc = chip:infer(seq, {p = cfg.p, simulate = true}).acc}
-  c.ft = {mapping = lab.finetune(chip, net, seq, {p = cfg.p}).mapping}
+  c.sim = {acc = chip:infer(seq, {p = pt.p, simulate = true}).acc}
+  c.ft = {mapping = lab.finetune(chip, net, seq, {p = pt.p}).mapping}
   c.after = infer_ps(chip, seq)
-  local e = lab.energy(net, {p = cfg.p})
+  local e = lab.energy(net, {p = pt.p})
   c.energy = {macs = e.macs, float_cmos = e.float_cmos, binary_digital = e.binary_digital,
               rram = e.rram, ratio = e.ratio}
-  c.energy_chip = {rram = lab.energy(net, {p = cfg.p, chip = chip}).rram}
+  c.energy_chip = {rram = lab.energy(net, {p = pt.p, chip = chip}).rram}
   -- Fig. 5a, 5b: the array and its cells, after fine-tuning and its measurements (reads move
   -- the cells: the accuracies must not depend on how many).
-  if d == chip_ds then chip_cells(chip, net, c) end
+  if pt.reads then chip_cells(chip, net, pt.reads, c) end
   chip:close()
   return c
 end
