@@ -39,8 +39,12 @@ if not dir then -- a name of our own (tmpname made it a file); lab.sweep makes t
   dir = tmp .. ".sweep"
 end
 
-print(string.format("m sweep, rule %s, two tasks of %s, %d epochs each, %d seed(s)",
-                    rule, ds.name, epochs, seeds))
+-- Under mpirun every rank runs this script up to lab.sweep (where the ranks other than 0 run
+-- points and end): only rank 0 says what it does.
+if tonumber(os.getenv("OMPI_COMM_WORLD_RANK") or os.getenv("PMI_RANK") or "0") == 0 then
+  print(string.format("m sweep, rule %s, two tasks of %s, %d epochs each, %d seed(s)",
+                      rule, ds.name, epochs, seeds))
+end
 -- One point per (m, seed), m varying slowest: the order of the sums below.
 local seedlist = {}
 for s = seed0, seed0 + seeds - 1 do seedlist[#seedlist + 1] = s end

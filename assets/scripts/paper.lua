@@ -74,8 +74,11 @@ local others = {
 -- ---- files, shell, gnuplot ------------------------------------------------------------
 local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function sh(cmd) local ok = os.execute(cmd) return ok == true or ok == 0 end
+-- Under mpirun every rank runs this script up to lab.sweep, where the ranks other than 0 run
+-- points and end: only rank 0 writes the report, so only it speaks and needs gnuplot.
+local rank0 = tonumber(os.getenv("OMPI_COMM_WORLD_RANK") or os.getenv("PMI_RANK") or "0") == 0
 if not sh("mkdir -p " .. shq(out .. "/gp")) then die("cannot create " .. out .. "/gp") end
-if not sh("gnuplot --version >/dev/null 2>&1") then
+if rank0 and not sh("gnuplot --version >/dev/null 2>&1") then
   die("gnuplot not found (make deps installs gnuplot-nox)")
 end
 local written = {}
@@ -181,9 +184,9 @@ local function method_header(x)
   return h
 end
 
-print(string.format("paper report into %s/: %s, datasets %s, %d seed(s), MPCL %d epochs a task, "
+if rank0 then print(string.format("paper report into %s/: %s, datasets %s, %d seed(s), MPCL %d epochs a task, "
   .. "baselines %d, %d threads", out, quick and "quick" or "full", table.concat(datasets, ","),
-  cfg.seeds, cfg.epochs, cfg.bl_epochs, lab.threads()))
+  cfg.seeds, cfg.epochs, cfg.bl_epochs, lab.threads())) end
 
 -- ---- data ------------------------------------------------------------------------------
 -- Loaded before the sweep: local workers are forked from this process and inherit it.
