@@ -46,9 +46,9 @@ cfg.chip = tostring(pick("chip", "sim"))
 cfg.force = tonumber(pick("force", 0)) ~= 0
 if a.workers ~= nil then cfg.workers = int_key("workers", 1, 1) end
 if a.threads ~= nil then cfg.threads = int_key("threads", 1, 1) end
-local function open_chip(uri)
+local function open_chip(uri, id)
   local is_sim = uri == "sim" or uri:match("^sim:")
-  return lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = cfg.id} or nil)
+  return lab.chip.open(uri, is_sim and not uri:match("[:,]id=") and {id = id} or nil)
 end
 local datasets = {}
 for v in tostring(pick("datasets", "mnist,fmnist")):gmatch("[^,]+") do
@@ -228,7 +228,7 @@ do
   end
 end
 do
-  local chip_keys = {seed = cfg.seed, epochs = cfg.epochs, id = cfg.id, p = cfg.p,
+  local chip_keys = {seed = cfg.seed, epochs = cfg.epochs, chip_id = cfg.id, p = cfg.p,
                      ps = table.concat(ps, ",")}
   local function chip_point(d, chip, uri)
     local pt = {kind = "chip", dataset = d, chip = chip, uri = uri}
@@ -353,7 +353,7 @@ function RUN.chip(pt)
     return c
   end
   local sw = lab.evaluate(net, seq)
-  local chip = open_chip(pt.uri)
+  local chip = open_chip(pt.uri, pt.chip_id)
   local prog = chip:program(net)
   local c = {sw = {acc = sw.acc}, prog = {mapping = {all = prog.mapping.all}}, before = {},
              ops = {}}
