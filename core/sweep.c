@@ -340,13 +340,15 @@ static cJSON *manifest_of(const sweep *s, const cJSON *meta)
 static const char *manifest_diff(const cJSON *a, const cJSON *b)
 {
     static const char *const parts[] = {"format", "lab", "script", "data", "points", NULL};
+    static const char *const names[] = {"the formats", "the lab versions", "the scripts",
+                                        "the data files", "the points"};
     for (int i = 0; parts[i]; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, parts[i]);
         const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, parts[i]);
         if ((x || y) && !cJSON_Compare(x, y, 1)) /* cJSON_Compare(NULL, NULL) is false */
-            return parts[i];
+            return names[i];
     }
-    return cJSON_Compare(a, b, 1) ? NULL : "manifest";
+    return cJSON_Compare(a, b, 1) ? NULL : "the manifests";
 }
 
 /* Move DIR's manifest, runs and results into DIR/superseded-N/ (a fresh N). */
@@ -386,14 +388,14 @@ static int check_manifest(sweep *s, const char *path, const cJSON *want, int for
         return 0;
     cJSON *have = text ? cJSON_Parse(text) : NULL;
     free(text);
-    const char *diff = have ? manifest_diff(have, want) : "unreadable";
+    const char *diff = have ? manifest_diff(have, want) : "its manifest.json is unreadable: they";
     cJSON_Delete(have);
     if (!diff)
         return 1;
     if (!force) {
-        seterr(err, errlen, "%s holds a different sweep (its %s differs); pass force = true to "
-                            "replace it (the old files move to %s/superseded-N/) or choose "
-                            "another out", s->dir, diff, s->dir);
+        seterr(err, errlen, "%s holds a different sweep (%s differ); force = true replaces it "
+                            "(the old files move to %s/superseded-N/), or choose another "
+                            "directory", s->dir, diff, s->dir);
         return -1;
     }
     return supersede(s->dir, err, errlen) < 0 ? -1 : 0;
@@ -670,13 +672,16 @@ static int csv_write(int fd, void *ud)
     FILE *f = fdopen(dup(fd), "w");
     if (!f)
         return -1;
+    static const char *const meta[] = {"id", "ok", "seconds", "attempts", "error", NULL};
     fputs("id", f);
     for (int k = 0; k < cj->pk.n; k++) {
-        fputc(',', f);
+        int clash = 0;
+        for (int m = 0; meta[m]; m++)
+            clash |= !strcmp(meta[m], cj->pk.name[k]);
+        fputs(clash ? ",point." : ",", f); /* a point key named like a column of ours */
         csv_text(f, cj->pk.name[k]);
     }
     fputs(",ok,seconds,attempts,error", f);
-    static const char *const meta[] = {"id", "ok", "seconds", "attempts", "error", NULL};
     for (int k = 0; k < cj->rk.n; k++) {
         const char *name = cj->rk.name[k];
         int clash = col_find(&cj->pk, name) >= 0;

@@ -25,7 +25,7 @@ static const cap_decl DECLS[] = {
     {"lab.experiment", 0}, {"lab.finetune", 0}, {"lab.jobs", 0}, {"lab.json", 0},
     {"lab.load", CAP_READ}, {"lab.net", 0}, {"lab.noise_sweep", 0}, {"lab.ops", 0},
     {"lab.platform", 0}, {"lab.seed", 0}, {"lab.tasks", 0}, {"lab.threads", 0},
-    {"lab.trainer", 0}, {"lab.write_json", CAP_WRITE}, {"lab.sweep", CAP_WRITE},
+    {"lab.trainer", 0}, {"lab.write_json", CAP_WRITE}, {"lab.sweep", CAP_WRITE}, {"lab.rank", 0},
     {"lab.chip.open", CAP_SIM | CAP_LINK | CAP_PLUGIN},
     {"lab.ui.layout", 0}, {"lab.ui.panels", 0}, {"lab.ui.pause", 0}, {"lab.ui.show", 0},
     /* methods (of objects already made under the capabilities above) */

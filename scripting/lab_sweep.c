@@ -1223,6 +1223,14 @@ static int l_sweep(lua_State *L)
     return finish(L, h);
 }
 
+/* lab.rank(): this process's MPI rank and the number of ranks (0, 1 without mpirun). */
+static int l_rank(lua_State *L)
+{
+    lua_pushinteger(L, sweep_mpi_rank());
+    lua_pushinteger(L, sweep_mpi_size());
+    return 2;
+}
+
 void lab_sweep_open(lua_State *L, int lab)
 {
     static const luaL_Reg meta[] = {{"__gc", handle_gc}, {"__tostring", handle_tostring},
@@ -1233,4 +1241,6 @@ void lab_sweep_open(lua_State *L, int lab)
     lab_new_class(L, SWEEP_MT, meta, methods);
     lua_pushcfunction(L, l_sweep);
     lua_setfield(L, lab, "sweep");
+    lua_pushcfunction(L, l_rank);
+    lua_setfield(L, lab, "rank");
 }

@@ -41,7 +41,7 @@ end
 
 -- Under mpirun every rank runs this script up to lab.sweep (where the ranks other than 0 run
 -- points and end): only rank 0 says what it does.
-if tonumber(os.getenv("OMPI_COMM_WORLD_RANK") or os.getenv("PMI_RANK") or "0") == 0 then
+if lab.rank() == 0 then
   print(string.format("m sweep, rule %s, two tasks of %s, %d epochs each, %d seed(s)",
                       rule, ds.name, epochs, seeds))
 end

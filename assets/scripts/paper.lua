@@ -76,7 +76,7 @@ local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function sh(cmd) local ok = os.execute(cmd) return ok == true or ok == 0 end
 -- Under mpirun every rank runs this script up to lab.sweep, where the ranks other than 0 run
 -- points and end: only rank 0 writes the report, so only it speaks and needs gnuplot.
-local rank0 = tonumber(os.getenv("OMPI_COMM_WORLD_RANK") or os.getenv("PMI_RANK") or "0") == 0
+local rank0 = lab.rank() == 0
 if not sh("mkdir -p " .. shq(out .. "/gp")) then die("cannot create " .. out .. "/gp") end
 if rank0 and not sh("gnuplot --version >/dev/null 2>&1") then
   die("gnuplot not found (make deps installs gnuplot-nox)")

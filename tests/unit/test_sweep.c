@@ -153,7 +153,7 @@ static void test_resume_and_gather(void **state)
     /* a different sweep in the same place: refused, then replaced with force */
     s = sweep_new(parse("[{\"m\": 7}]"), err, sizeof err);
     assert_int_equal(sweep_open(s, out, meta, 0, err, sizeof err), -1);
-    assert_non_null(strstr(err, "holds a different sweep (its points differs)"));
+    assert_non_null(strstr(err, "holds a different sweep (the points differ)"));
     assert_int_equal(sweep_open(s, out, meta, 1, err, sizeof err), 0);
     assert_int_equal(sweep_done_count(s), 0);
     snprintf(path, sizeof path, "%s/superseded-1/runs/0001.json", out);
