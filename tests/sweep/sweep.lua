@@ -1,12 +1,15 @@
 -- The sweep the tests in tests/sweep/ run (not a test itself): cheap points whose results
 -- depend on the point and on the seeds lab.sweep sets, nothing else.
 --   build/mpcl tests/sweep/sweep.lua out=DIR [n=3] [list=1] [workers=1] [retries=R]
---       [backend=B] [chunk=C] [force=1] [cost=1] [wait=0] [quiet=0] [pcall=1]
+--       [backend=B] [chunk=C] [array_max=A] [threads=T] [force=1] [cost=1] [wait=0]
+--       [quiet=0] [pcall=1] [second=DIR2]
 -- Points: the grid {B = {true}, m = {0, 0.005, 2, ...} (n values), seed = {1, 2}}: keys in
 -- byte order B, m, seed, so seed varies fastest; list=1: the same points as an explicit
 -- list, reversed. The knobs that change between the runs of one sweep are in the
 -- environment (a manifest could hold the script's arguments):
---   SWEEP_LOG=FILE     every call of run() appends "ID ATTEMPT PID RANK" (the tests' counter)
+--   SWEEP_LOG=FILE     every call of run() appends "ID ATTEMPT PID RANK THREADS" (the tests'
+--                      counter; RANK from Open MPI's environment or -, THREADS lab.threads())
+--   SWEEP_MASTER=FILE  the script's process appends "PID RANK" before the sweep
 --   SWEEP_AFTER=FILE   after the sweep, "after N" appended (only by a process that goes on)
 --   SWEEP_SLEEP=S      run() busy-waits S seconds
 --   SWEEP_FAIL_ONCE=ID run() of that point raises on its first attempt
@@ -14,7 +17,8 @@
 --   SWEEP_PRINT=1      run() prints a line (to the worker's log when in a worker)
 -- After the sweep: one line per record on stdout ("rec ID INDEX ok|err ATTEMPTS ERROR
 -- RESULT", the result in canonical text). pcall=1: lab.sweep's error is printed as
--- "raised: MESSAGE" (newlines as \n) and the script ends with exit status 0.
+-- "raised: MESSAGE" (newlines as \n) and the script ends with exit status 0. second=DIR2:
+-- then the same sweep again into DIR2 (run() logging to SWEEP_LOG2), "second N" printed.
 local a = ... or {}
 local n = math.tointeger(a.n or 3)
 local env = os.getenv
@@ -55,16 +59,23 @@ local function append(file, line)
   f:close() -- one short write in append mode: lines of concurrent processes do not mix
 end
 
+if env("SWEEP_MASTER") then
+  append(env("SWEEP_MASTER"), pid() .. " " .. (env("OMPI_COMM_WORLD_RANK") or "-"))
+end
+
 local spec = {
   out = a.out,
   retries = a.retries,
-  workers = a.workers or 1,
+  workers = a.workers or 1, -- workers=default: lab.sweep's default
   backend = a.backend,
   chunk = a.chunk,
+  array_max = a.array_max,
+  threads = a.threads,
   force = a.force == 1 or a.force == "true",
   quiet = a.quiet ~= 0,
   wait = a.wait ~= 0,
 }
+if spec.workers == "default" then spec.workers = nil end
 if a.list == 1 then
   spec.points = {}
   for i = n, 1, -1 do
@@ -77,8 +88,8 @@ if a.cost == 1 then spec.cost = function(p) return p.m end end
 
 spec.run = function(p, info)
   if log then
-    append(log, string.format("%s %d %s %s", info.id, info.attempt, pid(),
-      os.getenv("OMPI_COMM_WORLD_RANK") or os.getenv("PMI_RANK") or "-"))
+    append(log, string.format("%s %d %s %s %s", info.id, info.attempt, pid(),
+      env("OMPI_COMM_WORLD_RANK") or "-", tostring(lab.threads())))
   end
   if env("SWEEP_PRINT") == "1" then print("point " .. info.id .. " says hello") end
   if sleep > 0 then
@@ -124,3 +135,8 @@ for _, r in ipairs(res) do
     canon(r.attempts), r.error and r.error:gsub("%s+", "_") or "-", canon(r.result)))
 end
 if after then append(after, "after " .. #res) end
+if a.second then
+  log = env("SWEEP_LOG2")
+  spec.out = a.second
+  print("second " .. #lab.sweep(spec))
+end
