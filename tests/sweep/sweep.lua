@@ -21,7 +21,11 @@
 -- then the same sweep again into DIR2 (run() logging to SWEEP_LOG2), "second N" printed.
 local a = ... or {}
 local n = math.tointeger(a.n or 3)
-local env = os.getenv
+local function env(k) -- an empty variable is an unset one
+  local v = os.getenv(k)
+  if v == "" then return nil end
+  return v
+end
 local log, after = env("SWEEP_LOG"), env("SWEEP_AFTER")
 local sleep = tonumber(env("SWEEP_SLEEP") or "0")
 local failonce, failalways = env("SWEEP_FAIL_ONCE"), env("SWEEP_FAIL")
