@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (not a pass/fail test): the speed-up of lab.sweep's local workers on a real
 # sweep. An m sweep like assets/scripts/msweep.lua (two tasks of 5-split Fashion-MNIST,
-# (0,1) then (2,3), for 8 values of m; EPOCHS (default 40: about 4 s a point on one core of
-# an AVX-512 EPYC) epochs a task, so that both runs
-# take about a minute together) run twice in this script: in one process with one thread
+# (0,1) then (2,3), for 8 values of m; EPOCHS epochs a task, default 40: about 4 s a point
+# on one core of an AVX-512 EPYC, both runs about a minute together) run twice in this
+# script: in one process with one thread
 # (workers = 1, MPCL_THREADS=1), then on two worker processes of one thread each
 # (workers = 2, threads = 1). Times are the lab.sweep call's (the data set loaded before).
 # Prints both, the ratio (target >= 1.8x on 2 cores) and whether the two gave the same
