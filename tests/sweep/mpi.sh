@@ -71,14 +71,16 @@ check "mpirun: the second sweep ran on rank 0, in-process" \
 check "mpirun: the second sweep's 8 points" grep -q '^second 8$' "$dir/ranks/1/rank.0/stdout"
 check "mpirun: the second sweep's results" differ <(csv single) <(csv mpi2)
 
-# Killed halfway: 12 points of 0.25 s on 2 workers; SIGTERM to mpirun after 5 run files.
-(cd "$dir" && "$bin" "$here/sweep.lua" out=single6 workers=1 n=6 > single6.out 2> single6.err)
-(cd "$dir" && SWEEP_LOG=kill1.log SWEEP_MASTER=kill.master SWEEP_SLEEP=0.25 exec timeout 120 mpirun "${mpi[@]}" -np 3 \
-    "$bin" "$here/sweep.lua" out=kill workers=default n=6 > kill1.out 2> kill1.err) &
+# Killed halfway: 20 points of 0.3 s on 2 workers; SIGTERM to mpirun after 3 run files.
+# Open MPI's mpirun takes about a second to take its ranks down (and ranks left without
+# their mpirun end as long after), so a few more points finish; most are left.
+(cd "$dir" && "$bin" "$here/sweep.lua" out=single10 workers=1 n=10 > single10.out 2> single10.err)
+(cd "$dir" && SWEEP_LOG=kill1.log SWEEP_MASTER=kill.master SWEEP_SLEEP=0.3 exec timeout 120 mpirun "${mpi[@]}" -np 3 \
+    "$bin" "$here/sweep.lua" out=kill workers=default n=10 > kill1.out 2> kill1.err) &
 main=$!
 pids+=("$main")
 for _ in $(seq 400); do
-    [ "$(find "$dir/kill/runs" -name '[0-9]*.json' 2>/dev/null | wc -l)" -ge 5 ] && break
+    [ "$(find "$dir/kill/runs" -name '[0-9]*.json' 2>/dev/null | wc -l)" -ge 3 ] && break
     sleep 0.02
 done
 kill -TERM "$main"
@@ -89,16 +91,20 @@ left=$(alive "${started[@]}")
 check "kill: no rank left running 5 s after mpirun ended" test -z "$left"
 for p in $left; do kill -9 "$p"; done
 mapfile -t done_ids < <(lua5.4 "$here/check.lua" ids "$dir/kill")
-echo "  killed with ${#done_ids[@]} of 12 points done (${done_ids[*]})"
-check "kill: halfway (some points done, not all)" test "${#done_ids[@]}" -ge 1 -a "${#done_ids[@]}" -lt 12
+echo "  killed with ${#done_ids[@]} of 20 points done (${done_ids[*]})"
+check "kill: halfway (some points done, not all)" test "${#done_ids[@]}" -ge 1 -a "${#done_ids[@]}" -lt 20
 (cd "$dir" && SWEEP_LOG=kill2.log timeout 120 mpirun "${mpi[@]}" -np 3 \
-    "$bin" "$here/sweep.lua" out=kill workers=default n=6 > kill2.out 2> kill2.err)
+    "$bin" "$here/sweep.lua" out=kill workers=default n=10 > kill2.out 2> kill2.err)
 check "kill: the rerun exits 0" test $? -eq 0
-want=$(for i in $(seq 1 12); do printf '%04d\n' "$i"; done | grep -vxF -f <(printf '%s\n' "${done_ids[@]}") | tr '\n' ' ')
+want=$(for i in $(seq 1 20); do printf '%04d\n' "$i"; done | grep -vxF -f <(printf '%s\n' "${done_ids[@]}") | tr '\n' ' ')
 same "kill: the rerun ran exactly the points without a run file" \
     "$(awk '{ print $1 }' "$dir/kill2.log" 2>/dev/null | sort | tr '\n' ' ')" "$want"
-check "kill: results.csv a clean run's (but for seconds)" differ <(csv single6) <(csv kill)
-check "kill: the records a clean run's" differ <(recs single6.out) <(recs kill2.out)
+check "kill: results.csv a clean run's (but for seconds)" differ <(csv single10) <(csv kill)
+check "kill: the records a clean run's" differ <(recs single10.out) <(recs kill2.out)
+lua5.4 "$here/check.lua" files "$dir/kill" 20 > "$dir/kill.files"
+check "kill: the files after the rerun" test $? -eq 0
+grep '^FAIL' "$dir/kill.files"
+check "kill: no temporary file left in runs/" test -z "$(find "$dir/kill/runs" -type f ! -name '[0-9]*.json')"
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -71,8 +71,12 @@ same "task 2: run files" "$(ids s)" "0001 0002 0003 0007 0008 "
 slurm task0again SWEEP_LOG=t0b.log SLURM_ARRAY_TASK_ID=0 backend=slurm chunk=3 out=s n=4
 check "task 0 again: exit 0" test $? -eq 0
 check "task 0 again: its points done, nothing ran" test ! -e "$dir/t0b.log"
-slurm task1 SWEEP_LOG=t1.log SLURM_ARRAY_TASK_ID=1 backend=slurm chunk=3 out=s n=4
-same "task 1: ran 0004-0006" "$(ran t1.log)" "0004 0005 0006 "
+# Task 1 through the batch file itself, as Slurm would run it (from elsewhere: it goes to
+# the submit directory on its own).
+(cd / && SWEEP_LOG="$dir/t1.log" SLURM_ARRAY_TASK_ID=1 bash "$dir/s/sweep.sbatch" > "$dir/task1.out" 2> "$dir/task1.err")
+check "task 1 by sweep.sbatch: exit 0" test $? -eq 0
+same "task 1 by sweep.sbatch: ran 0004-0006" "$(ran t1.log)" "0004 0005 0006 "
+same "task 1 by sweep.sbatch: all run files" "$(ids s)" "0001 0002 0003 0004 0005 0006 0007 0008 "
 
 # All done: the same command gathers.
 slurm gather SWEEP_LOG=gather.log SWEEP_AFTER=after.log backend=slurm chunk=3 out=s n=4
@@ -94,6 +98,15 @@ check "--slurm: 2 tasks, 1 at once" grep -Eq '^#SBATCH[[:space:]]+(--array[= ]|-
 check "--slurm: bash -n" bash -n "$dir/f/sweep.sbatch"
 slurm flag1 SWEEP_LOG=flag1.log SLURM_ARRAY_TASK_ID=1 --slurm chunk=5 array_max=1 out=f n=4
 same "--slurm: task 1 of chunk 5 ran 0006-0008" "$(ran flag1.log)" "0006 0007 0008 "
+
+# A directory and arguments with a space and a quote: the batch file still parses and runs.
+mkdir "$dir/it's here"
+(cd "$dir/it's here" && "$bin" "$here/sweep.lua" backend=slurm chunk=4 "out=o'k dir" n=2 > out 2> err)
+check "quotes: exit 0" test $? -eq 0
+check "quotes: bash -n" bash -n "$dir/it's here/o'k dir/sweep.sbatch"
+(cd / && SWEEP_LOG="$dir/q.log" SLURM_ARRAY_TASK_ID=0 bash "$dir/it's here/o'k dir/sweep.sbatch" > "$dir/q.out" 2> "$dir/q.err")
+check "quotes: task 0 by sweep.sbatch: exit 0" test $? -eq 0
+same "quotes: task 0 ran 0001-0004" "$(ran q.log)" "0001 0002 0003 0004 "
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -56,6 +56,7 @@ same "workers=2: run()'s prints in the worker logs" \
 check "workers=2: and not on the script's stdout" test -z "$(grep 'says hello' "$dir/two.out")"
 sweep threads SWEEP_LOG=threads.log out=threads workers=2 n=1 threads=2
 check "threads=2: exit 0" test $? -eq 0
+same "threads=2: two threads per run" "$(awk '{ print $5 }' "$dir/threads.log" | sort -u)" 2
 
 # An error in a worker: retried, recorded as in-process.
 sweep flaky1 SWEEP_FAIL_ONCE=0003 SWEEP_FAIL=0006 out=flaky1 workers=1 n=4
