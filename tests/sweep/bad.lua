@@ -1,7 +1,8 @@
 -- Bad input to lab.sweep for tests/sweep/errors.sh (not a test itself).
---   build/mpcl tests/sweep/bad.lua case=NAME [retries=R]
+--   build/mpcl tests/sweep/bad.lua case=NAME [retries=R] [direct=1]
 -- Calls lab.sweep with the case's spec under pcall and prints "raised: MESSAGE" (newlines
 -- as \n) or "returned N records"; every call of run() appends "ID ATTEMPT" to SWEEP_LOG.
+-- direct=1: no pcall, the script ends with lab.sweep's error.
 local a = ... or {}
 local log = os.getenv("SWEEP_LOG")
 local function run(p, info)
@@ -41,6 +42,7 @@ if not spec then error("bad.lua: no case " .. tostring(a.case), 0) end
 spec.workers = 1
 spec.quiet = true
 spec.retries = a.retries
+if a.direct == 1 then lab.sweep(spec) print("returned") return end -- the error as the lab prints it
 local ok, res = pcall(lab.sweep, spec)
 if ok then print("returned " .. #res .. " records")
 else print("raised: " .. tostring(res):gsub("\n", "\\n")) end

@@ -106,5 +106,19 @@ bad result_function "(0002|point 2|m=2).*acc\.x|acc\.x.*(0002|point 2|m=2)" "000
 bad result_mixed "(0002|point 2|m=2).*acc|acc.*(0002|point 2|m=2)" "0001 1 0002 1 "
 bad result_userdata "(0002|point 2|m=2).*out|out.*(0002|point 2|m=2)" "0001 1 0002 1 "
 
+# Uncaught, as a script meets them: exit status 1 and the message alone, one line on stderr.
+for c in empty_grid out_under_file result_function; do
+    d=$dir/direct-$c
+    mkdir -p "$d" && : > "$d/file"
+    (cd "$d" && "$bin" "$here/bad.lua" case="$c" direct=1 > out 2> err)
+    rc=$?
+    if [ $rc -eq 1 ] && [ ! -s "$d/out" ] && [ "$(wc -l < "$d/err")" -eq 1 ] && grep -Eq '^(mpcl: )?lab\.sweep: ' "$d/err"; then
+        echo "ok   uncaught $c: exit 1, one line: $(cat "$d/err")"
+    else
+        echo "FAIL uncaught $c: exit $rc, stdout $(head -c 200 "$d/out"), stderr ($(wc -l < "$d/err") lines): $(head -c 400 "$d/err")"
+        fails=$((fails + 1))
+    fi
+done
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
