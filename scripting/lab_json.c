@@ -147,7 +147,7 @@ static cJSON *from_lua(lua_State *L, int idx, char *path, size_t plen, int depth
     }
     default: {
         char why[64];
-        snprintf(why, sizeof why, "is a %s; results must be JSON values",
+        snprintf(why, sizeof why, "is a %s, not a JSON value",
                  luaL_typename(L, idx));
         return fail(err, errlen, path, why);
     }

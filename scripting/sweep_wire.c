@@ -136,8 +136,9 @@ static void *open_module(char *tried, size_t n)
     }
     if (exe_dir(dir, sizeof dir) < 0)
         return NULL;
-    static const char *const rel[] = {"/mpcl-mpi.so", "/../lib/mpcl/mpcl-mpi.so"};
-    for (int i = 0; i < 2; i++) {
+    /* beside the program; one folder up (a build tree's build/asan/mpcl); installed */
+    static const char *const rel[] = {"/mpcl-mpi.so", "/../mpcl-mpi.so", "/../lib/mpcl/mpcl-mpi.so"};
+    for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s%s", dir, rel[i]);
         snprintf(tried, n, "%s", path);
         if (access(path, R_OK) == 0)
@@ -153,9 +154,10 @@ int sweep_mpi_start(char *err, size_t errlen)
     void *h = open_module(tried, sizeof tried);
     if (!h) {
         const char *why = dlerror();
-        snprintf(err, errlen, "started by mpirun, but the MPI module %s cannot be loaded: %s "
-                 "(make builds it when libopenmpi-dev is installed: make deps)", tried,
-                 why ? why : "not found");
+        snprintf(err, errlen, "started by mpirun, but the MPI module mpcl-mpi.so cannot be "
+                 "loaded (%s: %s; looked beside the program, one folder up and in "
+                 "../lib/mpcl/; MPCL_MPI_MODULE names another): make builds it when Open MPI "
+                 "is installed (make deps)", tried, why ? why : "not found");
         return -1;
     }
     const mpcl_mpi_api *(*get)(void) = (const mpcl_mpi_api *(*)(void))dlsym(h, "mpcl_mpi_module");

@@ -68,7 +68,7 @@ for bin in build/mpcl build/asan/mpcl; do
         run_one "${prefix}lua" "$n" "$log/${prefix}lua-${n%.lua}.log" \
             env ASAN_OPTIONS=detect_leaks=1 "$bin" "$s"
     done
-    for s in tests/tty/*.sh tests/sessions/*.sh tests/crash/*.sh tests/link/*.sh tests/sandbox/*.sh; do
+    for s in tests/tty/*.sh tests/sessions/*.sh tests/crash/*.sh tests/link/*.sh tests/sandbox/*.sh tests/sweep/*.sh; do
         [ -x "$s" ] || continue
         n=$(basename "$s")
         kind=$(basename "$(dirname "$s")")

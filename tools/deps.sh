@@ -22,7 +22,6 @@ commands=(
     gcc:gcc                       # the build, tests/perf/bench.sh (gcc -print-multiarch)
     gnuplot:gnuplot-nox           # assets/scripts/paper.lua, tests/report/paper.sh
     mpirun:openmpi-bin            # tests/sweep/*.sh (lab.sweep over MPI)
-    mpicc:libopenmpi-dev          # the Makefile (build/mpcl-mpi.so)
     dpkg-architecture:-           # tests/perf/bench.sh falls back on gcc -print-multiarch
 )
 case "${1:-}" in
