@@ -61,6 +61,7 @@ typedef struct sweep_run {
     slot *slots;
     int nslots;
     int last;                 /* the point that finished last, or -1 */
+    int respawns;             /* worker processes started again after one died */
     enum over over;
     char fatal[700];
     char label[200];          /* DIR, for progress lines */
@@ -435,6 +436,7 @@ static void worker_died(lua_State *L, int fn, sweep_run *r, int k)
     int st = 0;
     close(s->fd);
     s->fd = -1;
+    kill(s->pid, SIGKILL); /* it may only have sent garbage: make sure it is gone */
     waitpid(s->pid, &st, 0);
     s->pid = 0;
     if (s->point >= 0) {
@@ -450,6 +452,12 @@ static void worker_died(lua_State *L, int fn, sweep_run *r, int k)
         point_done(r, &f);
     }
     char err[300];
+    if (r->over == RUNNING && queue_len(r) > 0 && ++r->respawns > 2 * r->nslots + r->n) {
+        snprintf(r->fatal, sizeof r->fatal, "worker processes keep dying (%d started again); "
+                 "see %s/logs/", r->respawns, sweep_dir(r->sw));
+        r->over = FATAL;
+        return;
+    }
     if (r->over == RUNNING && queue_len(r) > 0 && spawn(L, fn, r, k, err, sizeof err) < 0) {
         snprintf(r->fatal, sizeof r->fatal, "%s", err);
         r->over = FATAL;
