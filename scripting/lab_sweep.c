@@ -755,31 +755,45 @@ static void push_results(lua_State *L, sweep_run *r)
     }
 }
 
+/* The master's loop (protected: arguments the run and its function). */
+static int drive(lua_State *L)
+{
+    sweep_run *r = lua_touserdata(L, 1);
+    const lab_observer *o = lab_get_observer();
+    while (r->over == RUNNING) {
+        master_step(L, 2, r, o->idle ? 20 : 200);
+        if (o->idle && r->over == RUNNING)
+            o->idle(o->ud); /* the console: frames, keys (Ctrl-C may raise from here) */
+    }
+    return 0;
+}
+
 /* Drive the sweep of the handle at h to its end; push its results, or raise. */
 static int finish(lua_State *L, int h)
 {
     sweep_run *r = handle_run(L, h);
-    lua_getiuservalue(L, h, 1);
-    int fn = lua_gettop(L);
-    const lab_observer *o = lab_get_observer();
     current = r;
-    while (r->over == RUNNING) {
-        master_step(L, fn, r, o->idle ? 20 : 200);
-        if (o->idle && r->over == RUNNING)
-            o->idle(o->ud);
-    }
+    lua_pushcfunction(L, drive);
+    lua_pushlightuserdata(L, r);
+    lua_getiuservalue(L, h, 1);
+    int rc = lua_pcall(L, 2, 0, 0);
+    if (r->over == RUNNING) /* an error or an interrupt stopped the loop */
+        r->over = *lab_cancel_ptr() ? CANCELLED : FATAL;
     release_workers(r);
     current = NULL;
+    if (rc != LUA_OK && r->over != CANCELLED)
+        return lua_error(L);
     char err[600];
     if (r->over == FINISHED && sweep_gather(r->sw, err, sizeof err) < 0)
         return fail(L, "lab.sweep: %s", err);
+    /* before anything calls Lua: an interrupt's hook would raise its own message there */
+    if (r->over == CANCELLED)
+        return fail(L, "lab.sweep: cancelled with %d of %d points done (the same call "
+                             "resumes)", r->finished + r->resumed, r->n);
     lab_record(L, "sweep %s points=%d done=%d failed=%d", r->label, r->n,
                r->finished + r->resumed, r->failed);
     if (r->over == FATAL)
         return fail(L, "lab.sweep: %s", r->fatal);
-    if (r->over == CANCELLED)
-        return fail(L, "lab.sweep: cancelled with %d of %d points done (the same call "
-                             "resumes)", r->finished + r->resumed, r->n);
     push_results(L, r);
     return 1;
 }
