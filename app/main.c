@@ -278,25 +278,52 @@ static int run_script(lua_State *L, const char *script, int argc, char **argv)
     return rc == LUA_OK ? 0 : 1;
 }
 
+/* Whether the options go together (a line said when not). */
+static int options_agree(const cli *c)
+{
+    const replay_opts *ro = &c->ro;
+    if ((ro->step || ro->verify || ro->trust || c->max_instr > 0 || c->max_mem_mb > 0 ||
+         c->chip) && !c->replay) {
+        fprintf(stderr, "mpcl: --step, --verify, --trust, --chip and the limits go with --replay "
+                        "FILE\n");
+        return 0;
+    }
+    if (c->replay && (c->script || c->stdin_mode || c->record)) {
+        fprintf(stderr, "mpcl: --replay FILE takes no script, '-' or --record\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* When mpirun started us, every rank runs the script (SPMD): start MPI. 0, or the exit
+ * status of a refusal. */
+static int start_mpi(const char *script, const char *replay, int console)
+{
+    if (!sweep_mpi_launched())
+        return 0;
+    char err[600];
+    if (!script || replay || console) {
+        fprintf(stderr, "mpcl: under mpirun, give a script: mpirun -np N mpcl SCRIPT.lua\n");
+        return 2;
+    }
+    if (sweep_mpi_start(err, sizeof err) < 0) {
+        fprintf(stderr, "mpcl: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli c;
     int parsed = parse_options(argc, argv, &c);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
+    if (!options_agree(&c))
+        return 2;
     replay_opts ro = c.ro;
     const char *record = c.record, *replay = c.replay, *script = c.script;
     long long max_instr = c.max_instr, max_mem_mb = c.max_mem_mb, seed = c.seed;
-    if ((ro.step || ro.verify || ro.trust || max_instr > 0 || max_mem_mb > 0 || c.chip) &&
-        !replay) {
-        fprintf(stderr, "mpcl: --step, --verify, --trust, --chip and the limits go with --replay "
-                        "FILE\n");
-        return 2;
-    }
-    if (replay && (script || c.stdin_mode || record)) {
-        fprintf(stderr, "mpcl: --replay FILE takes no script, '-' or --record\n");
-        return 2;
-    }
     int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     int interactive = !script && !c.stdin_mode && !replay && tty;
     if (!script && !c.stdin_mode && !replay && !interactive) {
@@ -320,17 +347,9 @@ int main(int argc, char **argv)
         return 2;
     }
     kern_flush_denormals();
-    if (sweep_mpi_launched()) { /* mpirun started us: every rank runs the script (SPMD) */
-        char merr[600];
-        if (!script || replay || console) {
-            fprintf(stderr, "mpcl: under mpirun, give a script: mpirun -np N mpcl SCRIPT.lua\n");
-            return 2;
-        }
-        if (sweep_mpi_start(merr, sizeof merr) < 0) {
-            fprintf(stderr, "mpcl: %s\n", merr);
-            return 1;
-        }
-    }
+    int mpi_rc = start_mpi(script, replay, console);
+    if (mpi_rc)
+        return mpi_rc;
     int threads = default_threads();
     kern_set_threads(threads);
     if (max_instr > 0)

@@ -56,7 +56,7 @@ typedef struct sweep_run {
     enum transport t;
     int *queue, qhead, qtail; /* pending points, dispatch order; retries go back in front */
     int *attempts;
-    int running, finished, failed, todo, resumed;
+    int running, finished, failed, to_run, resumed;
     double t0;
     slot *slots;
     int nslots;
@@ -288,7 +288,7 @@ static double eta(const sweep_run *r)
     if (!ended)
         return -1;
     double el = lab_now() - r->t0;
-    return el / ended * (r->todo - ended);
+    return el / ended * (r->to_run - ended);
 }
 
 static void progress_line(sweep_run *r, int i, const sweep_frame *f, const char *what)
@@ -1005,7 +1005,7 @@ static int slurm_submit_file(lua_State *L, sweep_run *r)
     chmod(path, 0755);
     printf("lab.sweep: %d of %d points to run; wrote %s\n  submit: sbatch %s\n  gather: the "
            "same command once every task has ended (see the file's head)\n",
-           r->todo, r->n, path, path);
+           r->to_run, r->n, path, path);
     fflush(stdout);
     return quiet_exit(L);
 }
@@ -1063,7 +1063,7 @@ static void plan(lua_State *L, sweep_run *r, int spec_t, int lo, int hi)
             r->queue[r->qtail++] = i;
     }
     free(order);
-    r->todo = r->qtail;
+    r->to_run = r->qtail;
 }
 
 /* A new handle over points (taken) on the stack top; the run function at fn becomes its
@@ -1129,8 +1129,8 @@ static void choose_transport(lua_State *L, sweep_run *r, const spec *sp, int mpi
             int per = sp->threads ? sp->threads : 1;
             workers = cores() / per > 1 ? cores() / per : 1;
         }
-        if (workers > r->todo)
-            workers = r->todo;
+        if (workers > r->to_run)
+            workers = r->to_run;
         if (cap_sandboxed(L) || sweep_mpi_size() > 1) /* no fork() in replays or MPI jobs */
             workers = 1;
         r->t = workers > 1 ? T_PROCS : T_INPROC;
