@@ -30,16 +30,18 @@ ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# lab.sweep over MPI: mpcl loads this module only when mpirun started it (scripting/mpi/).
+# Built with the MPI compiler wrapper when there is one (make deps installs Open MPI).
+# (Defined before `all`, whose prerequisites are expanded as the rule is read.)
+MPICC ?= mpicc
+MPI_MODULE := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/mpcl-mpi.so)
+
 .PHONY: all deps run test bench fuzz clean
 .SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST) \
      $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse $(B)/mpcl-bench-irdrop \
      $(MPI_MODULE)
 
-# lab.sweep over MPI: mpcl loads this module only when mpirun started it (scripting/mpi/).
-# Built with the MPI compiler wrapper when there is one (make deps installs Open MPI).
-MPICC ?= mpicc
-MPI_MODULE := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/mpcl-mpi.so)
 $(B)/mpcl-mpi.so: scripting/mpi/module.c scripting/mpi/module.h Makefile
 	@mkdir -p $(dir $@)
 	@echo "  MPICC   $@"

@@ -113,6 +113,22 @@ static const lab_doc docs[] = {
     {"lab", "ui.panels", "lab.ui.panels() -> {name, ...}\n  The console's panels."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
+    {"lab", "sweep",
+     "lab.sweep{grid= | points=, run=, out=, ...} -> records (or a handle with wait=false)\n"
+     "  run(point, info) -> JSON result, for each point of grid (cross product, first key\n"
+     "  slowest) or points; out: the result directory (resumed when run again). retries (1),\n"
+     "  workers (cores/threads; 1 in-process), threads, cost(point), force, backend\n"
+     "  (local|mpi|slurm), chunk, array_max, quiet, wait. Records: {id, index, point,\n"
+     "  result | error, seconds, attempts}. Under mpirun rank 0 dispatches (README: Sweeps)."},
+    {"lab", "rank",
+     "lab.rank() -> rank, size\n  This process's MPI rank and the ranks (0, 1 without mpirun)."},
+    {"lab.sweep", NULL,
+     "a sweep running in worker processes (lab.sweep{..., wait = false})\n"
+     "  s:progress(), s:wait(), s:cancel()."},
+    {"lab.sweep", "progress",
+     "s:progress() -> {total, done, resumed, failed, running, pending, elapsed, eta, state, last}"},
+    {"lab.sweep", "wait", "s:wait() -> records\n  Waits for the sweep's end (Ctrl-C stops it)."},
+    {"lab.sweep", "cancel", "s:cancel()\n  Stops the workers; the finished points stay in out."},
     {"lab", "seed",
      "lab.seed([n]) -> n\n"
      "  The seed of task splits, nets, trainers and experiments not given one (default 1;\n"
