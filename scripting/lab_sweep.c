@@ -114,6 +114,7 @@ static int quiet_exit(lua_State *L)
 }
 
 static sweep_run *current; /* the sweep running now (for the job bar), or NULL */
+void lab_sweep_poll(lua_State *L);
 
 /* ---- the call's options -------------------------------------------------------------- */
 
@@ -713,6 +714,8 @@ static int handle_tostring(lua_State *L)
 static int handle_progress(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
+    if (r == current && r->async)
+        lab_sweep_poll(L); /* a script polling its sweep moves it on (no console to do it) */
     lua_createtable(L, 0, 10);
     lab_set_int(L, "total", r->n);
     lab_set_int(L, "done", r->finished + r->resumed);
@@ -844,7 +847,8 @@ void lab_sweep_poll(lua_State *L)
                  r->label, r->over == FINISHED ? "finished" : "stopped",
                  r->finished + r->resumed, r->n, r->failed, r->over == FATAL ? ": " : "",
                  r->over == FATAL ? r->fatal : "");
-    lab_jobs_notify(line);
+    if (!r->quiet || r->over != FINISHED)
+        lab_jobs_notify(line);
 }
 
 int lab_sweeps_describe(char *buf, size_t len, double *fraction)
