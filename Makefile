@@ -36,7 +36,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 MPICC ?= mpicc
 MPI_MODULE := $(if $(shell command -v $(MPICC) 2>/dev/null),$(B)/mpcl-mpi.so)
 
-.PHONY: all deps run test bench fuzz clean
+.PHONY: all deps run test bench fuzz clean install uninstall
 .SECONDARY:
 all: $(B)/mpcl $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl-baselines $(TESTS) $(PLUGINS_TEST) \
      $(B)/mpcl-chipd $(B)/mpcl-bench-link $(B)/tests/chipd-abuse $(B)/mpcl-bench-irdrop \
@@ -224,6 +224,29 @@ bench: deps
 	@$(MAKE) --no-print-directory $(B)/mpcl-bench $(B)/mpcl-bench-lua $(B)/mpcl-bench-chip $(B)/mpcl-bench-frame $(B)/mpcl \
 	    $(B)/mpcl-bench-link $(B)/mpcl-chipd $(B)/mpcl-bench-gemm $(B)/mpcl-bench-irdrop
 	@tests/perf/bench.sh
+
+# ---- make install: mpcl and mpcl-chipd on the PATH, the bundled scripts (found by name:
+# `mpcl paper.lua`), the MPI module, the man pages. PREFIX (default /usr/local) and DESTDIR.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+SHAREDIR := $(DESTDIR)$(PREFIX)/share/mpcl
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/mpcl
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+INSTALLED_SCRIPTS := $(notdir $(wildcard assets/scripts/*.lua))
+INSTALLED_SESSIONS := $(notdir $(wildcard assets/sessions/*.lua))
+install: $(B)/mpcl $(B)/mpcl-chipd $(MPI_MODULE)
+	install -d $(BINDIR) $(SHAREDIR)/scripts $(SHAREDIR)/sessions $(MANDIR)
+	install -m 755 $(B)/mpcl $(B)/mpcl-chipd $(BINDIR)/
+	install -m 644 $(addprefix assets/scripts/,$(INSTALLED_SCRIPTS)) $(SHAREDIR)/scripts/
+	install -m 644 $(addprefix assets/sessions/,$(INSTALLED_SESSIONS)) $(SHAREDIR)/sessions/
+	install -m 644 docs/man/mpcl.1 docs/man/mpcl-chipd.1 $(MANDIR)/
+	$(if $(MPI_MODULE),install -d $(LIBDIR) && install -m 755 $(MPI_MODULE) $(LIBDIR)/)
+
+uninstall:
+	rm -f $(BINDIR)/mpcl $(BINDIR)/mpcl-chipd $(MANDIR)/mpcl.1 $(MANDIR)/mpcl-chipd.1
+	rm -f $(addprefix $(SHAREDIR)/scripts/,$(INSTALLED_SCRIPTS))
+	rm -f $(addprefix $(SHAREDIR)/sessions/,$(INSTALLED_SESSIONS)) $(LIBDIR)/mpcl-mpi.so
+	-rmdir $(SHAREDIR)/scripts $(SHAREDIR)/sessions $(SHAREDIR) $(LIBDIR) 2>/dev/null
 
 clean:
 	rm -rf $(B)

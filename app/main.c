@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,7 +202,7 @@ static int parse_options(int argc, char **argv, cli *c)
         } else if (!strcmp(a, "--console")) {
             c->force_console = 1;
         } else if (!strcmp(a, "--demo")) {
-            c->demo = "assets/scripts/demo.lua";
+            c->demo = "demo.lua"; /* found by find_script */
             c->force_console = 1;
         } else if (!strcmp(a, "--slurm")) {
             c->slurm = 1;
@@ -278,6 +279,28 @@ static int run_script(lua_State *L, const char *script, int argc, char **argv)
     return rc == LUA_OK ? 0 : 1;
 }
 
+/* A bundled script named without a directory ("paper.lua") when no such file is here:
+ * share/mpcl/scripts/ of an installed mpcl (PREFIX/bin/../share), else assets/scripts/ of
+ * the source tree mpcl was built in (build/..). Returns name or buf. */
+static const char *find_script(const char *name, char *buf, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t r = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (!name || strchr(name, '/') || access(name, F_OK) == 0 || r <= 0)
+        return name;
+    exe[r] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    static const char *const dirs[] = {"/../share/mpcl/scripts/", "/../assets/scripts/"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, n, "%s%s%s", exe, dirs[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    return name;
+}
+
 /* Whether the options go together (a line said when not). */
 static int options_agree(const cli *c)
 {
@@ -321,6 +344,9 @@ int main(int argc, char **argv)
         return parsed > 0 ? 0 : 2;
     if (!options_agree(&c))
         return 2;
+    char script_buf[PATH_MAX + 64], demo_buf[PATH_MAX + 64];
+    c.script = find_script(c.script, script_buf, sizeof script_buf);
+    c.demo = find_script(c.demo, demo_buf, sizeof demo_buf);
     replay_opts ro = c.ro;
     const char *record = c.record, *replay = c.replay, *script = c.script;
     long long max_instr = c.max_instr, max_mem_mb = c.max_mem_mb, seed = c.seed;

@@ -21,7 +21,9 @@ local datasets = list(pick("datasets", "fmnist,mnist"), "datasets")
 local seeds = list(pick("seeds", "1,2,3"), "seeds", true)
 local ps = pick("ps", "1,4,16,64")
 local p = math.tointeger(tonumber(pick("p", 16)))
-local chip_lua = assert(loadfile("assets/scripts/chip.lua"))
+-- chip.lua beside this script (the source tree's assets/scripts/ or an installed share/mpcl/scripts/)
+local here = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
+local chip_lua = assert(loadfile(here .. "chip.lua"))
 
 local function stats(xs)
   local m = 0
