@@ -48,6 +48,7 @@
 
 #include "chip.h"
 #include "wire.h"
+#include "clock.h"
 
 #define CACHE_N 16                  /* replies kept */
 #define CACHE_BYTES (64u << 20)     /* and at most this many bytes of them */
@@ -131,13 +132,6 @@ typedef struct board {
     uint64_t frames_in, frames_out, bad_frames, executed, cache_hits, errors, dropped,
         corrupted, disconnects, connections, busy, idle_drops, stall_drops, evictions;
 } board;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* splitmix64: the fault injector's own generator (seeded by --fault-seed). */
 static uint64_t fault_next(faults *f)
@@ -694,7 +688,7 @@ static int do_status(board *b, conn *c, wire_reader *rd, result *res)
     put_stat(w, "disconnects", (double)b->disconnects);
     put_stat(w, "connections", (double)b->connections);
     put_stat(w, "garbage_bytes", (double)c->in.garbage_bytes);
-    put_stat(w, "uptime_s", now_s() - b->t0);
+    put_stat(w, "uptime_s", clock_seconds() - b->t0);
     put_stat(w, "clients", (double)b->clients);
     put_stat(w, "busy", (double)b->busy);
     put_stat(w, "idle_drops", (double)b->idle_drops);
@@ -761,7 +755,7 @@ static int claim_board(board *b, conn *c, const wire_msg *m, uint64_t session)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&b->held_wall, &tm));
         snprintf(msg, sizeof msg, "busy: the board is serving %s since %s (%.0f s); it is "
                  "free when that client leaves or after %g s idle", h->peer, when,
-                 now_s() - b->held_since, b->lim.idle_s);
+                 clock_seconds() - b->held_since, b->lim.idle_s);
         send_error(b, c, m->cmd, m->seq, WIRE_E_BUSY, msg);
         fprintf(stderr, "mpcl-chipd: %s: refused, busy (the board is serving %s)\n", c->peer,
                 h->peer);
@@ -771,7 +765,7 @@ static int claim_board(board *b, conn *c, const wire_msg *m, uint64_t session)
     }
     if (h != c) {
         b->holder = c;
-        b->held_since = now_s();
+        b->held_since = clock_seconds();
         b->held_wall = time(NULL);
         c->in.max_payload = WIRE_MAX_PAYLOAD; /* the full limits, for the holder only */
         c->as.max = WIRE_MAX_MESSAGE;
@@ -982,7 +976,7 @@ static int serve(board *b, conn *c)
         int rc = poll(&p, 1, 200);
         if (rc < 0 && errno != EINTR)
             return -1;
-        pty_stall(b, c, now_s());
+        pty_stall(b, c, clock_seconds());
         if (rc <= 0)
             continue;
         uint8_t *dst = wire_reserve(&c->in, READ_CHUNK);
@@ -1009,7 +1003,7 @@ static int serve(board *b, conn *c)
         }
         wire_commit(&c->in, (size_t)n);
         drain(b, c);
-        track(c, now_s());
+        track(c, clock_seconds());
         if (c->closing)
             return 0;
     }
@@ -1292,7 +1286,7 @@ static int read_some(board *b, conn *c)
  * starts when its reply went out, not before the command ran. */
 static void pump(board *b, conn *c, short revents)
 {
-    if (queued(c) && flush_some(c, now_s()) < 0) {
+    if (queued(c) && flush_some(c, clock_seconds()) < 0) {
         conn_close(b, c, NULL);
         return;
     }
@@ -1304,8 +1298,8 @@ static void pump(board *b, conn *c, short revents)
     while (!queued(c) && !c->closing) {
         uint64_t frames = c->in.frames + c->in.bad_frames;
         drain(b, c);
-        track(c, now_s());
-        if (queued(c) && flush_some(c, now_s()) < 0) {
+        track(c, clock_seconds());
+        if (queued(c) && flush_some(c, clock_seconds()) < 0) {
             conn_close(b, c, NULL);
             return;
         }
@@ -1362,7 +1356,7 @@ static int next_wake_ms(const board *b, const conn *cl, double now)
 static int poll_round(board *b, int lfd, conn *cl, struct pollfd *pf, int *who,
                       double *pause_until)
 {
-    double now = now_s();
+    double now = clock_seconds();
     int n = 0;
     for (int i = 0; i < b->lim.max_clients; i++)
         if (cl[i].fd >= 0) {
@@ -1381,7 +1375,7 @@ static int poll_round(board *b, int lfd, conn *cl, struct pollfd *pf, int *who,
     for (int k = 0; k < n - listening; k++)
         if (pf[k].revents && cl[who[k]].fd == pf[k].fd)
             pump(b, &cl[who[k]], pf[k].revents);
-    now = now_s();
+    now = clock_seconds();
     enforce_timeouts(b, cl, now);
     if (listening && (pf[n - 1].revents & POLLIN) && accept_all(b, lfd, cl, now) < 0)
         *pause_until = now + 0.1;
@@ -1556,7 +1550,7 @@ int main(int argc, char **argv)
         return 1;
     }
     b.boot = boot_id();
-    b.t0 = now_s();
+    b.t0 = clock_seconds();
     struct sigaction sa = {0};
     sa.sa_handler = on_signal; /* no SA_RESTART: poll returns and the loops see stop */
     sigaction(SIGTERM, &sa, NULL);

@@ -33,6 +33,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "ui.h"
+#include "clock.h"
 
 #define PROMPT "mpcl> "
 #define PROMPT_MORE "  >> "
@@ -72,13 +73,6 @@ typedef struct console {
 
 static console *C; /* signal handlers and readline callbacks reach the console here */
 static volatile sig_atomic_t in_chunk;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- signals: only a byte into the self-pipe (and an interrupt of running Lua) ---------- */
 
@@ -335,7 +329,7 @@ static void draw_frame(console *c)
     canvas_blit(c->cv, stdscr, 0, 0);
     draw_input(c, H - 1, W);
     refresh();
-    c->last_frame = now_s();
+    c->last_frame = clock_seconds();
     c->dirty = 0;
 }
 
@@ -539,7 +533,7 @@ static void idle(void *ud)
 {
     (void)ud; /* the observer's ud is the model */
     console *c = C;
-    if (now_s() - c->last_frame < 0.1)
+    if (clock_seconds() - c->last_frame < 0.1)
         return;
     model_update(&c->m);
     drain_capture(c);
@@ -910,9 +904,9 @@ static void loop_turn(console *c)
         c->dirty = 1;
     c->seen_model = c->m.version;
     c->seen_out = c->out.version;
-    if (c->dirty && now_s() - c->last_frame >= FRAME_MS / 1000.0)
+    if (c->dirty && clock_seconds() - c->last_frame >= FRAME_MS / 1000.0)
         draw_frame(c);
-    else if (jobs && now_s() - c->last_frame >= 0.1)
+    else if (jobs && clock_seconds() - c->last_frame >= 0.1)
         draw_frame(c); /* the job bar's clock */
 }
 

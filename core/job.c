@@ -1,4 +1,5 @@
 #include "job.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +31,6 @@ const char *job_state_name(job_state s)
 {
     static const char *const names[] = {"queued", "running", "done", "failed", "cancelled"};
     return (unsigned)s < 5 ? names[s] : "?";
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* With js.mu held. */
@@ -91,13 +85,13 @@ static void *worker_main(void *arg)
         } else {
             js.running = j;
             atomic_store(&j->state, JOB_RUNNING);
-            j->progress.started = now();
+            j->progress.started = clock_seconds();
             publish_locked(j, JOB_EV_STARTED);
             pthread_mutex_unlock(&js.mu);
             rc = j->fn(j, j->ctx, j->err, sizeof j->err);
             pthread_mutex_lock(&js.mu);
             js.running = NULL;
-            j->progress.ended = now();
+            j->progress.ended = clock_seconds();
             atomic_store(&j->state, rc < 0 ? JOB_FAILED : j->cancel ? JOB_CANCELLED : JOB_DONE);
             if (rc == 0)
                 j->progress.fraction = 1.0;

@@ -50,6 +50,7 @@
 
 #include "chip.h"
 #include "wire.h"
+#include "clock.h"
 
 const chip_backend *chip_link_backend(void);
 
@@ -92,13 +93,6 @@ typedef struct link_state {
     wire_buf rep;   /* the reply's payload */
     link_stats st;
 } link_state;
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
 
 static void sleep_ms(int ms)
 {
@@ -505,20 +499,20 @@ static void drain(link_state *L)
 static int send_all(link_state *L)
 {
     size_t off = 0;
-    double idle_since = now_ms();
+    double idle_since = (1000 * clock_seconds());
     while (off < L->out.len) {
         ssize_t n = L->tcp ? send(L->fd, L->out.data + off, L->out.len - off, MSG_NOSIGNAL)
                            : write(L->fd, L->out.data + off, L->out.len - off);
         if (n > 0) {
             off += (size_t)n;
-            idle_since = now_ms();
+            idle_since = (1000 * clock_seconds());
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR) {
             snprintf(L->why, sizeof L->why, "link lost while sending (%s)", strerror(errno));
             return -1;
         }
-        double left = L->timeout_ms - (now_ms() - idle_since);
+        double left = L->timeout_ms - ((1000 * clock_seconds()) - idle_since);
         if (left <= 0) {
             snprintf(L->why, sizeof L->why, "could not send for %d ms", L->timeout_ms);
             return -1;
@@ -545,9 +539,9 @@ static int attempt(link_state *L, uint32_t seq, uint16_t cmd)
         return RETRY;
     }
     L->st.frames += L->out_frames;
-    double last = now_ms();
+    double last = (1000 * clock_seconds());
     while (L->result == PENDING) {
-        double left = L->timeout_ms - (now_ms() - last);
+        double left = L->timeout_ms - ((1000 * clock_seconds()) - last);
         if (left <= 0) {
             snprintf(L->why, sizeof L->why, "no reply within %d ms", L->timeout_ms);
             return RETRY;
@@ -567,7 +561,7 @@ static int attempt(link_state *L, uint32_t seq, uint16_t cmd)
             return RETRY;
         }
         if (got > 0)
-            last = now_ms(); /* a long reply in progress: the timeout counts from its last byte */
+            last = (1000 * clock_seconds()); /* a long reply in progress: the timeout counts from its last byte */
         drain(L);
     }
     return L->result;
@@ -678,7 +672,7 @@ static int call(link_state *L, uint16_t cmd, const wire_buf *req, char *err, siz
     char name[32];
     const char *what = wire_cmd_name(cmd, name, sizeof name);
     uint32_t seq = next_seq(L);
-    double t0 = now_ms();
+    double t0 = (1000 * clock_seconds());
     L->st.calls++;
     L->board_err = 0;
     int tries = 0;
@@ -697,7 +691,7 @@ static int call(link_state *L, uint16_t cmd, const wire_buf *req, char *err, siz
             break;
         int rc = attempt(L, seq, cmd);
         if (rc == DONE) {
-            L->st.lat_last_ms = now_ms() - t0;
+            L->st.lat_last_ms = (1000 * clock_seconds()) - t0;
             L->st.lat_sum_ms += L->st.lat_last_ms;
             L->st.ok++;
             return 0;

@@ -26,6 +26,7 @@
 #include "platform.h"
 #include "store.h"
 #include "train.h"
+#include "clock.h"
 
 static volatile int lab_cancel_flag;
 
@@ -688,11 +689,11 @@ typedef struct learn_ctx {
 static int learn_work(job *j, void *ctx, char *err, size_t errlen)
 {
     learn_ctx *c = ctx;
-    double t0 = lab_now();
+    double t0 = clock_seconds();
     if (train_task(c->n, &c->tr->o, c->train, c->tasks, c->t, &c->tr->cfg,
                    lab_job_train_progress, j, &j->cancel, &c->res, err, errlen) < 0)
         return -1;
-    c->seconds = lab_now() - t0;
+    c->seconds = clock_seconds() - t0;
     return 0;
 }
 
@@ -971,16 +972,9 @@ static int l_seed(lua_State *L)
     return 1;
 }
 
-double lab_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int l_clock(lua_State *L)
 {
-    lua_pushnumber(L, lab_now());
+    lua_pushnumber(L, clock_seconds());
     return 1;
 }
 

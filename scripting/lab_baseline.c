@@ -11,6 +11,7 @@
 #include "lab.h"
 #include "lab_internal.h"
 #include "noise.h"
+#include "clock.h"
 
 typedef struct lab_baseline {
     bl_model m;
@@ -238,7 +239,7 @@ static int bstep_work(job *j, void *ctx, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory for the step's snapshot");
             return -1;
         }
-        double t0 = lab_now();
+        double t0 = clock_seconds();
         bl_result res;
         int rc = bl_learn(&lb->m, lb->train, lb->tasks, t, &lb->cfg, bstep_epoch, c, &j->cancel,
                           &res, err, errlen);
@@ -253,7 +254,7 @@ static int bstep_work(job *j, void *ctx, char *err, size_t errlen)
         }
         bl_free(&before);
         lb->result[t] = res;
-        lb->seconds[t] = lab_now() - t0;
+        lb->seconds[t] = clock_seconds() - t0;
         lb->learnt = t + 1;
         double row[JOB_MAX_VALUES] = {t, lb->average[t], 0};
         int n = 3;

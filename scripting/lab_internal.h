@@ -86,8 +86,6 @@ void lab_read_training(lua_State *L, int t, const char *who, int nlayers, lab_tr
 /* The seed objects take when not given one (lab.seed). */
 lua_Integer lab_default_seed(lua_State *L);
 
-/* Seconds on the monotonic clock. */
-double lab_now(void);
 
 void lab_set_int(lua_State *L, const char *k, lua_Integer v);
 void lab_set_num(lua_State *L, const char *k, double v);

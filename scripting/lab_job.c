@@ -10,6 +10,7 @@
 #include "lab.h"
 #include "lab_internal.h"
 #include "sandbox.h"
+#include "clock.h"
 
 #define ACTIVE_KEY "mpcl.jobs" /* registry: id -> handle of each job not yet reaped */
 
@@ -405,7 +406,7 @@ static int job_progress_lua(lua_State *L)
     lua_setfield(L, -2, "status");
     double secs = 0;
     if (p.started > 0) {
-        secs = p.ended > 0 ? p.ended - p.started : lab_now() - p.started;
+        secs = p.ended > 0 ? p.ended - p.started : clock_seconds() - p.started;
     }
     lab_set_num(L, "seconds", secs);
     if (st == JOB_RUNNING && p.fraction > 0)
@@ -424,7 +425,7 @@ static int job_tostring(lua_State *L)
     int n = snprintf(buf, sizeof buf, "job %d %s %s", lj->id, lj->name, job_state_name(st));
     if (st == JOB_RUNNING)
         snprintf(buf + n, sizeof buf - (size_t)n, " %.0f%% %s (%s)", 100 * p.fraction,
-                 p.status, duration(lab_now() - p.started));
+                 p.status, duration(clock_seconds() - p.started));
     else if (st == JOB_FAILED)
         snprintf(buf + n, sizeof buf - (size_t)n, ": %s", lj->err);
     else if (st != JOB_QUEUED)
@@ -558,7 +559,7 @@ int lab_jobs_describe(lua_State *L, char *buf, size_t len)
         return queued;
     job_progress p;
     job_get_progress(run->j, &p);
-    double secs = lab_now() - p.started;
+    double secs = clock_seconds() - p.started;
     int k = snprintf(buf, len, "job %d %s %3.0f%% %s (%s", run->id, run->name, 100 * p.fraction,
                      p.status, duration(secs));
     if (p.fraction > 0.01 && k > 0 && (size_t)k < len)

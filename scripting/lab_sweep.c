@@ -34,6 +34,7 @@
 #include "lab_json.h"
 #include "sweep.h"
 #include "sweep_wire.h"
+#include "clock.h"
 
 #define SWEEP_MT "lab.sweep"
 
@@ -247,9 +248,9 @@ static void run_point(lua_State *L, int fn, sweep_run *r, int i, int attempt, sw
     lab_set_int(L, "index", i + 1);
     lab_set_int(L, "seed", seed);
     lab_set_int(L, "attempt", attempt);
-    double t0 = lab_now();
+    double t0 = clock_seconds();
     int rc = lua_pcall(L, 2, 1, 0);
-    f->seconds = lab_now() - t0;
+    f->seconds = clock_seconds() - t0;
     char msg[700], desc[200];
     if (rc != LUA_OK) {
         const char *e = lua_tostring(L, -1);
@@ -288,7 +289,7 @@ static double eta(const sweep_run *r)
     int ended = r->finished + r->failed;
     if (!ended)
         return -1;
-    double el = lab_now() - r->t0;
+    double el = clock_seconds() - r->t0;
     return el / ended * (r->to_run - ended);
 }
 
@@ -530,7 +531,7 @@ static void step_procs(lua_State *L, int fn, sweep_run *r, int ms)
 
 static void step_mpi(sweep_run *r, int ms)
 {
-    double until = lab_now() + ms / 1000.0;
+    double until = clock_seconds() + ms / 1000.0;
     for (;;) {
         int src;
         sweep_frame f;
@@ -546,7 +547,7 @@ static void step_mpi(sweep_run *r, int ms)
         }
         if (got)
             free(f.text);
-        if (lab_now() >= until)
+        if (clock_seconds() >= until)
             return;
         nanosleep(&(struct timespec){0, 200000}, NULL); /* MPI waits by spinning otherwise */
     }
@@ -723,7 +724,7 @@ static int handle_progress(lua_State *L)
     lab_set_int(L, "failed", r->failed);
     lab_set_int(L, "running", r->running);
     lab_set_int(L, "pending", queue_len(r));
-    lab_set_num(L, "elapsed", lab_now() - r->t0);
+    lab_set_num(L, "elapsed", clock_seconds() - r->t0);
     double e = eta(r);
     if (e >= 0)
         lab_set_num(L, "eta", e);
@@ -1105,7 +1106,7 @@ static sweep_run *new_handle(lua_State *L, cJSON *points, int fn, const spec *sp
     r->quiet = sp->quiet;
     r->chunk = sp->chunk;
     r->array_max = sp->array_max;
-    r->t0 = lab_now();
+    r->t0 = clock_seconds();
     snprintf(r->label, sizeof r->label, "%s", sp->out);
     return r;
 }

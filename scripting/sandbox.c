@@ -1,4 +1,5 @@
 #include "sandbox.h"
+#include "clock.h"
 
 #include <lauxlib.h>
 #include <pthread.h>
@@ -166,13 +167,6 @@ static struct {
 
 void sandbox_on_kill(void (*fn)(void)) { wd.on_kill = fn; }
 
-static long long now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static void *watchdog(void *arg)
 {
     (void)arg;
@@ -180,7 +174,7 @@ static void *watchdog(void *arg)
         struct timespec tick = {0, 20 * 1000000L};
         nanosleep(&tick, NULL);
         long long d = atomic_load(&wd.deadline_ns);
-        if (d == 0 || now_ns() < d)
+        if (d == 0 || (long long)(1e9 * clock_seconds()) < d)
             continue;
         if (wd.on_kill)
             wd.on_kill();
@@ -212,7 +206,7 @@ static int timed_call(lua_State *L)
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     long long left = c && c->limit > 0 ? c->limit - c->count : 0;
-    long long t0 = now_ns();
+    long long t0 = (long long)(1e9 * clock_seconds());
     if (left > 0) {
         atomic_store(&wd.what, lua_tostring(L, lua_upvalueindex(2)));
         atomic_store(&wd.limit, c->limit);
@@ -222,7 +216,7 @@ static int timed_call(lua_State *L)
     int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
     atomic_store(&wd.deadline_ns, 0);
     if (c && c->limit > 0)
-        c->count += (long long)((double)(now_ns() - t0) * 1e-9 * SANDBOX_INSTRUCTIONS_PER_SECOND);
+        c->count += (long long)((double)((long long)(1e9 * clock_seconds()) - t0) * 1e-9 * SANDBOX_INSTRUCTIONS_PER_SECOND);
     if (rc != LUA_OK)
         return lua_error(L);
     if (c && c->limit > 0 && c->count > c->limit)
