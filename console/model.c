@@ -7,6 +7,7 @@
 
 #include "chip.h"
 #include "net.h"
+#include "tap.h"
 
 int model_init(model *m, int rows, int cols)
 {
@@ -69,14 +70,17 @@ static int place(int nlayers, const int *sizes, int rows, int cols, model_rect *
     return 0;
 }
 
-/* Weights and hidden magnitudes of n at the rectangles at, into w and h (array layout). */
-static void fill_weights(const net *n, const model_rect *at, int cols, float *w, float *h)
+/* The signs and magnitudes of the tapped weights at the rectangles at, into w and h (array
+ * layout): an MPCL net's binary weights and hidden magnitudes; a float model's signs and
+ * magnitudes. */
+static void fill_weights(const weight_tap *n, const model_rect *at, int cols, float *w,
+                         float *h)
 {
     for (int l = 0; l < n->nlayers && l < MODEL_LAYERS; l++) {
-        const net_layer *L = &n->layer[l];
-        for (int i = 0; i < L->in; i++)
-            for (int j = 0; j < L->out; j++) {
-                float v = L->wh[(size_t)j * L->in + i];
+        int in = n->sizes[l], out = n->sizes[l + 1];
+        for (int i = 0; i < in; i++)
+            for (int j = 0; j < out; j++) {
+                float v = n->w[l][(size_t)j * in + i];
                 size_t k = (size_t)(at[l].row0 + i) * cols + at[l].col0 + j;
                 h[k] = fabsf(v);
                 w[k] = v >= 0.0f ? 1.0f : -1.0f;
@@ -84,11 +88,10 @@ static void fill_weights(const net *n, const model_rect *at, int cols, float *w,
     }
 }
 
-/* Worker thread: the net being trained, after an epoch. */
-static void tap_weights(void *ud, const struct net *nn)
+/* Worker thread: the model being trained, after an epoch. */
+static void tap_weights(void *ud, const weight_tap *n)
 {
     model *m = ud;
-    const net *n = nn;
     model_rect at[MODEL_LAYERS];
     if (place(n->nlayers, n->sizes, m->arows, m->acols, at) < 0)
         return; /* does not fit on the array: nothing to show */
@@ -114,6 +117,14 @@ static void on_step(void *ud, int t, const double *acc, double average, float sw
         m->acc[t][j] = acc[j];
     m->average[t] = average;
     m->rows = t + 1; /* a step after a back() rewrites the row */
+    m->version++;
+}
+
+static void on_back(void *ud, int learnt)
+{
+    model *m = ud;
+    if (learnt < m->rows) /* the accuracy matrix loses the undone rows */
+        m->rows = learnt;
     m->version++;
 }
 
@@ -154,7 +165,9 @@ static void on_chip(void *ud, struct chip *cc, const struct net *nn)
     for (int l = 0; l < m->nlayers; l++)
         m->layer[l] = (model_rect){c->at[l].row0, c->at[l].col0, c->at[l].rows, c->at[l].cols};
     if (n && m->have_g) {
-        fill_weights(n, m->layer, m->acols, m->weight, m->hidden);
+        weight_tap tap;
+        weight_tap_net(n, &tap);
+        fill_weights(&tap, m->layer, m->acols, m->weight, m->hidden);
         float win = m->g_lrs - m->g_hrs;
         for (size_t i = 0; i < cells; i++) /* the pairs as the chip holds them */
             if (!isnan(m->weight[i]))
@@ -207,6 +220,7 @@ void model_observer(model *m, lab_observer *o)
     memset(o, 0, sizeof *o);
     o->ud = m;
     o->step = on_step;
+    o->back = on_back;
     o->evaluate = on_evaluate;
     o->chip = on_chip;
     o->histogram = on_histogram;

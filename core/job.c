@@ -294,7 +294,7 @@ void job_publish(job *j, double fraction, const train_progress *tp, const char *
         j->progress.fraction = fraction > 1 ? 1 : fraction;
     if (tp) {
         j->progress.train = *tp;
-        j->progress.train.net = NULL; /* events outlive the callback */
+        j->progress.train.tap = NULL; /* events outlive the callback */
         j->progress.has_train = 1;
     }
     if (status)

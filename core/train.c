@@ -6,6 +6,7 @@
 
 #include "kernels.h"
 #include "rng.h"
+#include "tap.h"
 
 void train_config_default(train_config *c)
 {
@@ -183,7 +184,7 @@ static float train_batch(net *n, optim *o, const data_set *train, const data_tas
     return loss;
 }
 
-/* The epoch's switch rates into res and the progress report p (which also carries the net). */
+/* The epoch's switch rates into res and the progress report p. */
 static void progress_switches(train_progress *p, const sign_snapshot *start,
                               const sign_snapshot *touched, net *n, train_result *res)
 {
@@ -192,7 +193,6 @@ static void progress_switches(train_progress *p, const sign_snapshot *start,
     p->switch_any = res->switch_any;
     p->nlayers = n->nlayers;
     memcpy(p->switch_layer, res->switch_layer, sizeof p->switch_layer);
-    p->net = n;
 }
 
 /* Allocate what training task t needs: its buffers, the workspace for batches of B, the
@@ -333,6 +333,9 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             goto out;
         }
         progress_switches(&p, &start, &touched, n, res);
+        weight_tap tap; /* the net's weights, for faces that draw them during the callback */
+        weight_tap_net(n, &tap);
+        p.tap = &tap;
         since_best = keep_best(p.val_acc, epoch, &best_val, since_best, have_best ? &best : NULL,
                                n, res);
         if (cb && cb(&p, ud)) {

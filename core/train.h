@@ -32,8 +32,8 @@ typedef struct train_progress {
     float switch_any;            /* binary weights that flipped at least once so far */
     int nlayers;
     float switch_layer[NET_MAX_LAYERS]; /* switch_rate of each layer */
-    const net *net;              /* the net being trained, valid during the callback only (on
-                                    the training thread): for taps that copy its weights */
+    const struct weight_tap *tap; /* the weights being trained (tap.h), valid during the
+                                     callback only (on the training thread) */
 } train_progress;
 
 /* Called after each epoch; a nonzero return cancels the task. */

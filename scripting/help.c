@@ -193,6 +193,8 @@ static const lab_doc docs[] = {
      "  it was. Result: {task, epochs, loss, train_acc, val_acc, steps, projected, seconds,\n"
      "  acc, average}."},
     {"lab.baseline", "run", "b:run([progress]) -> job\n  Steps until every task is learnt."},
+    {"lab.baseline", "back",
+     "b:back() -> boolean\n  Undoes the last step (weights, optimiser, EWC/SI/GEM state, results)."},
     {"lab.baseline", "evaluate",
      "b:evaluate([{upto=, confusion=, split=}]) -> {acc, counts, average, confusion}"},
     {"lab.baseline", "noise_sweep",

@@ -9,6 +9,7 @@
 
 struct net;
 struct chip;
+struct weight_tap;
 
 int luaopen_lab(lua_State *L);
 
@@ -54,6 +55,8 @@ typedef struct lab_observer {
     void *ud;
     /* experiment step t (0-based): row t of the accuracy matrix, its weighted average */
     void (*step)(void *ud, int t, const double *acc, double average, float switch_rate);
+    /* a step undone (back): tasks learnt now */
+    void (*back)(void *ud, int learnt);
     /* an evaluation of tasks 0..upto-1; confusion (10 x 10) when it was asked for */
     void (*evaluate)(void *ud, int upto, const double *acc, double average,
                      const long (*confusion)[10]);
@@ -63,8 +66,9 @@ typedef struct lab_observer {
     void (*histogram)(void *ud, const double *edges, const long *lrs, const long *hrs, int bins);
     /* a retention trace of one cell: reads of it, every `every`-th */
     void (*retention)(void *ud, const float *trace, int n, int every);
-    /* worker thread: after each training epoch */
-    void (*weights)(void *ud, const struct net *n);
+    /* worker thread: after each training epoch, the weights being trained (tap.h: an
+     * experiment's or a baseline's, a trainer's net) */
+    void (*weights)(void *ud, const struct weight_tap *t);
     /* main thread, while Lua waits for a job (every 20 ms or so): redraw, watch keys; it
      * must not run Lua */
     void (*idle)(void *ud);

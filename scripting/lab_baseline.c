@@ -1,40 +1,23 @@
-/* lab.baseline: a float continual-learning baseline (core/baselines) stepped through a task
- * sequence, the way lab.experiment steps the MPCL net.
+/* lab.baseline: a float continual-learning baseline (core/learner_baseline) stepped through
+ * a task sequence by the same stepper binding as lab.experiment (lab_stepper.c).
  *   b = lab.baseline{method="ewc", dataset="mnist", scenario="task", epochs=5, ...}
- *   b:step() / b:run() are jobs; b:evaluate{confusion=true}; b:noise_sweep{...} is a job;
- *   b.matrix, b.history, b.average, b.learnt, b.method, b.scenario; lab.energy(b). */
+ *   b:step() / b:run() are jobs, b:back() undoes a step; b:evaluate{confusion=true};
+ *   b:noise_sweep{...} is a job; b.matrix, b.history, b.average, b.learnt, b.method,
+ *   b.scenario; lab.energy(b). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "baselines.h"
 #include "lab.h"
-#include "lab_internal.h"
+#include "lab_stepper.h"
+#include "learner_baseline.h"
 #include "noise.h"
-#include "clock.h"
 
-typedef struct lab_baseline {
-    bl_model m;
-    bl_config cfg;
-    const data_set *train, *test; /* owned by the dataset kept in uservalue 1 */
-    const data_tasks *tasks;      /* owned by the task sequence in uservalue 2 */
-    int learnt;
-    double acc[DATA_MAX_TASKS][DATA_MAX_TASKS], average[DATA_MAX_TASKS];
-    bl_result result[DATA_MAX_TASKS];
-    double seconds[DATA_MAX_TASKS];
-    lab_busy busy;
-} lab_baseline;
+static const lab_stepper_kind baseline_kind;
 
-static lab_baseline *check_baseline(lua_State *L, int i)
+static const learner_baseline *baseline_of(const lab_stepper *s)
 {
-    return luaL_checkudata(L, i, BASELINE_MT);
-}
-
-static lab_baseline *idle_baseline(lua_State *L, int i)
-{
-    lab_baseline *lb = check_baseline(L, i);
-    lab_check_idle(L, &lb->busy, "lab.baseline");
-    return lb;
+    return learner_baseline_of(&s->e.l);
 }
 
 /* Push lab.<fn>(args at the top n slots) called with one result. */
@@ -162,113 +145,21 @@ static int l_baseline(lua_State *L)
     if (hidden < 1 || hidden > 65536)
         return luaL_error(L, "%s: hidden must be 1-65536", who);
 
-    lab_baseline *lb = lua_newuserdatauv(L, sizeof *lb, 2);
-    memset(lb, 0, sizeof *lb);
     int sizes[4] = {ds->train.dim, (int)hidden, (int)hidden, scenario_outputs(cfg.scen)};
+    learner l;
     char err[256];
-    if (bl_create(&lb->m, 3, sizes, (uint64_t)seed, err, sizeof err) < 0)
+    if (learner_baseline_new(&l, &ds->train, &ds->test, &ts->t, 3, sizes, &cfg, err,
+                             sizeof err) < 0)
         return luaL_error(L, "%s: %s", who, err);
-    luaL_setmetatable(L, BASELINE_MT);
-    lb->cfg = cfg;
-    lb->train = &ds->train;
-    lb->test = &ds->test;
-    lb->tasks = &ts->t;
-    lua_pushvalue(L, ds_idx); /* the data and tasks live as long as the baseline */
-    lua_setiuservalue(L, -2, 1);
-    lua_pushvalue(L, ts_idx);
-    lua_setiuservalue(L, -2, 2);
+    lab_stepper_new(L, &baseline_kind, l, &ts->t, ds_idx, ts_idx);
     return 1;
 }
 
-static int baseline_gc(lua_State *L)
+/* ---- the kind: history, status, record, tostring, fields ------------------------------ */
+
+static void push_step(lua_State *L, const lab_stepper *s, int t)
 {
-    lab_baseline *lb = check_baseline(L, 1);
-    if (lb->busy.count > 0)
-        job_system_stop(); /* only at lua_close: the worker must let go first */
-    bl_free(&lb->m);
-    return 0;
-}
-
-/* ---- stepping (a job) ---------------------------------------------------------------- */
-
-typedef struct bstep_ctx {
-    lab_baseline *lb;
-    int steps, first, done;
-    job *j;
-    int total;
-} bstep_ctx;
-
-static int bstep_epoch(const bl_progress *p, void *ud)
-{
-    bstep_ctx *c = ud;
-    train_progress tp;
-    memset(&tp, 0, sizeof tp);
-    tp.task = p->task;
-    tp.epoch = p->epoch;
-    tp.max_epochs = p->max_epochs;
-    tp.batches_done = p->batches_done;
-    tp.batches_total = p->batches_total;
-    tp.loss = p->loss;
-    tp.train_acc = p->train_acc;
-    tp.val_acc = p->val_acc;
-    tp.nlayers = c->lb->m.nlayers;
-    double f = (c->done + (double)p->epoch / p->max_epochs) / c->total;
-    char status[80];
-    snprintf(status, sizeof status, "%s task %d of %d, epoch %d/%d",
-             bl_method_name(c->lb->cfg.method), p->task + 1, c->first + c->total, p->epoch,
-             p->max_epochs);
-    lab_job_epoch(c->j, &tp, f, status);
-    return 0; /* cancellation goes through the job's flag */
-}
-
-static int bstep_work(job *j, void *ctx, char *err, size_t errlen)
-{
-    bstep_ctx *c = ctx;
-    lab_baseline *lb = c->lb;
-    c->j = j;
-    c->first = lb->learnt;
-    int left = lb->tasks->ntasks - lb->learnt;
-    c->total = c->steps < left ? c->steps : left;
-    if (c->total < 1)
-        c->total = 1;
-    while (c->done < c->steps && lb->learnt < lb->tasks->ntasks && !j->cancel) {
-        int t = lb->learnt;
-        /* A snapshot, so that a cancelled task leaves the model as it was before it. */
-        bl_model before;
-        if (bl_clone(&before, &lb->m) < 0) {
-            snprintf(err, errlen, "out of memory for the step's snapshot");
-            return -1;
-        }
-        double t0 = clock_seconds();
-        bl_result res;
-        int rc = bl_learn(&lb->m, lb->train, lb->tasks, t, &lb->cfg, bstep_epoch, c, &j->cancel,
-                          &res, err, errlen);
-        if (rc == 0 && !res.cancelled &&
-            bl_accuracy(&lb->m, lb->test, lb->tasks, t + 1, lb->cfg.scen, &lb->average[t],
-                        lb->acc[t], err, errlen) < 0)
-            rc = -1;
-        if (rc < 0 || res.cancelled) { /* the step did not happen */
-            bl_free(&lb->m);
-            lb->m = before;
-            return rc < 0 ? -1 : 0;
-        }
-        bl_free(&before);
-        lb->result[t] = res;
-        lb->seconds[t] = clock_seconds() - t0;
-        lb->learnt = t + 1;
-        double row[JOB_MAX_VALUES] = {t, lb->average[t], 0};
-        int n = 3;
-        for (int k = 0; k <= t && n < JOB_MAX_VALUES; k++)
-            row[n++] = lb->acc[t][k];
-        job_publish_values(j, LAB_TAG_STEP, row, n);
-        c->done++;
-    }
-    return 0;
-}
-
-static void push_step(lua_State *L, const lab_baseline *lb, int t)
-{
-    const bl_result *r = &lb->result[t];
+    const learner_result *r = &s->e.result[t];
     lua_createtable(L, 0, 10);
     lab_set_int(L, "task", t + 1);
     lab_set_int(L, "epochs", r->epochs_run);
@@ -277,94 +168,96 @@ static void push_step(lua_State *L, const lab_baseline *lb, int t)
     lab_set_num(L, "val_acc", r->val_acc);
     lab_set_int(L, "steps", r->steps);
     lab_set_int(L, "projected", r->projected);
-    lab_set_num(L, "seconds", lb->seconds[t]);
-    lab_set_num(L, "average", lb->average[t]);
-    lua_createtable(L, t + 1, 0);
-    for (int j = 0; j <= t; j++) {
-        lua_pushnumber(L, lb->acc[t][j]);
-        lua_rawseti(L, -2, j + 1);
-    }
+    lab_set_num(L, "seconds", s->e.seconds[t]);
+    lab_set_num(L, "average", s->e.average[t]);
+    lab_stepper_push_acc(L, s, t);
     lua_setfield(L, -2, "acc");
 }
 
-static void bstep_result(lua_State *L, job *j, void *ctx)
+static void status(const lab_stepper *s, const train_progress *p, int last, int many,
+                   char *buf, size_t len)
 {
-    (void)j;
-    bstep_ctx *c = ctx;
-    const lab_baseline *lb = c->lb;
-    for (int t = c->first; t < c->first + c->done; t++) {
-        char acc[DATA_MAX_TASKS * 10] = "";
-        size_t n = 0;
-        for (int k = 0; k <= t; k++)
-            n += (size_t)snprintf(acc + n, sizeof acc - n, "%s%.6f", k ? "," : "", lb->acc[t][k]);
-        lab_record(L, "baseline %s task=%d average=%.6f acc=%s", bl_method_name(lb->cfg.method),
-                   t + 1, lb->average[t], acc);
-        const lab_observer *ob = lab_get_observer();
-        if (ob->step)
-            ob->step(ob->ud, t, lb->acc[t], lb->average[t], 0.0f);
-    }
-    if (c->done > 0)
-        push_step(L, lb, c->first + c->done - 1);
-    else
-        lua_pushnil(L);
+    (void)many;
+    snprintf(buf, len, "%s task %d of %d, epoch %d/%d",
+             bl_method_name(baseline_of(s)->cfg.method), p->task + 1, last, p->epoch,
+             p->max_epochs);
 }
 
-static int submit_steps(lua_State *L, int steps, const char *name)
+static void record(lua_State *L, const lab_stepper *s, int t, const char *acc)
 {
-    lab_baseline *lb = check_baseline(L, 1);
-    int fn = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TFUNCTION);
-        fn = 2;
-    }
-    if (lb->busy.count == 0 && lb->learnt >= lb->tasks->ntasks) {
-        lua_pushnil(L); /* every task is learnt */
-        return 1;
-    }
-    bstep_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return luaL_error(L, "lab.baseline: out of memory");
-    c->lb = lb;
-    c->steps = steps;
-    lab_job_spec spec = {.name = name, .fn = bstep_work, .ctx = c, .free_ctx = free,
-                         .result = bstep_result, .busy = {&lb->busy}, .keep = {1},
-                         .progress_fn = fn};
-    lab_job_submit(L, &spec);
+    lab_record(L, "baseline %s task=%d average=%.6f acc=%s",
+               bl_method_name(baseline_of(s)->cfg.method), t + 1, s->e.average[t], acc);
+}
+
+static void describe(const lab_stepper *s, char *buf, size_t len)
+{
+    const learner_baseline *x = baseline_of(s);
+    const experiment *e = &s->e;
+    if (s->busy.count > 0)
+        snprintf(buf, len, "baseline %s: busy with job %d", bl_method_name(x->cfg.method),
+                 s->busy.job_id);
+    else
+        snprintf(buf, len, "baseline %s: %d of %d tasks learnt, %s-IL, %d-%d-%d-%d, average %.4f",
+                 bl_method_name(x->cfg.method), e->learnt, e->tasks->ntasks,
+                 scenario_name(x->cfg.scen), x->m.sizes[0], x->m.sizes[1], x->m.sizes[2],
+                 x->m.sizes[3], e->learnt ? e->average[e->learnt - 1] : 0.0);
+}
+
+/* method, scenario, params: readable while a job works on the baseline. */
+static int field(lua_State *L, const lab_stepper *s, const char *k)
+{
+    const learner_baseline *x = baseline_of(s);
+    if (!strcmp(k, "method"))
+        lua_pushstring(L, bl_method_name(x->cfg.method));
+    else if (!strcmp(k, "scenario"))
+        lua_pushstring(L, scenario_name(x->cfg.scen));
+    else if (!strcmp(k, "params"))
+        lua_pushinteger(L, (lua_Integer)x->m.nparams);
+    else
+        return 0;
     return 1;
 }
 
-/* b:step([progress]) -> a job learning the next task, then testing all tasks so far. */
-static int baseline_step(lua_State *L) { return submit_steps(L, 1, "baseline:step"); }
-/* b:run([progress]) -> a job for every task left. */
-static int baseline_run(lua_State *L) { return submit_steps(L, DATA_MAX_TASKS, "baseline:run"); }
+static const lab_stepper_kind baseline_kind = {
+    .mt = BASELINE_MT,
+    .who = "lab.baseline",
+    .step_job = "baseline:step",
+    .run_job = "baseline:run",
+    .status = status,
+    .push_step = push_step,
+    .record = record,
+    .describe = describe,
+    .field = field,
+};
 
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 /* b:evaluate([{upto=, confusion=, split=}]) -> {acc, counts, average, confusion} */
-static int baseline_evaluate(lua_State *L)
+static int l_baseline_evaluate(lua_State *L)
 {
     static const char *const known[] = {"upto", "confusion", "split", NULL};
     static const char *who = "baseline:evaluate";
-    lab_baseline *lb = idle_baseline(L, 1);
+    lab_stepper *s = lab_stepper_idle(L, 1, &baseline_kind);
+    const learner_baseline *x = baseline_of(s);
     lab_check_options(L, 2, who, known);
-    int upto = lab_opt_i32(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
-    if (upto < 1 || upto > lb->tasks->ntasks)
-        return luaL_error(L, "%s: upto must be 1-%d", who, lb->tasks->ntasks);
+    int upto = lab_opt_i32(L, 2, "upto", s->e.learnt ? s->e.learnt : x->tasks->ntasks, who);
+    if (upto < 1 || upto > x->tasks->ntasks)
+        return luaL_error(L, "%s: upto must be 1-%d", who, x->tasks->ntasks);
     int want_conf = lab_opt_bool(L, 2, "confusion", 0);
     const char *split = lab_opt_str(L, 2, "split", "test", who);
     int use_val = !strcmp(split, "val");
     if (!use_val && strcmp(split, "test"))
         return luaL_error(L, "%s: split must be test or val", who);
-    const data_set *d = use_val ? lb->train : lb->test;
+    const data_set *d = use_val ? x->train : x->test;
     long conf[10][10];
     memset(conf, 0, sizeof conf);
     double acc[DATA_MAX_TASKS];
     int counts[DATA_MAX_TASKS];
     for (int j = 0; j < upto; j++) {
-        const data_task *t = &lb->tasks->task[j];
+        const data_task *t = &x->tasks->task[j];
         const int *idx = use_val ? t->val : t->test;
         int cnt = use_val ? t->nval : t->ntest;
-        int right = bl_eval(&lb->m, d, idx, cnt, t, lb->cfg.scen, want_conf ? conf : NULL);
+        int right = bl_eval(&x->m, d, idx, cnt, t, x->cfg.scen, want_conf ? conf : NULL);
         if (right < 0)
             return luaL_error(L, "%s: out of memory", who);
         acc[j] = cnt ? (double)right / cnt : 0.0;
@@ -392,25 +285,26 @@ static void free_baseline(void *m)
 
 /* b:noise_sweep([{step=0.05, draws=5, seed=, upto=}]) -> a job: {rho, acc, sd, tolerance,
  * reached}, as lab.noise_sweep (the float weights mapped onto the conductance window). */
-static int baseline_noise_sweep(lua_State *L)
+static int l_baseline_noise_sweep(lua_State *L)
 {
     static const char *const known[] = {"step", "draws", "seed", "upto", NULL};
     static const char *who = "baseline:noise_sweep";
-    lab_baseline *lb = idle_baseline(L, 1);
+    lab_stepper *s = lab_stepper_idle(L, 1, &baseline_kind);
+    const learner_baseline *x = baseline_of(s);
     lab_check_options(L, 2, who, known);
-    int upto = lab_opt_i32(L, 2, "upto", lb->learnt ? lb->learnt : lb->tasks->ntasks, who);
-    if (upto < 1 || upto > lb->tasks->ntasks)
-        return luaL_error(L, "%s: upto must be 1-%d", who, lb->tasks->ntasks);
+    int upto = lab_opt_i32(L, 2, "upto", s->e.learnt ? s->e.learnt : x->tasks->ntasks, who);
+    if (upto < 1 || upto > x->tasks->ntasks)
+        return luaL_error(L, "%s: upto must be 1-%d", who, x->tasks->ntasks);
     lab_noise_job *c = lab_noise_job_new(L, 2, who);
     bl_model *copy = calloc(1, sizeof *copy); /* the sweep may run while it learns on */
-    if (!copy || bl_clone(copy, &lb->m) < 0) {
+    if (!copy || bl_clone(copy, &x->m) < 0) {
         free(copy);
         free(c); /* nothing else is owned yet */
         return luaL_error(L, "%s: out of memory", who);
     }
     lab_noise_job_submit(L, c, "baseline:noise_sweep", "baseline_noise_sweep", copy,
                          sweep_baseline, free_baseline,
-                         (noise_taskset){lb->test, lb->tasks, upto, lb->cfg.scen, 0}, 1, 0);
+                         (noise_taskset){x->test, x->tasks, upto, x->cfg.scen, 0}, 1, 0);
     return 1;
 }
 
@@ -418,34 +312,36 @@ static int baseline_noise_sweep(lua_State *L)
 
 int lab_baseline_sizes(lua_State *L, int i, int *sizes)
 {
-    lab_baseline *lb = luaL_testudata(L, i, BASELINE_MT);
-    if (!lb)
+    lab_stepper *s = luaL_testudata(L, i, BASELINE_MT);
+    if (!s)
         return -1;
-    memcpy(sizes, lb->m.sizes, sizeof(int) * (size_t)(lb->m.nlayers + 1));
-    return lb->m.nlayers;
+    const learner_baseline *x = baseline_of(s);
+    memcpy(sizes, x->m.sizes, sizeof(int) * (size_t)(x->m.nlayers + 1));
+    return x->m.nlayers;
 }
 
 /* b:sizes() -> {192, 256, 256, 10} */
-static int baseline_sizes(lua_State *L)
+static int l_baseline_sizes(lua_State *L)
 {
-    lab_baseline *lb = check_baseline(L, 1);
-    lua_createtable(L, lb->m.nlayers + 1, 0);
-    for (int l = 0; l <= lb->m.nlayers; l++) {
-        lua_pushinteger(L, lb->m.sizes[l]);
+    const learner_baseline *x = baseline_of(lab_stepper_check(L, 1, &baseline_kind));
+    lua_createtable(L, x->m.nlayers + 1, 0);
+    for (int l = 0; l <= x->m.nlayers; l++) {
+        lua_pushinteger(L, x->m.sizes[l]);
         lua_rawseti(L, -2, l + 1);
     }
     return 1;
 }
 
 /* b:weights(layer) -> rows (outputs) of inputs' float weights. */
-static int baseline_weights(lua_State *L)
+static int l_baseline_weights(lua_State *L)
 {
-    lab_baseline *lb = idle_baseline(L, 1);
+    lab_stepper *s = lab_stepper_idle(L, 1, &baseline_kind);
+    const learner_baseline *x = baseline_of(s);
     lua_Integer l = luaL_checkinteger(L, 2);
-    if (l < 1 || l > lb->m.nlayers)
-        return luaL_error(L, "baseline:weights: layer must be 1-%d", lb->m.nlayers);
-    const float *w = bl_layer_weights(&lb->m, (int)l - 1);
-    int out = lb->m.sizes[l], in = lb->m.sizes[l - 1];
+    if (l < 1 || l > x->m.nlayers)
+        return luaL_error(L, "baseline:weights: layer must be 1-%d", x->m.nlayers);
+    const float *w = bl_layer_weights(&x->m, (int)l - 1);
+    int out = x->m.sizes[l], in = x->m.sizes[l - 1];
     lua_createtable(L, out, 0);
     for (int o = 0; o < out; o++) {
         lab_push_floats(L, w + (size_t)o * in, in);
@@ -454,94 +350,12 @@ static int baseline_weights(lua_State *L)
     return 1;
 }
 
-static int baseline_len(lua_State *L)
-{
-    lua_pushinteger(L, check_baseline(L, 1)->tasks->ntasks);
-    return 1;
-}
-
-static int baseline_tostring(lua_State *L)
-{
-    lab_baseline *lb = check_baseline(L, 1);
-    lab_jobs_poll(L);
-    if (lb->busy.count > 0) {
-        lua_pushfstring(L, "baseline %s: busy with job %d", bl_method_name(lb->cfg.method),
-                        lb->busy.job_id);
-        return 1;
-    }
-    char buf[200];
-    snprintf(buf, sizeof buf,
-             "baseline %s: %d of %d tasks learnt, %s-IL, %d-%d-%d-%d, average %.4f",
-             bl_method_name(lb->cfg.method), lb->learnt, lb->tasks->ntasks,
-             scenario_name(lb->cfg.scen), lb->m.sizes[0], lb->m.sizes[1], lb->m.sizes[2],
-             lb->m.sizes[3], lb->learnt ? lb->average[lb->learnt - 1] : 0.0);
-    lua_pushstring(L, buf);
-    return 1;
-}
-
-/* Fields (matrix, history, average, learnt, ntasks, method, scenario, params) beside the
- * methods. */
-static int baseline_index(lua_State *L)
-{
-    lab_baseline *lb = check_baseline(L, 1);
-    const char *k = luaL_checkstring(L, 2);
-    if (lab_push_method(L, 1, k))
-        return 1;
-    if (!strcmp(k, "ntasks")) {
-        lua_pushinteger(L, lb->tasks->ntasks);
-        return 1;
-    }
-    if (!strcmp(k, "method")) {
-        lua_pushstring(L, bl_method_name(lb->cfg.method));
-        return 1;
-    }
-    if (!strcmp(k, "scenario")) {
-        lua_pushstring(L, scenario_name(lb->cfg.scen));
-        return 1;
-    }
-    if (!strcmp(k, "params")) {
-        lua_pushinteger(L, (lua_Integer)lb->m.nparams);
-        return 1;
-    }
-    lab_check_idle(L, &lb->busy, "lab.baseline");
-    if (!strcmp(k, "matrix")) {
-        lua_createtable(L, lb->learnt, 0);
-        for (int i = 0; i < lb->learnt; i++) {
-            lab_push_doubles(L, lb->acc[i], i + 1);
-            lua_rawseti(L, -2, i + 1);
-        }
-    } else if (!strcmp(k, "history")) {
-        lua_createtable(L, lb->learnt, 0);
-        for (int i = 0; i < lb->learnt; i++) {
-            push_step(L, lb, i);
-            lua_rawseti(L, -2, i + 1);
-        }
-    } else if (!strcmp(k, "average")) {
-        lua_pushnumber(L, lb->learnt ? lb->average[lb->learnt - 1] : 0.0);
-    } else if (!strcmp(k, "learnt")) {
-        lua_pushinteger(L, lb->learnt);
-    } else {
-        lua_pushnil(L);
-    }
-    return 1;
-}
-
 void lab_baseline_open(lua_State *L, int lab)
 {
-    static const luaL_Reg meta[] = {{"__gc", baseline_gc},
-                                    {"__len", baseline_len},
-                                    {"__tostring", baseline_tostring},
-                                    {"__index", baseline_index},
-                                    {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"step", baseline_step},
-                                       {"run", baseline_run},
-                                       {"evaluate", baseline_evaluate},
-                                       {"noise_sweep", baseline_noise_sweep},
-                                       {"sizes", baseline_sizes},
-                                       {"weights", baseline_weights},
+    static const luaL_Reg methods[] = {{"evaluate", l_baseline_evaluate},
+                                       {"noise_sweep", l_baseline_noise_sweep},
+                                       {"sizes", l_baseline_sizes},
+                                       {"weights", l_baseline_weights},
                                        {NULL, NULL}};
-    lab = lua_absindex(L, lab);
-    lab_new_class_indexed(L, BASELINE_MT, meta, methods);
-    lua_pushcfunction(L, l_baseline);
-    lua_setfield(L, lab, "baseline");
+    lab_stepper_class(L, lab, &baseline_kind, methods, "baseline", l_baseline);
 }

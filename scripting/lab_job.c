@@ -73,8 +73,8 @@ const lab_observer *lab_get_observer(void) { return &observer; }
 
 void lab_job_epoch(job *j, const train_progress *p, double fraction, const char *status)
 {
-    if (observer.weights && p->net) /* the worker's own net: safe to read here */
-        observer.weights(observer.ud, p->net);
+    if (observer.weights && p->tap) /* the worker's own model: safe to read here */
+        observer.weights(observer.ud, p->tap);
     job_publish(j, fraction, p, status);
 }
 

@@ -67,6 +67,26 @@ ref:step()
 local want = ref:step()
 check(again.average == want.average and again.acc[1] == want.acc[1], "undone exactly")
 
+-- b:back(): a step undone is a step never taken, for every method (EWC's Fisher, SI's
+-- path integral, GEM's memory and Adam's moments go back too).
+for _, m in ipairs({"none", "joint", "ewc", "si", "gem", "agem"}) do
+  local b, ref = make(m), make(m)
+  check(b:back() == false, m .. ": nothing to undo on a fresh baseline")
+  ref:run()
+  b:step(); b:step()
+  local w1 = b:weights(1)[5][7]
+  check(b:back() == true and b.learnt == 1 and #b.matrix == 1 and #b.history == 1, m .. ": back")
+  check(b.average == ref.history[1].average, m .. ": the average is step 1's again")
+  check(b:back() == true and b.learnt == 0 and b.average == 0 and b:back() == false,
+        m .. ": back to the start")
+  b:run()
+  for i = 1, 3 do
+    for k = 1, i do check(b.matrix[i][k] == ref.matrix[i][k], m .. ": redone exactly") end
+  end
+  check(b:weights(1)[5][7] == ref:weights(1)[5][7] and w1 ~= nil, m .. ": the same weights")
+  check(tostring(b):find("3 of 3 tasks learnt"), m .. ": tostring after back and run")
+end
+
 -- Evaluation: the matrix's last row, counts, a confusion matrix that adds up.
 local ev = ewc:evaluate{confusion = true}
 check(ev.average == ewc.average and #ev.acc == 3, "evaluate matches the last step")
@@ -98,6 +118,7 @@ local j = make("none"):step()
 local busy = make("gem")
 local jb = busy:run()
 fails_with("busy with job", busy.evaluate, busy)
+fails_with("busy with job", busy.back, busy)
 jb:wait()
 j:wait()
 lab.background(false)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "experiment.h"
+#include "learner_mpcl.h"
 #include "kernels.h"
 #include "lab.h"
 #include "lab_state.h"
@@ -29,13 +30,15 @@ static void die(const char *msg)
 
 static double run_c(const data_set *train, const data_set *test, const data_tasks *tasks)
 {
-    experiment_setup s;
-    experiment_setup_default(&s, train, SCEN_TASK);
+    mpcl_setup s;
+    mpcl_setup_default(&s, train, SCEN_TASK);
     s.cfg.epochs = 5;
     experiment e;
+    learner l;
     char err[256];
-    if (experiment_create(&e, train, test, tasks, &s, err, sizeof err) < 0)
+    if (learner_mpcl_new(&l, train, test, tasks, &s, err, sizeof err) < 0)
         die(err);
+    experiment_init(&e, l, tasks);
     double t0 = now();
     for (int t = 0; t < tasks->ntasks; t++)
         if (experiment_step(&e, NULL, NULL, NULL, err, sizeof err) != 0)

@@ -14,6 +14,8 @@
 #include "metrics.h"
 #include "net.h"
 #include "experiment.h"
+#include "learner_baseline.h"
+#include "learner_mpcl.h"
 #include "optim.h"
 #include "synth.h"
 #include "train.h"
@@ -324,20 +326,23 @@ static void test_experiment_step_and_back(void **state)
     (void)state;
     world w;
     world_make(&w);
-    experiment_setup s;
-    experiment_setup_default(&s, &w.train, SCEN_TASK);
+    mpcl_setup s;
+    mpcl_setup_default(&s, &w.train, SCEN_TASK);
     s.sizes[1] = s.sizes[2] = 32;
     s.cfg.epochs = 2;
     s.cfg.batch = 50;
     experiment e;
+    learner l;
     char err[256];
-    assert_int_equal(experiment_create(&e, &w.train, &w.test, &w.tasks, &s, err, sizeof err), 0);
+    assert_int_equal(learner_mpcl_new(&l, &w.train, &w.test, &w.tasks, &s, err, sizeof err), 0);
+    experiment_init(&e, l, &w.tasks);
+    const net *n = &learner_mpcl_of(&e.l)->n;
     assert_int_equal(experiment_back(&e), -1); /* nothing to undo yet */
     assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
     assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
     assert_int_equal(e.learnt, 2);
     double acc1 = e.acc[1][0], avg = e.average[1];
-    float w0 = e.n.layer[0].wh[7];
+    float w0 = n->layer[0].wh[7];
     assert_true(acc1 > 0.9 && avg > 0.9);
     /* Undo the second step: the state is the one after step 1, bit for bit... */
     assert_int_equal(experiment_back(&e), 0);
@@ -346,7 +351,7 @@ static void test_experiment_step_and_back(void **state)
     assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
     assert_float_equal(e.acc[1][0], acc1, 0);
     assert_float_equal(e.average[1], avg, 0);
-    assert_float_equal(e.n.layer[0].wh[7], w0, 0);
+    assert_float_equal(n->layer[0].wh[7], w0, 0);
     /* A cancelled step is undone and reported. */
     volatile int cancel = 1;
     assert_int_equal(experiment_step(&e, NULL, NULL, &cancel, err, sizeof err), -1);
@@ -355,6 +360,58 @@ static void test_experiment_step_and_back(void **state)
     while (e.learnt < w.tasks.ntasks)
         assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
     assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 1);
+    experiment_free(&e);
+    world_free(&w);
+}
+
+/* The same stepper drives a float baseline: back() undoes a step bit for bit, a cancelled
+ * step leaves the model as it was, and the tap sees the model's own weights. */
+static int count_epoch(const train_progress *p, void *ud)
+{
+    assert_non_null(p->tap);
+    assert_int_equal(p->tap->nlayers, 2);
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_stepper_drives_a_baseline(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w);
+    bl_config cfg;
+    bl_config_default(&cfg);
+    cfg.method = BL_EWC;
+    cfg.epochs = 1;
+    cfg.seed = 3;
+    int sizes[3] = {w.train.dim, 16, 10};
+    learner l;
+    char err[256];
+    assert_int_equal(learner_baseline_new(&l, &w.train, &w.test, &w.tasks, 2, sizes, &cfg, err,
+                                          sizeof err), 0);
+    experiment e;
+    experiment_init(&e, l, &w.tasks);
+    int epochs = 0;
+    assert_int_equal(experiment_step(&e, count_epoch, &epochs, NULL, err, sizeof err), 0);
+    assert_int_equal(epochs, 1);
+    const bl_model *m = &learner_baseline_of(&e.l)->m;
+    assert_null(learner_mpcl_of(&e.l));
+    weight_tap tap;
+    e.l.cls->tap(e.l.self, &tap);
+    assert_ptr_equal(tap.w[1], bl_layer_weights(m, 1));
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    double acc = e.acc[1][0], avg = e.average[1];
+    float w0 = learner_baseline_of(&e.l)->m.theta[5];
+    assert_int_equal(experiment_back(&e), 0);
+    assert_int_equal(e.learnt, 1);
+    volatile int cancel = 1;
+    assert_int_equal(experiment_step(&e, NULL, NULL, &cancel, err, sizeof err), -1);
+    assert_non_null(strstr(err, "step 2 cancelled"));
+    assert_int_equal(e.learnt, 1);
+    assert_int_equal(experiment_step(&e, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_float_equal(e.acc[1][0], acc, 0);
+    assert_float_equal(e.average[1], avg, 0);
+    assert_float_equal(learner_baseline_of(&e.l)->m.theta[5], w0, 0);
     experiment_free(&e);
     world_free(&w);
 }
@@ -372,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_short_training_beats_chance),
         cmocka_unit_test(test_callback_and_cancel),
         cmocka_unit_test(test_experiment_step_and_back),
+        cmocka_unit_test(test_stepper_drives_a_baseline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
