@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device_simd.h"
+#include "error.h"
 #include "irdrop.h"
 #include "isa.h"
 #include "kernels.h"
@@ -17,17 +18,6 @@
 /* Helpers of the hot loop: always inlined, so that each instruction-set version of
  * vmm_chunk gets its own vectorised copy. */
 #define HOT static inline __attribute__((always_inline))
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -50,7 +40,7 @@ void xbar_default_params(xbar_params *p)
 static int check_ohm(const char *name, float v, char *err, size_t errlen)
 {
     if (!(v >= 0 && v <= 1e6f))
-        return fail(err, errlen, "crossbar: %s must be 0 to 1e6 ohm, got %g", name, v);
+        return err_set(err, errlen, "crossbar: %s must be 0 to 1e6 ohm, got %g", name, v);
     return 0;
 }
 
@@ -58,12 +48,12 @@ static int check_front_end(const xbar_params *p, char *err, size_t errlen)
 {
     float half = ldexpf(1.0f, p->adc_bits - 1);
     if (!(fabsf(p->adc_offset) <= half))
-        return fail(err, errlen, "crossbar: adc_offset must be within +-%g LSB, got %g", half,
+        return err_set(err, errlen, "crossbar: adc_offset must be within +-%g LSB, got %g", half,
                     p->adc_offset);
     if (!(p->adc_inl >= 0 && p->adc_inl <= 64))
-        return fail(err, errlen, "crossbar: adc_inl must be 0 to 64 LSB, got %g", p->adc_inl);
+        return err_set(err, errlen, "crossbar: adc_inl must be 0 to 64 LSB, got %g", p->adc_inl);
     if (!(p->adc_dnl >= 0 && p->adc_dnl <= 1))
-        return fail(err, errlen, "crossbar: adc_dnl must be 0 to 1 LSB, got %g", p->adc_dnl);
+        return err_set(err, errlen, "crossbar: adc_dnl must be 0 to 1 LSB, got %g", p->adc_dnl);
     if (check_ohm("row_wire_ohm", p->row_wire_ohm, err, errlen) ||
         check_ohm("col_wire_ohm", p->col_wire_ohm, err, errlen) ||
         check_ohm("access_ohm", p->access_ohm, err, errlen) ||
@@ -71,32 +61,33 @@ static int check_front_end(const xbar_params *p, char *err, size_t errlen)
         return -1;
     if ((p->row_wire_ohm > 0 || p->col_wire_ohm > 0) &&
         !(p->row_wire_ohm >= IRDROP_MIN_WIRE_OHM && p->col_wire_ohm >= IRDROP_MIN_WIRE_OHM))
-        return fail(err, errlen, "crossbar: row_wire_ohm and col_wire_ohm must be both 0 or both "
+        return err_set(err, errlen,
+                       "crossbar: row_wire_ohm and col_wire_ohm must be both 0 or both "
                                  "at least %g ohm, got %g and %g", IRDROP_MIN_WIRE_OHM,
                     p->row_wire_ohm, p->col_wire_ohm);
     if (p->line_exact != 0 && p->line_exact != 1)
-        return fail(err, errlen, "crossbar: line_exact must be 0 or 1, got %d", p->line_exact);
+        return err_set(err, errlen, "crossbar: line_exact must be 0 or 1, got %d", p->line_exact);
     return 0;
 }
 
 int xbar_check_params(const xbar_params *p, char *err, size_t errlen)
 {
     if (!(p->v_read > 0 && p->v_read <= 5))
-        return fail(err, errlen, "crossbar: v_read must be in (0, 5] V, got %g", p->v_read);
+        return err_set(err, errlen, "crossbar: v_read must be in (0, 5] V, got %g", p->v_read);
     if (p->adc_bits < 4 || p->adc_bits > 16)
-        return fail(err, errlen, "crossbar: adc_bits must be 4-16, got %d", p->adc_bits);
+        return err_set(err, errlen, "crossbar: adc_bits must be 4-16, got %d", p->adc_bits);
     if (!(p->adc_vfs > 0 && p->adc_vfs <= 100))
-        return fail(err, errlen, "crossbar: adc_vfs must be in (0, 100] V, got %g", p->adc_vfs);
+        return err_set(err, errlen, "crossbar: adc_vfs must be in (0, 100] V, got %g", p->adc_vfs);
     if (!(p->tia_gain >= 0 && p->tia_gain <= 1e6f))
-        return fail(err, errlen, "crossbar: tia_gain must be positive (V/uA, 0 for the auto "
+        return err_set(err, errlen, "crossbar: tia_gain must be positive (V/uA, 0 for the auto "
                                  "gain), got %g", p->tia_gain);
     if (!(p->headroom >= 1 && p->headroom <= 100))
-        return fail(err, errlen, "crossbar: headroom must be in [1, 100], got %g", p->headroom);
+        return err_set(err, errlen, "crossbar: headroom must be in [1, 100], got %g", p->headroom);
     if (p->int_frac_bits < 0 || p->int_frac_bits > 16)
-        return fail(err, errlen, "crossbar: int_frac_bits must be 0-16, got %d",
+        return err_set(err, errlen, "crossbar: int_frac_bits must be 0-16, got %d",
                     p->int_frac_bits);
     if (p->adc_channels < 1 || p->adc_channels > 4096)
-        return fail(err, errlen, "crossbar: adc_channels must be 1-4096, got %d",
+        return err_set(err, errlen, "crossbar: adc_channels must be 1-4096, got %d",
                     p->adc_channels);
     return check_front_end(p, err, errlen);
 }
@@ -109,9 +100,9 @@ int xbar_adc_init(xbar_adc *q, const xbar_params *xp, float g_lrs, float g_hrs, 
     if (xbar_check_params(xp, err, errlen))
         return -1;
     if (p < 1 || p > 4096)
-        return fail(err, errlen, "crossbar: parallelism p must be 1-4096, got %d", p);
+        return err_set(err, errlen, "crossbar: parallelism p must be 1-4096, got %d", p);
     if (!(g_lrs > g_hrs && g_hrs > 0))
-        return fail(err, errlen, "crossbar: need g_lrs > g_hrs > 0");
+        return err_set(err, errlen, "crossbar: need g_lrs > g_hrs > 0");
     /* One weight's current, with the access transistor in series with each cell: the
      * board normalises by what a weight really draws. Without it, exactly v (G_L - G_H). */
     double r_on = (double)xp->access_ohm * 1e-6; /* MOhm: 1 / uS */
@@ -256,7 +247,7 @@ static int keep_cells(xbar *x, xbar_layer *L, const float *gp, const float *gn, 
         L->tpos = malloc(n * sizeof(float));
         L->tneg = malloc(n * sizeof(float));
         if (!L->gcell || !L->gpos || !L->gneg || !L->tpos || !L->tneg)
-            return fail(err, errlen, "crossbar: out of memory");
+            return err_set(err, errlen, "crossbar: out of memory");
     }
     memcpy(L->gcell, L->gd, np * sizeof(int32_t));
     memcpy(L->gpos, gp, n * sizeof(float));
@@ -274,7 +265,7 @@ static int snapshot(xbar *x, xbar_layer *L, char *err, size_t errlen)
     float *gp = malloc(n * sizeof(float)), *gn = malloc(n * sizeof(float));
     int rc = -1;
     if (!gp || !gn) {
-        fail(err, errlen, "crossbar: out of memory");
+        err_set(err, errlen, "crossbar: out of memory");
         goto done;
     }
     if (dev_conductance_block(&x->pos, a->row0, a->col0, L->in, L->out, gp, L->out, err,
@@ -312,7 +303,7 @@ static int layer_init(xbar *x, xbar_layer *L, const xbar_place *at, char *err, s
     L->q = calloc(n, sizeof(float));
     if (!L->gd || !L->q) {
         layer_free(L);
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     }
     return snapshot(x, L, err, errlen);
 }
@@ -371,16 +362,16 @@ int xbar_set_placement(xbar *x, int nlayers, const xbar_place *at, char *err, si
 {
     int R = x->pos.p.rows, C = x->pos.p.cols;
     if (nlayers < 1 || nlayers > XBAR_MAX_LAYERS)
-        return fail(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
+        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
     for (int l = 0; l < nlayers; l++) {
         const xbar_place *a = &at[l];
         if (a->rows < 1 || a->cols < 1 || a->row0 < 0 || a->col0 < 0 || a->row0 > R - a->rows ||
             a->col0 > C - a->cols)
-            return fail(err, errlen, "crossbar: layer %d (%d x %d at %d, %d) leaves the %d x %d "
+            return err_set(err, errlen, "crossbar: layer %d (%d x %d at %d, %d) leaves the %d x %d "
                                      "array", l + 1, a->rows, a->cols, a->row0, a->col0, R, C);
         for (int k = 0; k < l; k++)
             if (overlap(a, &at[k]))
-                return fail(err, errlen, "crossbar: layers %d and %d overlap", k + 1, l + 1);
+                return err_set(err, errlen, "crossbar: layers %d and %d overlap", k + 1, l + 1);
     }
     layers_free(x);
     for (int l = 0; l < nlayers; l++)
@@ -396,16 +387,16 @@ int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t 
 {
     int R = x->pos.p.rows, C = x->pos.p.cols;
     if (nlayers < 1 || nlayers > XBAR_MAX_LAYERS)
-        return fail(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
+        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
     xbar_place at[XBAR_MAX_LAYERS];
     int row = 0, col = 0, shelf = 0;
     for (int l = 0; l < nlayers; l++) {
         int in = sizes[l], out = sizes[l + 1];
         if (in < 1 || out < 1)
-            return fail(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
+            return err_set(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
                         in, out);
         if (in > R || out > C)
-            return fail(err, errlen, "crossbar: layer %d (%d inputs x %d outputs) is larger "
+            return err_set(err, errlen, "crossbar: layer %d (%d inputs x %d outputs) is larger "
                                      "than the %d x %d array", l + 1, in, out, R, C);
         if (col + out > C) {
             row += shelf;
@@ -413,7 +404,7 @@ int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t 
             shelf = 0;
         }
         if (row + in > R)
-            return fail(err, errlen, "crossbar: the layers do not fit on the %d x %d array: "
+            return err_set(err, errlen, "crossbar: the layers do not fit on the %d x %d array: "
                                      "layer %d (%d x %d) would need rows %d-%d", R, C, l + 1,
                         in, out, row, row + in - 1);
         at[l] = (xbar_place){row, col, in, out};
@@ -427,7 +418,7 @@ int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t 
 static int check_layer(const xbar *x, int l, char *err, size_t errlen)
 {
     if (l < 0 || l >= x->nlayers)
-        return fail(err, errlen, "crossbar: layer %d out of range (%d placed)", l, x->nlayers);
+        return err_set(err, errlen, "crossbar: layer %d out of range (%d placed)", l, x->nlayers);
     return 0;
 }
 
@@ -452,7 +443,7 @@ int xbar_program_layer(xbar *x, int l, const uint64_t *wbits, int words,
         return -1;
     xbar_layer *L = &x->layer[l];
     if (!wbits || words < KERN_WORDS(L->in))
-        return fail(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
+        return err_set(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
                     l, KERN_WORDS(L->in), words);
     if (flush_reads(x, L, err, errlen))
         return -1;
@@ -461,7 +452,7 @@ int xbar_program_layer(xbar *x, int l, const uint64_t *wbits, int words,
     uint8_t *fp = failed ? malloc(n) : NULL, *fn = failed ? malloc(n) : NULL;
     int rc = -1;
     if (!tp || !tn || (failed && (!fp || !fn))) {
-        fail(err, errlen, "crossbar: out of memory");
+        err_set(err, errlen, "crossbar: out of memory");
         goto done;
     }
     for (int i = 0; i < L->in; i++)
@@ -518,7 +509,7 @@ static int solve_lines(const xbar *x, const xbar_layer *L, int p, const float *g
     char e[200];
     double *td = NULL;
     if (x->par.line_exact && !(td = malloc(sizeof(double) * (size_t)p * L->out)))
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     int rc = 0;
     for (int r0 = 0; rc == 0 && r0 < L->in; r0 += p) {
         int n = L->in - r0 < p ? L->in - r0 : p;
@@ -533,7 +524,7 @@ static int solve_lines(const xbar *x, const xbar_layer *L, int p, const float *g
             rc = irdrop_fast(&ip, &gr, gg, L->out, tt, L->out, NULL, e, sizeof e);
     }
     free(td);
-    return rc ? fail(err, errlen, "crossbar: line resistance: %s", e) : 0;
+    return rc ? err_set(err, errlen, "crossbar: line resistance: %s", e) : 0;
 }
 
 /* gd, tpos and tneg at parallelism p (line resistance only): the weights VMMs and reads
@@ -561,7 +552,7 @@ static int check_p(const xbar *x, int p, char *err, size_t errlen)
     /* p <= 512 keeps a group's integer sum within int32 (512 x 500 uS on the grid). */
     int pmax = x->pos.p.rows < 512 ? x->pos.p.rows : 512;
     if (p < 1 || p > pmax)
-        return fail(err, errlen, "crossbar: parallelism p must be 1-%d, got %d", pmax, p);
+        return err_set(err, errlen, "crossbar: parallelism p must be 1-%d, got %d", pmax, p);
     return 0;
 }
 
@@ -570,7 +561,7 @@ int xbar_effective(xbar *x, int l, int p, int array, float *t, char *err, size_t
     if (check_layer(x, l, err, errlen) || check_p(x, p, err, errlen))
         return -1;
     if (array != 0 && array != 1)
-        return fail(err, errlen, "crossbar: array must be 0 or 1, got %d", array);
+        return err_set(err, errlen, "crossbar: array must be 0 or 1, got %d", array);
     xbar_layer *L = &x->layer[l];
     if (L->gcell) {
         if (ensure_lines(x, L, p, err, errlen))
@@ -602,7 +593,7 @@ static int read_pairs(xbar *x, xbar_layer *L, const int32_t *w, int nreads, floa
     if (!sum || !nz) {
         free(sum);
         free(nz);
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     }
     dev_lanes bank;
     dev_lanes_seed(&bank, dev_noise_key(&x->pos));
@@ -625,7 +616,7 @@ static int read_pairs(xbar *x, xbar_layer *L, const int32_t *w, int nreads, floa
 static int check_nreads(int nreads, char *err, size_t errlen)
 {
     if (nreads < 1 || nreads > 1000000)
-        return fail(err, errlen, "crossbar: reads per cell must be 1-1000000, got %d", nreads);
+        return err_set(err, errlen, "crossbar: reads per cell must be 1-1000000, got %d", nreads);
     return 0;
 }
 
@@ -656,11 +647,11 @@ int xbar_mapping_accuracy(xbar *x, int l, const uint64_t *wbits, int words, doub
         return -1;
     const xbar_layer *L = &x->layer[l];
     if (!wbits || words < KERN_WORDS(L->in))
-        return fail(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
+        return err_set(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
                     l, KERN_WORDS(L->in), words);
     float *w = malloc(sizeof(float) * (size_t)L->in * L->out);
     if (!w)
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     if (xbar_read_weights(x, l, 1, w, err, errlen)) {
         free(w);
         return -1;
@@ -853,7 +844,7 @@ static int ensure_cache(xbar_layer *L, int p, float sigma, float k_adc, float co
         L->sig = sg;
     if (!cs || !sg) {
         L->cache_p = 0;
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     }
     const float per_unit = (float)(1.0 / NQ_SCALE);
     for (int g = 0; g < G; g++) {
@@ -904,7 +895,7 @@ static int ensure_lut(xbar_layer *L, char *err, size_t errlen)
     int chunks = ceil_div(L->in, 4), outp = L->outp;
     L->lut = malloc(sizeof(int32_t) * (size_t)chunks * 16 * outp);
     if (!L->lut)
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     for (int c = 0; c < chunks; c++)
         for (int m = 0; m < 16; m++) {
             int32_t *e = L->lut + ((size_t)c * 16 + m) * outp;
@@ -933,7 +924,7 @@ static int ensure_ftable(xbar_layer *L, int zo, char *err, size_t errlen)
     int chunks = ceil_div(L->in, 4), outp = L->outp;
     *f = malloc(sizeof(float) * (size_t)chunks * 16 * FSTRIDE(outp));
     if (!*f)
-        return fail(err, errlen, "crossbar: out of memory");
+        return err_set(err, errlen, "crossbar: out of memory");
     for (size_t e = 0; e < (size_t)chunks * 16; e++) {
         const int32_t *row = L->lut + e * outp, *zero = L->lut + (e & ~(size_t)15) * outp;
         for (int j = 0; j < outp; j++)
@@ -1601,7 +1592,7 @@ static int vmm_run(xbar *x, int l, int p, vmm_job *job, char *err, size_t errlen
     atomic_init(&job->oom, 0);
     kern_parallel(ceil_div(job->B, IMAGE_CHUNK), 1, vmm_range, job);
     if (atomic_load(&job->oom))
-        return fail(err, errlen, "crossbar: out of memory in a VMM");
+        return err_set(err, errlen, "crossbar: out of memory in a VMM");
     int ch = x->par.adc_channels;
     x->ops += (uint64_t)job->B * job->G * ceil_div(L->out, ch);
     x->adds += (uint64_t)job->B * (job->G - 1) * L->out;
@@ -1616,7 +1607,7 @@ static int check_vmm(const xbar *x, int l, int p, int B, const int32_t *y, char 
     if (check_layer(x, l, err, errlen) || check_p(x, p, err, errlen))
         return -1;
     if (B < 0 || !y)
-        return fail(err, errlen, "crossbar: bad batch (%d vectors, output %p)", B, (void *)y);
+        return err_set(err, errlen, "crossbar: bad batch (%d vectors, output %p)", B, (void *)y);
     return 0;
 }
 
@@ -1628,7 +1619,7 @@ int xbar_vmm(xbar *x, int l, int p, const int8_t *in, int B, int32_t *y, int32_t
     int n = x->layer[l].in;
     for (size_t k = 0; k < (size_t)B * n; k++)
         if (in[k] < -1 || in[k] > 1)
-            return fail(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
+            return err_set(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
                                      "%zu is %d", k / n, k % n, in[k]);
     if (B == 0)
         return 0;
@@ -1642,7 +1633,7 @@ int xbar_vmm_bits(xbar *x, int l, int p, const uint64_t *bits, int words, int B,
     if (check_vmm(x, l, p, B, y, err, errlen))
         return -1;
     if (words < KERN_WORDS(x->layer[l].in))
-        return fail(err, errlen, "crossbar: layer %d takes %d inputs: %d words per vector, got "
+        return err_set(err, errlen, "crossbar: layer %d takes %d inputs: %d words per vector, got "
                                  "%d", l, x->layer[l].in, KERN_WORDS(x->layer[l].in), words);
     if (B == 0)
         return 0;
@@ -1659,13 +1650,13 @@ static int64_t *grid_weights(int in, int out, const float *w, char *err, size_t 
     size_t n = (size_t)in * out;
     for (size_t k = 0; k < n; k++)
         if (!isfinite(w[k]) || fabsf(w[k]) > 2 * DEV_G_MAX) {
-            fail(err, errlen, "crossbar: Wpara[%zu][%zu] = %g is not a conductance difference "
+            err_set(err, errlen, "crossbar: Wpara[%zu][%zu] = %g is not a conductance difference "
                               "(|w| <= %g uS)", k / in, k % in, w[k], 2 * DEV_G_MAX);
             return NULL;
         }
     int64_t *wq = malloc(sizeof(int64_t) * n);
     if (!wq) {
-        fail(err, errlen, "crossbar: out of memory");
+        err_set(err, errlen, "crossbar: out of memory");
         return NULL;
     }
     for (size_t k = 0; k < n; k++)
@@ -1676,14 +1667,14 @@ static int64_t *grid_weights(int in, int out, const float *w, char *err, size_t 
 static int check_soft(int in, int out, int p, const int8_t *x, int B, char *err, size_t errlen)
 {
     if (in < 1 || out < 1 || in > 65536 || out > 65536)
-        return fail(err, errlen, "crossbar: bad layer shape %d x %d", out, in);
+        return err_set(err, errlen, "crossbar: bad layer shape %d x %d", out, in);
     if (p < 1 || p > 4096)
-        return fail(err, errlen, "crossbar: parallelism p must be 1-4096, got %d", p);
+        return err_set(err, errlen, "crossbar: parallelism p must be 1-4096, got %d", p);
     if (B < 0)
-        return fail(err, errlen, "crossbar: bad batch of %d vectors", B);
+        return err_set(err, errlen, "crossbar: bad batch of %d vectors", B);
     for (size_t k = 0; k < (size_t)B * in; k++)
         if (x[k] < -1 || x[k] > 1)
-            return fail(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
+            return err_set(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
                                      "%zu is %d", k / in, k % in, x[k]);
     return 0;
 }
@@ -1747,15 +1738,15 @@ int xbar_count_ops(int nlayers, const int *sizes, int p, int adc_channels, xbar_
                    char *err, size_t errlen)
 {
     if (nlayers < 1 || nlayers > 64)
-        return fail(err, errlen, "crossbar: 1 to 64 layers, got %d", nlayers);
+        return err_set(err, errlen, "crossbar: 1 to 64 layers, got %d", nlayers);
     if (p < 1 || adc_channels < 1)
-        return fail(err, errlen, "crossbar: parallelism and ADC channels must be >= 1, got "
+        return err_set(err, errlen, "crossbar: parallelism and ADC channels must be >= 1, got "
                                  "%d and %d", p, adc_channels);
     xbar_ops o = {0, 0, 0};
     for (int l = 0; l < nlayers; l++) {
         int in = sizes[l], nout = sizes[l + 1];
         if (in < 1 || nout < 1)
-            return fail(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
+            return err_set(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
                         in, nout);
         long G = ceil_div(in, p);
         o.array_ops += G * ceil_div(nout, adc_channels);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device_simd.h"
+#include "error.h"
 #include "isa.h"
 #include "kernels.h"
 
@@ -15,17 +16,6 @@ enum { STREAM_FAB, STREAM_WRITE, STREAM_READ, DEV_STREAMS };
 
 /* Floor of any drawn conductance, uS (a cell never conducts less than this). */
 #define G_FLOOR 1e-3f
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void dev_default_params(dev_params *p)
 {
@@ -68,12 +58,12 @@ static int check_pulse(const dev_pulse_params *pp, const char *name, char *err, 
     if (!finite_pos(pp->v_nom) || !finite_pos(pp->w_nom) || !isfinite(pp->v_min) ||
         pp->v_min < 0 || !isfinite(pp->v_max) || pp->v_min > pp->v_nom ||
         pp->v_nom > pp->v_max)
-        return fail(err, errlen,
+        return err_set(err, errlen,
                     "device: %s pulse needs 0 <= v_min <= v_nom <= v_max and w_nom > 0 "
                     "(got v_min %g, v_nom %g, v_max %g, w_nom %g)",
                     name, pp->v_min, pp->v_nom, pp->v_max, pp->w_nom);
     if (!(pp->p_fail >= 0 && pp->p_fail < 1))
-        return fail(err, errlen, "device: %s p_fail must be in [0, 1), got %g", name,
+        return err_set(err, errlen, "device: %s p_fail must be in [0, 1), got %g", name,
                     pp->p_fail);
     return 0;
 }
@@ -81,21 +71,21 @@ static int check_pulse(const dev_pulse_params *pp, const char *name, char *err, 
 int dev_check_params(const dev_params *p, char *err, size_t errlen)
 {
     if (p->rows < 1 || p->rows > 4096 || p->cols < 1 || p->cols > 4096)
-        return fail(err, errlen, "device: array size must be 1-4096 x 1-4096, got %d x %d",
+        return err_set(err, errlen, "device: array size must be 1-4096 x 1-4096, got %d x %d",
                     p->rows, p->cols);
     if (!finite_pos(p->g_lrs) || !finite_pos(p->g_hrs) || !(p->g_lrs > p->g_hrs))
-        return fail(err, errlen, "device: need g_lrs > g_hrs > 0, got %g and %g uS", p->g_lrs,
+        return err_set(err, errlen, "device: need g_lrs > g_hrs > 0, got %g and %g uS", p->g_lrs,
                     p->g_hrs);
     float sp[4] = {p->g_lrs_d2d, p->g_lrs_c2c, p->g_hrs_d2d, p->g_hrs_c2c};
     for (int i = 0; i < 4; i++)
         if (!isfinite(sp[i]) || sp[i] < 0)
-            return fail(err, errlen, "device: spreads must be >= 0, got %g", sp[i]);
+            return err_set(err, errlen, "device: spreads must be >= 0, got %g", sp[i]);
     if (!finite_pos(p->g_trunc) || p->g_trunc > 10)
-        return fail(err, errlen, "device: g_trunc must be in (0, 10], got %g", p->g_trunc);
+        return err_set(err, errlen, "device: g_trunc must be in (0, 10], got %g", p->g_trunc);
     float t = p->g_trunc;
     if (p->g_hrs - t * (p->g_hrs_d2d + p->g_hrs_c2c) <= 0 ||
         p->g_lrs + t * (p->g_lrs_d2d + p->g_lrs_c2c) > DEV_G_MAX)
-        return fail(err, errlen,
+        return err_set(err, errlen,
                     "device: the truncated HRS must stay above 0 and the LRS within %g uS",
                     DEV_G_MAX);
     if (check_pulse(&p->form, "form", err, errlen) || check_pulse(&p->set, "set", err, errlen) ||
@@ -103,17 +93,17 @@ int dev_check_params(const dev_params *p, char *err, size_t errlen)
         return -1;
     if (!finite_pos(p->v_slope) || !finite_pos(p->reset_depth_v) || !finite_pos(p->reset_to_v) ||
         !finite_pos(p->reset_to_w))
-        return fail(err, errlen, "device: v_slope, reset_depth_v, reset_to_v and reset_to_w "
+        return err_set(err, errlen, "device: v_slope, reset_depth_v, reset_to_v and reset_to_w "
                                  "must be positive");
     if (!isfinite(p->read_noise) || p->read_noise < 0 || p->read_noise > 1)
-        return fail(err, errlen, "device: read_noise must be in [0, 1], got %g", p->read_noise);
+        return err_set(err, errlen, "device: read_noise must be in [0, 1], got %g", p->read_noise);
     if (!isfinite(p->drift_time) || p->drift_time < 0 || p->drift_time > 0.1f ||
         !isfinite(p->drift_read) || p->drift_read < 0 || p->drift_read > 0.1f ||
         !finite_pos(p->drift_time_tau) || !finite_pos(p->drift_read_tau))
-        return fail(err, errlen, "device: drift rates must be in [0, 0.1] and their time "
+        return err_set(err, errlen, "device: drift rates must be in [0, 0.1] and their time "
                                  "constants positive");
     if (!(p->stuck_lrs >= 0 && p->stuck_hrs >= 0 && p->stuck_lrs + p->stuck_hrs < 1))
-        return fail(err, errlen, "device: stuck fractions must be >= 0 and sum below 1, got "
+        return err_set(err, errlen, "device: stuck fractions must be >= 0 and sum below 1, got "
                                  "%g + %g", p->stuck_lrs, p->stuck_hrs);
     return 0;
 }
@@ -221,7 +211,7 @@ int dev_create(dev_array *a, const dev_params *p, uint64_t id, int unit, char *e
     if (dev_check_params(p, err, errlen))
         return -1;
     if (unit < 0 || unit > 1000000)
-        return fail(err, errlen, "device: unit must be 0-1000000, got %d", unit);
+        return err_set(err, errlen, "device: unit must be 0-1000000, got %d", unit);
     a->p = *p;
     a->id = id;
     a->unit = unit;
@@ -237,7 +227,7 @@ int dev_create(dev_array *a, const dev_params *p, uint64_t id, int unit, char *e
     if (!a->g || !a->d2d_lrs || !a->d2d_hrs || !a->state || !a->stuck || !a->writes ||
         !a->reads || !a->t_switch) {
         dev_free(a);
-        return fail(err, errlen, "device: out of memory for a %d x %d array", p->rows, p->cols);
+        return err_set(err, errlen, "device: out of memory for a %d x %d array", p->rows, p->cols);
     }
     rng_seed_stream(&a->wr, id, (uint64_t)unit * DEV_STREAMS + STREAM_WRITE);
     rng_seed_stream(&a->rd, id, (uint64_t)unit * DEV_STREAMS + STREAM_READ);
@@ -248,7 +238,7 @@ int dev_create(dev_array *a, const dev_params *p, uint64_t id, int unit, char *e
 static int check_cell(const dev_array *a, int r, int c, char *err, size_t errlen)
 {
     if (r < 0 || r >= a->p.rows || c < 0 || c >= a->p.cols)
-        return fail(err, errlen, "device: cell (%d, %d) outside the %d x %d array", r, c,
+        return err_set(err, errlen, "device: cell (%d, %d) outside the %d x %d array", r, c,
                     a->p.rows, a->p.cols);
     return 0;
 }
@@ -258,7 +248,8 @@ static int check_block(const dev_array *a, int r0, int c0, int rows, int cols, c
 {
     if (r0 < 0 || c0 < 0 || rows < 1 || cols < 1 || r0 > a->p.rows - rows ||
         c0 > a->p.cols - cols)
-        return fail(err, errlen, "device: block of %d x %d at (%d, %d) outside the %d x %d array",
+        return err_set(err, errlen,
+                       "device: block of %d x %d at (%d, %d) outside the %d x %d array",
                     rows, cols, r0, c0, a->p.rows, a->p.cols);
     return 0;
 }
@@ -347,9 +338,9 @@ int dev_pulse(dev_array *a, int r, int c, dev_pulse_kind kind, float amplitude, 
     if (check_cell(a, r, c, err, errlen))
         return -1;
     if (kind != DEV_FORM && kind != DEV_SET && kind != DEV_RESET)
-        return fail(err, errlen, "device: unknown pulse kind %d", (int)kind);
+        return err_set(err, errlen, "device: unknown pulse kind %d", (int)kind);
     if (!finite_pos(amplitude) || !finite_pos(width) || amplitude > 20 || width > 1)
-        return fail(err, errlen, "device: pulse amplitude must be in (0, 20] V and width in "
+        return err_set(err, errlen, "device: pulse amplitude must be in (0, 20] V and width in "
                                  "(0, 1] s, got %g V, %g s", amplitude, width);
     return pulse_cell(a, (size_t)r * a->p.cols + c, kind, amplitude, width);
 }
@@ -368,7 +359,7 @@ int dev_read_block(dev_array *a, int r0, int c0, int rows, int cols, float *out,
     if (check_block(a, r0, c0, rows, cols, err, errlen))
         return -1;
     if (ldo < cols)
-        return fail(err, errlen, "device: output stride %d below the block width %d", ldo, cols);
+        return err_set(err, errlen, "device: output stride %d below the block width %d", ldo, cols);
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
             out[(size_t)i * ldo + j] = read_cell(a, (size_t)(r0 + i) * a->p.cols + c0 + j);
@@ -381,7 +372,7 @@ int dev_conductance_block(const dev_array *a, int r0, int c0, int rows, int cols
     if (check_block(a, r0, c0, rows, cols, err, errlen))
         return -1;
     if (ldo < cols)
-        return fail(err, errlen, "device: output stride %d below the block width %d", ldo, cols);
+        return err_set(err, errlen, "device: output stride %d below the block width %d", ldo, cols);
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
             out[(size_t)i * ldo + j] = g_eff(a, (size_t)(r0 + i) * a->p.cols + c0 + j);
@@ -404,7 +395,7 @@ int dev_add_reads(dev_array *a, int r0, int c0, int rows, int cols, uint64_t n, 
 int dev_advance_time(dev_array *a, double seconds, char *err, size_t errlen)
 {
     if (!isfinite(seconds) || seconds < 0)
-        return fail(err, errlen, "device: time can only move forward, got %g s", seconds);
+        return err_set(err, errlen, "device: time can only move forward, got %g s", seconds);
     a->now += seconds;
     return 0;
 }
@@ -412,7 +403,7 @@ int dev_advance_time(dev_array *a, double seconds, char *err, size_t errlen)
 int dev_set_read_noise(dev_array *a, float sigma, char *err, size_t errlen)
 {
     if (!isfinite(sigma) || sigma < 0 || sigma > 1)
-        return fail(err, errlen, "device: read noise must be in [0, 1], got %g", sigma);
+        return err_set(err, errlen, "device: read noise must be in [0, 1], got %g", sigma);
     a->p.read_noise = sigma;
     return 0;
 }
@@ -421,7 +412,7 @@ static int check_verify(const dev_verify_params *v, char *err, size_t errlen)
 {
     if (!v || !(v->tol > 0 && v->tol < 0.5f) || v->max_pulses < 0 || v->max_pulses > 100000 ||
         !isfinite(v->v_step) || v->v_step < 0 || v->v_step > 1)
-        return fail(err, errlen, "device: write-verify needs tol in (0, 0.5), max_pulses "
+        return err_set(err, errlen, "device: write-verify needs tol in (0, 0.5), max_pulses "
                                  "0-100000 and v_step in [0, 1] V");
     return 0;
 }
@@ -469,7 +460,7 @@ int dev_program_cell(dev_array *a, int r, int c, int target, const dev_verify_pa
     if (check_cell(a, r, c, err, errlen) || check_verify(v, err, errlen))
         return -1;
     if (target != DEV_LRS && target != DEV_HRS)
-        return fail(err, errlen, "device: program target must be LRS or HRS, got %d", target);
+        return err_set(err, errlen, "device: program target must be LRS or HRS, got %d", target);
     int n = 0, rc = program_cell(a, (size_t)r * a->p.cols + c, target, v, &n);
     if (pulses)
         *pulses = n;
@@ -483,12 +474,12 @@ int dev_program_block(dev_array *a, int r0, int c0, int rows, int cols, const ui
     if (check_block(a, r0, c0, rows, cols, err, errlen) || check_verify(v, err, errlen))
         return -1;
     if (ldt < cols)
-        return fail(err, errlen, "device: target stride %d below the block width %d", ldt, cols);
+        return err_set(err, errlen, "device: target stride %d below the block width %d", ldt, cols);
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
             int t = target[(size_t)i * ldt + j];
             if (t != DEV_LRS && t != DEV_HRS)
-                return fail(err, errlen, "device: target (%d, %d) must be LRS or HRS, got %d",
+                return err_set(err, errlen, "device: target (%d, %d) must be LRS or HRS, got %d",
                             i, j, t);
         }
     dev_program_report tot = {0, 0, 0};
@@ -515,7 +506,7 @@ int dev_reset_to(dev_array *a, int r, int c, float r_kohm, float tol, int max_pu
         return -1;
     if (!finite_pos(r_kohm) || 1000.0f / r_kohm > DEV_G_MAX || !(tol > 0 && tol < 1) ||
         max_pulses < 0)
-        return fail(err, errlen, "device: reset target must be >= %g kOhm, tol in (0, 1), "
+        return err_set(err, errlen, "device: reset target must be >= %g kOhm, tol in (0, 1), "
                                  "max_pulses >= 0 (got %g kOhm, %g, %d)",
                     1000.0 / DEV_G_MAX, r_kohm, tol, max_pulses);
     const dev_params *p = &a->p;
@@ -549,12 +540,12 @@ int dev_import_map(dev_array *a, int r0, int c0, int rows, int cols, const float
     if (check_block(a, r0, c0, rows, cols, err, errlen))
         return -1;
     if (ldm < cols)
-        return fail(err, errlen, "device: map stride %d below the block width %d", ldm, cols);
+        return err_set(err, errlen, "device: map stride %d below the block width %d", ldm, cols);
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
             float v = map[(size_t)i * ldm + j];
             if (!finite_pos(v) || v > DEV_G_MAX)
-                return fail(err, errlen, "device: map value at (%d, %d) must be in (0, %g] uS, "
+                return err_set(err, errlen, "device: map value at (%d, %d) must be in (0, %g] uS, "
                                          "got %g", i, j, DEV_G_MAX, v);
         }
     const dev_params *p = &a->p;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "error.h"
+
 void energy_params_default(energy_params *p)
 {
     p->v_read = 0.2;
@@ -23,27 +25,22 @@ double energy_digital(long n_mul, double e_mul_pj, long n_add, double e_add_pj)
 
 static int check_sizes(int nlayers, const int *sizes, char *err, size_t errlen)
 {
-    if (nlayers < 1 || !sizes) {
-        snprintf(err, errlen, "energy: need at least one layer, got %d", nlayers);
-        return -1;
-    }
+    if (nlayers < 1 || !sizes)
+        return err_set(err, errlen, "energy: need at least one layer, got %d", nlayers);
     for (int l = 0; l <= nlayers; l++)
-        if (sizes[l] <= 0) {
-            snprintf(err, errlen, "energy: layer sizes must be positive, got %d at position %d",
-                     sizes[l], l);
-            return -1;
-        }
+        if (sizes[l] <= 0)
+            return err_set(err, errlen,
+                           "energy: layer sizes must be positive, got %d at position %d",
+                           sizes[l], l);
     return 0;
 }
 
 /* A value that must be finite and > 0 (or >= 0 when zero_ok). */
 static int check_value(const char *name, double v, int zero_ok, char *err, size_t errlen)
 {
-    if (!isfinite(v) || v < 0 || (!zero_ok && v == 0)) {
-        snprintf(err, errlen, "energy: %s must be %s, got %g", name,
-                 zero_ok ? "finite and >= 0" : "finite and > 0", v);
-        return -1;
-    }
+    if (!isfinite(v) || v < 0 || (!zero_ok && v == 0))
+        return err_set(err, errlen, "energy: %s must be %s, got %g", name,
+                       zero_ok ? "finite and >= 0" : "finite and > 0", v);
     return 0;
 }
 
@@ -56,15 +53,11 @@ static int check_params(const energy_params *p, char *err, size_t errlen)
         check_value("e_add", p->e_add, 1, err, errlen) ||
         check_value("e_adc", p->e_adc, 1, err, errlen))
         return -1;
-    if (p->p < 1) {
-        snprintf(err, errlen, "energy: parallelism p must be >= 1, got %d", p->p);
-        return -1;
-    }
-    if (p->adc_per_output != 1 && p->adc_per_output != 2) {
-        snprintf(err, errlen, "energy: adc_per_output must be 1 or 2, got %d",
-                 p->adc_per_output);
-        return -1;
-    }
+    if (p->p < 1)
+        return err_set(err, errlen, "energy: parallelism p must be >= 1, got %d", p->p);
+    if (p->adc_per_output != 1 && p->adc_per_output != 2)
+        return err_set(err, errlen, "energy: adc_per_output must be 1 or 2, got %d",
+                       p->adc_per_output);
     return 0;
 }
 
@@ -110,17 +103,13 @@ int energy_compute_measured(int nlayers, const int *sizes, const energy_params *
         energy_params_default(&def);
         p = &def;
     }
-    if (!out) {
-        snprintf(err, errlen, "energy: no report to fill");
-        return -1;
-    }
+    if (!out)
+        return err_set(err, errlen, "energy: no report to fill");
     if (check_sizes(nlayers, sizes, err, errlen) || check_params(p, err, errlen))
         return -1;
-    if (!isfinite(g_lrs) || !isfinite(g_hrs) || g_hrs < 0 || g_lrs <= g_hrs) {
-        snprintf(err, errlen, "energy: need G_LRS > G_HRS >= 0, got G_LRS %g S, G_HRS %g S",
-                 g_lrs, g_hrs);
-        return -1;
-    }
+    if (!isfinite(g_lrs) || !isfinite(g_hrs) || g_hrs < 0 || g_lrs <= g_hrs)
+        return err_set(err, errlen, "energy: need G_LRS > G_HRS >= 0, got G_LRS %g S, G_HRS %g S",
+                       g_lrs, g_hrs);
     digital_part(nlayers, sizes, out);
     rram_part(nlayers, sizes, p, g_lrs, g_hrs, out);
     return 0;
@@ -136,11 +125,9 @@ int energy_compute(int nlayers, const int *sizes, const energy_params *p, energy
     }
     if (check_params(p, err, errlen))
         return -1;
-    if (p->r_hrs <= p->r_lrs) {
-        snprintf(err, errlen, "energy: R_HRS (%g Ohm) must exceed R_LRS (%g Ohm)", p->r_hrs,
-                 p->r_lrs);
-        return -1;
-    }
+    if (p->r_hrs <= p->r_lrs)
+        return err_set(err, errlen, "energy: R_HRS (%g Ohm) must exceed R_LRS (%g Ohm)", p->r_hrs,
+                       p->r_lrs);
     return energy_compute_measured(nlayers, sizes, p, 1.0 / p->r_lrs, 1.0 / p->r_hrs, out, err,
                                    errlen);
 }

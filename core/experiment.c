@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "error.h"
 
 void experiment_init(experiment *e, learner l, const data_tasks *tasks)
 {
@@ -37,10 +38,8 @@ int experiment_step(experiment *e, train_callback cb, void *ud, const volatile i
     if (t >= e->tasks->ntasks)
         return 1;
     e->before[t] = cls->snapshot(e->l.self);
-    if (!e->before[t]) {
-        snprintf(err, errlen, "experiment: out of memory for the snapshot of step %d", t + 1);
-        return -1;
-    }
+    if (!e->before[t])
+        return err_set(err, errlen, "experiment: out of memory for the snapshot of step %d", t + 1);
     double t0 = clock_seconds();
     learner_result res;
     if (cls->learn(e->l.self, t, cb, ud, cancel, &res, err, errlen) < 0) {
@@ -49,8 +48,7 @@ int experiment_step(experiment *e, train_callback cb, void *ud, const volatile i
     }
     if (res.cancelled) {
         undo(e, t);
-        snprintf(err, errlen, "experiment: step %d cancelled", t + 1);
-        return -1;
+        return err_set(err, errlen, "experiment: step %d cancelled", t + 1);
     }
     if (cls->evaluate(e->l.self, t + 1, e->acc[t], &e->average[t], err, errlen) < 0) {
         undo(e, t);

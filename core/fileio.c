@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
+
 const char *fileio_kind(unsigned mode)
 {
     if (S_ISDIR(mode))
@@ -29,10 +31,8 @@ int fileio_open_regular(const char *path, char *err, size_t errlen)
 {
     /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    if (fd < 0)
+        return err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
         snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
@@ -40,9 +40,8 @@ int fileio_open_regular(const char *path, char *err, size_t errlen)
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file (%s)", path, fileio_kind(st.st_mode));
         close(fd);
-        return -1;
+        return err_set(err, errlen, "%s: not a regular file (%s)", path, fileio_kind(st.st_mode));
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
@@ -169,10 +168,8 @@ static int create_temp(const char *path, char *tmp, size_t tmplen, char *err, si
     static atomic_uint seq; /* threads of this process each get their own name */
     for (int tries = 0; tries < 100; tries++) {
         unsigned n = atomic_fetch_add(&seq, 1);
-        if (snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), n) >= (int)tmplen) {
-            snprintf(err, errlen, "%s: path too long", path);
-            return -1;
-        }
+        if (snprintf(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(), n) >= (int)tmplen)
+            return err_set(err, errlen, "%s: path too long", path);
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd >= 0 || errno != EEXIST) {
             if (fd < 0)
@@ -180,8 +177,7 @@ static int create_temp(const char *path, char *tmp, size_t tmplen, char *err, si
             return fd;
         }
     }
-    snprintf(err, errlen, "%s: cannot create: too many temporary files", path);
-    return -1;
+    return err_set(err, errlen, "%s: cannot create: too many temporary files", path);
 }
 
 /* fsync path's directory, so that a rename in it is on disk. 0, or -1 with errno. */
@@ -242,11 +238,9 @@ static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_w
 /* The new name of path made durable: its directory synced. 0, or -1 with err. */
 static int synced(const char *path, char *err, size_t errlen)
 {
-    if (sync_dir(path) < 0) {
-        snprintf(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
-                 strerror(errno));
-        return -1;
-    }
+    if (sync_dir(path) < 0)
+        return err_set(err, errlen, "%s: written, but its directory cannot be synced: %s", path,
+                       strerror(errno));
     return 0;
 }
 
@@ -292,10 +286,8 @@ int fileio_write_new(const char *path, fileio_writer write_fn, void *ud, char *e
     unlink(tmp);
     if (rc < 0 && (saved == EPERM || saved == EOPNOTSUPP))
         rc = create_plain(path, write_fn, ud, &saved);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: cannot create: %s", path, strerror(saved));
-        return -1;
-    }
+    if (rc < 0)
+        return err_set(err, errlen, "%s: cannot create: %s", path, strerror(saved));
     return synced(path, err, errlen);
 }
 

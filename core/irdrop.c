@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "isa.h"
 
 /* Right-hand sides solved together, one per SIMD lane (both solvers). */
@@ -19,23 +20,12 @@ enum { SOR_EVERY = 4 };
  * their elimination chains (each node waits for the one before) overlap in the CPU. */
 enum { WAVE = 4 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- arguments ------------------------------------------------------------------------ */
 
 static int check_ohm(double v, const char *name, char *err, size_t errlen)
 {
     if (!isfinite(v) || v < 0 || v > IRDROP_MAX_OHM)
-        return fail(err, errlen, "irdrop: %s must be finite and in [0, %g] ohm, got %g", name,
+        return err_set(err, errlen, "irdrop: %s must be finite and in [0, %g] ohm, got %g", name,
                     IRDROP_MAX_OHM, v);
     return 0;
 }
@@ -43,7 +33,7 @@ static int check_ohm(double v, const char *name, char *err, size_t errlen)
 int irdrop_check(const irdrop_params *p, char *err, size_t errlen)
 {
     if (!p)
-        return fail(err, errlen, "irdrop: no parameters");
+        return err_set(err, errlen, "irdrop: no parameters");
     if (check_ohm(p->row_wire_ohm, "row_wire_ohm", err, errlen) ||
         check_ohm(p->col_wire_ohm, "col_wire_ohm", err, errlen) ||
         check_ohm(p->access_ohm, "access_ohm", err, errlen) ||
@@ -52,7 +42,7 @@ int irdrop_check(const irdrop_params *p, char *err, size_t errlen)
     double lo = p->row_wire_ohm < p->col_wire_ohm ? p->row_wire_ohm : p->col_wire_ohm;
     double hi = p->row_wire_ohm < p->col_wire_ohm ? p->col_wire_ohm : p->row_wire_ohm;
     if (hi > 0 && lo < IRDROP_MIN_WIRE_OHM)
-        return fail(err, errlen, "irdrop: row_wire_ohm and col_wire_ohm must be both 0 (ideal "
+        return err_set(err, errlen, "irdrop: row_wire_ohm and col_wire_ohm must be both 0 (ideal "
                                  "lines) or both at least %g ohm, got %g and %g",
                     IRDROP_MIN_WIRE_OHM, p->row_wire_ohm, p->col_wire_ohm);
     return 0;
@@ -67,17 +57,17 @@ int irdrop_is_ideal(const irdrop_params *p)
 static int check_group(const irdrop_group *gr, int ldg, int ldt, char *err, size_t errlen)
 {
     if (!gr)
-        return fail(err, errlen, "irdrop: no group");
+        return err_set(err, errlen, "irdrop: no group");
     if (gr->n < 1 || gr->m < 1 || gr->n > 65536 || gr->m > 65536)
-        return fail(err, errlen, "irdrop: group must be 1-65536 rows x 1-65536 columns, got "
+        return err_set(err, errlen, "irdrop: group must be 1-65536 rows x 1-65536 columns, got "
                                  "n %d x m %d", gr->n, gr->m);
     if (gr->r0 < 0 || gr->array_rows < 1 || gr->r0 > gr->array_rows - gr->n)
-        return fail(err, errlen, "irdrop: rows r0 %d .. %lld outside the array's 0 .. %d",
+        return err_set(err, errlen, "irdrop: rows r0 %d .. %lld outside the array's 0 .. %d",
                     gr->r0, (long long)gr->r0 + gr->n - 1, gr->array_rows - 1);
     if (gr->c0 < 0)
-        return fail(err, errlen, "irdrop: c0 must be >= 0, got %d", gr->c0);
+        return err_set(err, errlen, "irdrop: c0 must be >= 0, got %d", gr->c0);
     if (ldg < gr->m || ldt < gr->m)
-        return fail(err, errlen, "irdrop: row strides ldg %d and ldt %d must be >= m %d", ldg,
+        return err_set(err, errlen, "irdrop: row strides ldg %d and ldt %d must be >= m %d", ldg,
                     ldt, gr->m);
     return 0;
 }
@@ -88,7 +78,7 @@ static int check_g(const float *g, int ldg, int n, int m, char *err, size_t errl
         for (int j = 0; j < m; j++) {
             float v = g[(size_t)i * ldg + j];
             if (!(v > 0 && v <= IRDROP_G_MAX))
-                return fail(err, errlen, "irdrop: g[%d][%d] = %g uS outside (0, %g]", i, j, v,
+                return err_set(err, errlen, "irdrop: g[%d][%d] = %g uS outside (0, %g]", i, j, v,
                             IRDROP_G_MAX);
         }
     return 0;
@@ -100,7 +90,7 @@ static int check_all(const irdrop_params *p, const irdrop_group *gr, const float
     if (irdrop_check(p, err, errlen) || check_group(gr, ldg, ldt, err, errlen))
         return -1;
     if (!g || !t)
-        return fail(err, errlen, "irdrop: no %s", g ? "output" : "conductances");
+        return err_set(err, errlen, "irdrop: no %s", g ? "output" : "conductances");
     return check_g(g, ldg, gr->n, gr->m, err, errlen);
 }
 
@@ -181,7 +171,7 @@ static int ladder_build(ladder *L, const irdrop_params *p, const irdrop_group *g
     L->gout = 1.0 / (tr ? row_lead : col_lead);
     L->y = malloc(sizeof(double) * (size_t)n * m);
     if (!L->y)
-        return fail(err, errlen, "irdrop: out of memory");
+        return err_set(err, errlen, "irdrop: out of memory");
     for (int i = 0; i < n; i++)
         for (int j = 0; j < m; j++) {
             size_t at = tr ? (size_t)(m - 1 - j) * n + (n - 1 - i) : (size_t)i * m + j;
@@ -330,7 +320,7 @@ static int exact_ladder(const ladder *L, const sink *s, char *err, size_t errlen
         free(B.a);
         free(B.first);
         free(x);
-        return fail(err, errlen, "irdrop: out of memory (%zu MB for the band)",
+        return err_set(err, errlen, "irdrop: out of memory (%zu MB for the band)",
                     B.nn * (size_t)(B.kd + 1) * sizeof(double) >> 20);
     }
     band_assemble(L, &B);
@@ -343,7 +333,7 @@ static int exact_ladder(const ladder *L, const sink *s, char *err, size_t errlen
     free(B.first);
     free(x);
     if (rc)
-        return fail(err, errlen, "irdrop: nodal matrix not positive definite (numerically)");
+        return err_set(err, errlen, "irdrop: nodal matrix not positive definite (numerically)");
     return 0;
 }
 
@@ -461,7 +451,7 @@ static int relax_init(relax *R, const ladder *L, char *err, size_t errlen)
                  1.0};
     if (!R->yc || !R->fr || !R->hr || !R->fc || !R->hc || !R->vr || !R->vc || !R->z) {
         relax_free(R);
-        return fail(err, errlen, "irdrop: out of memory");
+        return err_set(err, errlen, "irdrop: out of memory");
     }
     for (int a = 0; a < L->n; a++)
         for (int b = 0; b < L->m; b++)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 static void baseline_tap(const void *self, weight_tap *out)
 {
     const bl_model *m = &((const learner_baseline *)self)->m;
@@ -108,10 +110,8 @@ int learner_baseline_new(learner *out, const data_set *train, const data_set *te
                          const bl_config *cfg, char *err, size_t errlen)
 {
     learner_baseline *x = calloc(1, sizeof *x);
-    if (!x) {
-        snprintf(err, errlen, "baselines: out of memory");
-        return -1;
-    }
+    if (!x)
+        return err_set(err, errlen, "baselines: out of memory");
     if (bl_create(&x->m, nlayers, sizes, cfg->seed, err, errlen) < 0) {
         free(x);
         return -1;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 void mpcl_setup_default(mpcl_setup *s, const data_set *train, scenario scen)
 {
     memset(s, 0, sizeof *s);
@@ -52,10 +54,8 @@ static int mpcl_evaluate(void *self, int upto, double *acc, double *average, cha
         int bank = x->cfg.bn_task && net_bn_has(&x->n, j) ? j : -1;
         int right = metrics_eval(&x->n, bank, x->test, tk->test, tk->ntest, tk, x->cfg.scen,
                                  NULL);
-        if (right < 0) {
-            snprintf(err, errlen, "experiment: out of memory evaluating task %d", j + 1);
-            return -1;
-        }
+        if (right < 0)
+            return err_set(err, errlen, "experiment: out of memory evaluating task %d", j + 1);
         acc[j] = tk->ntest ? (double)right / tk->ntest : 0.0;
         counts[j] = tk->ntest;
     }
@@ -136,16 +136,12 @@ const learner_class learner_mpcl_class = {
 int learner_mpcl_new(learner *out, const data_set *train, const data_set *test,
                      const data_tasks *tasks, const mpcl_setup *s, char *err, size_t errlen)
 {
-    if (s->sizes[0] != train->dim || train->dim != test->dim) {
-        snprintf(err, errlen, "experiment: the net takes %d inputs, the data have %d",
-                 s->sizes[0], train->dim);
-        return -1;
-    }
+    if (s->sizes[0] != train->dim || train->dim != test->dim)
+        return err_set(err, errlen, "experiment: the net takes %d inputs, the data have %d",
+                       s->sizes[0], train->dim);
     learner_mpcl *x = calloc(1, sizeof *x);
-    if (!x) {
-        snprintf(err, errlen, "experiment: out of memory");
-        return -1;
-    }
+    if (!x)
+        return err_set(err, errlen, "experiment: out of memory");
     if (net_create(&x->n, s->nlayers, s->sizes, train->binary, s->init, s->seed, err,
                    errlen) < 0) {
         free(x);
@@ -154,8 +150,7 @@ int learner_mpcl_new(learner *out, const data_set *train, const data_set *test,
     if (optim_create(&x->o, &x->n, s->rule, s->lr) < 0) {
         net_free(&x->n);
         free(x);
-        snprintf(err, errlen, "experiment: out of memory");
-        return -1;
+        return err_set(err, errlen, "experiment: out of memory");
     }
     memcpy(x->o.m, s->m, sizeof x->o.m);
     x->train = train;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -27,16 +28,13 @@ static size_t layer_len(const noise_weights *w, int l)
 
 static int check_shape(int nlayers, const int *sizes, char *err, size_t errlen)
 {
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes) {
-        snprintf(err, errlen, "noise: need 1 to %d layers, got %d", NET_MAX_LAYERS, nlayers);
-        return -1;
-    }
+    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes)
+        return err_set(err, errlen, "noise: need 1 to %d layers, got %d", NET_MAX_LAYERS, nlayers);
     for (int l = 0; l <= nlayers; l++)
-        if (sizes[l] <= 0) {
-            snprintf(err, errlen, "noise: layer sizes must be positive, got %d at position %d",
-                     sizes[l], l);
-            return -1;
-        }
+        if (sizes[l] <= 0)
+            return err_set(err, errlen,
+                           "noise: layer sizes must be positive, got %d at position %d",
+                           sizes[l], l);
     return 0;
 }
 
@@ -54,8 +52,7 @@ static int weights_alloc(noise_weights *w, int nlayers, const int *sizes, char *
         w->w[l] = calloc(layer_len(w, l), sizeof(float));
         if (!w->w[l]) {
             noise_weights_free(w);
-            snprintf(err, errlen, "noise: out of memory");
-            return -1;
+            return err_set(err, errlen, "noise: out of memory");
         }
     }
     return 0;
@@ -63,19 +60,15 @@ static int weights_alloc(noise_weights *w, int nlayers, const int *sizes, char *
 
 static int check_net(const net *n, char *err, size_t errlen)
 {
-    if (!n) {
-        snprintf(err, errlen, "noise: no net");
-        return -1;
-    }
+    if (!n)
+        return err_set(err, errlen, "noise: no net");
     return check_shape(n->nlayers, n->sizes, err, errlen);
 }
 
 int noise_weights_binary(noise_weights *w, const net *n, char *err, size_t errlen)
 {
-    if (!w) {
-        snprintf(err, errlen, "noise: no weights to fill");
-        return -1;
-    }
+    if (!w)
+        return err_set(err, errlen, "noise: no weights to fill");
     if (check_net(n, err, errlen) || weights_alloc(w, n->nlayers, n->sizes, err, errlen))
         return -1;
     /* The packed bits are what inference uses (layer 0's float wb may lag wh). */
@@ -94,10 +87,8 @@ int noise_weights_binary(noise_weights *w, const net *n, char *err, size_t errle
 int noise_weights_float(noise_weights *w, int nlayers, const int *sizes,
                         const float *const *layers, char *err, size_t errlen)
 {
-    if (!w || !layers) {
-        snprintf(err, errlen, "noise: no %s", w ? "float layers" : "weights to fill");
-        return -1;
-    }
+    if (!w || !layers)
+        return err_set(err, errlen, "noise: no %s", w ? "float layers" : "weights to fill");
     if (weights_alloc(w, nlayers, sizes, err, errlen))
         return -1;
     for (int l = 0; l < nlayers; l++) {
@@ -111,12 +102,11 @@ int noise_weights_float(noise_weights *w, int nlayers, const int *sizes,
             wmax = fmaxf(wmax, fabsf(layers[l][i]));
         }
         if (!layers[l] || !(wmax > 0.0f)) {
-            snprintf(err, errlen, "noise: float layer %d %s", l + 1,
-                     !layers[l]      ? "is missing"
-                     : isnan(wmax)   ? "holds a non-finite weight"
-                                     : "is all zeros (no range to map onto the conductances)");
             noise_weights_free(w);
-            return -1;
+            return err_set(err, errlen, "noise: float layer %d %s", l + 1,
+                           !layers[l]      ? "is missing"
+                           : isnan(wmax)   ? "holds a non-finite weight"
+                                           : "is all zeros (no range to map onto the conductances)");
         }
         memcpy(w->w[l], layers[l], len * sizeof(float));
         w->wmax[l] = wmax;
@@ -140,36 +130,28 @@ static void inject_into(noise_weights *dst, const noise_weights *clean, double r
 
 static int check_weights(const noise_weights *w, char *err, size_t errlen)
 {
-    if (!w) {
-        snprintf(err, errlen, "noise: no weights");
-        return -1;
-    }
+    if (!w)
+        return err_set(err, errlen, "noise: no weights");
     if (check_shape(w->nlayers, w->sizes, err, errlen))
         return -1;
     for (int l = 0; l < w->nlayers; l++)
-        if (!w->w[l]) {
-            snprintf(err, errlen, "noise: weights of layer %d not allocated", l + 1);
-            return -1;
-        }
+        if (!w->w[l])
+            return err_set(err, errlen, "noise: weights of layer %d not allocated", l + 1);
     return 0;
 }
 
 static int check_rho(double rho, char *err, size_t errlen)
 {
-    if (!isfinite(rho) || rho < 0) {
-        snprintf(err, errlen, "noise: rho must be finite and >= 0, got %g", rho);
-        return -1;
-    }
+    if (!isfinite(rho) || rho < 0)
+        return err_set(err, errlen, "noise: rho must be finite and >= 0, got %g", rho);
     return 0;
 }
 
 int noise_inject(noise_weights *dst, const noise_weights *clean, double rho, rng *r,
                  char *err, size_t errlen)
 {
-    if (!dst || !r) {
-        snprintf(err, errlen, "noise: no %s", dst ? "generator" : "weights to fill");
-        return -1;
-    }
+    if (!dst || !r)
+        return err_set(err, errlen, "noise: no %s", dst ? "generator" : "weights to fill");
     if (check_weights(clean, err, errlen) || check_rho(rho, err, errlen))
         return -1;
     if (weights_alloc(dst, clean->nlayers, clean->sizes, err, errlen))
@@ -312,25 +294,19 @@ static int check_infer_args(const net *n, const noise_weights *w, const data_set
 {
     if (check_net(n, err, errlen) || check_weights(w, err, errlen))
         return -1;
-    if (w->nlayers != n->nlayers || memcmp(w->sizes, n->sizes, sizeof(int) * (n->nlayers + 1))) {
-        snprintf(err, errlen, "noise: the weights' layer sizes differ from the net's");
-        return -1;
-    }
-    if (!d || count < 0 || (count > 0 && !idx)) {
-        snprintf(err, errlen, "noise: evaluation needs a data set and %s",
-                 count < 0 ? "a count >= 0" : "example indices");
-        return -1;
-    }
-    if (d->dim != n->sizes[0] || (d->binary ? !d->bits : !d->bytes) || !d->labels) {
-        snprintf(err, errlen, "noise: data set of %d features (or empty) for a net of %d inputs",
-                 d->dim, n->sizes[0]);
-        return -1;
-    }
+    if (w->nlayers != n->nlayers || memcmp(w->sizes, n->sizes, sizeof(int) * (n->nlayers + 1)))
+        return err_set(err, errlen, "noise: the weights' layer sizes differ from the net's");
+    if (!d || count < 0 || (count > 0 && !idx))
+        return err_set(err, errlen, "noise: evaluation needs a data set and %s",
+                       count < 0 ? "a count >= 0" : "example indices");
+    if (d->dim != n->sizes[0] || (d->binary ? !d->bits : !d->bytes) || !d->labels)
+        return err_set(err, errlen,
+                       "noise: data set of %d features (or empty) for a net of %d inputs",
+                       d->dim, n->sizes[0]);
     for (int k = 0; k < count; k++)
-        if (idx[k] < 0 || idx[k] >= d->n) {
-            snprintf(err, errlen, "noise: example index %d out of range 0-%d", idx[k], d->n - 1);
-            return -1;
-        }
+        if (idx[k] < 0 || idx[k] >= d->n)
+            return err_set(err, errlen,
+                           "noise: example index %d out of range 0-%d", idx[k], d->n - 1);
     return 0;
 }
 
@@ -359,10 +335,8 @@ int noise_infer(const net *n, const noise_weights *w, int bank, const data_set *
 {
     if (check_infer_args(n, w, d, idx, count, err, errlen))
         return -1;
-    if (!out) {
-        snprintf(err, errlen, "noise: no place for the logits");
-        return -1;
-    }
+    if (!out)
+        return err_set(err, errlen, "noise: no place for the logits");
     if (count == 0)
         return 0;
     fwd_job job;
@@ -383,11 +357,9 @@ int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d
     if (check_infer_args(n, w, d, idx, count, err, errlen))
         return -1;
     int nout = n->sizes[n->nlayers];
-    if (!t || nout > 16) {
-        snprintf(err, errlen, t ? "noise: at most 16 outputs, got %d" : "noise: no task",
-                 nout);
-        return -1;
-    }
+    if (!t || nout > 16)
+        return err_set(err, errlen, t ? "noise: at most 16 outputs, got %d" : "noise: no task",
+                       nout);
     enum { CHUNK = 4096 }; /* bounds the logits held at once, as metrics_eval does */
     fwd_job job;
     float *folded = NULL;
@@ -401,23 +373,18 @@ int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d
     }
     free(logits);
     free(folded);
-    if (rc < 0) {
-        snprintf(err, errlen, "noise: out of memory");
-        return -1;
-    }
+    if (rc < 0)
+        return err_set(err, errlen, "noise: out of memory");
     return right;
 }
 
 static int check_taskset(const noise_taskset *ts, char *err, size_t errlen)
 {
-    if (!ts || !ts->test || !ts->tasks) {
-        snprintf(err, errlen, "noise: no task set (test data and tasks)");
-        return -1;
-    }
-    if (ts->upto < 1 || ts->upto > ts->tasks->ntasks) {
-        snprintf(err, errlen, "noise: upto must be 1-%d, got %d", ts->tasks->ntasks, ts->upto);
-        return -1;
-    }
+    if (!ts || !ts->test || !ts->tasks)
+        return err_set(err, errlen, "noise: no task set (test data and tasks)");
+    if (ts->upto < 1 || ts->upto > ts->tasks->ntasks)
+        return err_set(err, errlen,
+                       "noise: upto must be 1-%d, got %d", ts->tasks->ntasks, ts->upto);
     return 0;
 }
 
@@ -426,10 +393,8 @@ int noise_accuracy(const net *n, const noise_weights *w, const noise_taskset *ts
 {
     if (check_taskset(ts, err, errlen))
         return -1;
-    if (!acc) {
-        snprintf(err, errlen, "noise: no place for the accuracy");
-        return -1;
-    }
+    if (!acc)
+        return err_set(err, errlen, "noise: no place for the accuracy");
     long right = 0, total = 0;
     for (int j = 0; j < ts->upto; j++) {
         const data_task *tk = &ts->tasks->task[j];
@@ -451,20 +416,17 @@ int noise_accuracy(const net *n, const noise_weights *w, const noise_taskset *ts
 
 int noise_rho_grid(double step, double *rho, int cap, char *err, size_t errlen)
 {
-    if (!isfinite(step) || step < 1e-6 || step > 1) {
-        snprintf(err, errlen, "noise: rho step must be in [1e-6, 1], got %g", step);
-        return -1;
-    }
+    if (!isfinite(step) || step < 1e-6 || step > 1)
+        return err_set(err, errlen, "noise: rho step must be in [1e-6, 1], got %g", step);
     int n = (int)floor(1.0 / step + 1e-9) + 1; /* 0, step, ..., the last multiple <= 1 */
     int add_one = (n - 1) * step < 1.0 - 1e-9;
     int total = n + add_one;
     if (!rho)
         return total;
-    if (cap < total) {
-        snprintf(err, errlen, "noise: the rho grid of step %g has %d points, room for %d", step,
-                 total, cap);
-        return -1;
-    }
+    if (cap < total)
+        return err_set(err, errlen,
+                       "noise: the rho grid of step %g has %d points, room for %d", step,
+                       total, cap);
     for (int i = 0; i < n; i++)
         rho[i] = i * step;
     if (!add_one)
@@ -479,11 +441,10 @@ static int check_sweep(const noise_weights *clean, const double *rho, int nrho, 
 {
     if (check_weights(clean, err, errlen))
         return -1;
-    if (!rho || !acc || nrho < 1 || draws < 1) {
-        snprintf(err, errlen, "noise: a sweep needs rho values and room for the accuracies, "
-                              "nrho >= 1 and draws >= 1 (got nrho %d, draws %d)", nrho, draws);
-        return -1;
-    }
+    if (!rho || !acc || nrho < 1 || draws < 1)
+        return err_set(err, errlen,
+                       "noise: a sweep needs rho values and room for the accuracies, nrho >= 1 "
+                       "and draws >= 1 (got nrho %d, draws %d)", nrho, draws);
     for (int i = 0; i < nrho; i++)
         if (check_rho(rho[i], err, errlen))
             return -1;
@@ -508,10 +469,8 @@ int noise_sweep(const noise_weights *clean, const double *rho, int nrho, int dra
 {
     if (check_sweep(clean, rho, nrho, draws, acc, err, errlen))
         return -1;
-    if (!eval) {
-        snprintf(err, errlen, "noise: a sweep needs an evaluation function");
-        return -1;
-    }
+    if (!eval)
+        return err_set(err, errlen, "noise: a sweep needs an evaluation function");
     noise_weights noisy;
     double *v = malloc(sizeof(double) * draws);
     if (!v || weights_alloc(&noisy, clean->nlayers, clean->sizes, err, errlen)) {
@@ -577,21 +536,15 @@ int noise_sweep_net(const net *n, const noise_taskset *ts, const double *rho, in
 int noise_tolerance(const double *rho, const double *acc, int nrho, double level, double *tol,
                     char *err, size_t errlen)
 {
-    if (!rho || !acc || !tol || nrho < 1) {
-        snprintf(err, errlen, "noise: tolerance needs rho, accuracies and nrho >= 1 (got %d)",
-                 nrho);
-        return -1;
-    }
-    if (!(level > 0 && level < 1)) {
-        snprintf(err, errlen, "noise: tolerance level must be in (0, 1), got %g", level);
-        return -1;
-    }
+    if (!rho || !acc || !tol || nrho < 1)
+        return err_set(err, errlen, "noise: tolerance needs rho, accuracies and nrho >= 1 (got %d)",
+                       nrho);
+    if (!(level > 0 && level < 1))
+        return err_set(err, errlen, "noise: tolerance level must be in (0, 1), got %g", level);
     for (int i = 0; i < nrho; i++) {
-        if (!isfinite(rho[i]) || !isfinite(acc[i]) || (i > 0 && rho[i] <= rho[i - 1])) {
-            snprintf(err, errlen, "noise: rho must increase and values be finite (point %d: "
-                                  "rho %g, accuracy %g)", i, rho[i], acc[i]);
-            return -1;
-        }
+        if (!isfinite(rho[i]) || !isfinite(acc[i]) || (i > 0 && rho[i] <= rho[i - 1]))
+            return err_set(err, errlen, "noise: rho must increase and values be finite (point %d: "
+                                        "rho %g, accuracy %g)", i, rho[i], acc[i]);
     }
     for (int i = 0; i < nrho; i++) {
         if (acc[i] > level)

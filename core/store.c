@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include "error.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -88,9 +89,8 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
     unsigned char head[HEADER];
     if (fstat(fileno(f), &st) < 0 || fread(head, 1, HEADER, f) != HEADER ||
         memcmp(head, MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s: not an MPCL Lab file (bad or missing header)", path);
         fclose(f);
-        return -1;
+        return err_set(err, errlen, "%s: not an MPCL Lab file (bad or missing header)", path);
     }
     uint32_t v, crc;
     uint64_t l;
@@ -98,18 +98,16 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
     memcpy(&l, head + 28, 8);
     memcpy(&crc, head + 36, 4);
     if (v != STORE_VERSION) {
-        snprintf(err, errlen, "%s: container version %u, this lab reads version %d", path, v,
-                 STORE_VERSION);
         fclose(f);
-        return -1;
+        return err_set(err, errlen, "%s: container version %u, this lab reads version %d", path, v,
+                       STORE_VERSION);
     }
     memcpy(kind, head + 12, 16);
     kind[16] = '\0';
     if ((uint64_t)st.st_size != HEADER + l) {
-        snprintf(err, errlen, "%s: truncated or padded: header says %llu payload bytes, file "
-                 "has %lld", path, (unsigned long long)l, (long long)st.st_size - HEADER);
         fclose(f);
-        return -1;
+        return err_set(err, errlen, "%s: truncated or padded: header says %llu payload bytes, file "
+                       "has %lld", path, (unsigned long long)l, (long long)st.st_size - HEADER);
     }
     void *p = malloc(l ? (size_t)l : 1);
     if (!p || fread(p, 1, (size_t)l, f) != l) {
@@ -120,9 +118,8 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
     }
     fclose(f);
     if (crc_of(p, (size_t)l) != crc) {
-        snprintf(err, errlen, "%s: checksum mismatch (the file is damaged)", path);
         free(p);
-        return -1;
+        return err_set(err, errlen, "%s: checksum mismatch (the file is damaged)", path);
     }
     *payload = p;
     *len = (size_t)l;
@@ -190,8 +187,7 @@ int store_save_net(const char *path, const net *n, char *err, size_t errlen)
         put(&b, n->banks, sizeof(float) * bank_floats(n) * n->nbanks);
     if (b.oom) {
         free(b.p);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
+        return err_set(err, errlen, "%s: out of memory", path);
     }
     int rc = store_write(path, "net", b.p, b.len, err, errlen);
     free(b.p);
@@ -222,23 +218,18 @@ static int check_net_header(int nl, const int *sizes, float eps, float mom, size
 {
     uint64_t need = 4; /* nbanks */
     for (int l = 0; l <= nl; l++)
-        if (sizes[l] < 1 || sizes[l] > 65536) {
-            snprintf(err, errlen, "net layer size %d at position %d (1 to 65536 allowed)",
-                     sizes[l], l + 1);
-            return -1;
-        }
+        if (sizes[l] < 1 || sizes[l] > 65536)
+            return err_set(err, errlen, "net layer size %d at position %d (1 to 65536 allowed)",
+                           sizes[l], l + 1);
     for (int l = 0; l < nl; l++) /* wh, gamma, beta, mean, var: < 2^35 bytes per layer */
         need += 4 * ((uint64_t)sizes[l] * (uint64_t)sizes[l + 1] + 4 * (uint64_t)sizes[l + 1]);
-    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom <= 1)) {
-        snprintf(err, errlen, "net batch-norm constants eps %g, momentum %g (eps in (0, 1) and "
-                 "momentum in [0, 1] expected)", (double)eps, (double)mom);
-        return -1;
-    }
-    if (need > left) {
-        snprintf(err, errlen, "net payload too short for a %d-layer net: %zu bytes after the "
-                 "header, the layers need %llu", nl, left, (unsigned long long)need);
-        return -1;
-    }
+    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom <= 1))
+        return err_set(err, errlen,
+                       "net batch-norm constants eps %g, momentum %g (eps in (0, 1) and "
+                       "momentum in [0, 1] expected)", (double)eps, (double)mom);
+    if (need > left)
+        return err_set(err, errlen, "net payload too short for a %d-layer net: %zu bytes after the "
+                       "header, the layers need %llu", nl, left, (unsigned long long)need);
     return 0;
 }
 
@@ -248,34 +239,24 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
     int32_t v, nl, sizes[NET_MAX_LAYERS + 1], bin, nbanks;
     float eps, mom;
     memset(n, 0, sizeof *n);
-    if (get(&r, &v, 4) < 0 || get(&r, &nl, 4) < 0) {
-        snprintf(err, errlen, "net payload too short");
-        return -1;
-    }
-    if (v != STORE_NET_VERSION) {
-        snprintf(err, errlen, "net format version %d, this lab reads version %d", v,
-                 STORE_NET_VERSION);
-        return -1;
-    }
-    if (nl < 1 || nl > NET_MAX_LAYERS) {
-        snprintf(err, errlen, "net with %d layers (1 to %d allowed)", nl, NET_MAX_LAYERS);
-        return -1;
-    }
+    if (get(&r, &v, 4) < 0 || get(&r, &nl, 4) < 0)
+        return err_set(err, errlen, "net payload too short");
+    if (v != STORE_NET_VERSION)
+        return err_set(err, errlen, "net format version %d, this lab reads version %d", v,
+                       STORE_NET_VERSION);
+    if (nl < 1 || nl > NET_MAX_LAYERS)
+        return err_set(err, errlen, "net with %d layers (1 to %d allowed)", nl, NET_MAX_LAYERS);
     if (get(&r, sizes, 4 * (size_t)(nl + 1)) < 0 || get(&r, &bin, 4) < 0 ||
-        get(&r, &eps, 4) < 0 || get(&r, &mom, 4) < 0) {
-        snprintf(err, errlen, "net payload too short");
-        return -1;
-    }
+        get(&r, &eps, 4) < 0 || get(&r, &mom, 4) < 0)
+        return err_set(err, errlen, "net payload too short");
     int isz[NET_MAX_LAYERS + 1];
     for (int l = 0; l <= nl; l++)
         isz[l] = sizes[l];
     if (check_net_header(nl, isz, eps, mom, r.len - r.pos, err, errlen) < 0)
         return -1;
     char cerr[160];
-    if (net_create(n, nl, isz, bin != 0, 1.0f, 0, cerr, sizeof cerr) < 0) {
-        snprintf(err, errlen, "%s", cerr);
-        return -1;
-    }
+    if (net_create(n, nl, isz, bin != 0, 1.0f, 0, cerr, sizeof cerr) < 0)
+        return err_set(err, errlen, "%s", cerr);
     n->bn_eps = eps;
     n->bn_momentum = mom;
     for (int l = 0; l < nl; l++) {
@@ -290,9 +271,8 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
     if (get(&r, &nbanks, 4) < 0)
         goto short_payload;
     if (nbanks < 0 || nbanks > 64) {
-        snprintf(err, errlen, "net with %d batch-norm banks (0 to 64 allowed)", nbanks);
         net_free(n);
-        return -1;
+        return err_set(err, errlen, "net with %d batch-norm banks (0 to 64 allowed)", nbanks);
     }
     if (nbanks > 0) {
         size_t bytes = sizeof(float) * bank_floats(n) * (size_t)nbanks;
@@ -300,25 +280,22 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
             goto short_payload;
         n->banks = malloc(bytes);
         if (!n->banks) {
-            snprintf(err, errlen, "out of memory");
             net_free(n);
-            return -1;
+            return err_set(err, errlen, "out of memory");
         }
         n->nbanks = nbanks;
         if (get(&r, n->banks, bytes) < 0)
             goto short_payload;
     }
     if (r.pos != r.len) {
-        snprintf(err, errlen, "net payload has %zu bytes after the net", r.len - r.pos);
         net_free(n);
-        return -1;
+        return err_set(err, errlen, "net payload has %zu bytes after the net", r.len - r.pos);
     }
     net_sync_binary(n);
     return 0;
 short_payload:
-    snprintf(err, errlen, "net payload too short for a %d-layer net", nl);
     net_free(n);
-    return -1;
+    return err_set(err, errlen, "net payload too short for a %d-layer net", nl);
 }
 
 int store_load_net(const char *path, net *n, char *err, size_t errlen)
@@ -332,9 +309,8 @@ int store_load_net(const char *path, net *n, char *err, size_t errlen)
     if (strcmp(kind, "net")) {
         char shown[16 * 4 + 1]; /* the kind is bytes from the file: never raw to a terminal */
         fileio_printable(shown, sizeof shown, kind, 16);
-        snprintf(err, errlen, "%s: holds a '%s', not a net", path, shown);
         free(p);
-        return -1;
+        return err_set(err, errlen, "%s: holds a '%s', not a net", path, shown);
     }
     int rc = store_net_decode(p, len, n, derr, sizeof derr);
     if (rc < 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "kernels.h"
 #include "rng.h"
 #include "tap.h"
@@ -117,21 +118,15 @@ static void gather_rows(void *ud, int begin, int end)
 static int train_check(const net *n, const data_set *train, const data_tasks *tasks, int t,
                        const train_config *cfg, char *err, size_t errlen)
 {
-    if (t < 0 || t >= tasks->ntasks) {
-        snprintf(err, errlen, "train: task %d out of range 1-%d", t + 1, tasks->ntasks);
-        return -1;
-    }
-    if (cfg->batch < 2 || cfg->epochs < 1) {
-        snprintf(err, errlen, "train: batch must be >= 2 and epochs >= 1 (got %d, %d)",
-                 cfg->batch, cfg->epochs);
-        return -1;
-    }
-    if (n->sizes[0] != train->dim || n->sizes[n->nlayers] != scenario_outputs(cfg->scen)) {
-        snprintf(err, errlen, "train: net is %d->%d but the data have %d inputs and the %s "
-                 "scenario needs %d outputs", n->sizes[0], n->sizes[n->nlayers], train->dim,
-                 scenario_name(cfg->scen), scenario_outputs(cfg->scen));
-        return -1;
-    }
+    if (t < 0 || t >= tasks->ntasks)
+        return err_set(err, errlen, "train: task %d out of range 1-%d", t + 1, tasks->ntasks);
+    if (cfg->batch < 2 || cfg->epochs < 1)
+        return err_set(err, errlen, "train: batch must be >= 2 and epochs >= 1 (got %d, %d)",
+                       cfg->batch, cfg->epochs);
+    if (n->sizes[0] != train->dim || n->sizes[n->nlayers] != scenario_outputs(cfg->scen))
+        return err_set(err, errlen, "train: net is %d->%d but the data have %d inputs and the %s "
+                       "scenario needs %d outputs", n->sizes[0], n->sizes[n->nlayers], train->dim,
+                       scenario_name(cfg->scen), scenario_outputs(cfg->scen));
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "fileio.h"
 #include "mpi/module.h"
 
@@ -154,19 +155,16 @@ int sweep_mpi_start(char *err, size_t errlen)
     void *h = open_module(tried, sizeof tried);
     if (!h) {
         const char *why = dlerror();
-        snprintf(err, errlen, "started by mpirun, but the MPI module mpcl-mpi.so cannot be "
-                 "loaded (%s: %s; looked beside the program, one folder up and in "
-                 "../lib/mpcl/; MPCL_MPI_MODULE names another): make builds it when Open MPI "
-                 "is installed (make deps)", tried, why ? why : "not found");
-        return -1;
+        return err_set(err, errlen, "started by mpirun, but the MPI module mpcl-mpi.so cannot be "
+                       "loaded (%s: %s; looked beside the program, one folder up and in "
+                       "../lib/mpcl/; MPCL_MPI_MODULE names another): make builds it when Open MPI "
+                       "is installed (make deps)", tried, why ? why : "not found");
     }
     const mpcl_mpi_api *(*get)(void) = (const mpcl_mpi_api *(*)(void))dlsym(h, "mpcl_mpi_module");
     const mpcl_mpi_api *api = get ? get() : NULL;
-    if (!api || api->abi != MPCL_MPI_ABI) {
-        snprintf(err, errlen, "%s: not an MPI module of this lab (ABI %d expected)", tried,
-                 MPCL_MPI_ABI);
-        return -1;
-    }
+    if (!api || api->abi != MPCL_MPI_ABI)
+        return err_set(err, errlen, "%s: not an MPI module of this lab (ABI %d expected)", tried,
+                       MPCL_MPI_ABI);
     if (api->init(&mpi_rank, &mpi_size, err, errlen) < 0)
         return -1;
     mpi = api;
