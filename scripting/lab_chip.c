@@ -491,7 +491,7 @@ static chipmeter_cell *retention_cells(lua_State *L, lab_chip *lc, int *n)
  * memory) leaves them to the collector. */
 #define RETENTION_MT "lab.chip.retention"
 
-static int retention_gc(lua_State *L)
+static int l_retention_gc(lua_State *L)
 {
     chipmeter_retention_free(luaL_checkudata(L, 1, RETENTION_MT));
     return 0;
@@ -779,7 +779,7 @@ void lab_chip_open(lua_State *L, int lab)
     lua_setfield(L, -2, "open");
     lua_setfield(L, lab, "chip");
     luaL_newmetatable(L, RETENTION_MT); /* internal: never handed to Lua code */
-    lua_pushcfunction(L, retention_gc);
+    lua_pushcfunction(L, l_retention_gc);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     lab_finetune_open(L, lab);
