@@ -10,12 +10,18 @@ CFLAGS  ?= -O3 -g
 # would then depend on the instruction set: core/isa.h).
 MPCL_CFLAGS := -DMPCL_VERSION=\"0.3.0\" -std=c11 -ffp-contract=off -fno-math-errno -fno-ipa-pure-const \
            -fno-ipa-modref -Wall -Wextra \
-           -Werror -D_GNU_SOURCE -D_XOPEN_SOURCE_EXTENDED -pthread -Icore -Iplugins -Iscripting -Isessions -Iconsole \
+           -Werror -D_GNU_SOURCE -D_XOPEN_SOURCE_EXTENDED -pthread \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS) $(MPCL_CFLAGS)
+# The project's headers: every folder's for every file, except core/'s own files, which see
+# only core/ (the engine includes nothing from the folders built on it: the compiler checks;
+# pattern-specific INCLUDES below).
+INCLUDES = -Icore -Iplugins -Iscripting -Isessions -Iconsole
+ALL_CFLAGS = $(CFLAGS) $(MPCL_CFLAGS) $(INCLUDES)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread -ldl
 B       := build
 
+# core/ is the engine (and the chip interface, chip.h); plugins/ the chip backends (sim, link,
+# wire): both go into libmpcl.a.
 CORE_SRC := $(wildcard core/*.c plugins/*.c)
 LAB_SRC  := $(wildcard scripting/*.c sessions/*.c console/*.c)
 APP_SRC  := $(filter-out app/chipd.c,$(wildcard app/*.c))
@@ -27,6 +33,8 @@ LAB_OBJ  := $(LAB_SRC:%.c=$(B)/obj/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(B)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 ASAN_TESTS := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+
+$(B)/obj/core/%.o $(B)/asan/obj/core/%.o $(B)/fuzz/obj/core/%.o: INCLUDES = -Icore
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -168,8 +176,8 @@ FUZZ_SRC_luaopts := $(CORE_SRC) $(LAB_SRC)
 FUZZ_SRC_journal := sessions/journal.c $(CORE_SRC)
 FUZZ_TIME ?= 120
 # clang has no -fno-ipa-* (GCC-only) and warns differently: MPCL_CFLAGS less those, no -Werror.
-FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
-           $(filter-out -fno-ipa-pure-const -fno-ipa-modref -Werror,$(MPCL_CFLAGS))
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+           $(filter-out -fno-ipa-pure-const -fno-ipa-modref -Werror,$(MPCL_CFLAGS)) $(INCLUDES)
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(B)/fuzz-%) $(FUZZ_TARGETS:%=$(B)/fuzz-%-replay)
 # $(call fuzz_objs,DIR,NAME): target NAME's objects under build/DIR (a function, so that its %
 # is not the pattern rules' stem).
@@ -198,7 +206,7 @@ $(B)/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,fuzz/obj,$$*)
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 # Shared libraries for the plugin loader's tests.
-$(B)/tests/%.so: tests/unit/%.c plugins/chip.h Makefile
+$(B)/tests/%.so: tests/unit/%.c core/chip.h Makefile
 	@mkdir -p $(dir $@)
 	@echo "  SO      $@"
 	@$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<

@@ -1,4 +1,4 @@
-/* chipnet: a trained net on a chip (plugins/chip.h). Its weight layers are placed on the
+/* chipnet: a trained net on a chip (core/chip.h). Its weight layers are placed on the
  * array and programmed as differential pairs (+1: positive cell LRS, negative cell HRS;
  * -1 the other way round); inference runs every layer's product on the chip with
  * parallelism p, and batch norm and sign digitally on the host, as on the paper's board:

@@ -154,7 +154,7 @@ void lab_push_evaluation(lua_State *L, const char *what, const char *split, cons
 /* Append one record line ("step task=1 average=0.987100 ..."). */
 void lab_record(lua_State *L, const char *fmt, ...);
 
-/* ---- noise sweeps as jobs (lab_chip.c), for nets and baselines ---- */
+/* ---- noise sweeps as jobs (lab_noise.c), for nets and baselines ---- */
 /* Sweeps a model (a copy the job owns) as noise_sweep_net does. */
 typedef int (*lab_sweep_fn)(const void *model, const noise_taskset *ts, const double *rho,
                             int nrho, int draws, uint64_t seed, const volatile int *cancel,
@@ -172,7 +172,9 @@ void lab_noise_job_submit(lua_State *L, lab_noise_job *c, const char *name,
                           lab_sweep_fn sweep, void (*free_model)(void *), noise_taskset ts,
                           int keep1, int keep2);
 
-/* lab.chip, lab.finetune, lab.noise_sweep, lab.energy, lab.ops (lab_chip.c). */
+/* lab.chip (lab_chip.c), lab.finetune (lab_finetune.c), lab.noise_sweep (lab_noise.c),
+ * lab.energy and lab.ops (lab_energy.c): one entry point, lab_chip_open, sets them all into
+ * the lab table at index lab. */
 void lab_chip_open(lua_State *L, int lab);
 
 /* lab.baseline (lab_baseline.c): registers the class and sets the function into the lab

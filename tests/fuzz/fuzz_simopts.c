@@ -1,4 +1,4 @@
-/* Fuzz target for chip URIs and the simulated chip's options: chip_open (plugins/chip.c)
+/* Fuzz target for chip URIs and the simulated chip's options: chip_open (core/chip.c)
  * dispatching on the URI, and sim.c's option parsing behind "sim:key=value,...".
  *
  * The input, up to its first NUL, is the URI, made cheap and safe by fuzz_sim_uri

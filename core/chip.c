@@ -1,3 +1,5 @@
+/* chip: opening a chip by URI (sim, link, plugin) and the checked chip_* calls of chip.h
+ * that every caller goes through; the backends themselves are in plugins/. */
 #include "chip.h"
 #include "fileio.h"
 

@@ -13,6 +13,10 @@
  * (array index, rectangles inside the array, p, layer numbers) so that backends may trust
  * theirs, and turn a backend's failure into a one-line message naming the chip.
  *
+ * The interface lives in core/ (the engine's chipnet and finetune work through it); the
+ * backends in plugins/: chip.c reaches the built-in ones only through chip_sim_backend()
+ * and chip_link_backend() below, resolved when libmpcl.a is linked.
+ *
  * The model of a chip: two arrays of rows x cols cells (array 0 holds the positive and
  * array 1 the negative cell of each differential pair), cells addressed (row, col) from 0.
  * Cell operations: forming, set and reset pulses; write-verify of a block to LRS/HRS
