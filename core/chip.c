@@ -1,6 +1,7 @@
 /* chip: opening a chip by URI (sim, link, plugin) and the checked chip_* calls of chip.h
  * that every caller goes through; the backends themselves are in plugins/. */
 #include "chip.h"
+#include "error.h"
 #include "fileio.h"
 
 #include <dlfcn.h>
@@ -22,18 +23,14 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
     char path[4096];
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-    if (n == 0 || n >= sizeof path) {
-        snprintf(err, errlen, "chip plugin: give a library path (plugin:/path/lib.so)");
-        return -1;
-    }
+    if (n == 0 || n >= sizeof path)
+        return err_set(err, errlen, "chip plugin: give a library path (plugin:/path/lib.so)");
     memcpy(path, spec, n);
     path[n] = '\0';
     *options = colon ? colon + 1 : "";
     c->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!c->dl) {
-        snprintf(err, errlen, "chip plugin %s: %s", path, dlerror());
-        return -1;
-    }
+    if (!c->dl)
+        return err_set(err, errlen, "chip plugin %s: %s", path, dlerror());
     const chip_backend *(*entry)(void);
     *(void **)&entry = dlsym(c->dl, "mpcl_chip_backend");
     const chip_backend *be = entry ? entry() : NULL;
@@ -70,11 +67,9 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     /* A URI is text: a control byte is refused before anything echoes it to a terminal. */
     for (const char *p = uri; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, errlen, "chip URI: a control byte (\\x%02x) at offset %d",
-                     (unsigned char)*p, (int)(p - uri));
-            return -1;
-        }
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return err_set(err, errlen, "chip URI: a control byte (\\x%02x) at offset %d",
+                           (unsigned char)*p, (int)(p - uri));
     /* For messages: bytes beyond ASCII (a UTF-8 path) shown as \xNN. */
     fileio_printable(c->uri, sizeof c->uri, uri, strlen(uri));
     const char *options = "";
@@ -88,9 +83,9 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
         if (open_plugin(c, uri + 7, &options, err, errlen) < 0)
             return -1;
     } else {
-        snprintf(err, errlen, "chip '%s': unknown kind (sim, sim:id=N,..., "
-                              "tcp://HOST:PORT, serial:/dev/ttyX or plugin:/path/lib.so)", c->uri);
-        return -1;
+        return err_set(err, errlen,
+                       "chip '%s': unknown kind (sim, sim:id=N,..., "
+                       "tcp://HOST:PORT, serial:/dev/ttyX or plugin:/path/lib.so)", c->uri);
     }
     char berr[400];
     if (c->be->open(options, &c->state, berr, sizeof berr) < 0) {
@@ -116,8 +111,7 @@ void chip_close(chip *c)
 /* A backend's message, prefixed with the chip. */
 static int fail(const chip *c, const char *what, const char *berr, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "chip %s: %s: %s", c->uri, what, berr);
-    return -1;
+    return err_set(err, errlen, "chip %s: %s: %s", c->uri, what, berr);
 }
 
 #define NEED(cap, what)                                                                     \
@@ -134,22 +128,19 @@ static int check_rect(const chip *c, chip_rect r, char *err, size_t errlen)
     /* Subtractions, not row0 + rows: a caller's INT_MAX must not overflow the check. */
     if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 || r.row0 > c->info.rows ||
         r.col0 > c->info.cols || r.rows > c->info.rows - r.row0 ||
-        r.cols > c->info.cols - r.col0) {
-        snprintf(err, errlen, "chip %s: block at (%d, %d) of %d x %d cells leaves the %d x %d "
-                              "array", c->uri, r.row0, r.col0, r.rows, r.cols, c->info.rows,
-                 c->info.cols);
-        return -1;
-    }
+        r.cols > c->info.cols - r.col0)
+        return err_set(err, errlen,
+                       "chip %s: block at (%d, %d) of %d x %d cells leaves the %d x %d "
+                       "array", c->uri, r.row0, r.col0, r.rows, r.cols, c->info.rows,
+                       c->info.cols);
     return 0;
 }
 
 static int check_array(const chip *c, int array, char *err, size_t errlen)
 {
-    if (array != CHIP_POS && array != CHIP_NEG) {
-        snprintf(err, errlen, "chip %s: array %d does not exist (0 positive, 1 negative)",
-                 c->uri, array);
-        return -1;
-    }
+    if (array != CHIP_POS && array != CHIP_NEG)
+        return err_set(err, errlen, "chip %s: array %d does not exist (0 positive, 1 negative)",
+                       c->uri, array);
     return 0;
 }
 
@@ -161,11 +152,9 @@ int chip_pulse(chip *c, int array, int row, int col, chip_pulse_kind kind, float
     if (check_array(c, array, err, errlen) < 0 || check_rect(c, r, err, errlen) < 0)
         return -1;
     if (kind < CHIP_FORM || kind > CHIP_RESET || !(amplitude_v >= 0 && amplitude_v <= 10) ||
-        !(width_s > 0 && width_s <= 1)) {
-        snprintf(err, errlen, "chip %s: pulse needs a kind (form, set, reset), 0-10 V and a "
-                              "width in (0, 1] s", c->uri);
-        return -1;
-    }
+        !(width_s > 0 && width_s <= 1))
+        return err_set(err, errlen, "chip %s: pulse needs a kind (form, set, reset), 0-10 V and a "
+                                    "width in (0, 1] s", c->uri);
     char berr[400];
     if (c->be->pulse(c->state, array, row, col, kind, amplitude_v, width_s, berr, sizeof berr))
         return fail(c, "pulse", berr, err, errlen);
@@ -182,11 +171,9 @@ int chip_program(chip *c, int array, chip_rect r, const uint8_t *target, const c
     chip_verify_default(&dv);
     if (!v)
         v = &dv;
-    if (!(v->tol > 0 && v->tol < 0.5f) || v->max_pulses < 1 || v->max_pulses > 1000) {
-        snprintf(err, errlen, "chip %s: verify tolerance must be in (0, 0.5) and the pulse "
-                              "limit 1-1000", c->uri);
-        return -1;
-    }
+    if (!(v->tol > 0 && v->tol < 0.5f) || v->max_pulses < 1 || v->max_pulses > 1000)
+        return err_set(err, errlen, "chip %s: verify tolerance must be in (0, 0.5) and the pulse "
+                                    "limit 1-1000", c->uri);
     chip_report dummy;
     char berr[400];
     if (c->be->program(c->state, array, r, target, v, rep ? rep : &dummy, failed, berr,
@@ -209,22 +196,19 @@ int chip_read(chip *c, int array, chip_rect r, float *g, char *err, size_t errle
 int chip_place(chip *c, int nlayers, const chip_rect *at, char *err, size_t errlen)
 {
     NEED(CHIP_CAP_VMM, "run layers");
-    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS) {
-        snprintf(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
-                 nlayers);
-        return -1;
-    }
+    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS)
+        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
+                       nlayers);
     for (int l = 0; l < nlayers; l++) {
         if (check_rect(c, at[l], err, errlen) < 0)
             return -1;
         for (int k = 0; k < l; k++) {
             const chip_rect *a = &at[l], *b = &at[k];
             if (a->row0 < b->row0 + b->rows && b->row0 < a->row0 + a->rows &&
-                a->col0 < b->col0 + b->cols && b->col0 < a->col0 + a->cols) {
-                snprintf(err, errlen, "chip %s: layers %d and %d overlap on the array", c->uri,
-                         k + 1, l + 1);
-                return -1;
-            }
+                a->col0 < b->col0 + b->cols && b->col0 < a->col0 + a->cols)
+                return err_set(err, errlen,
+                               "chip %s: layers %d and %d overlap on the array", c->uri,
+                               k + 1, l + 1);
         }
     }
     char berr[400];
@@ -239,28 +223,24 @@ int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t err
 {
     /* Shelves: left to right; a new shelf below the tallest layer of the last one. */
     chip_rect at[CHIP_MAX_LAYERS];
-    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS) {
-        snprintf(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
-                 nlayers);
-        return -1;
-    }
+    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS)
+        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
+                       nlayers);
     int row = 0, col = 0, shelf = 0;
     for (int l = 0; l < nlayers; l++) {
         int rows = sizes[l], cols = sizes[l + 1];
-        if (rows < 1 || cols < 1 || rows > c->info.rows || cols > c->info.cols) {
-            snprintf(err, errlen, "chip %s: layer %d (%d x %d) is larger than the %d x %d array",
-                     c->uri, l + 1, rows, cols, c->info.rows, c->info.cols);
-            return -1;
-        }
+        if (rows < 1 || cols < 1 || rows > c->info.rows || cols > c->info.cols)
+            return err_set(err, errlen,
+                           "chip %s: layer %d (%d x %d) is larger than the %d x %d array",
+                           c->uri, l + 1, rows, cols, c->info.rows, c->info.cols);
         if (col + cols > c->info.cols) {
             row += shelf;
             col = shelf = 0;
         }
-        if (row + rows > c->info.rows) {
-            snprintf(err, errlen, "chip %s: the net's layers do not fit together on the %d x %d "
-                                  "array", c->uri, c->info.rows, c->info.cols);
-            return -1;
-        }
+        if (row + rows > c->info.rows)
+            return err_set(err, errlen,
+                           "chip %s: the net's layers do not fit together on the %d x %d "
+                           "array", c->uri, c->info.rows, c->info.cols);
         at[l] = (chip_rect){row, col, rows, cols};
         col += cols;
         shelf = rows > shelf ? rows : shelf;
@@ -271,16 +251,13 @@ int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t err
 /* A placed layer and a parallelism it can run at. */
 static int check_layer_p(const chip *c, int layer, int p, char *err, size_t errlen)
 {
-    if (layer < 0 || layer >= c->nlayers) {
-        snprintf(err, errlen, "chip %s: layer %lld is not placed (%d placed)", c->uri,
-                 (long long)layer + 1, c->nlayers);
-        return -1;
-    }
-    if (p < 1 || p > c->at[layer].rows) {
-        snprintf(err, errlen, "chip %s: parallelism must be 1-%d for layer %d, got %d", c->uri,
-                 c->at[layer].rows, layer + 1, p);
-        return -1;
-    }
+    if (layer < 0 || layer >= c->nlayers)
+        return err_set(err, errlen, "chip %s: layer %lld is not placed (%d placed)", c->uri,
+                       (long long)layer + 1, c->nlayers);
+    if (p < 1 || p > c->at[layer].rows)
+        return err_set(err, errlen,
+                       "chip %s: parallelism must be 1-%d for layer %d, got %d", c->uri,
+                       c->at[layer].rows, layer + 1, p);
     return 0;
 }
 
@@ -290,10 +267,8 @@ int chip_vmm(chip *c, int layer, int p, const int8_t *x, int B, int32_t *y, int3
     NEED(CHIP_CAP_VMM, "run layers");
     if (check_layer_p(c, layer, p, err, errlen) < 0)
         return -1;
-    if (B < 0 || (B > 0 && (!x || !y))) {
-        snprintf(err, errlen, "chip %s: vmm needs inputs and outputs", c->uri);
-        return -1;
-    }
+    if (B < 0 || (B > 0 && (!x || !y)))
+        return err_set(err, errlen, "chip %s: vmm needs inputs and outputs", c->uri);
     if (B == 0)
         return 0;
     char berr[400];
@@ -319,10 +294,9 @@ int chip_read_layer(chip *c, int array, int layer, int p, float *g, char *err, s
 
 int chip_peek(chip *c, int array, chip_rect r, float *g, char *err, size_t errlen)
 {
-    if (!c->be->peek) {
-        snprintf(err, errlen, "chip %s: its backend cannot be looked at without reading", c->uri);
-        return -1;
-    }
+    if (!c->be->peek)
+        return err_set(err, errlen,
+                       "chip %s: its backend cannot be looked at without reading", c->uri);
     if (check_array(c, array, err, errlen) < 0 || check_rect(c, r, err, errlen) < 0)
         return -1;
     char berr[400];
@@ -338,11 +312,9 @@ int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, in
     if (check_layer_p(c, layer, p, err, errlen) < 0)
         return -1;
     int rows = c->at[layer].rows;
-    if (words < (rows + 63) / 64 || B < 0) {
-        snprintf(err, errlen, "chip %s: layer %d takes %d inputs, %d words per vector given",
-                 c->uri, layer + 1, rows, words);
-        return -1;
-    }
+    if (words < (rows + 63) / 64 || B < 0)
+        return err_set(err, errlen, "chip %s: layer %d takes %d inputs, %d words per vector given",
+                       c->uri, layer + 1, rows, words);
     if (B == 0)
         return 0;
     char berr[400];
@@ -352,10 +324,8 @@ int chip_vmm_bits(chip *c, int layer, int p, const uint64_t *bits, int words, in
         return 0;
     }
     int8_t *x = malloc((size_t)B * rows);
-    if (!x) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!x)
+        return err_set(err, errlen, "out of memory");
     for (int k = 0; k < B; k++)
         for (int i = 0; i < rows; i++) {
             int bit = (int)(bits[(size_t)k * words + i / 64] >> (i % 64) & 1);

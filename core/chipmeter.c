@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 double chipmeter_histogram_default_max(chip *c)
 {
     double glrs = 0;
@@ -59,11 +61,9 @@ int chipmeter_histogram_measure(chip *c, const net *n, int layer, int bins, doub
                                 chipmeter_histogram *h, char *err, size_t errlen)
 {
     if (bins < 2 || bins > CHIPMETER_MAX_BINS || !(gmax > 0) || layer < 0 ||
-        layer > n->nlayers) {
-        snprintf(err, errlen, "bins 2-%d, max > 0, layer 0 (all) or 1-%d", CHIPMETER_MAX_BINS,
-                 n->nlayers);
-        return -1;
-    }
+        layer > n->nlayers)
+        return err_set(err, errlen, "bins 2-%d, max > 0, layer 0 (all) or 1-%d", CHIPMETER_MAX_BINS,
+                       n->nlayers);
     memset(h, 0, sizeof *h);
     h->bins = bins;
     h->gmax = gmax;
@@ -147,18 +147,16 @@ int chipmeter_retention_measure(chip *c, const chipmeter_cell *cells, int ncells
 {
     memset(out, 0, sizeof *out);
     if (ncells < 1 || ncells > CHIPMETER_MAX_CELLS || reads < 2 ||
-        reads > CHIPMETER_MAX_READS || every < 1) {
-        snprintf(err, errlen, "1 to %d cells, 2 to 10^7 reads and every >= 1", CHIPMETER_MAX_CELLS);
-        return -1;
-    }
+        reads > CHIPMETER_MAX_READS || every < 1)
+        return err_set(err, errlen,
+                       "1 to %d cells, 2 to 10^7 reads and every >= 1", CHIPMETER_MAX_CELLS);
     int ntrace = (int)((reads - 1) / every + 1);
     out->mean = malloc(sizeof *out->mean * (size_t)ncells);
     out->max_deviation = malloc(sizeof *out->max_deviation * (size_t)ncells);
     out->trace = malloc(sizeof *out->trace * (size_t)ncells * (size_t)ntrace);
     if (!out->mean || !out->max_deviation || !out->trace) {
         chipmeter_retention_free(out);
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return err_set(err, errlen, "out of memory");
     }
     out->ncells = ncells;
     out->every = every;

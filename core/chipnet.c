@@ -1,5 +1,6 @@
 #include "chipnet.h"
 
+#include "error.h"
 #include "kernels.h"
 
 #include <math.h>
@@ -21,26 +22,23 @@ int chipnet_program(chip *c, const net *n, int first, const chip_verify *v, chip
     if (!rep)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
-    if (c->nlayers != n->nlayers) {
-        snprintf(err, errlen, "chip %s: the net's %d layers are not placed (%d placed)", c->uri,
-                 n->nlayers, c->nlayers);
-        return -1;
-    }
+    if (c->nlayers != n->nlayers)
+        return err_set(err, errlen,
+                       "chip %s: the net's %d layers are not placed (%d placed)", c->uri,
+                       n->nlayers, c->nlayers);
     for (int l = first; l < n->nlayers; l++) {
         const net_layer *L = &n->layer[l];
         chip_rect r = c->at[l];
-        if (r.rows != L->in || r.cols != L->out) {
-            snprintf(err, errlen, "chip %s: layer %d is placed as %d x %d, the net's is %d x %d",
-                     c->uri, l + 1, r.rows, r.cols, L->in, L->out);
-            return -1;
-        }
+        if (r.rows != L->in || r.cols != L->out)
+            return err_set(err, errlen,
+                           "chip %s: layer %d is placed as %d x %d, the net's is %d x %d",
+                           c->uri, l + 1, r.rows, r.cols, L->in, L->out);
         /* Cell (row i, column j) holds weight w[j][i]. */
         uint8_t *pos = malloc((size_t)L->in * L->out), *neg = malloc((size_t)L->in * L->out);
         if (!pos || !neg) {
             free(pos);
             free(neg);
-            snprintf(err, errlen, "out of memory");
-            return -1;
+            return err_set(err, errlen, "out of memory");
         }
         for (int i = 0; i < L->in; i++)
             for (int j = 0; j < L->out; j++) {
@@ -76,8 +74,7 @@ int chipnet_mapping(chip *c, const net *n, double *per_layer, double *all, char 
         if (!gp || !gn) {
             free(gp);
             free(gn);
-            snprintf(err, errlen, "out of memory");
-            return -1;
+            return err_set(err, errlen, "out of memory");
         }
         if (chip_read(c, CHIP_POS, r, gp, err, errlen) < 0 ||
             chip_read(c, CHIP_NEG, r, gn, err, errlen) < 0) {
@@ -188,26 +185,21 @@ static int forward(chip *c, const net *n, int p, int upto, uint64_t *bits, int m
 
 static int check_net(chip *c, const net *n, const data_set *d, char *err, size_t errlen)
 {
-    if (!d->binary) {
-        snprintf(err, errlen, "chip inference needs binary inputs (input paper192 or "
-                              "binary784), the data set has float inputs");
-        return -1;
-    }
-    if (d->dim != n->sizes[0]) {
-        snprintf(err, errlen, "the net takes %d inputs, the data set has %d", n->sizes[0],
-                 d->dim);
-        return -1;
-    }
-    if (c->nlayers != n->nlayers) {
-        snprintf(err, errlen, "chip %s: the net is not placed on it (program it first)", c->uri);
-        return -1;
-    }
+    if (!d->binary)
+        return err_set(err, errlen, "chip inference needs binary inputs (input paper192 or "
+                                    "binary784), the data set has float inputs");
+    if (d->dim != n->sizes[0])
+        return err_set(err, errlen, "the net takes %d inputs, the data set has %d", n->sizes[0],
+                       d->dim);
+    if (c->nlayers != n->nlayers)
+        return err_set(err, errlen,
+                       "chip %s: the net is not placed on it (program it first)", c->uri);
     for (int l = 0; l < n->nlayers; l++)
-        if (c->at[l].rows != n->sizes[l] || c->at[l].cols != n->sizes[l + 1]) {
-            snprintf(err, errlen, "chip %s: layer %d is placed as %d x %d, the net's is %d x %d",
-                     c->uri, l + 1, c->at[l].rows, c->at[l].cols, n->sizes[l], n->sizes[l + 1]);
-            return -1;
-        }
+        if (c->at[l].rows != n->sizes[l] || c->at[l].cols != n->sizes[l + 1])
+            return err_set(err, errlen,
+                           "chip %s: layer %d is placed as %d x %d, the net's is %d x %d",
+                           c->uri, l + 1, c->at[l].rows, c->at[l].cols, n->sizes[l],
+                           n->sizes[l + 1]);
     return 0;
 }
 
@@ -234,17 +226,13 @@ static int run_batches(chip *c, const net *n, int bank, int p, int upto, const d
 {
     if (check_net(c, n, d, err, errlen) < 0)
         return -1;
-    if (p < 1) {
-        snprintf(err, errlen, "parallelism must be at least 1, got %d", p);
-        return -1;
-    }
+    if (p < 1)
+        return err_set(err, errlen, "parallelism must be at least 1, got %d", p);
     net copy;
     int owned;
     const net *m = with_bank(n, bank, &copy, &owned);
-    if (!m) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!m)
+        return err_set(err, errlen, "out of memory");
     int maxw = 0;
     for (int l = 0; l <= n->nlayers; l++)
         maxw = n->sizes[l] > maxw ? n->sizes[l] : maxw;
@@ -330,10 +318,8 @@ int chipnet_layer_inputs(chip *c, const net *n, int bank, int p, int l, const da
                          const int *idx, int count, int8_t *x, const volatile int *cancel,
                          char *err, size_t errlen)
 {
-    if (l < 0 || l >= n->nlayers) {
-        snprintf(err, errlen, "layer %d out of range 1-%d", l + 1, n->nlayers);
-        return -1;
-    }
+    if (l < 0 || l >= n->nlayers)
+        return err_set(err, errlen, "layer %d out of range 1-%d", l + 1, n->nlayers);
     inputs_sink s = {x, n->sizes[l], l > 0};
     return run_batches(c, n, bank, p, l, d, idx, count, keep_inputs, &s, cancel, err, errlen);
 }

@@ -49,7 +49,7 @@ static int check_front_end(const xbar_params *p, char *err, size_t errlen)
     float half = ldexpf(1.0f, p->adc_bits - 1);
     if (!(fabsf(p->adc_offset) <= half))
         return err_set(err, errlen, "crossbar: adc_offset must be within +-%g LSB, got %g", half,
-                    p->adc_offset);
+                       p->adc_offset);
     if (!(p->adc_inl >= 0 && p->adc_inl <= 64))
         return err_set(err, errlen, "crossbar: adc_inl must be 0 to 64 LSB, got %g", p->adc_inl);
     if (!(p->adc_dnl >= 0 && p->adc_dnl <= 1))
@@ -63,8 +63,8 @@ static int check_front_end(const xbar_params *p, char *err, size_t errlen)
         !(p->row_wire_ohm >= IRDROP_MIN_WIRE_OHM && p->col_wire_ohm >= IRDROP_MIN_WIRE_OHM))
         return err_set(err, errlen,
                        "crossbar: row_wire_ohm and col_wire_ohm must be both 0 or both "
-                                 "at least %g ohm, got %g and %g", IRDROP_MIN_WIRE_OHM,
-                    p->row_wire_ohm, p->col_wire_ohm);
+                       "at least %g ohm, got %g and %g", IRDROP_MIN_WIRE_OHM,
+                       p->row_wire_ohm, p->col_wire_ohm);
     if (p->line_exact != 0 && p->line_exact != 1)
         return err_set(err, errlen, "crossbar: line_exact must be 0 or 1, got %d", p->line_exact);
     return 0;
@@ -80,15 +80,15 @@ int xbar_check_params(const xbar_params *p, char *err, size_t errlen)
         return err_set(err, errlen, "crossbar: adc_vfs must be in (0, 100] V, got %g", p->adc_vfs);
     if (!(p->tia_gain >= 0 && p->tia_gain <= 1e6f))
         return err_set(err, errlen, "crossbar: tia_gain must be positive (V/uA, 0 for the auto "
-                                 "gain), got %g", p->tia_gain);
+                                    "gain), got %g", p->tia_gain);
     if (!(p->headroom >= 1 && p->headroom <= 100))
         return err_set(err, errlen, "crossbar: headroom must be in [1, 100], got %g", p->headroom);
     if (p->int_frac_bits < 0 || p->int_frac_bits > 16)
         return err_set(err, errlen, "crossbar: int_frac_bits must be 0-16, got %d",
-                    p->int_frac_bits);
+                       p->int_frac_bits);
     if (p->adc_channels < 1 || p->adc_channels > 4096)
         return err_set(err, errlen, "crossbar: adc_channels must be 1-4096, got %d",
-                    p->adc_channels);
+                       p->adc_channels);
     return check_front_end(p, err, errlen);
 }
 
@@ -265,7 +265,7 @@ static int snapshot(xbar *x, xbar_layer *L, char *err, size_t errlen)
     float *gp = malloc(n * sizeof(float)), *gn = malloc(n * sizeof(float));
     int rc = -1;
     if (!gp || !gn) {
-        err_set(err, errlen, "crossbar: out of memory");
+        err_format(err, errlen, "crossbar: out of memory");
         goto done;
     }
     if (dev_conductance_block(&x->pos, a->row0, a->col0, L->in, L->out, gp, L->out, err,
@@ -368,7 +368,7 @@ int xbar_set_placement(xbar *x, int nlayers, const xbar_place *at, char *err, si
         if (a->rows < 1 || a->cols < 1 || a->row0 < 0 || a->col0 < 0 || a->row0 > R - a->rows ||
             a->col0 > C - a->cols)
             return err_set(err, errlen, "crossbar: layer %d (%d x %d at %d, %d) leaves the %d x %d "
-                                     "array", l + 1, a->rows, a->cols, a->row0, a->col0, R, C);
+                                        "array", l + 1, a->rows, a->cols, a->row0, a->col0, R, C);
         for (int k = 0; k < l; k++)
             if (overlap(a, &at[k]))
                 return err_set(err, errlen, "crossbar: layers %d and %d overlap", k + 1, l + 1);
@@ -394,10 +394,10 @@ int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t 
         int in = sizes[l], out = sizes[l + 1];
         if (in < 1 || out < 1)
             return err_set(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
-                        in, out);
+                           in, out);
         if (in > R || out > C)
             return err_set(err, errlen, "crossbar: layer %d (%d inputs x %d outputs) is larger "
-                                     "than the %d x %d array", l + 1, in, out, R, C);
+                                        "than the %d x %d array", l + 1, in, out, R, C);
         if (col + out > C) {
             row += shelf;
             col = 0;
@@ -405,8 +405,8 @@ int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t 
         }
         if (row + in > R)
             return err_set(err, errlen, "crossbar: the layers do not fit on the %d x %d array: "
-                                     "layer %d (%d x %d) would need rows %d-%d", R, C, l + 1,
-                        in, out, row, row + in - 1);
+                                        "layer %d (%d x %d) would need rows %d-%d", R, C, l + 1,
+                           in, out, row, row + in - 1);
         at[l] = (xbar_place){row, col, in, out};
         col += out;
         if (in > shelf)
@@ -444,7 +444,7 @@ int xbar_program_layer(xbar *x, int l, const uint64_t *wbits, int words,
     xbar_layer *L = &x->layer[l];
     if (!wbits || words < KERN_WORDS(L->in))
         return err_set(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
-                    l, KERN_WORDS(L->in), words);
+                       l, KERN_WORDS(L->in), words);
     if (flush_reads(x, L, err, errlen))
         return -1;
     size_t n = (size_t)L->in * L->out;
@@ -452,7 +452,7 @@ int xbar_program_layer(xbar *x, int l, const uint64_t *wbits, int words,
     uint8_t *fp = failed ? malloc(n) : NULL, *fn = failed ? malloc(n) : NULL;
     int rc = -1;
     if (!tp || !tn || (failed && (!fp || !fn))) {
-        err_set(err, errlen, "crossbar: out of memory");
+        err_format(err, errlen, "crossbar: out of memory");
         goto done;
     }
     for (int i = 0; i < L->in; i++)
@@ -648,7 +648,7 @@ int xbar_mapping_accuracy(xbar *x, int l, const uint64_t *wbits, int words, doub
     const xbar_layer *L = &x->layer[l];
     if (!wbits || words < KERN_WORDS(L->in))
         return err_set(err, errlen, "crossbar: layer %d needs %d words of signs per output, got %d",
-                    l, KERN_WORDS(L->in), words);
+                       l, KERN_WORDS(L->in), words);
     float *w = malloc(sizeof(float) * (size_t)L->in * L->out);
     if (!w)
         return err_set(err, errlen, "crossbar: out of memory");
@@ -1620,7 +1620,7 @@ int xbar_vmm(xbar *x, int l, int p, const int8_t *in, int B, int32_t *y, int32_t
     for (size_t k = 0; k < (size_t)B * n; k++)
         if (in[k] < -1 || in[k] > 1)
             return err_set(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
-                                     "%zu is %d", k / n, k % n, in[k]);
+                                        "%zu is %d", k / n, k % n, in[k]);
     if (B == 0)
         return 0;
     vmm_job job = {.x8 = in, .B = B, .y = y, .groups = groups};
@@ -1634,7 +1634,7 @@ int xbar_vmm_bits(xbar *x, int l, int p, const uint64_t *bits, int words, int B,
         return -1;
     if (words < KERN_WORDS(x->layer[l].in))
         return err_set(err, errlen, "crossbar: layer %d takes %d inputs: %d words per vector, got "
-                                 "%d", l, x->layer[l].in, KERN_WORDS(x->layer[l].in), words);
+                                    "%d", l, x->layer[l].in, KERN_WORDS(x->layer[l].in), words);
     if (B == 0)
         return 0;
     vmm_job job = {.bits = bits, .words = words, .pm1 = pm1 != 0, .B = B, .y = y,
@@ -1650,13 +1650,14 @@ static int64_t *grid_weights(int in, int out, const float *w, char *err, size_t 
     size_t n = (size_t)in * out;
     for (size_t k = 0; k < n; k++)
         if (!isfinite(w[k]) || fabsf(w[k]) > 2 * DEV_G_MAX) {
-            err_set(err, errlen, "crossbar: Wpara[%zu][%zu] = %g is not a conductance difference "
-                              "(|w| <= %g uS)", k / in, k % in, w[k], 2 * DEV_G_MAX);
+            err_format(err, errlen,
+                       "crossbar: Wpara[%zu][%zu] = %g is not a conductance difference "
+                       "(|w| <= %g uS)", k / in, k % in, w[k], 2 * DEV_G_MAX);
             return NULL;
         }
     int64_t *wq = malloc(sizeof(int64_t) * n);
     if (!wq) {
-        err_set(err, errlen, "crossbar: out of memory");
+        err_format(err, errlen, "crossbar: out of memory");
         return NULL;
     }
     for (size_t k = 0; k < n; k++)
@@ -1675,7 +1676,7 @@ static int check_soft(int in, int out, int p, const int8_t *x, int B, char *err,
     for (size_t k = 0; k < (size_t)B * in; k++)
         if (x[k] < -1 || x[k] > 1)
             return err_set(err, errlen, "crossbar: inputs must be -1, 0 or +1; vector %zu input "
-                                     "%zu is %d", k / in, k % in, x[k]);
+                                        "%zu is %d", k / in, k % in, x[k]);
     return 0;
 }
 
@@ -1741,13 +1742,13 @@ int xbar_count_ops(int nlayers, const int *sizes, int p, int adc_channels, xbar_
         return err_set(err, errlen, "crossbar: 1 to 64 layers, got %d", nlayers);
     if (p < 1 || adc_channels < 1)
         return err_set(err, errlen, "crossbar: parallelism and ADC channels must be >= 1, got "
-                                 "%d and %d", p, adc_channels);
+                                    "%d and %d", p, adc_channels);
     xbar_ops o = {0, 0, 0};
     for (int l = 0; l < nlayers; l++) {
         int in = sizes[l], nout = sizes[l + 1];
         if (in < 1 || nout < 1)
             return err_set(err, errlen, "crossbar: layer %d has %d inputs and %d outputs", l + 1,
-                        in, nout);
+                           in, nout);
         long G = ceil_div(in, p);
         o.array_ops += G * ceil_div(nout, adc_channels);
         o.adds += (G - 1) * nout;

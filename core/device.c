@@ -59,12 +59,12 @@ static int check_pulse(const dev_pulse_params *pp, const char *name, char *err, 
         pp->v_min < 0 || !isfinite(pp->v_max) || pp->v_min > pp->v_nom ||
         pp->v_nom > pp->v_max)
         return err_set(err, errlen,
-                    "device: %s pulse needs 0 <= v_min <= v_nom <= v_max and w_nom > 0 "
-                    "(got v_min %g, v_nom %g, v_max %g, w_nom %g)",
-                    name, pp->v_min, pp->v_nom, pp->v_max, pp->w_nom);
+                       "device: %s pulse needs 0 <= v_min <= v_nom <= v_max and w_nom > 0 "
+                       "(got v_min %g, v_nom %g, v_max %g, w_nom %g)",
+                       name, pp->v_min, pp->v_nom, pp->v_max, pp->w_nom);
     if (!(pp->p_fail >= 0 && pp->p_fail < 1))
         return err_set(err, errlen, "device: %s p_fail must be in [0, 1), got %g", name,
-                    pp->p_fail);
+                       pp->p_fail);
     return 0;
 }
 
@@ -72,10 +72,10 @@ int dev_check_params(const dev_params *p, char *err, size_t errlen)
 {
     if (p->rows < 1 || p->rows > 4096 || p->cols < 1 || p->cols > 4096)
         return err_set(err, errlen, "device: array size must be 1-4096 x 1-4096, got %d x %d",
-                    p->rows, p->cols);
+                       p->rows, p->cols);
     if (!finite_pos(p->g_lrs) || !finite_pos(p->g_hrs) || !(p->g_lrs > p->g_hrs))
         return err_set(err, errlen, "device: need g_lrs > g_hrs > 0, got %g and %g uS", p->g_lrs,
-                    p->g_hrs);
+                       p->g_hrs);
     float sp[4] = {p->g_lrs_d2d, p->g_lrs_c2c, p->g_hrs_d2d, p->g_hrs_c2c};
     for (int i = 0; i < 4; i++)
         if (!isfinite(sp[i]) || sp[i] < 0)
@@ -86,25 +86,25 @@ int dev_check_params(const dev_params *p, char *err, size_t errlen)
     if (p->g_hrs - t * (p->g_hrs_d2d + p->g_hrs_c2c) <= 0 ||
         p->g_lrs + t * (p->g_lrs_d2d + p->g_lrs_c2c) > DEV_G_MAX)
         return err_set(err, errlen,
-                    "device: the truncated HRS must stay above 0 and the LRS within %g uS",
-                    DEV_G_MAX);
+                       "device: the truncated HRS must stay above 0 and the LRS within %g uS",
+                       DEV_G_MAX);
     if (check_pulse(&p->form, "form", err, errlen) || check_pulse(&p->set, "set", err, errlen) ||
         check_pulse(&p->reset, "reset", err, errlen))
         return -1;
     if (!finite_pos(p->v_slope) || !finite_pos(p->reset_depth_v) || !finite_pos(p->reset_to_v) ||
         !finite_pos(p->reset_to_w))
         return err_set(err, errlen, "device: v_slope, reset_depth_v, reset_to_v and reset_to_w "
-                                 "must be positive");
+                                    "must be positive");
     if (!isfinite(p->read_noise) || p->read_noise < 0 || p->read_noise > 1)
         return err_set(err, errlen, "device: read_noise must be in [0, 1], got %g", p->read_noise);
     if (!isfinite(p->drift_time) || p->drift_time < 0 || p->drift_time > 0.1f ||
         !isfinite(p->drift_read) || p->drift_read < 0 || p->drift_read > 0.1f ||
         !finite_pos(p->drift_time_tau) || !finite_pos(p->drift_read_tau))
         return err_set(err, errlen, "device: drift rates must be in [0, 0.1] and their time "
-                                 "constants positive");
+                                    "constants positive");
     if (!(p->stuck_lrs >= 0 && p->stuck_hrs >= 0 && p->stuck_lrs + p->stuck_hrs < 1))
         return err_set(err, errlen, "device: stuck fractions must be >= 0 and sum below 1, got "
-                                 "%g + %g", p->stuck_lrs, p->stuck_hrs);
+                                    "%g + %g", p->stuck_lrs, p->stuck_hrs);
     return 0;
 }
 
@@ -239,7 +239,7 @@ static int check_cell(const dev_array *a, int r, int c, char *err, size_t errlen
 {
     if (r < 0 || r >= a->p.rows || c < 0 || c >= a->p.cols)
         return err_set(err, errlen, "device: cell (%d, %d) outside the %d x %d array", r, c,
-                    a->p.rows, a->p.cols);
+                       a->p.rows, a->p.cols);
     return 0;
 }
 
@@ -250,7 +250,7 @@ static int check_block(const dev_array *a, int r0, int c0, int rows, int cols, c
         c0 > a->p.cols - cols)
         return err_set(err, errlen,
                        "device: block of %d x %d at (%d, %d) outside the %d x %d array",
-                    rows, cols, r0, c0, a->p.rows, a->p.cols);
+                       rows, cols, r0, c0, a->p.rows, a->p.cols);
     return 0;
 }
 
@@ -341,7 +341,7 @@ int dev_pulse(dev_array *a, int r, int c, dev_pulse_kind kind, float amplitude, 
         return err_set(err, errlen, "device: unknown pulse kind %d", (int)kind);
     if (!finite_pos(amplitude) || !finite_pos(width) || amplitude > 20 || width > 1)
         return err_set(err, errlen, "device: pulse amplitude must be in (0, 20] V and width in "
-                                 "(0, 1] s, got %g V, %g s", amplitude, width);
+                                    "(0, 1] s, got %g V, %g s", amplitude, width);
     return pulse_cell(a, (size_t)r * a->p.cols + c, kind, amplitude, width);
 }
 
@@ -413,7 +413,7 @@ static int check_verify(const dev_verify_params *v, char *err, size_t errlen)
     if (!v || !(v->tol > 0 && v->tol < 0.5f) || v->max_pulses < 0 || v->max_pulses > 100000 ||
         !isfinite(v->v_step) || v->v_step < 0 || v->v_step > 1)
         return err_set(err, errlen, "device: write-verify needs tol in (0, 0.5), max_pulses "
-                                 "0-100000 and v_step in [0, 1] V");
+                                    "0-100000 and v_step in [0, 1] V");
     return 0;
 }
 
@@ -480,7 +480,7 @@ int dev_program_block(dev_array *a, int r0, int c0, int rows, int cols, const ui
             int t = target[(size_t)i * ldt + j];
             if (t != DEV_LRS && t != DEV_HRS)
                 return err_set(err, errlen, "device: target (%d, %d) must be LRS or HRS, got %d",
-                            i, j, t);
+                               i, j, t);
         }
     dev_program_report tot = {0, 0, 0};
     for (int i = 0; i < rows; i++)
@@ -507,8 +507,8 @@ int dev_reset_to(dev_array *a, int r, int c, float r_kohm, float tol, int max_pu
     if (!finite_pos(r_kohm) || 1000.0f / r_kohm > DEV_G_MAX || !(tol > 0 && tol < 1) ||
         max_pulses < 0)
         return err_set(err, errlen, "device: reset target must be >= %g kOhm, tol in (0, 1), "
-                                 "max_pulses >= 0 (got %g kOhm, %g, %d)",
-                    1000.0 / DEV_G_MAX, r_kohm, tol, max_pulses);
+                                    "max_pulses >= 0 (got %g kOhm, %g, %d)",
+                       1000.0 / DEV_G_MAX, r_kohm, tol, max_pulses);
     const dev_params *p = &a->p;
     size_t k = (size_t)r * p->cols + c;
     float target = 1000.0f / r_kohm, lo = target * (1 - tol), hi = target * (1 + tol);
@@ -546,7 +546,7 @@ int dev_import_map(dev_array *a, int r0, int c0, int rows, int cols, const float
             float v = map[(size_t)i * ldm + j];
             if (!finite_pos(v) || v > DEV_G_MAX)
                 return err_set(err, errlen, "device: map value at (%d, %d) must be in (0, %g] uS, "
-                                         "got %g", i, j, DEV_G_MAX, v);
+                                            "got %g", i, j, DEV_G_MAX, v);
         }
     const dev_params *p = &a->p;
     float mid = 0.5f * (p->g_lrs + p->g_hrs);

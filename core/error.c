@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int err_set(char *err, size_t errlen, const char *fmt, ...)
+void err_format(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -11,5 +11,4 @@ int err_set(char *err, size_t errlen, const char *fmt, ...)
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
     }
-    return -1;
 }

@@ -10,7 +10,11 @@
 
 #include <stddef.h>
 
-/* Format into err and return -1: `return err_set(err, errlen, "data: %s is empty", path);` */
-int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Format into err and give -1: `return err_set(err, errlen, "data: %s is empty", path);`
+ * (a macro, so that the compiler sees the -1 and knows what a failed call left unset). */
+#define err_set(err, errlen, ...) (err_format((err), (errlen), __VA_ARGS__), -1)
+/* The same without the -1, where the caller goes on to clean up first. */
+void err_format(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crossbar.h"
+#include "error.h"
 #include "rng.h"
 
 void finetune_config_default(finetune_config *c)
@@ -124,10 +125,8 @@ static int hidden_inputs(const net *n, const hw_layer *hw, int bank, const data_
     net copy;
     const net *m = n;
     if (bank >= 0 && net_bn_has(n, bank)) {
-        if (net_clone(&copy, n) < 0) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (net_clone(&copy, n) < 0)
+            return err_set(err, errlen, "out of memory");
         net_bn_load(&copy, bank);
         m = &copy;
     }
@@ -184,10 +183,9 @@ static int read_all(chip *c, const net *n, int p, int nreads, hw_layer *hw, char
                     size_t errlen)
 {
     memset(hw, 0, sizeof *hw * NET_MAX_LAYERS);
-    if (c->nlayers != n->nlayers) {
-        snprintf(err, errlen, "chip %s: the net is not placed on it (program it first)", c->uri);
-        return -1;
-    }
+    if (c->nlayers != n->nlayers)
+        return err_set(err, errlen,
+                       "chip %s: the net is not placed on it (program it first)", c->uri);
     for (int l = 0; l < n->nlayers; l++)
         if (read_layer(c, n, l, p, nreads, &hw[l], err, errlen) < 0) {
             free_hw(hw, n->nlayers);
@@ -199,10 +197,8 @@ static int read_all(chip *c, const net *n, int p, int nreads, hw_layer *hw, char
 int finetune_simulate(chip *c, const net *n, int bank, int p, const data_set *d, const int *idx,
                       int count, float *logits, char *err, size_t errlen)
 {
-    if (!d->binary || d->dim != n->sizes[0]) {
-        snprintf(err, errlen, "the chip needs the net's binary inputs");
-        return -1;
-    }
+    if (!d->binary || d->dim != n->sizes[0])
+        return err_set(err, errlen, "the chip needs the net's binary inputs");
     hw_layer hw[NET_MAX_LAYERS];
     if (read_all(c, n, p, 1, hw, err, errlen) < 0)
         return -1;
@@ -717,16 +713,13 @@ static void tuner_free(tuner *T)
 static int check_args(const net *n, const data_set *train, const data_tasks *tasks,
                       int learnt, const finetune_config *cfg, char *err, size_t errlen)
 {
-    if (!train->binary || train->dim != n->sizes[0]) {
-        snprintf(err, errlen, "fine-tuning needs the net's binary inputs (paper192 or binary784)");
-        return -1;
-    }
+    if (!train->binary || train->dim != n->sizes[0])
+        return err_set(err, errlen,
+                       "fine-tuning needs the net's binary inputs (paper192 or binary784)");
     if (learnt < 1 || learnt > tasks->ntasks || cfg->p < 1 || cfg->epochs < 1 ||
-        cfg->batch < 2 || !(cfg->lr > 0) || cfg->nreads < 1 || cfg->replay < 0) {
-        snprintf(err, errlen, "fine-tuning needs 1-%d tasks learnt, p >= 1, epochs >= 1, "
-                              "batch >= 2, lr > 0, nreads >= 1, replay >= 0", tasks->ntasks);
-        return -1;
-    }
+        cfg->batch < 2 || !(cfg->lr > 0) || cfg->nreads < 1 || cfg->replay < 0)
+        return err_set(err, errlen, "fine-tuning needs 1-%d tasks learnt, p >= 1, epochs >= 1, "
+                                    "batch >= 2, lr > 0, nreads >= 1, replay >= 0", tasks->ntasks);
     return 0;
 }
 

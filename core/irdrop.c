@@ -26,7 +26,7 @@ static int check_ohm(double v, const char *name, char *err, size_t errlen)
 {
     if (!isfinite(v) || v < 0 || v > IRDROP_MAX_OHM)
         return err_set(err, errlen, "irdrop: %s must be finite and in [0, %g] ohm, got %g", name,
-                    IRDROP_MAX_OHM, v);
+                       IRDROP_MAX_OHM, v);
     return 0;
 }
 
@@ -43,8 +43,8 @@ int irdrop_check(const irdrop_params *p, char *err, size_t errlen)
     double hi = p->row_wire_ohm < p->col_wire_ohm ? p->col_wire_ohm : p->row_wire_ohm;
     if (hi > 0 && lo < IRDROP_MIN_WIRE_OHM)
         return err_set(err, errlen, "irdrop: row_wire_ohm and col_wire_ohm must be both 0 (ideal "
-                                 "lines) or both at least %g ohm, got %g and %g",
-                    IRDROP_MIN_WIRE_OHM, p->row_wire_ohm, p->col_wire_ohm);
+                                    "lines) or both at least %g ohm, got %g and %g",
+                       IRDROP_MIN_WIRE_OHM, p->row_wire_ohm, p->col_wire_ohm);
     return 0;
 }
 
@@ -60,15 +60,15 @@ static int check_group(const irdrop_group *gr, int ldg, int ldt, char *err, size
         return err_set(err, errlen, "irdrop: no group");
     if (gr->n < 1 || gr->m < 1 || gr->n > 65536 || gr->m > 65536)
         return err_set(err, errlen, "irdrop: group must be 1-65536 rows x 1-65536 columns, got "
-                                 "n %d x m %d", gr->n, gr->m);
+                                    "n %d x m %d", gr->n, gr->m);
     if (gr->r0 < 0 || gr->array_rows < 1 || gr->r0 > gr->array_rows - gr->n)
         return err_set(err, errlen, "irdrop: rows r0 %d .. %lld outside the array's 0 .. %d",
-                    gr->r0, (long long)gr->r0 + gr->n - 1, gr->array_rows - 1);
+                       gr->r0, (long long)gr->r0 + gr->n - 1, gr->array_rows - 1);
     if (gr->c0 < 0)
         return err_set(err, errlen, "irdrop: c0 must be >= 0, got %d", gr->c0);
     if (ldg < gr->m || ldt < gr->m)
         return err_set(err, errlen, "irdrop: row strides ldg %d and ldt %d must be >= m %d", ldg,
-                    ldt, gr->m);
+                       ldt, gr->m);
     return 0;
 }
 
@@ -79,7 +79,7 @@ static int check_g(const float *g, int ldg, int n, int m, char *err, size_t errl
             float v = g[(size_t)i * ldg + j];
             if (!(v > 0 && v <= IRDROP_G_MAX))
                 return err_set(err, errlen, "irdrop: g[%d][%d] = %g uS outside (0, %g]", i, j, v,
-                            IRDROP_G_MAX);
+                               IRDROP_G_MAX);
         }
     return 0;
 }
@@ -321,7 +321,7 @@ static int exact_ladder(const ladder *L, const sink *s, char *err, size_t errlen
         free(B.first);
         free(x);
         return err_set(err, errlen, "irdrop: out of memory (%zu MB for the band)",
-                    B.nn * (size_t)(B.kd + 1) * sizeof(double) >> 20);
+                       B.nn * (size_t)(B.kd + 1) * sizeof(double) >> 20);
     }
     band_assemble(L, &B);
     band_envelope(&B);

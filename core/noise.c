@@ -106,7 +106,7 @@ int noise_weights_float(noise_weights *w, int nlayers, const int *sizes,
             return err_set(err, errlen, "noise: float layer %d %s", l + 1,
                            !layers[l]      ? "is missing"
                            : isnan(wmax)   ? "holds a non-finite weight"
-                                           : "is all zeros (no range to map onto the conductances)");
+                           : "is all zeros (no range to map onto the conductances)");
         }
         memcpy(w->w[l], layers[l], len * sizeof(float));
         w->wmax[l] = wmax;

@@ -106,7 +106,8 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
     kind[16] = '\0';
     if ((uint64_t)st.st_size != HEADER + l) {
         fclose(f);
-        return err_set(err, errlen, "%s: truncated or padded: header says %llu payload bytes, file "
+        return err_set(err, errlen,
+                       "%s: truncated or padded: header says %llu payload bytes, file "
                        "has %lld", path, (unsigned long long)l, (long long)st.st_size - HEADER);
     }
     void *p = malloc(l ? (size_t)l : 1);
@@ -228,7 +229,8 @@ static int check_net_header(int nl, const int *sizes, float eps, float mom, size
                        "net batch-norm constants eps %g, momentum %g (eps in (0, 1) and "
                        "momentum in [0, 1] expected)", (double)eps, (double)mom);
     if (need > left)
-        return err_set(err, errlen, "net payload too short for a %d-layer net: %zu bytes after the "
+        return err_set(err, errlen,
+                       "net payload too short for a %d-layer net: %zu bytes after the "
                        "header, the layers need %llu", nl, left, (unsigned long long)need);
     return 0;
 }

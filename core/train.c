@@ -124,7 +124,8 @@ static int train_check(const net *n, const data_set *train, const data_tasks *ta
         return err_set(err, errlen, "train: batch must be >= 2 and epochs >= 1 (got %d, %d)",
                        cfg->batch, cfg->epochs);
     if (n->sizes[0] != train->dim || n->sizes[n->nlayers] != scenario_outputs(cfg->scen))
-        return err_set(err, errlen, "train: net is %d->%d but the data have %d inputs and the %s "
+        return err_set(err, errlen,
+                       "train: net is %d->%d but the data have %d inputs and the %s "
                        "scenario needs %d outputs", n->sizes[0], n->sizes[n->nlayers], train->dim,
                        scenario_name(cfg->scen), scenario_outputs(cfg->scen));
     return 0;

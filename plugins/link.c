@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "chip.h"
+#include "error.h"
 #include "wire.h"
 #include "clock.h"
 
@@ -108,10 +109,9 @@ static int parse_int(const char *k, const char *v, int lo, int hi, int *out, cha
 {
     char *end;
     long n = strtol(v, &end, 10);
-    if (end == v || *end || n < lo || n > hi) {
-        snprintf(err, errlen, "option %s needs a whole number in %d-%d, got '%s'", k, lo, hi, v);
-        return -1;
-    }
+    if (end == v || *end || n < lo || n > hi)
+        return err_set(err, errlen,
+                       "option %s needs a whole number in %d-%d, got '%s'", k, lo, hi, v);
     *out = (int)n;
     return 0;
 }
@@ -119,10 +119,8 @@ static int parse_int(const char *k, const char *v, int lo, int hi, int *out, cha
 static int set_option(link_state *L, const char *k, const char *v, char *err, size_t errlen)
 {
     if (!strcmp(k, "token")) {
-        if (strlen(v) >= sizeof L->token) {
-            snprintf(err, errlen, "option token: longer than %zu bytes", sizeof L->token - 1);
-            return -1;
-        }
+        if (strlen(v) >= sizeof L->token)
+            return err_set(err, errlen, "option token: longer than %zu bytes", sizeof L->token - 1);
         snprintf(L->token, sizeof L->token, "%s", v);
         return 0;
     }
@@ -132,9 +130,8 @@ static int set_option(link_state *L, const char *k, const char *v, char *err, si
         return parse_int(k, v, 0, 1000, &L->retries, err, errlen);
     if (!strcmp(k, "baud") && !L->tcp)
         return parse_int(k, v, 50, 4000000, &L->baud, err, errlen);
-    snprintf(err, errlen, "unknown option '%s' (options: token, timeout_ms, retries%s)", k,
-             L->tcp ? "" : ", baud");
-    return -1;
+    return err_set(err, errlen, "unknown option '%s' (options: token, timeout_ms, retries%s)", k,
+                   L->tcp ? "" : ", baud");
 }
 
 /* "k=v" pairs separated by '&' or ','. */
@@ -143,10 +140,8 @@ static int parse_options(link_state *L, char *opts, char *err, size_t errlen)
     for (char *save = NULL, *kv = strtok_r(opts, "&,", &save); kv;
          kv = strtok_r(NULL, "&,", &save)) {
         char *eq = strchr(kv, '=');
-        if (!eq) {
-            snprintf(err, errlen, "option '%s' is not key=value", kv);
-            return -1;
-        }
+        if (!eq)
+            return err_set(err, errlen, "option '%s' is not key=value", kv);
         *eq = '\0';
         if (set_option(L, kv, eq + 1, err, errlen) < 0)
             return -1;
@@ -161,27 +156,21 @@ static int parse_hostport(link_state *L, const char *s, char *err, size_t errlen
     const char *h = s, *he = colon;
     if (s[0] == '[') {
         const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':') {
-            snprintf(err, errlen, "'%s' is not [IPv6]:PORT", s);
-            return -1;
-        }
+        if (!rb || rb[1] != ':')
+            return err_set(err, errlen, "'%s' is not [IPv6]:PORT", s);
         h = s + 1;
         he = rb;
         colon = rb + 1;
     }
     if (!colon || colon == s || he == h || !colon[1] || (size_t)(he - h) >= sizeof L->host ||
-        strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
-        snprintf(err, errlen, "'%s' is not HOST:PORT", s);
-        return -1;
-    }
+        strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return err_set(err, errlen, "'%s' is not HOST:PORT", s);
     /* digits only, so no sign or blank; at most 5 of them (after leading zeros), so that
      * the number cannot overflow, and 1-65535 */
     const char *digits = colon + 1 + strspn(colon + 1, "0");
-    if (strlen(digits) > 5 || atoi(digits) < 1 || atoi(digits) > 65535) {
-        snprintf(err, errlen, "'%s': port %.12s%s is not 1-65535", s, colon + 1,
-                 strlen(colon + 1) > 12 ? "..." : "");
-        return -1;
-    }
+    if (strlen(digits) > 5 || atoi(digits) < 1 || atoi(digits) > 65535)
+        return err_set(err, errlen, "'%s': port %.12s%s is not 1-65535", s, colon + 1,
+                       strlen(colon + 1) > 12 ? "..." : "");
     memcpy(L->host, h, (size_t)(he - h));
     L->host[he - h] = '\0';
     snprintf(L->port, sizeof L->port, "%d", atoi(digits));
@@ -191,10 +180,8 @@ static int parse_hostport(link_state *L, const char *s, char *err, size_t errlen
 static int parse_uri(link_state *L, const char *uri, char *err, size_t errlen)
 {
     char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", uri) >= (int)sizeof buf) {
-        snprintf(err, errlen, "URI longer than %zu bytes", sizeof buf - 1);
-        return -1;
-    }
+    if (snprintf(buf, sizeof buf, "%s", uri) >= (int)sizeof buf)
+        return err_set(err, errlen, "URI longer than %zu bytes", sizeof buf - 1);
     char *rest;
     if (!strncmp(buf, "tcp://", 6)) {
         L->tcp = 1;
@@ -202,8 +189,7 @@ static int parse_uri(link_state *L, const char *uri, char *err, size_t errlen)
     } else if (!strncmp(buf, "serial:", 7)) {
         rest = buf + 7;
     } else {
-        snprintf(err, errlen, "not a link URI (tcp://HOST:PORT or serial:/dev/ttyX)");
-        return -1;
+        return err_set(err, errlen, "not a link URI (tcp://HOST:PORT or serial:/dev/ttyX)");
     }
     char *q = rest + strcspn(rest, "?,&");
     char *opts = *q ? q + 1 : q;
@@ -211,10 +197,8 @@ static int parse_uri(link_state *L, const char *uri, char *err, size_t errlen)
     if (L->tcp && parse_hostport(L, rest, err, errlen) < 0)
         return -1;
     if (!L->tcp) {
-        if (!rest[0] || strlen(rest) >= sizeof L->path) {
-            snprintf(err, errlen, "serial: give a device path (serial:/dev/ttyUSB0)");
-            return -1;
-        }
+        if (!rest[0] || strlen(rest) >= sizeof L->path)
+            return err_set(err, errlen, "serial: give a device path (serial:/dev/ttyUSB0)");
         snprintf(L->path, sizeof L->path, "%s", rest);
     }
     return parse_options(L, opts, err, errlen);
@@ -725,10 +709,8 @@ static int call_empty(link_state *L, uint16_t cmd, wire_buf *req, char *err, siz
 {
     int rc = call(L, cmd, req, err, errlen);
     wire_buf_free(req);
-    if (rc == 0 && L->rep.len) {
-        snprintf(err, errlen, "the board's reply has %zu unexpected bytes", L->rep.len);
-        return -1;
-    }
+    if (rc == 0 && L->rep.len)
+        return err_set(err, errlen, "the board's reply has %zu unexpected bytes", L->rep.len);
     return rc;
 }
 
@@ -736,8 +718,7 @@ static int check_layer(const link_state *L, int layer, char *err, size_t errlen)
 
 static int bad_reply(char *err, size_t errlen, const char *what)
 {
-    snprintf(err, errlen, "the board's reply to %s does not decode", what);
-    return -1;
+    return err_set(err, errlen, "the board's reply to %s does not decode", what);
 }
 
 /* --- the backend ---------------------------------------------------------------------------- */
@@ -767,10 +748,8 @@ static uint64_t new_session(void)
 static int link_open(const char *options, void **state, char *err, size_t errlen)
 {
     link_state *L = calloc(1, sizeof *L);
-    if (!L) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!L)
+        return err_set(err, errlen, "out of memory");
     L->fd = -1;
     L->timeout_ms = 2000;
     L->retries = 5;
@@ -783,9 +762,8 @@ static int link_open(const char *options, void **state, char *err, size_t errlen
         snprintf(L->token, sizeof L->token, "%s", env);
     wire_asm_init(&L->as, 0);
     if (wire_parser_init(&L->in, 0) < 0) {
-        snprintf(err, errlen, "out of memory");
         link_close(L);
-        return -1;
+        return err_set(err, errlen, "out of memory");
     }
     if (parse_uri(L, options ? options : "", err, errlen) < 0) {
         link_close(L);
@@ -993,10 +971,8 @@ static int batch_limit(const link_state *L, size_t in_bytes, size_t out_bytes)
 
 static int check_layer(const link_state *L, int layer, char *err, size_t errlen)
 {
-    if (layer < 0 || layer >= L->nlayers) {
-        snprintf(err, errlen, "layer %lld is not placed", (long long)layer + 1);
-        return -1;
-    }
+    if (layer < 0 || layer >= L->nlayers)
+        return err_set(err, errlen, "layer %lld is not placed", (long long)layer + 1);
     return 0;
 }
 
@@ -1086,10 +1062,8 @@ static int board_status(link_state *L, const char *name, double *v, char *err, s
     }
     if (wire_done(&rd) < 0)
         return bad_reply(err, errlen, "status");
-    if (!found) {
-        snprintf(err, errlen, "the board has no status counter '%s'", name);
-        return -1;
-    }
+    if (!found)
+        return err_set(err, errlen, "the board has no status counter '%s'", name);
     return 0;
 }
 
@@ -1143,19 +1117,15 @@ static int link_set(void *state, const char *key, double value, char *err, size_
     link_state *L = state;
     if (!strcmp(key, "link_timeout_ms") || !strcmp(key, "link_max_retries")) {
         int hi = key[5] == 't' ? MAX_TIMEOUT_MS : 1000, lo = key[5] == 't';
-        if (!(value >= lo && value <= hi)) {
-            snprintf(err, errlen, "%s must be %d-%d, got %g", key, lo, hi, value);
-            return -1;
-        }
+        if (!(value >= lo && value <= hi))
+            return err_set(err, errlen, "%s must be %d-%d, got %g", key, lo, hi, value);
         *(key[5] == 't' ? &L->timeout_ms : &L->retries) = (int)value;
         return 0;
     }
     double dummy;
-    if (link_param(L, key, &dummy)) {
-        snprintf(err, errlen, "%s is read only (settable: link_timeout_ms, link_max_retries)",
-                 key);
-        return -1;
-    }
+    if (link_param(L, key, &dummy))
+        return err_set(err, errlen, "%s is read only (settable: link_timeout_ms, link_max_retries)",
+                       key);
     wire_buf b = {0};
     wire_put_str(&b, key);
     wire_put_f64(&b, value);

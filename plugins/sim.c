@@ -22,6 +22,7 @@
 
 #include "chip.h"
 #include "crossbar.h"
+#include "error.h"
 #include "fileio.h"
 #include "rng.h"
 
@@ -107,16 +108,12 @@ static int map_line(const char *path, const char *line, long lineno, int r, int 
         if (!*p)
             break;
         float v = strtof(p, &end);
-        if (end == p || (*end && !strchr(" \t\r\n", *end))) {
-            snprintf(err, errlen, "map %s: line %ld, column %d: not a number", path, lineno,
-                     *c + 1);
-            return -1;
-        }
-        if (r >= rows_max || *c >= cols_max) {
-            snprintf(err, errlen, "map %s: line %ld, column %d: more values than the %d x %d "
-                     "array holds", path, lineno, *c + 1, rows_max, cols_max);
-            return -1;
-        }
+        if (end == p || (*end && !strchr(" \t\r\n", *end)))
+            return err_set(err, errlen, "map %s: line %ld, column %d: not a number", path, lineno,
+                           *c + 1);
+        if (r >= rows_max || *c >= cols_max)
+            return err_set(err, errlen, "map %s: line %ld, column %d: more values than the %d x %d "
+                                        "array holds", path, lineno, *c + 1, rows_max, cols_max);
         m[(size_t)r * cols_max + (*c)++] = v;
         p = end;
     }
@@ -130,10 +127,8 @@ static int read_map(const char *path, int rows_max, int cols_max, float **out, i
 {
     char ferr[512];
     FILE *f = fileio_fopen_regular(path, ferr, sizeof ferr);
-    if (!f) {
-        snprintf(err, errlen, "map %s", ferr);
-        return -1;
-    }
+    if (!f)
+        return err_set(err, errlen, "map %s", ferr);
     float *m = calloc((size_t)rows_max * cols_max, sizeof *m);
     char *line = NULL;
     size_t cap = 0;
@@ -231,9 +226,8 @@ static int apply_preset(sim_config *c, const char *name, char *err, size_t errle
         return 0;
     }
     char sn[128];
-    snprintf(err, errlen, "option preset: unknown preset '%s' (presets: paper, ideal, worn)",
-             shown(sn, sizeof sn, name));
-    return -1;
+    return err_set(err, errlen, "option preset: unknown preset '%s' (presets: paper, ideal, worn)",
+                   shown(sn, sizeof sn, name));
 }
 
 static const char *const OPTIONS =
@@ -314,9 +308,8 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
     if (!strcmp(k, "line_solver")) {
         if (strcmp(v, "fast") && strcmp(v, "exact")) {
             char sv[128];
-            snprintf(err, errlen, "option line_solver: fast or exact, got '%s'",
-                     shown(sv, sizeof sv, v));
-            return -1;
+            return err_set(err, errlen, "option line_solver: fast or exact, got '%s'",
+                           shown(sv, sizeof sv, v));
         }
         c->xp.line_exact = !strcmp(v, "exact");
         return 0;
@@ -345,10 +338,8 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
 static int sim_parse(const char *options, sim_config *c, char *err, size_t errlen)
 {
     char buf[2048], preset[32] = "paper";
-    if (snprintf(buf, sizeof buf, "%s", options ? options : "") >= (int)sizeof buf) {
-        snprintf(err, errlen, "options longer than %zu characters", sizeof buf - 1);
-        return -1;
-    }
+    if (snprintf(buf, sizeof buf, "%s", options ? options : "") >= (int)sizeof buf)
+        return err_set(err, errlen, "options longer than %zu characters", sizeof buf - 1);
     for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
         if (!strncmp(kv, "preset=", 7))
             snprintf(preset, sizeof preset, "%s", kv + 7);
@@ -361,8 +352,7 @@ static int sim_parse(const char *options, sim_config *c, char *err, size_t errle
         char *eq = strchr(kv, '=');
         if (!eq) {
             char sk[256];
-            snprintf(err, errlen, "option '%s' is not key=value", shown(sk, sizeof sk, kv));
-            return -1;
+            return err_set(err, errlen, "option '%s' is not key=value", shown(sk, sizeof sk, kv));
         }
         *eq = '\0';
         if (sim_option(c, kv, eq + 1, err, errlen) < 0)
@@ -378,10 +368,8 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
     if (sim_parse(options, &cfg, err, errlen) < 0)
         return -1;
     sim *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!s)
+        return err_set(err, errlen, "out of memory");
     s->id = cfg.id;
     s->dp = cfg.dp;
     xbar_params xp = cfg.xp;
@@ -462,10 +450,8 @@ static int sim_program(void *state, int array, chip_rect r, const uint8_t *targe
     sim *s = state;
     size_t n = (size_t)r.rows * r.cols;
     uint8_t *t = malloc(n);
-    if (!t) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!t)
+        return err_set(err, errlen, "out of memory");
     for (size_t i = 0; i < n; i++)
         t[i] = target[i] ? DEV_LRS : DEV_HRS;
     dev_verify_params dv;
@@ -615,8 +601,7 @@ static int sim_get(void *state, const char *key, double *v, char *err, size_t er
     else if (!strcmp(key, "driver_ohm"))
         *v = xp->driver_ohm;
     else {
-        snprintf(err, errlen, "no parameter '%s'", key);
-        return -1;
+        return err_set(err, errlen, "no parameter '%s'", key);
     }
     return 0;
 }
@@ -631,10 +616,9 @@ static int sim_set(void *state, const char *key, double v, char *err, size_t err
         return sim_refresh(s, err, errlen);
     if (!strcmp(key, "time_s")) {
         double dt = v - s->x.pos.now;
-        if (dt < 0) {
-            snprintf(err, errlen, "time_s cannot go back (now %g s, asked %g s)", s->x.pos.now, v);
-            return -1;
-        }
+        if (dt < 0)
+            return err_set(err, errlen,
+                           "time_s cannot go back (now %g s, asked %g s)", s->x.pos.now, v);
         if (dev_advance_time(&s->x.pos, dt, err, errlen) < 0 ||
             dev_advance_time(&s->x.neg, dt, err, errlen) < 0)
             return -1;
@@ -645,19 +629,17 @@ static int sim_set(void *state, const char *key, double v, char *err, size_t err
     else if (!strcmp(key, "adc_bits"))
         xp.adc_bits = (int)v;
     else if (!strcmp(key, "tia_gain")) {
-        if (!(v > 0)) {
-            snprintf(err, errlen, "tia_gain must be positive (V/uA), got %g", v);
-            return -1;
-        }
+        if (!(v > 0))
+            return err_set(err, errlen, "tia_gain must be positive (V/uA), got %g", v);
         xp.tia_gain = (float)v;
     } else if (!strcmp(key, "int_frac_bits"))
         xp.int_frac_bits = (int)v;
     else if (!strcmp(key, "adc_channels"))
         xp.adc_channels = (int)v;
     else {
-        snprintf(err, errlen, "no settable parameter '%s' (settable: v_read, adc_bits, "
-                              "tia_gain, read_noise, int_frac_bits, adc_channels, time_s)", key);
-        return -1;
+        return err_set(err, errlen,
+                       "no settable parameter '%s' (settable: v_read, adc_bits, "
+                       "tia_gain, read_noise, int_frac_bits, adc_channels, time_s)", key);
     }
     return xbar_set_params(&s->x, &xp, err, errlen);
 }

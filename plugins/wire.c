@@ -6,6 +6,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "error.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define WIRE_LE_HOST 1
 #else
@@ -260,9 +262,8 @@ static int asm_append(wire_asm *a, const wire_frame *f, char *err, size_t errlen
         cap = cap < a->max ? cap : a->max;
         uint8_t *b = realloc(a->buf, cap);
         if (!b) {
-            snprintf(err, errlen, "out of memory assembling message seq %u", f->seq);
             wire_asm_reset(a);
-            return -1;
+            return err_set(err, errlen, "out of memory assembling message seq %u", f->seq);
         }
         a->buf = b;
         a->cap = cap;
@@ -289,11 +290,9 @@ int wire_asm_add(wire_asm *a, const wire_frame *f, wire_msg *m, char *err, size_
     if (f->frag == 0) {
         wire_asm_reset(a);
         if (!(f->flags & WIRE_MORE)) { /* the common case: one frame, no copy */
-            if (f->len > a->max) {
-                snprintf(err, errlen, "message seq %u is over the limit of %zu bytes", f->seq,
-                         a->max);
-                return -1;
-            }
+            if (f->len > a->max)
+                return err_set(err, errlen, "message seq %u is over the limit of %zu bytes", f->seq,
+                               a->max);
             deliver(a, f, m, f->payload, f->len);
             return 1;
         }

@@ -15,6 +15,7 @@
 #include "chipnet.h"
 #include "clock.h"
 #include "crossbar.h"
+#include "error.h"
 #include "finetune.h"
 #include "lab.h"
 #include "lab_chip.h"
@@ -642,10 +643,8 @@ static int infer_work(job *j, void *ctx, char *err, size_t errlen)
         if (c->simulate) { /* the software path: WL/WR from Wpara read now */
             int nout = c->lc->n.sizes[c->lc->n.nlayers];
             float *z = malloc(sizeof *z * (size_t)(tk->ntest ? tk->ntest : 1) * nout);
-            if (!z) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
+            if (!z)
+                return err_set(err, errlen, "out of memory");
             if (finetune_simulate(&c->lc->c, &c->lc->n, bank, c->p, c->test, tk->test,
                                   tk->ntest, z, err, errlen) < 0) {
                 free(z);

@@ -155,7 +155,8 @@ int sweep_mpi_start(char *err, size_t errlen)
     void *h = open_module(tried, sizeof tried);
     if (!h) {
         const char *why = dlerror();
-        return err_set(err, errlen, "started by mpirun, but the MPI module mpcl-mpi.so cannot be "
+        return err_set(err, errlen,
+                       "started by mpirun, but the MPI module mpcl-mpi.so cannot be "
                        "loaded (%s: %s; looked beside the program, one folder up and in "
                        "../lib/mpcl/; MPCL_MPI_MODULE names another): make builds it when Open MPI "
                        "is installed (make deps)", tried, why ? why : "not found");
