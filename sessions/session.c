@@ -1,36 +1,17 @@
 #include "session.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "lab.h"
-
-static int mkdir_p(char *dir)
-{
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
+#include "platform.h"
 
 int session_default_path(char *out, size_t len)
 {
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     char dir[3900];
-    if (state && *state)
-        snprintf(dir, sizeof dir, "%s/mpcl/sessions", state);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/mpcl/sessions", home);
-    else
-        return -1;
-    if (mkdir_p(dir) < 0)
+    if (platform_state_dir("sessions", dir, sizeof dir) < 0)
         return -1;
     time_t t = time(NULL);
     struct tm tm;
