@@ -294,7 +294,7 @@ static void draw_help(console *c)
     for (int i = 0; i < panels_count() && y < r.y + r.h - 1; i++) {
         panel *p = panels_get(i);
         char line[256];
-        snprintf(line, sizeof line, "%-10s %s", p->name, p->keys);
+        snprintf(line, sizeof line, "%-10s %s", p->cls->name, p->cls->keys);
         canvas_text(c->cv, x, y++, mw, line, STYLE_NORMAL);
     }
 }
@@ -490,7 +490,7 @@ static void handle_key(console *c, wint_t k, int is_key)
             return;
         }
         panel *p = ui_visible_panel(c->focus);
-        if (p && p->key && p->key(p, is_key ? (int)k : (int)k, &c->m)) {
+        if (p && p->cls->key && p->cls->key(p, is_key ? (int)k : (int)k, &c->m)) {
             c->dirty = 1;
             return;
         }

@@ -90,8 +90,8 @@ void ui_draw_panels(canvas *c, rect area, const model *m, int focus)
             if (p && nvisible < MAX_COLS * MAX_ROWS) {
                 int focused = nvisible == focus;
                 canvas_style frame = focused ? STYLE(-1, -1, CANVAS_BOLD) : STYLE(-1, -1, CANVAS_DIM);
-                canvas_box(c, r, p->title, frame, STYLE(-1, -1, CANVAS_BOLD));
-                p->draw(p, c, canvas_inner(r), m, focused);
+                canvas_box(c, r, p->cls->title, frame, STYLE(-1, -1, CANVAS_BOLD));
+                p->cls->draw(p, c, canvas_inner(r), m, focused);
                 visible_at[nvisible] = r;
                 visible[nvisible++] = p;
             }
@@ -148,7 +148,7 @@ static int l_layout(lua_State *L)
             if (!p)
                 return luaL_error(L, "lab.ui.layout: no panel '%s' (lab.ui.panels() lists them)",
                                   name ? name : "?");
-            l.panel[col][row] = p->name; /* static storage */
+            l.panel[col][row] = p->cls->name; /* static storage */
             lua_pop(L, 1);
         }
         l.nrows[col] = nrows;
@@ -187,8 +187,9 @@ static int l_show(lua_State *L)
             lua_pushvalue(L, -1);
             const char *v = lua_tostring(L, -1);
             char err[200];
-            if (!v || !p->option || p->option(p, lua_tostring(L, -3), v, err, sizeof err) < 0)
-                return luaL_error(L, "lab.ui.show: %s", v && p->option ? err : "bad option value");
+            const panel_class *k = p->cls;
+            if (!v || !k->option || k->option(p, lua_tostring(L, -3), v, err, sizeof err) < 0)
+                return luaL_error(L, "lab.ui.show: %s", v && k->option ? err : "bad option value");
             lua_pop(L, 2);
         }
     }
@@ -226,7 +227,7 @@ static int l_panels(lua_State *L)
 {
     lua_createtable(L, panels_count(), 0);
     for (int i = 0; i < panels_count(); i++) {
-        lua_pushstring(L, panels_get(i)->name);
+        lua_pushstring(L, panels_get(i)->cls->name);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;

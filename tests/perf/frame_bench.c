@@ -84,7 +84,12 @@ int main(int argc, char **argv)
         for (int j = 0; j < 10; j++)
             m.confusion[i][j] = i == j ? 980 : (long)rng_below(&r, 10);
     ui_set_preset("default");
-    panels_find("map")->mode = 2; /* G+: the whole array */
+    panel *map = panels_find("map");
+    char err[200];
+    if (map->cls->option(map, "mode", "G+", err, sizeof err) < 0) { /* the whole array */
+        fprintf(stderr, "mpcl-bench-frame: %s\n", err);
+        return 1;
+    }
     double total = 0, worst = 0;
     int frames = 300;
     for (int f = 0; f < frames + 10; f++) {
