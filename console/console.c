@@ -104,7 +104,7 @@ static void drain_capture(console *c);
 
 /* print() in the console: straight into the output pane, in order with the lab's own lines
  * (stdout itself is captured too, but through a pipe and a thread). */
-static int console_print(lua_State *L)
+static int l_print(lua_State *L)
 {
     int n = lua_gettop(L);
     luaL_Buffer b;
@@ -796,7 +796,7 @@ static void attach_lab(console *c)
     lua_State *L = c->L;
     lab_jobs_set_background(1);
     lab_jobs_set_notify(notify, NULL);
-    lua_pushcfunction(L, console_print);
+    lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
     lab_observer ob;
     model_observer(&c->m, &ob);

@@ -104,7 +104,7 @@ void ui_draw_panels(canvas *c, rect area, const model *m, int focus)
 /* ---- lab.ui ---------------------------------------------------------------------------- */
 
 /* lab.ui.layout(name | {{panel, ...}, ...}) -> the layout's name ("custom" from a table) */
-static int l_layout(lua_State *L)
+static int l_ui_layout(lua_State *L)
 {
     if (lua_isnoneornil(L, 1)) {
         lua_pushstring(L, current_preset >= 0 ? presets[current_preset].name : "custom");
@@ -172,7 +172,7 @@ static int shown(const layout *l, const char *name)
 }
 
 /* lab.ui.show(name [, {mode=, task=, ...}]) */
-static int l_show(lua_State *L)
+static int l_ui_show(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     panel *p = panels_find(name);
@@ -207,7 +207,7 @@ static int l_show(lua_State *L)
 }
 
 /* lab.ui.pause([message]) -> the key pressed (a string), or nil without a console */
-static int l_pause(lua_State *L)
+static int l_ui_pause(lua_State *L)
 {
     const char *msg = luaL_optstring(L, 1, "press a key to go on");
     if (!pause_fn) {
@@ -223,7 +223,7 @@ static int l_pause(lua_State *L)
     return 1;
 }
 
-static int l_panels(lua_State *L)
+static int l_ui_panels(lua_State *L)
 {
     lua_createtable(L, panels_count(), 0);
     for (int i = 0; i < panels_count(); i++) {
@@ -236,8 +236,8 @@ static int l_panels(lua_State *L)
 void ui_open(lua_State *L, model *m)
 {
     (void)m;
-    static const luaL_Reg funcs[] = {{"layout", l_layout}, {"show", l_show},
-                                     {"pause", l_pause},   {"panels", l_panels},
+    static const luaL_Reg funcs[] = {{"layout", l_ui_layout}, {"show", l_ui_show},
+                                     {"pause", l_ui_pause},   {"panels", l_ui_panels},
                                      {NULL, NULL}};
     ui_set_preset("default");
     lua_getglobal(L, "lab");
