@@ -222,9 +222,9 @@ static int choose_mode(options *o)
     }
     if (console && (o->stdin_mode || (o->replay && o->ro.trust)))
         console = 0;
-    o->mode = console       ? RUN_CONSOLE
-              : o->replay   ? RUN_REPLAY
-              : interactive ? RUN_REPL
+    o->mode = console         ? RUN_CONSOLE
+              : o->replay     ? RUN_REPLAY
+              : interactive   ? RUN_REPL
               : o->stdin_mode ? RUN_STDIN
                               : RUN_SCRIPT;
     return 0;
