@@ -104,7 +104,7 @@ static void drain_capture(console *c);
 
 /* print() in the console: straight into the output pane, in order with the lab's own lines
  * (stdout itself is captured too, but through a pipe and a thread). */
-static int console_print(lua_State *L)
+static int l_print(lua_State *L)
 {
     int n = lua_gettop(L);
     luaL_Buffer b;
@@ -294,7 +294,7 @@ static void draw_help(console *c)
     for (int i = 0; i < panels_count() && y < r.y + r.h - 1; i++) {
         panel *p = panels_get(i);
         char line[256];
-        snprintf(line, sizeof line, "%-10s %s", p->name, p->keys);
+        snprintf(line, sizeof line, "%-10s %s", p->cls->name, p->cls->keys);
         canvas_text(c->cv, x, y++, mw, line, STYLE_NORMAL);
     }
 }
@@ -490,7 +490,7 @@ static void handle_key(console *c, wint_t k, int is_key)
             return;
         }
         panel *p = ui_visible_panel(c->focus);
-        if (p && p->key && p->key(p, is_key ? (int)k : (int)k, &c->m)) {
+        if (p && p->cls->key && p->cls->key(p, is_key ? (int)k : (int)k, &c->m)) {
             c->dirty = 1;
             return;
         }
@@ -796,7 +796,7 @@ static void attach_lab(console *c)
     lua_State *L = c->L;
     lab_jobs_set_background(1);
     lab_jobs_set_notify(notify, NULL);
-    lua_pushcfunction(L, console_print);
+    lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
     lab_observer ob;
     model_observer(&c->m, &ob);

@@ -10,17 +10,24 @@
 
 typedef struct panel panel;
 
-struct panel {
-    const char *name;       /* "map", as lab.ui.show names it */
-    const char *title;
-    const char *keys;       /* the keys it takes when focused, for the help overlay */
+/* A kind of panel (htop's PanelClass): its names and what it does, one const instance per
+ * kind, apart from the state of each panel. key and option are NULL for a kind that takes
+ * none. */
+typedef struct panel_class {
+    const char *name;  /* "map", as lab.ui.show names it */
+    const char *title; /* on its frame */
+    const char *keys;  /* the keys it takes when focused, for the help overlay */
     void (*draw)(panel *p, canvas *c, rect r, const model *m, int focused);
     int (*key)(panel *p, int key, const model *m); /* 1 when the key was used */
     /* lab.ui.show(name, {opts}): set an option ("mode", "task", ...); -1 for an unknown
      * key or value, with a message in err */
     int (*option)(panel *p, const char *key, const char *value, char *err, size_t errlen);
-    /* panel state */
-    int mode, task, zoom, row0, col0;
+} panel_class;
+
+/* One panel: its class. A kind with state of its own (the map's mode and window, the
+ * confusion matrix's task) puts a panel first in a struct of its own (panels.c). */
+struct panel {
+    const panel_class *cls;
 };
 
 /* The panels, in a fixed order; panels_find by name. */

@@ -1,5 +1,7 @@
-/* The console's panels: map, switch, matrix, confusion, curves, device. Each draws from the
- * model into the rectangle it is given (inside its frame). */
+/* The console's panels: map, switch, matrix, confusion, curves, device. Each kind is a
+ * const panel_class (its functions) defined after them; a kind with state of its own (the
+ * map's view, the confusion matrix's task) embeds a panel first. Each draws from the model
+ * into the rectangle it is given (inside its frame). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +25,21 @@ static void centre_text(canvas *c, rect r, const char *text)
 enum { MAP_WEIGHT, MAP_HIDDEN, MAP_GPOS, MAP_GNEG, MAP_MODES };
 static const char *const map_modes[] = {"weight", "hidden", "G+", "G-"};
 
-typedef struct map_view {
+/* The map's state: the mode and the window, which persists across frames (zoom and pan). */
+typedef struct map_panel {
+    panel super;
+    int mode; /* MAP_* */
     heatmap_src src;
-    int inited;
-} map_view;
-static map_view mapv;
+    int inited; /* src set up (at the first draw with a net) */
+} map_panel;
 
 static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)focused;
-    const float *data = p->mode == MAP_WEIGHT ? m->weight : p->mode == MAP_HIDDEN ? m->hidden
-                        : p->mode == MAP_GPOS ? m->gpos : m->gneg;
-    if ((p->mode == MAP_GPOS || p->mode == MAP_GNEG) && !m->have_g) {
+    map_panel *mp = (map_panel *)p;
+    const float *data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
+                        : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
+    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g) {
         centre_text(c, r, "no chip programmed: chip:program(net)");
         return;
     }
@@ -43,11 +48,11 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
         return;
     }
     /* the window persists across frames (zoom and pan); the data pointer is refreshed */
-    if (!mapv.inited) {
-        heatmap_src_init(&mapv.src, data, m->arows, m->acols, m->acols);
-        mapv.inited = 1;
+    if (!mp->inited) {
+        heatmap_src_init(&mp->src, data, m->arows, m->acols, m->acols);
+        mp->inited = 1;
     }
-    mapv.src.data = data;
+    mp->src.data = data;
     int hl[MODEL_LAYERS * 2], vl[MODEL_LAYERS * 2], nh = 0, nv = 0;
     for (int l = 0; l < m->nlayers; l++) {
         hl[nh++] = m->layer[l].row0;
@@ -55,34 +60,34 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
         vl[nv++] = m->layer[l].col0;
         vl[nv++] = m->layer[l].col0 + m->layer[l].cols;
     }
-    mapv.src.hlines = hl;
-    mapv.src.nhlines = nh;
-    mapv.src.vlines = vl;
-    mapv.src.nvlines = nv;
+    mp->src.hlines = hl;
+    mp->src.nhlines = nh;
+    mp->src.vlines = vl;
+    mp->src.nvlines = nv;
     const palette *pal = &palette_sequential;
     const char *units = "uS";
-    if (p->mode == MAP_WEIGHT) {
-        mapv.src.lo = -1.2f;
-        mapv.src.hi = 1.2f;
+    if (mp->mode == MAP_WEIGHT) {
+        mp->src.lo = -1.2f;
+        mp->src.hi = 1.2f;
         pal = &palette_diverging;
         units = "w";
-    } else if (p->mode == MAP_HIDDEN) {
-        mapv.src.lo = 0;
-        mapv.src.hi = 0; /* automatic: the window's range */
+    } else if (mp->mode == MAP_HIDDEN) {
+        mp->src.lo = 0;
+        mp->src.hi = 0; /* automatic: the window's range */
         units = "|Wh|";
     } else {
-        mapv.src.lo = 0;
-        mapv.src.hi = 1.25f * m->g_lrs;
+        mp->src.lo = 0;
+        mp->src.hi = 1.25f * m->g_lrs;
     }
     rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
-    heatmap_draw(c, heatmap_fit(area, mapv.src.nrows, mapv.src.ncols), &mapv.src, pal);
+    heatmap_draw(c, heatmap_fit(area, mp->src.nrows, mp->src.ncols), &mp->src, pal);
     if (r.h > 2) {
         float lo, hi;
-        heatmap_range(&mapv.src, &lo, &hi);
+        heatmap_range(&mp->src, &lo, &hi);
         char label[64];
-        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d ", map_modes[p->mode],
-                 mapv.src.row0, mapv.src.row0 + mapv.src.nrows - 1, mapv.src.col0,
-                 mapv.src.col0 + mapv.src.ncols - 1);
+        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d ", map_modes[mp->mode],
+                 mp->src.row0, mp->src.row0 + mp->src.nrows - 1, mp->src.col0,
+                 mp->src.col0 + mp->src.ncols - 1);
         int lw = canvas_text(c, r.x, r.y + r.h - 1, r.w, label, dim());
         palette_legend(c, RECT(r.x + lw, r.y + r.h - 1, r.w - lw, 1), pal, lo, hi, units);
     }
@@ -91,38 +96,39 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 static int map_key(panel *p, int key, const model *m)
 {
     (void)m;
-    if (!mapv.inited)
+    map_panel *mp = (map_panel *)p;
+    if (!mp->inited)
         return 0;
-    int step = mapv.src.nrows / 8 > 0 ? mapv.src.nrows / 8 : 1;
+    int step = mp->src.nrows / 8 > 0 ? mp->src.nrows / 8 : 1;
     switch (key) {
     case 'm':
-        p->mode = (p->mode + 1) % MAP_MODES;
+        mp->mode = (mp->mode + 1) % MAP_MODES;
         return 1;
     case '+':
     case '=':
-        heatmap_zoom(&mapv.src, 2.0);
+        heatmap_zoom(&mp->src, 2.0);
         return 1;
     case '-':
-        heatmap_zoom(&mapv.src, 0.5);
+        heatmap_zoom(&mp->src, 0.5);
         return 1;
     case '0':
-        heatmap_src_init(&mapv.src, mapv.src.data, mapv.src.rows, mapv.src.cols, mapv.src.ld);
+        heatmap_src_init(&mp->src, mp->src.data, mp->src.rows, mp->src.cols, mp->src.ld);
         return 1;
     case 'h':
     case 0x104: /* KEY_LEFT */
-        heatmap_pan(&mapv.src, 0, -step);
+        heatmap_pan(&mp->src, 0, -step);
         return 1;
     case 'l':
     case 0x105: /* KEY_RIGHT */
-        heatmap_pan(&mapv.src, 0, step);
+        heatmap_pan(&mp->src, 0, step);
         return 1;
     case 'k':
     case 0x103: /* KEY_UP */
-        heatmap_pan(&mapv.src, -step, 0);
+        heatmap_pan(&mp->src, -step, 0);
         return 1;
     case 'j':
     case 0x102: /* KEY_DOWN */
-        heatmap_pan(&mapv.src, step, 0);
+        heatmap_pan(&mp->src, step, 0);
         return 1;
     default:
         return 0;
@@ -131,11 +137,12 @@ static int map_key(panel *p, int key, const model *m)
 
 static int map_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
 {
+    map_panel *mp = (map_panel *)p;
     if (!strcmp(k, "mode")) {
         for (int i = 0; i < MAP_MODES; i++)
             if (!strcmp(v, map_modes[i]) || (i == MAP_GPOS && !strcmp(v, "gpos")) ||
                 (i == MAP_GNEG && !strcmp(v, "gneg"))) {
-                p->mode = i;
+                mp->mode = i;
                 return 0;
             }
         snprintf(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
@@ -143,13 +150,23 @@ static int map_option(panel *p, const char *k, const char *v, char *err, size_t 
     }
     if (!strcmp(k, "zoom")) {
         double z = atof(v);
-        if (z >= 1 && mapv.inited)
-            heatmap_zoom(&mapv.src, z);
+        if (z >= 1 && mp->inited)
+            heatmap_zoom(&mp->src, z);
         return 0;
     }
     snprintf(err, errlen, "the map takes mode and zoom, not '%s'", k);
     return -1;
 }
+
+static const panel_class map_class = {
+    .name = "map",
+    .title = "conductance map",
+    .keys = "m mode (weight, hidden, G+, G-)  +/- zoom  arrows/hjkl pan  0 reset",
+    .draw = map_draw,
+    .key = map_key,
+    .option = map_option,
+};
+static map_panel map = {.super = {.cls = &map_class}};
 
 /* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
 
@@ -186,18 +203,33 @@ static void matrix_draw(panel *p, canvas *c, rect r, const model *m, int focused
                       100 * m->average[n - 1], n, n > 1 ? "s" : "");
 }
 
+static const panel_class matrix_class = {
+    .name = "matrix",
+    .title = "accuracy matrix",
+    .keys = "(no keys)",
+    .draw = matrix_draw,
+};
+static panel matrix = {.cls = &matrix_class};
+
 /* ---- confusion: counts (true class x predicted class) over a ramp ------------------------ */
+
+/* The confusion matrix's state: the task whose classes it shows (0: all ten). */
+typedef struct confusion_panel {
+    panel super;
+    int task;
+} confusion_panel;
 
 static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)focused;
+    const confusion_panel *cp = (const confusion_panel *)p;
     if (!m->has_confusion) {
         centre_text(c, r, "lab.evaluate(net, seq, {confusion = true})");
         return;
     }
     int lo = 0, hi = 10;
-    if (p->task > 0 && p->task <= 5) { /* a task's two classes */
-        lo = 2 * (p->task - 1);
+    if (cp->task > 0 && cp->task <= 5) { /* a task's two classes */
+        lo = 2 * (cp->task - 1);
         hi = lo + 2;
     }
     long mx = 1;
@@ -222,38 +254,50 @@ static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focu
     int y = r.y + 2 + (hi - lo);
     if (y < r.y + r.h)
         canvas_printf(c, r.x, y, r.w, dim(), "%s, average %.2f%% over %d task%s",
-                      p->task ? "one task" : "all classes", 100 * m->conf_average, m->conf_upto,
+                      cp->task ? "one task" : "all classes", 100 * m->conf_average, m->conf_upto,
                       m->conf_upto > 1 ? "s" : "");
 }
 
 static int confusion_key(panel *p, int key, const model *m)
 {
     (void)m;
+    confusion_panel *cp = (confusion_panel *)p;
     if (key == 't') {
-        p->task = (p->task + 1) % 6;
+        cp->task = (cp->task + 1) % 6;
         return 1;
     }
     if (key >= '0' && key <= '5') {
-        p->task = key - '0';
+        cp->task = key - '0';
         return 1;
     }
     return 0;
 }
 
-static int task_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
+static int confusion_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
 {
+    confusion_panel *cp = (confusion_panel *)p;
     if (!strcmp(k, "task")) {
         int t = !strcmp(v, "all") ? 0 : atoi(v);
         if (t < 0 || t > 5) {
             snprintf(err, errlen, "task must be 1-5 or \"all\", got '%s'", v);
             return -1;
         }
-        p->task = t;
+        cp->task = t;
         return 0;
     }
     snprintf(err, errlen, "this panel takes task, not '%s'", k);
     return -1;
 }
+
+static const panel_class confusion_class = {
+    .name = "confusion",
+    .title = "confusion matrix",
+    .keys = "t next task  0 all  1-5 a task",
+    .draw = confusion_draw,
+    .key = confusion_key,
+    .option = confusion_option,
+};
+static confusion_panel confusion = {.super = {.cls = &confusion_class}};
 
 /* ---- switch: each layer's switch rate, epoch after epoch, task after task --------------- */
 
@@ -291,6 +335,14 @@ static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused
     plot_draw(c, r, s, nl, &ax);
 }
 
+static const panel_class switch_class = {
+    .name = "switch",
+    .title = "weight-switch rate per layer",
+    .keys = "(no keys)",
+    .draw = switch_draw,
+};
+static panel switches = {.cls = &switch_class};
+
 /* ---- curves: loss and accuracy of the training so far ----------------------------------- */
 
 static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused)
@@ -325,6 +377,14 @@ static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused
     ax.ylabel = "loss";
     plot_draw(c, RECT(r.x, r.y + top, r.w, r.h - top), loss, 1, &ax);
 }
+
+static const panel_class curves_class = {
+    .name = "curves",
+    .title = "training curves",
+    .keys = "(no keys)",
+    .draw = curves_draw,
+};
+static panel curves = {.cls = &curves_class};
 
 /* ---- device: the LRS/HRS histogram and a retention trace ------------------------------- */
 
@@ -364,28 +424,26 @@ static void device_draw(panel *p, canvas *c, rect r, const model *m, int focused
     }
 }
 
+static const panel_class device_class = {
+    .name = "device",
+    .title = "device: LRS/HRS and retention",
+    .keys = "(no keys)",
+    .draw = device_draw,
+};
+static panel device = {.cls = &device_class};
+
 /* ---- the table -------------------------------------------------------------------------- */
 
-static panel panels[] = {
-    {"map", "conductance map", "m mode (weight, hidden, G+, G-)  +/- zoom  arrows/hjkl pan  0 reset",
-     map_draw, map_key, map_option, 0, 0, 0, 0, 0},
-    {"switch", "weight-switch rate per layer", "(no keys)", switch_draw, NULL, NULL, 0, 0, 0, 0, 0},
-    {"matrix", "accuracy matrix", "(no keys)", matrix_draw, NULL, NULL, 0, 0, 0, 0, 0},
-    {"confusion", "confusion matrix", "t next task  0 all  1-5 a task", confusion_draw,
-     confusion_key, task_option, 0, 0, 0, 0, 0},
-    {"curves", "training curves", "(no keys)", curves_draw, NULL, NULL, 0, 0, 0, 0, 0},
-    {"device", "device: LRS/HRS and retention", "(no keys)", device_draw, NULL, NULL, 0, 0, 0,
-     0, 0},
-};
+static panel *const panels[] = {&map.super, &switches, &matrix, &confusion.super, &curves, &device};
 
 int panels_count(void) { return (int)(sizeof panels / sizeof panels[0]); }
 
-panel *panels_get(int i) { return i >= 0 && i < panels_count() ? &panels[i] : NULL; }
+panel *panels_get(int i) { return i >= 0 && i < panels_count() ? panels[i] : NULL; }
 
 panel *panels_find(const char *name)
 {
     for (int i = 0; i < panels_count(); i++)
-        if (!strcmp(panels[i].name, name))
-            return &panels[i];
+        if (!strcmp(panels[i]->cls->name, name))
+            return panels[i];
     return NULL;
 }

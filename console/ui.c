@@ -90,8 +90,8 @@ void ui_draw_panels(canvas *c, rect area, const model *m, int focus)
             if (p && nvisible < MAX_COLS * MAX_ROWS) {
                 int focused = nvisible == focus;
                 canvas_style frame = focused ? STYLE(-1, -1, CANVAS_BOLD) : STYLE(-1, -1, CANVAS_DIM);
-                canvas_box(c, r, p->title, frame, STYLE(-1, -1, CANVAS_BOLD));
-                p->draw(p, c, canvas_inner(r), m, focused);
+                canvas_box(c, r, p->cls->title, frame, STYLE(-1, -1, CANVAS_BOLD));
+                p->cls->draw(p, c, canvas_inner(r), m, focused);
                 visible_at[nvisible] = r;
                 visible[nvisible++] = p;
             }
@@ -104,7 +104,7 @@ void ui_draw_panels(canvas *c, rect area, const model *m, int focus)
 /* ---- lab.ui ---------------------------------------------------------------------------- */
 
 /* lab.ui.layout(name | {{panel, ...}, ...}) -> the layout's name ("custom" from a table) */
-static int l_layout(lua_State *L)
+static int l_ui_layout(lua_State *L)
 {
     if (lua_isnoneornil(L, 1)) {
         lua_pushstring(L, current_preset >= 0 ? presets[current_preset].name : "custom");
@@ -148,7 +148,7 @@ static int l_layout(lua_State *L)
             if (!p)
                 return luaL_error(L, "lab.ui.layout: no panel '%s' (lab.ui.panels() lists them)",
                                   name ? name : "?");
-            l.panel[col][row] = p->name; /* static storage */
+            l.panel[col][row] = p->cls->name; /* static storage */
             lua_pop(L, 1);
         }
         l.nrows[col] = nrows;
@@ -172,7 +172,7 @@ static int shown(const layout *l, const char *name)
 }
 
 /* lab.ui.show(name [, {mode=, task=, ...}]) */
-static int l_show(lua_State *L)
+static int l_ui_show(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     panel *p = panels_find(name);
@@ -187,8 +187,9 @@ static int l_show(lua_State *L)
             lua_pushvalue(L, -1);
             const char *v = lua_tostring(L, -1);
             char err[200];
-            if (!v || !p->option || p->option(p, lua_tostring(L, -3), v, err, sizeof err) < 0)
-                return luaL_error(L, "lab.ui.show: %s", v && p->option ? err : "bad option value");
+            const panel_class *k = p->cls;
+            if (!v || !k->option || k->option(p, lua_tostring(L, -3), v, err, sizeof err) < 0)
+                return luaL_error(L, "lab.ui.show: %s", v && k->option ? err : "bad option value");
             lua_pop(L, 2);
         }
     }
@@ -206,7 +207,7 @@ static int l_show(lua_State *L)
 }
 
 /* lab.ui.pause([message]) -> the key pressed (a string), or nil without a console */
-static int l_pause(lua_State *L)
+static int l_ui_pause(lua_State *L)
 {
     const char *msg = luaL_optstring(L, 1, "press a key to go on");
     if (!pause_fn) {
@@ -222,11 +223,11 @@ static int l_pause(lua_State *L)
     return 1;
 }
 
-static int l_panels(lua_State *L)
+static int l_ui_panels(lua_State *L)
 {
     lua_createtable(L, panels_count(), 0);
     for (int i = 0; i < panels_count(); i++) {
-        lua_pushstring(L, panels_get(i)->name);
+        lua_pushstring(L, panels_get(i)->cls->name);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -235,8 +236,8 @@ static int l_panels(lua_State *L)
 void ui_open(lua_State *L, model *m)
 {
     (void)m;
-    static const luaL_Reg funcs[] = {{"layout", l_layout}, {"show", l_show},
-                                     {"pause", l_pause},   {"panels", l_panels},
+    static const luaL_Reg funcs[] = {{"layout", l_ui_layout}, {"show", l_ui_show},
+                                     {"pause", l_ui_pause},   {"panels", l_ui_panels},
                                      {NULL, NULL}};
     ui_set_preset("default");
     lua_getglobal(L, "lab");

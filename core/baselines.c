@@ -1231,27 +1231,25 @@ int bl_infer(const bl_model *m, const data_set *d, const int *idx, int count, fl
     return infer_with(m, w, d, idx, count, out);
 }
 
-/* metrics_eval's scoring over logits computed with weights w. */
+/* metrics_eval_with's evaluator: a model with the weights w. */
+typedef struct model_weights {
+    const bl_model *m;
+    const float *const *w;
+} model_weights;
+
+static int infer_model(void *ctx, const data_set *d, const int *idx, int count, float *out)
+{
+    const model_weights *mw = ctx;
+    return infer_with(mw->m, mw->w, d, idx, count, out);
+}
+
 static int eval_with(const bl_model *m, const float *const *w, const data_set *d,
                      const int *idx, int count, const data_task *t, scenario s,
                      long confusion[10][10])
 {
-    int nout = m->sizes[m->nlayers];
-    enum { CHUNK = 4096 };
-    float *logits = malloc(sizeof(float) * CHUNK * nout);
-    if (!logits)
-        return -1;
-    int right = 0;
-    for (int c0 = 0; c0 < count; c0 += CHUNK) {
-        int len = count - c0 < CHUNK ? count - c0 : CHUNK;
-        if (infer_with(m, w, d, idx + c0, len, logits) < 0) {
-            free(logits);
-            return -1;
-        }
-        right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
-    }
-    free(logits);
-    return right;
+    model_weights mw = {.m = m, .w = w};
+    return metrics_eval_with(infer_model, &mw, m->sizes[m->nlayers], d, idx, count, t, s,
+                             confusion);
 }
 
 int bl_eval(const bl_model *m, const data_set *d, const int *idx, int count,

@@ -75,10 +75,10 @@ int metrics_score(const float *logits, int count, int nout, const data_set *d, c
     return right;
 }
 
-int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int count,
-                 const data_task *t, scenario s, long confusion[10][10])
+int metrics_eval_with(metrics_infer_fn infer, void *ctx, int nout, const data_set *d,
+                      const int *idx, int count, const data_task *t, scenario s,
+                      long confusion[10][10])
 {
-    int nout = n->sizes[n->nlayers];
     enum { CHUNK = 4096 };
     float *logits = malloc(sizeof(float) * CHUNK * nout);
     if (!logits)
@@ -86,7 +86,7 @@ int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int 
     int right = 0;
     for (int c0 = 0; c0 < count; c0 += CHUNK) {
         int len = count - c0 < CHUNK ? count - c0 : CHUNK;
-        if (net_infer(n, bank, d, idx + c0, len, logits) < 0) {
+        if (infer(ctx, d, idx + c0, len, logits) < 0) {
             free(logits);
             return -1;
         }
@@ -94,6 +94,26 @@ int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int 
     }
     free(logits);
     return right;
+}
+
+/* metrics_eval's evaluator: a net with a batch-norm bank. */
+typedef struct net_bank {
+    const net *n;
+    int bank;
+} net_bank;
+
+static int infer_net(void *ctx, const data_set *d, const int *idx, int count, float *out)
+{
+    const net_bank *nb = ctx;
+    return net_infer(nb->n, nb->bank, d, idx, count, out);
+}
+
+int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int count,
+                 const data_task *t, scenario s, long confusion[10][10])
+{
+    net_bank nb = {.n = n, .bank = bank};
+    return metrics_eval_with(infer_net, &nb, n->sizes[n->nlayers], d, idx, count, t, s,
+                             confusion);
 }
 
 double metrics_weighted_average(const double *acc, const int *counts, int k)

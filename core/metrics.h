@@ -27,10 +27,26 @@ uint16_t scenario_eval_mask(scenario s, const data_task *t);
 int scenario_class_of(scenario s, const data_task *t, int output);
 
 /* Evaluate examples idx[0..count-1] of d as examples of task t. Batch norm uses bank
- * `bank` (-1: running statistics). Returns the number predicted right; when confusion is
- * non-NULL, adds each example to confusion[true class][predicted class]. */
+ * `bank` (-1: running statistics). Returns the number predicted right (-1 when out of
+ * memory); when confusion is non-NULL, adds each example to confusion[true class][predicted
+ * class]. metrics_eval_with on net_infer. */
 int metrics_eval(const net *n, int bank, const data_set *d, const int *idx, int count,
                  const data_task *t, scenario s, long confusion[10][10]);
+
+/* An evaluator's inference: the logits (count, nout) of examples idx[0..count-1] of d into
+ * out. Returns 0, or -1 (out of memory). ctx is the evaluator's own (a net and its bank, a
+ * baseline and its weights...). */
+typedef int (*metrics_infer_fn)(void *ctx, const data_set *d, const int *idx, int count,
+                                float *out);
+
+/* The evaluation loop every evaluator shares: infer the examples idx[0..count-1] of d
+ * through infer(ctx, ...) in chunks (bounding the logits held at once) and score each chunk
+ * with metrics_score as examples of task t in scenario s. Returns the number predicted
+ * right, or -1 when infer fails or out of memory (confusion then holds the chunks scored
+ * before). nout: the outputs of a row of logits. */
+int metrics_eval_with(metrics_infer_fn infer, void *ctx, int nout, const data_set *d,
+                      const int *idx, int count, const data_task *t, scenario s,
+                      long confusion[10][10]);
 
 /* Score count rows of logits (count, nout) of examples idx of d as examples of task t:
  * the arg-max over the outputs that compete in scenario s, right when it is the example's

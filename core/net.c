@@ -378,21 +378,11 @@ static int bn_units(int out) { return (out + BN_UNIT - 1) / BN_UNIT; }
 int net_reserve(net *n, int B) { return workspace_reserve(n, B); }
 
 /* The passes below grow the workspace themselves for callers that did not reserve it (tests,
- * small batches); out of memory there is a broken promise of net_reserve's caller. */
-static void workspace_need(net *n, int B)
-{
-    if (workspace_reserve(n, B) < 0) {
-        fprintf(stderr, "mpcl: out of memory for a training batch of %d (net_reserve it "
-                        "first)\n", B);
-        abort();
-    }
-}
+ * small batches): 0, or -1 out of memory (the workspace then held nothing; the parameters
+ * and statistics are as they were). */
+static int workspace_need(net *n, int B) { return workspace_reserve(n, B); }
 
-float *net_input_buffer(net *n, int B)
-{
-    workspace_need(n, B);
-    return n->act[0];
-}
+float *net_input_buffer(net *n, int B) { return workspace_need(n, B) < 0 ? NULL : n->act[0]; }
 
 /* Batch norm and sign of every layer from l0 on, after layer l0's A is in pre[l0]; the
  * products of the layers after it. */
@@ -435,9 +425,10 @@ static void forward_from(net *n, int l0, int B)
     }
 }
 
-void net_forward_train(net *n, const float *x, int B)
+int net_forward_train(net *n, const float *x, int B)
 {
-    workspace_need(n, B);
+    if (workspace_need(n, B) < 0)
+        return -1;
     if (n->wb0_stale) {
         net_layer *L0 = &n->layer[0];
         for (size_t i = 0; i < (size_t)L0->in * L0->out; i++)
@@ -449,6 +440,7 @@ void net_forward_train(net *n, const float *x, int B)
     net_layer *L = &n->layer[0];
     gemm_f32(0, 1, B, L->out, L->in, n->act[0], L->in, L->wb, L->in, 0, n->pre[0], L->out);
     forward_from(n, 0, B);
+    return 0;
 }
 
 typedef struct byte_job {
@@ -477,14 +469,16 @@ static void first_layer_bytes(void *ud, int begin, int end)
         n->pre[0][i] = (float)n->acc0[i] * j->unit;
 }
 
-void net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B)
+int net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B)
 {
-    workspace_need(n, B);
+    if (workspace_need(n, B) < 0)
+        return -1;
     /* The signs changed with the last optimiser step: refresh their int8 copy. */
     kern_parallel(n->sizes[1], 32, refill_q0, n);
     byte_job j = {n, x8, unit, B};
     kern_parallel((B + ROW_UNIT - 1) / ROW_UNIT, 4, first_layer_bytes, &j);
     forward_from(n, 0, B);
+    return 0;
 }
 
 float net_backward(net *n, const int *target, const uint16_t *allowed, int B, int *correct)

@@ -69,17 +69,21 @@ void net_sync_binary(net *n);
 
 /* Allocate the training workspace for batches of up to B examples: 0, or -1 out of memory.
  * Training reserves it first, so that the passes below never need to allocate (they grow it
- * themselves for a caller that did not, and abort if they cannot). */
+ * themselves for a caller that did not; when they cannot, they fail as net_reserve does:
+ * the workspace holds nothing, the parameters and statistics are untouched). */
 int net_reserve(net *n, int B);
 /* Training pass on a batch of B examples x (B, sizes[0]) with batch statistics; updates
- * the running statistics. x may be the buffer from net_input_buffer (no copy). */
-void net_forward_train(net *n, const float *x, int B);
-/* The workspace's input buffer (B, sizes[0]), for gathering a batch in place. */
+ * the running statistics. x may be the buffer from net_input_buffer (no copy). 0, or -1
+ * out of memory (net_reserve: cannot happen after net_reserve(n, B)). */
+int net_forward_train(net *n, const float *x, int B);
+/* The workspace's input buffer (B, sizes[0]), for gathering a batch in place; NULL out of
+ * memory (net_reserve: cannot happen after net_reserve(n, B)). */
 float *net_input_buffer(net *n, int B);
 /* The same training pass for inputs that are bytes: x8 (B, sizes[0]) with x = x8 * unit
  * already in net_input_buffer (the backward pass needs it). The first layer's product is
- * then computed exactly in integers (byte x +-1), then scaled by unit. */
-void net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B);
+ * then computed exactly in integers (byte x +-1), then scaled by unit. 0, or -1 out of
+ * memory as net_forward_train. */
+int net_forward_train_bytes(net *n, const uint8_t *x8, float unit, int B);
 /* Softmax cross-entropy of the last forward pass and its backward pass into g_*.
  * target[b] is an output index; allowed[b] (NULL: all outputs) a bit mask of the outputs
  * that take part in example b's softmax. Returns the mean loss; *correct counts examples

@@ -350,6 +350,13 @@ int noise_infer(const net *n, const noise_weights *w, int bank, const data_set *
     return rc;
 }
 
+/* metrics_eval_with's evaluator: the forward pass of a set-up job (its data set). */
+static int infer_noisy(void *ctx, const data_set *d, const int *idx, int count, float *out)
+{
+    (void)d;
+    return forward(ctx, idx, count, out);
+}
+
 int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d,
                const int *idx, int count, const data_task *t, scenario s,
                long confusion[10][10], char *err, size_t errlen)
@@ -360,20 +367,13 @@ int noise_eval(const net *n, const noise_weights *w, int bank, const data_set *d
     if (!t || nout > 16)
         return err_set(err, errlen, t ? "noise: at most 16 outputs, got %d" : "noise: no task",
                        nout);
-    enum { CHUNK = 4096 }; /* bounds the logits held at once, as metrics_eval does */
     fwd_job job;
     float *folded = NULL;
-    float *logits = malloc(sizeof(float) * CHUNK * nout);
-    int rc = logits ? job_setup(&job, n, w, bank, d, &folded) : -1, right = 0;
-    for (int c0 = 0; c0 < count && rc == 0; c0 += CHUNK) {
-        int len = count - c0 < CHUNK ? count - c0 : CHUNK;
-        rc = forward(&job, idx + c0, len, logits);
-        if (rc == 0)
-            right += metrics_score(logits, len, nout, d, idx + c0, t, s, confusion);
-    }
-    free(logits);
+    int right = job_setup(&job, n, w, bank, d, &folded) < 0
+                    ? -1
+                    : metrics_eval_with(infer_noisy, &job, nout, d, idx, count, t, s, confusion);
     free(folded);
-    if (rc < 0)
+    if (right < 0)
         return err_set(err, errlen, "noise: out of memory");
     return right;
 }

@@ -1,8 +1,11 @@
 #include "platform.h"
 
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "isa.h"
@@ -36,4 +39,37 @@ int platform_diff(const platform *a, const platform *b, char *out, size_t outlen
         n++;
     }
     return n;
+}
+
+/* mkdir -p dir (mode 0700): the parents' failures show in the last mkdir. */
+static int make_dirs(char *dir)
+{
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);
+            *p = '/';
+        }
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int platform_state_dir(const char *sub, char *buf, size_t len)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    const char *slash = sub && *sub ? "/" : "", *tail = sub ? sub : "";
+    int n;
+    if (!len)
+        return -1;
+    buf[0] = '\0';
+    if (state && *state)
+        n = snprintf(buf, len, "%s/mpcl%s%s", state, slash, tail);
+    else if (home && *home)
+        n = snprintf(buf, len, "%s/.local/state/mpcl%s%s", home, slash, tail);
+    else
+        return -1;
+    if (n < 0 || (size_t)n >= len || make_dirs(buf) < 0) {
+        buf[0] = '\0';
+        return -1;
+    }
+    return 0;
 }

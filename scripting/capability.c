@@ -257,7 +257,7 @@ const char *cap_chip_uri(lua_State *L, const char *uri, char *buf, size_t n, con
 
 /* ---- installing the policy -------------------------------------------------------------- */
 
-static int undeclared(lua_State *L)
+static int l_undeclared(lua_State *L)
 {
     return luaL_error(L, "%s: sandbox: declares no capability, so a replay may not call it "
                          "(run with --trust to allow it)", lua_tostring(L, lua_upvalueindex(1)));
@@ -275,7 +275,7 @@ static void guard_table(lua_State *L, int t, const char *prefix)
             if (cap_declared(name) < 0) {
                 lua_pushvalue(L, -2);
                 lua_pushstring(L, name);
-                lua_pushcclosure(L, undeclared, 1);
+                lua_pushcclosure(L, l_undeclared, 1);
                 lua_rawset(L, t); /* an existing key: lua_next may go on */
             }
         }

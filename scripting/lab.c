@@ -219,7 +219,7 @@ static int l_dataset(lua_State *L)
     return 1;
 }
 
-static int dataset_gc(lua_State *L)
+static int l_dataset_gc(lua_State *L)
 {
     lab_dataset *ds = lab_check_dataset(L, 1);
     data_set_free(&ds->train);
@@ -227,7 +227,7 @@ static int dataset_gc(lua_State *L)
     return 0;
 }
 
-static int dataset_tostring(lua_State *L)
+static int l_dataset_tostring(lua_State *L)
 {
     lab_dataset *ds = lab_check_dataset(L, 1);
     lua_pushfstring(L, "dataset %s (%s, %d inputs): %d train, %d test", ds->name,
@@ -235,7 +235,7 @@ static int dataset_tostring(lua_State *L)
     return 1;
 }
 
-static int dataset_index(lua_State *L)
+static int l_dataset_index(lua_State *L)
 {
     lab_dataset *ds = lab_check_dataset(L, 1);
     const char *k = luaL_checkstring(L, 2);
@@ -326,13 +326,13 @@ static int l_tasks(lua_State *L)
     return 1;
 }
 
-static int tasks_gc(lua_State *L)
+static int l_tasks_gc(lua_State *L)
 {
     data_tasks_free(&lab_check_tasks(L, 1)->t);
     return 0;
 }
 
-static int tasks_len(lua_State *L)
+static int l_tasks_len(lua_State *L)
 {
     lua_pushinteger(L, lab_check_tasks(L, 1)->t.ntasks);
     return 1;
@@ -347,7 +347,7 @@ int lab_tasks_index(lua_State *L, lab_tasks *ts, int i)
 }
 
 /* seq:task(i) -> {classes=, ntrain=, nval=, ntest=} */
-static int tasks_task(lua_State *L)
+static int l_tasks_task(lua_State *L)
 {
     lab_tasks *ts = lab_check_tasks(L, 1);
     const data_task *t = &ts->t.task[lab_tasks_index(L, ts, 2)];
@@ -364,7 +364,7 @@ static int tasks_task(lua_State *L)
     return 1;
 }
 
-static int tasks_tostring(lua_State *L)
+static int l_tasks_tostring(lua_State *L)
 {
     lab_tasks *ts = lab_check_tasks(L, 1);
     lab_dataset *ds = lab_tasks_dataset(L, 1);
@@ -427,7 +427,7 @@ static int l_net(lua_State *L)
     return 1;
 }
 
-static int net_gc(lua_State *L)
+static int l_net_gc(lua_State *L)
 {
     lab_net *ln = lab_check_net(L, 1);
     if (ln->busy.count > 0)
@@ -444,7 +444,7 @@ static net *idle_net(lua_State *L, int i)
     return &ln->n;
 }
 
-static int net_tostring(lua_State *L)
+static int l_net_tostring(lua_State *L)
 {
     net *n = &lab_check_net(L, 1)->n;
     luaL_Buffer b;
@@ -460,7 +460,7 @@ static int net_tostring(lua_State *L)
     return 1;
 }
 
-static int net_copy(lua_State *L)
+static int l_net_copy(lua_State *L)
 {
     net *n = idle_net(L, 1);
     lab_net *ln = lua_newuserdatauv(L, sizeof *ln, 0);
@@ -471,7 +471,7 @@ static int net_copy(lua_State *L)
     return 1;
 }
 
-static int net_sizes(lua_State *L)
+static int l_net_sizes(lua_State *L)
 {
     net *n = &lab_check_net(L, 1)->n;
     lua_createtable(L, n->nlayers + 1, 0);
@@ -483,7 +483,7 @@ static int net_sizes(lua_State *L)
 }
 
 /* net:hidden(layer) -> {min, max, mean_abs} of the hidden weights (how consolidated). */
-static int net_hidden_stats(lua_State *L)
+static int l_net_hidden(lua_State *L)
 {
     net *n = idle_net(L, 1);
     lua_Integer l = luaL_checkinteger(L, 2);
@@ -507,7 +507,7 @@ static int net_hidden_stats(lua_State *L)
 
 /* net:weights(layer [, "hidden" | "binary"]) -> the layer's matrix as a list of `out` rows
  * of `in` numbers: the float hidden weights (default) or their signs (+1/-1). */
-static int net_weights(lua_State *L)
+static int l_net_weights(lua_State *L)
 {
     net *n = idle_net(L, 1);
     lua_Integer l = luaL_checkinteger(L, 2);
@@ -533,7 +533,7 @@ static int net_weights(lua_State *L)
 }
 
 /* net:save(path): parameters, statistics and banks, written atomically with a checksum. */
-static int net_save(lua_State *L)
+static int l_net_save(lua_State *L)
 {
     net *n = idle_net(L, 1);
     const char *path = luaL_checkstring(L, 2);
@@ -657,13 +657,13 @@ static int l_trainer(lua_State *L)
     return 1;
 }
 
-static int trainer_gc(lua_State *L)
+static int l_trainer_gc(lua_State *L)
 {
     optim_free(&check_trainer(L, 1)->o);
     return 0;
 }
 
-static int trainer_tostring(lua_State *L)
+static int l_trainer_tostring(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
     char buf[200];
@@ -726,7 +726,7 @@ static void learn_result(lua_State *L, job *j, void *ctx)
 /* tr:learn(i [, progress]) -> a job whose result is {task=, epochs=, best_epoch=, val_acc=,
  * switch_rate=, switch_layer=, switch_any=, switch_any_layer=, cancelled=, seconds=}.
  * progress(p) is called after each epoch (on the main thread); returning "stop" cancels. */
-static int trainer_learn(lua_State *L)
+static int l_trainer_learn(lua_State *L)
 {
     lab_trainer *tr = check_trainer(L, 1);
     int fn = 0;
@@ -1014,7 +1014,7 @@ int lab_records_take(lua_State *L)
 /* ---- registration ------------------------------------------------------------------ */
 
 /* What an object becomes once finalized: every use is a clear error, never freed memory. */
-static int finalized_index(lua_State *L)
+static int l_finalized_index(lua_State *L)
 {
     return luaL_error(L, "lab: this object was finalized (its memory is gone); make a new one");
 }
@@ -1022,7 +1022,7 @@ static int finalized_index(lua_State *L)
 static void push_finalized_mt(lua_State *L)
 {
     if (luaL_newmetatable(L, "lab.finalized")) {
-        lua_pushcfunction(L, finalized_index);
+        lua_pushcfunction(L, l_finalized_index);
         lua_setfield(L, -2, "__index");
         lua_pushstring(L, "lab.finalized");
         lua_setfield(L, -2, "__metatable");
@@ -1032,7 +1032,7 @@ static void push_finalized_mt(lua_State *L)
 /* A class's __gc, guarded (upvalue 1 the class's own, 2 its name): it runs once, refuses
  * while a job works on the object (only a direct call can reach it then), and leaves the
  * object with the finalized metatable, so that a later call finds no freed memory. */
-static int guarded_gc(lua_State *L)
+static int l_guarded_gc(lua_State *L)
 {
     const char *name = lua_tostring(L, lua_upvalueindex(2));
     if (!lua_getmetatable(L, 1))
@@ -1060,7 +1060,7 @@ void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
     luaL_setfuncs(L, meta, 0);
     if (lua_getfield(L, -1, "__gc") == LUA_TFUNCTION) {
         lua_pushstring(L, mt);
-        lua_pushcclosure(L, guarded_gc, 2);
+        lua_pushcclosure(L, l_guarded_gc, 2);
         lua_setfield(L, -2, "__gc");
     } else {
         lua_pop(L, 1);
@@ -1101,34 +1101,34 @@ int lab_push_method(lua_State *L, int obj, const char *k)
 
 int luaopen_lab(lua_State *L)
 {
-    static const luaL_Reg dataset_meta[] = {{"__gc", dataset_gc},
-                                            {"__tostring", dataset_tostring},
-                                            {"__index", dataset_index},
+    static const luaL_Reg dataset_meta[] = {{"__gc", l_dataset_gc},
+                                            {"__tostring", l_dataset_tostring},
+                                            {"__index", l_dataset_index},
                                             {NULL, NULL}};
-    static const luaL_Reg tasks_meta[] = {{"__gc", tasks_gc},
-                                          {"__len", tasks_len},
-                                          {"__tostring", tasks_tostring},
+    static const luaL_Reg tasks_meta[] = {{"__gc", l_tasks_gc},
+                                          {"__len", l_tasks_len},
+                                          {"__tostring", l_tasks_tostring},
                                           {NULL, NULL}};
-    static const luaL_Reg tasks_methods[] = {{"task", tasks_task}, {NULL, NULL}};
-    static const luaL_Reg net_meta[] = {{"__gc", net_gc}, {"__tostring", net_tostring},
+    static const luaL_Reg tasks_methods[] = {{"task", l_tasks_task}, {NULL, NULL}};
+    static const luaL_Reg net_meta[] = {{"__gc", l_net_gc}, {"__tostring", l_net_tostring},
                                         {NULL, NULL}};
-    static const luaL_Reg net_methods[] = {{"copy", net_copy},
-                                           {"sizes", net_sizes},
-                                           {"hidden", net_hidden_stats},
-                                           {"weights", net_weights},
-                                           {"save", net_save},
+    static const luaL_Reg net_methods[] = {{"copy", l_net_copy},
+                                           {"sizes", l_net_sizes},
+                                           {"hidden", l_net_hidden},
+                                           {"weights", l_net_weights},
+                                           {"save", l_net_save},
                                            {NULL, NULL}};
-    static const luaL_Reg trainer_meta[] = {{"__gc", trainer_gc},
-                                            {"__tostring", trainer_tostring},
+    static const luaL_Reg trainer_meta[] = {{"__gc", l_trainer_gc},
+                                            {"__tostring", l_trainer_tostring},
                                             {NULL, NULL}};
-    static const luaL_Reg trainer_methods[] = {{"learn", trainer_learn}, {NULL, NULL}};
-    static const luaL_Reg funcs[] = {{"dataset", l_dataset},   {"tasks", l_tasks},
-                                     {"net", l_net},           {"trainer", l_trainer},
-                                     {"evaluate", l_evaluate}, {"json", l_json},
+    static const luaL_Reg trainer_methods[] = {{"learn", l_trainer_learn}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"dataset", l_dataset},       {"tasks", l_tasks},
+                                     {"net", l_net},               {"trainer", l_trainer},
+                                     {"evaluate", l_evaluate},     {"json", l_json},
                                      {"write_json", l_write_json}, {"threads", l_threads},
-                                     {"blas", l_blas}, {"platform", l_platform},         {"clock", l_clock},
-                                     {"load", l_load},         {"seed", l_seed},
-                                     {NULL, NULL}};
+                                     {"blas", l_blas},             {"platform", l_platform},
+                                     {"clock", l_clock},           {"load", l_load},
+                                     {"seed", l_seed},             {NULL, NULL}};
     lab_new_class(L, DATASET_MT, dataset_meta, NULL);
     lab_new_class(L, TASKS_MT, tasks_meta, tasks_methods);
     lab_new_class(L, NET_MT, net_meta, net_methods);

@@ -354,7 +354,7 @@ static int push_result(lua_State *L, int idx)
 }
 
 /* j:wait() -> the result (nil for a cancelled step); raises the job's error. */
-static int job_wait_lua(lua_State *L)
+static int l_job_wait(lua_State *L)
 {
     check_job(L, 1);
     wait_job(L, 1);
@@ -362,7 +362,7 @@ static int job_wait_lua(lua_State *L)
 }
 
 /* j:cancel() -> true when the job was still queued or running. */
-static int job_cancel_lua(lua_State *L)
+static int l_job_cancel(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     int live = lj->j && !job_finished(lj->j);
@@ -373,7 +373,7 @@ static int job_cancel_lua(lua_State *L)
 }
 
 /* j:result() -> the result once finished, else nil and the state. */
-static int job_result_lua(lua_State *L)
+static int l_job_result(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     lab_jobs_poll(L);
@@ -387,7 +387,7 @@ static int job_result_lua(lua_State *L)
 
 /* j:progress() -> {state=, fraction=, status=, seconds=, eta=, and the last epoch's
  * task, epoch, epochs, loss, train_acc, val_acc, switch_rate}. */
-static int job_progress_lua(lua_State *L)
+static int l_job_progress(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     lab_jobs_poll(L);
@@ -414,7 +414,7 @@ static int job_progress_lua(lua_State *L)
     return 1;
 }
 
-static int job_tostring(lua_State *L)
+static int l_job_tostring(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     job_progress p = lj->progress;
@@ -435,7 +435,7 @@ static int job_tostring(lua_State *L)
 }
 
 /* Methods, the fields id, name and state, then the result's fields (waiting for it). */
-static int job_index(lua_State *L)
+static int l_job_index(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     const char *k = luaL_checkstring(L, 2);
@@ -459,7 +459,7 @@ static int job_index(lua_State *L)
     return 1;
 }
 
-static int job_gc(lua_State *L)
+static int l_job_gc(lua_State *L)
 {
     lab_job *lj = check_job(L, 1);
     if (lj->j) { /* only at lua_close: the registry no longer holds it */
@@ -585,14 +585,14 @@ void lab_jobs_shutdown(lua_State *L)
 
 void lab_job_open(lua_State *L, int lab)
 {
-    static const luaL_Reg meta[] = {{"__gc", job_gc},
-                                    {"__tostring", job_tostring},
-                                    {"__index", job_index},
+    static const luaL_Reg meta[] = {{"__gc", l_job_gc},
+                                    {"__tostring", l_job_tostring},
+                                    {"__index", l_job_index},
                                     {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"wait", job_wait_lua},
-                                       {"cancel", job_cancel_lua},
-                                       {"result", job_result_lua},
-                                       {"progress", job_progress_lua},
+    static const luaL_Reg methods[] = {{"wait", l_job_wait},
+                                       {"cancel", l_job_cancel},
+                                       {"result", l_job_result},
+                                       {"progress", l_job_progress},
                                        {NULL, NULL}};
     lab = lua_absindex(L, lab);
     lab_new_class_indexed(L, JOB_MT, meta, methods);

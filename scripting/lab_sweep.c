@@ -684,7 +684,7 @@ static void run_free(sweep_run *r)
 
 static sweep_run **check_handle(lua_State *L, int i) { return luaL_checkudata(L, i, SWEEP_MT); }
 
-static int handle_gc(lua_State *L)
+static int l_sweep_gc(lua_State *L)
 {
     sweep_run **h = check_handle(L, 1);
     run_free(*h);
@@ -701,7 +701,7 @@ static sweep_run *handle_run(lua_State *L, int i)
     return *h;
 }
 
-static int handle_tostring(lua_State *L)
+static int l_sweep_tostring(lua_State *L)
 {
     sweep_run **h = check_handle(L, 1);
     if (!*h)
@@ -712,7 +712,7 @@ static int handle_tostring(lua_State *L)
     return 1;
 }
 
-static int handle_progress(lua_State *L)
+static int l_sweep_progress(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
     if (r == current && r->async)
@@ -802,7 +802,7 @@ static int finish(lua_State *L, int h)
     return 1;
 }
 
-static int handle_wait(lua_State *L)
+static int l_sweep_wait(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
     if (r->t == T_MPI && r->over != RUNNING)
@@ -810,7 +810,7 @@ static int handle_wait(lua_State *L)
     return finish(L, 1);
 }
 
-static int handle_cancel(lua_State *L)
+static int l_sweep_cancel(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
     if (r->over == RUNNING)
@@ -1260,10 +1260,10 @@ static int l_rank(lua_State *L)
 
 void lab_sweep_open(lua_State *L, int lab)
 {
-    static const luaL_Reg meta[] = {{"__gc", handle_gc}, {"__tostring", handle_tostring},
+    static const luaL_Reg meta[] = {{"__gc", l_sweep_gc}, {"__tostring", l_sweep_tostring},
                                     {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"progress", handle_progress}, {"wait", handle_wait},
-                                       {"cancel", handle_cancel}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"progress", l_sweep_progress}, {"wait", l_sweep_wait},
+                                       {"cancel", l_sweep_cancel}, {NULL, NULL}};
     lab = lua_absindex(L, lab);
     lab_new_class(L, SWEEP_MT, meta, methods);
     lua_pushcfunction(L, l_sweep);

@@ -1,36 +1,21 @@
 #include "repl_rl.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "platform.h"
 #include "repl.h"
 
 void repl_rl_history_path(char *out, size_t len)
 {
-    out[0] = '\0';
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     char dir[4000];
-    if (state && *state)
-        snprintf(dir, sizeof dir, "%s/mpcl", state);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/mpcl", home);
-    else
-        return;
-    for (char *p = dir + 1; *p; p++) /* mkdir -p */
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return;
-    snprintf(out, len, "%s/history", dir);
+    out[0] = '\0';
+    if (platform_state_dir(NULL, dir, sizeof dir) == 0)
+        snprintf(out, len, "%s/history", dir);
 }
 
 void repl_rl_history_load(const char *path)

@@ -1,36 +1,17 @@
 #include "session.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "lab.h"
-
-static int mkdir_p(char *dir)
-{
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0700);
-            *p = '/';
-        }
-    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
+#include "platform.h"
 
 int session_default_path(char *out, size_t len)
 {
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     char dir[3900];
-    if (state && *state)
-        snprintf(dir, sizeof dir, "%s/mpcl/sessions", state);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/mpcl/sessions", home);
-    else
-        return -1;
-    if (mkdir_p(dir) < 0)
+    if (platform_state_dir("sessions", dir, sizeof dir) < 0)
         return -1;
     time_t t = time(NULL);
     struct tm tm;
@@ -41,28 +22,35 @@ int session_default_path(char *out, size_t len)
     return 0;
 }
 
-/* The records the lab produced since the last call, as a malloc'd array of strings. */
-static char **take_records(lua_State *L, int *n)
+static void free_records(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The records the lab produced since the last call, as a malloc'd array of strings into
+ * *out (NULL for none) and their number into *n. 0, or -1 out of memory (they are lost:
+ * *out NULL, *n 0). */
+static int take_records(lua_State *L, char ***out, int *n)
 {
     lab_records_take(L);
     *n = (int)lua_rawlen(L, -1);
     char **v = *n ? calloc((size_t)*n, sizeof *v) : NULL;
-    for (int i = 0; v && i < *n; i++) {
+    int ok = !*n || v;
+    for (int i = 0; ok && i < *n; i++) {
         lua_rawgeti(L, -1, i + 1);
-        v[i] = strdup(lua_tostring(L, -1));
+        ok = (v[i] = strdup(lua_tostring(L, -1))) != NULL;
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    if (!v)
+    if (!ok) {
+        free_records(v, *n);
+        v = NULL;
         *n = 0;
-    return v;
-}
-
-static void free_records(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    }
+    *out = v;
+    return ok ? 0 : -1;
 }
 
 static void on_chunk(void *ud, const char *code, const char *error)
@@ -72,13 +60,18 @@ static void on_chunk(void *ud, const char *code, const char *error)
         return;
     lab_jobs_poll(s->L); /* results of jobs that have just finished belong here */
     int n;
-    char **rec = take_records(s->L, &n);
+    char **rec;
     char err[512];
-    if (journal_append(&s->j, code, (const char *const *)rec, n, error, err, sizeof err) < 0) {
+    int rc = take_records(s->L, &rec, &n);
+    if (rc < 0)
+        snprintf(err, sizeof err, "session: out of memory");
+    else
+        rc = journal_append(&s->j, code, (const char *const *)rec, n, error, err, sizeof err);
+    free_records(rec, n);
+    if (rc < 0) {
         fprintf(stderr, "mpcl: session not recorded any more: %s\n", err);
         s->failed = 1;
     }
-    free_records(rec, n);
 }
 
 int session_start(session *s, repl *r, const char *path, long long seed, int threads,
@@ -104,9 +97,14 @@ void session_finish(session *s)
     if (!s->failed) {
         lab_jobs_poll(s->L);
         int n;
-        char **rec = take_records(s->L, &n);
+        char **rec;
         char err[512];
-        if (journal_append_records(&s->j, (const char *const *)rec, n, err, sizeof err) < 0)
+        int rc = take_records(s->L, &rec, &n);
+        if (rc < 0)
+            snprintf(err, sizeof err, "session: out of memory");
+        else
+            rc = journal_append_records(&s->j, (const char *const *)rec, n, err, sizeof err);
+        if (rc < 0)
             fprintf(stderr, "mpcl: %s\n", err);
         free_records(rec, n);
     }

@@ -23,6 +23,53 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* The model as after training 5 tasks and programming a chip (m initialised, 512x512). */
+static void fill_model(model *m)
+{
+    rng r;
+    rng_seed(&r, 7);
+    /* a programmed 192-256-256-10 net: layers placed as the chip places them */
+    int sizes[4] = {192, 256, 256, 10};
+    int row = 0, col = 0, shelf = 0;
+    for (int l = 0; l < 3; l++) {
+        if (col + sizes[l + 1] > 512) {
+            row += shelf;
+            col = shelf = 0;
+        }
+        m->layer[l] = (model_rect){row, col, sizes[l], sizes[l + 1]};
+        col += sizes[l + 1];
+        shelf = sizes[l] > shelf ? sizes[l] : shelf;
+        for (int i = 0; i < sizes[l]; i++)
+            for (int j = 0; j < sizes[l + 1]; j++) {
+                size_t k = (size_t)(m->layer[l].row0 + i) * 512 + m->layer[l].col0 + j;
+                int plus = rng_uniform(&r) < 0.5;
+                m->gpos[k] = plus ? 33.3f + (float)rng_normal(&r) : 1.0f;
+                m->gneg[k] = plus ? 1.0f : 33.3f + (float)rng_normal(&r);
+                m->weight[k] = (m->gpos[k] - m->gneg[k]) / 32.3f;
+                m->hidden[k] = (float)fabs(rng_normal(&r));
+            }
+    }
+    m->nlayers = 3;
+    m->have_g = 1;
+    m->nepochs = m->cap_epochs = 100;
+    m->epochs = calloc(100, sizeof *m->epochs);
+    for (int e = 0; e < 100; e++)
+        m->epochs[e] = (model_epoch){1, e / 20, e % 20 + 1, 20, 0.3f / (1 + e % 20),
+                                    0.9f + 0.001f * (e % 20), 0.88f + 0.001f * (e % 20),
+                                    0.1f / (1 + e % 20), 0.2f, 3, {0.1f, 0.05f, 0.02f}};
+    m->rows = 5;
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j <= i; j++)
+            m->acc[i][j] = 0.97 + 0.005 * j;
+        m->average[i] = 0.98;
+    }
+    m->has_confusion = 1;
+    m->conf_upto = 5;
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++)
+            m->confusion[i][j] = i == j ? 980 : (long)rng_below(&r, 10);
+}
+
 int main(int argc, char **argv)
 {
     int W = argc > 1 ? atoi(argv[1]) : 200, H = argc > 2 ? atoi(argv[2]) : 60;
@@ -41,50 +88,14 @@ int main(int argc, char **argv)
     model m;
     if (model_init(&m, 512, 512) < 0)
         return 1;
-    rng r;
-    rng_seed(&r, 7);
-    /* a programmed 192-256-256-10 net: layers placed as the chip places them */
-    int sizes[4] = {192, 256, 256, 10};
-    int row = 0, col = 0, shelf = 0;
-    for (int l = 0; l < 3; l++) {
-        if (col + sizes[l + 1] > 512) {
-            row += shelf;
-            col = shelf = 0;
-        }
-        m.layer[l] = (model_rect){row, col, sizes[l], sizes[l + 1]};
-        col += sizes[l + 1];
-        shelf = sizes[l] > shelf ? sizes[l] : shelf;
-        for (int i = 0; i < sizes[l]; i++)
-            for (int j = 0; j < sizes[l + 1]; j++) {
-                size_t k = (size_t)(m.layer[l].row0 + i) * 512 + m.layer[l].col0 + j;
-                int plus = rng_uniform(&r) < 0.5;
-                m.gpos[k] = plus ? 33.3f + (float)rng_normal(&r) : 1.0f;
-                m.gneg[k] = plus ? 1.0f : 33.3f + (float)rng_normal(&r);
-                m.weight[k] = (m.gpos[k] - m.gneg[k]) / 32.3f;
-                m.hidden[k] = (float)fabs(rng_normal(&r));
-            }
-    }
-    m.nlayers = 3;
-    m.have_g = 1;
-    m.nepochs = m.cap_epochs = 100;
-    m.epochs = calloc(100, sizeof *m.epochs);
-    for (int e = 0; e < 100; e++)
-        m.epochs[e] = (model_epoch){1, e / 20, e % 20 + 1, 20, 0.3f / (1 + e % 20),
-                                    0.9f + 0.001f * (e % 20), 0.88f + 0.001f * (e % 20),
-                                    0.1f / (1 + e % 20), 0.2f, 3, {0.1f, 0.05f, 0.02f}};
-    m.rows = 5;
-    for (int i = 0; i < 5; i++) {
-        for (int j = 0; j <= i; j++)
-            m.acc[i][j] = 0.97 + 0.005 * j;
-        m.average[i] = 0.98;
-    }
-    m.has_confusion = 1;
-    m.conf_upto = 5;
-    for (int i = 0; i < 10; i++)
-        for (int j = 0; j < 10; j++)
-            m.confusion[i][j] = i == j ? 980 : (long)rng_below(&r, 10);
+    fill_model(&m);
     ui_set_preset("default");
-    panels_find("map")->mode = 2; /* G+: the whole array */
+    panel *map = panels_find("map");
+    char err[200];
+    if (map->cls->option(map, "mode", "G+", err, sizeof err) < 0) { /* the whole array */
+        fprintf(stderr, "mpcl-bench-frame: %s\n", err);
+        return 1;
+    }
     double total = 0, worst = 0;
     int frames = 300;
     for (int f = 0; f < frames + 10; f++) {
