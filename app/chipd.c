@@ -47,6 +47,7 @@
 #include <zlib.h>
 
 #include "chip.h"
+#include "error.h"
 #include "wire.h"
 #include "clock.h"
 
@@ -495,14 +496,14 @@ static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size
     if (wire_done(rd) < 0)
         return malformed(res, "read_layer");
     if (layer >= (uint32_t)b->c.nlayers) {
-        snprintf(err, errlen, "layer %llu is not placed (%d placed)",
-                 (unsigned long long)layer + 1, b->c.nlayers);
+        err_format(err, errlen, "layer %llu is not placed (%d placed)",
+                   (unsigned long long)layer + 1, b->c.nlayers);
         return fail(res, WIRE_E_CHIP, "%s", err);
     }
     chip_rect r = b->c.at[layer];
     if (p < 1 || p > (uint32_t)r.rows) { /* as the VMMs say it */
-        snprintf(err, errlen, "parallelism must be 1-%d for layer %u, got %u", r.rows,
-                 layer + 1, p);
+        err_format(err, errlen, "parallelism must be 1-%d for layer %u, got %u", r.rows,
+                   layer + 1, p);
         return fail(res, WIRE_E_CHIP, "%s", err);
     }
     size_t n = (size_t)r.rows * r.cols; /* a placed layer: inside the array */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "heatmap.h"
 #include "palette.h"
 #include "panel.h"
@@ -145,8 +146,7 @@ static int map_option(panel *p, const char *k, const char *v, char *err, size_t 
                 mp->mode = i;
                 return 0;
             }
-        snprintf(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
-        return -1;
+        return err_set(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
     }
     if (!strcmp(k, "zoom")) {
         double z = atof(v);
@@ -154,8 +154,7 @@ static int map_option(panel *p, const char *k, const char *v, char *err, size_t 
             heatmap_zoom(&mp->src, z);
         return 0;
     }
-    snprintf(err, errlen, "the map takes mode and zoom, not '%s'", k);
-    return -1;
+    return err_set(err, errlen, "the map takes mode and zoom, not '%s'", k);
 }
 
 static const panel_class map_class = {
@@ -278,15 +277,12 @@ static int confusion_option(panel *p, const char *k, const char *v, char *err, s
     confusion_panel *cp = (confusion_panel *)p;
     if (!strcmp(k, "task")) {
         int t = !strcmp(v, "all") ? 0 : atoi(v);
-        if (t < 0 || t > 5) {
-            snprintf(err, errlen, "task must be 1-5 or \"all\", got '%s'", v);
-            return -1;
-        }
+        if (t < 0 || t > 5)
+            return err_set(err, errlen, "task must be 1-5 or \"all\", got '%s'", v);
         cp->task = t;
         return 0;
     }
-    snprintf(err, errlen, "this panel takes task, not '%s'", k);
-    return -1;
+    return err_set(err, errlen, "this panel takes task, not '%s'", k);
 }
 
 static const panel_class confusion_class = {

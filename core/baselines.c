@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "rng.h"
@@ -129,21 +130,16 @@ int bl_create(bl_model *m, int nlayers, const int *sizes, uint64_t seed, char *e
               size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes) {
-        snprintf(err, errlen, "baselines: need 1 to %d layers, got %d", NET_MAX_LAYERS,
-                 nlayers);
-        return -1;
-    }
+    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes)
+        return err_set(err, errlen, "baselines: need 1 to %d layers, got %d", NET_MAX_LAYERS,
+                       nlayers);
     for (int l = 0; l <= nlayers; l++)
-        if (sizes[l] <= 0 || sizes[l] > 1 << 16) {
-            snprintf(err, errlen, "baselines: layer sizes must be 1-65536, got %d at position "
-                     "%d", sizes[l], l);
-            return -1;
-        }
-    if (sizes[nlayers] > 16) {
-        snprintf(err, errlen, "baselines: at most 16 outputs, got %d", sizes[nlayers]);
-        return -1;
-    }
+        if (sizes[l] <= 0 || sizes[l] > 1 << 16)
+            return err_set(err, errlen,
+                           "baselines: layer sizes must be 1-65536, got %d at position "
+                           "%d", sizes[l], l);
+    if (sizes[nlayers] > 16)
+        return err_set(err, errlen, "baselines: at most 16 outputs, got %d", sizes[nlayers]);
     m->nlayers = nlayers;
     memcpy(m->sizes, sizes, sizeof(int) * (nlayers + 1));
     size_t off = 0;
@@ -161,8 +157,7 @@ int bl_create(bl_model *m, int nlayers, const int *sizes, uint64_t seed, char *e
     m->gtot = malloc(sizeof(float) * off);
     if (!m->theta || !m->adam_m || !m->adam_v || !m->grad || !m->gtot) {
         bl_free(m);
-        snprintf(err, errlen, "baselines: out of memory");
-        return -1;
+        return err_set(err, errlen, "baselines: out of memory");
     }
     /* nn.Linear's default: weights and biases from U(-1/sqrt(in), 1/sqrt(in)). */
     rng r;
@@ -932,35 +927,27 @@ static int replay_draw(replay *rp, int R)
 static int check_learn(const bl_model *m, const data_set *train, const data_tasks *tasks, int t,
                        const bl_config *cfg, char *err, size_t errlen)
 {
-    if (!m || !m->theta || !train || !tasks || !cfg) {
-        snprintf(err, errlen, "baselines: learn needs a model, data, tasks and a config");
-        return -1;
-    }
-    if (t < 0 || t >= tasks->ntasks) {
-        snprintf(err, errlen, "baselines: task %d out of range 1-%d", t + 1, tasks->ntasks);
-        return -1;
-    }
+    if (!m || !m->theta || !train || !tasks || !cfg)
+        return err_set(err, errlen, "baselines: learn needs a model, data, tasks and a config");
+    if (t < 0 || t >= tasks->ntasks)
+        return err_set(err, errlen, "baselines: task %d out of range 1-%d", t + 1, tasks->ntasks);
     if (cfg->batch < 1 || cfg->epochs < 1 || !(cfg->lr > 0) ||
-        (unsigned)cfg->method > BL_AGEM || (unsigned)cfg->opt > BL_SGD) {
-        snprintf(err, errlen, "baselines: batch and epochs must be >= 1 and lr > 0, method and "
-                 "optimiser known (got batch %d, epochs %d, lr %g)", cfg->batch, cfg->epochs,
-                 cfg->lr);
-        return -1;
-    }
+        (unsigned)cfg->method > BL_AGEM || (unsigned)cfg->opt > BL_SGD)
+        return err_set(err, errlen,
+                       "baselines: batch and epochs must be >= 1 and lr > 0, method and "
+                       "optimiser known (got batch %d, epochs %d, lr %g)", cfg->batch, cfg->epochs,
+                       cfg->lr);
     if ((cfg->method == BL_EWC && !(cfg->ewc_lambda >= 0)) ||
         (cfg->method == BL_SI && (!(cfg->si_c >= 0) || !(cfg->si_eps > 0))) ||
         ((cfg->method == BL_GEM || cfg->method == BL_AGEM) &&
-         (cfg->mem_per_task < 1 || cfg->agem_ref < 1))) {
-        snprintf(err, errlen, "baselines: %s needs lambda >= 0, c >= 0, epsilon > 0, memory "
-                 "and reference batch >= 1", bl_method_name(cfg->method));
-        return -1;
-    }
-    if (m->sizes[0] != train->dim || m->sizes[m->nlayers] != scenario_outputs(cfg->scen)) {
-        snprintf(err, errlen, "baselines: model is %d->%d but the data have %d inputs and the "
-                 "%s scenario needs %d outputs", m->sizes[0], m->sizes[m->nlayers], train->dim,
-                 scenario_name(cfg->scen), scenario_outputs(cfg->scen));
-        return -1;
-    }
+         (cfg->mem_per_task < 1 || cfg->agem_ref < 1)))
+        return err_set(err, errlen, "baselines: %s needs lambda >= 0, c >= 0, epsilon > 0, memory "
+                                    "and reference batch >= 1", bl_method_name(cfg->method));
+    if (m->sizes[0] != train->dim || m->sizes[m->nlayers] != scenario_outputs(cfg->scen))
+        return err_set(err, errlen,
+                       "baselines: model is %d->%d but the data have %d inputs and the "
+                       "%s scenario needs %d outputs", m->sizes[0], m->sizes[m->nlayers],
+                       train->dim, scenario_name(cfg->scen), scenario_outputs(cfg->scen));
     return 0;
 }
 
@@ -1103,8 +1090,7 @@ int bl_learn(bl_model *m, const data_set *train, const data_tasks *tasks, int t,
     learner L;
     if (learner_init(&L, m, train, tasks, t, cfg) < 0) {
         learner_free(&L);
-        snprintf(err, errlen, "baselines: out of memory");
-        return -1;
+        return err_set(err, errlen, "baselines: out of memory");
     }
     if (cfg->reset_optim)
         optim_reset(m);
@@ -1157,7 +1143,7 @@ int bl_learn(bl_model *m, const data_set *train, const data_tasks *tasks, int t,
     }
     int rc = 0;
     if (!res->cancelled && consolidate(&L) < 0) {
-        snprintf(err, errlen, "baselines: out of memory");
+        err_format(err, errlen, "baselines: out of memory");
         rc = -1;
     }
     learner_free(&L);
@@ -1263,21 +1249,15 @@ int bl_eval(const bl_model *m, const data_set *d, const int *idx, int count,
 static int check_eval_data(const bl_model *m, const data_set *d, const int *idx, int count,
                            char *err, size_t errlen)
 {
-    if (!m || !m->theta || !d || count < 0 || (count > 0 && !idx)) {
-        snprintf(err, errlen, "baselines: evaluation needs a model, data and indices");
-        return -1;
-    }
-    if (d->dim != m->sizes[0]) {
-        snprintf(err, errlen, "baselines: data set of %d features for a model of %d inputs",
-                 d->dim, m->sizes[0]);
-        return -1;
-    }
+    if (!m || !m->theta || !d || count < 0 || (count > 0 && !idx))
+        return err_set(err, errlen, "baselines: evaluation needs a model, data and indices");
+    if (d->dim != m->sizes[0])
+        return err_set(err, errlen, "baselines: data set of %d features for a model of %d inputs",
+                       d->dim, m->sizes[0]);
     for (int k = 0; k < count; k++)
-        if (idx[k] < 0 || idx[k] >= d->n) {
-            snprintf(err, errlen, "baselines: example index %d out of range 0-%d", idx[k],
-                     d->n - 1);
-            return -1;
-        }
+        if (idx[k] < 0 || idx[k] >= d->n)
+            return err_set(err, errlen, "baselines: example index %d out of range 0-%d", idx[k],
+                           d->n - 1);
     return 0;
 }
 
@@ -1286,21 +1266,17 @@ static int accuracy_with(const bl_model *m, const float *const *w, const data_se
                          const data_tasks *tasks, int upto, scenario s, double *acc,
                          double *per_task, char *err, size_t errlen)
 {
-    if (!tasks || !acc || upto < 1 || upto > tasks->ntasks) {
-        snprintf(err, errlen, "baselines: accuracy needs tasks, upto in 1-%d (got %d) and a "
-                 "place for the result", tasks ? tasks->ntasks : 0, upto);
-        return -1;
-    }
+    if (!tasks || !acc || upto < 1 || upto > tasks->ntasks)
+        return err_set(err, errlen, "baselines: accuracy needs tasks, upto in 1-%d (got %d) and a "
+                                    "place for the result", tasks ? tasks->ntasks : 0, upto);
     long right = 0, total = 0;
     for (int j = 0; j < upto; j++) {
         const data_task *tk = &tasks->task[j];
         if (check_eval_data(m, test, tk->test, tk->ntest, err, errlen))
             return -1;
         int r = eval_with(m, w, test, tk->test, tk->ntest, tk, s, NULL);
-        if (r < 0) {
-            snprintf(err, errlen, "baselines: out of memory");
-            return -1;
-        }
+        if (r < 0)
+            return err_set(err, errlen, "baselines: out of memory");
         if (per_task)
             per_task[j] = tk->ntest ? (double)r / tk->ntest : 0.0;
         right += r;
@@ -1313,10 +1289,8 @@ static int accuracy_with(const bl_model *m, const float *const *w, const data_se
 int bl_accuracy(const bl_model *m, const data_set *test, const data_tasks *tasks, int upto,
                 scenario s, double *acc, double *per_task, char *err, size_t errlen)
 {
-    if (!m || !m->theta) {
-        snprintf(err, errlen, "baselines: no model");
-        return -1;
-    }
+    if (!m || !m->theta)
+        return err_set(err, errlen, "baselines: no model");
     const float *w[NET_MAX_LAYERS];
     own_weights(m, w);
     return accuracy_with(m, w, test, tasks, upto, s, acc, per_task, err, errlen);
@@ -1326,10 +1300,8 @@ int bl_accuracy(const bl_model *m, const data_set *test, const data_tasks *tasks
 
 int bl_noise_weights(noise_weights *w, const bl_model *m, char *err, size_t errlen)
 {
-    if (!m || !m->theta) {
-        snprintf(err, errlen, "baselines: no model");
-        return -1;
-    }
+    if (!m || !m->theta)
+        return err_set(err, errlen, "baselines: no model");
     const float *layers[NET_MAX_LAYERS];
     own_weights(m, layers);
     return noise_weights_float(w, m->nlayers, m->sizes, layers, err, errlen);
@@ -1337,20 +1309,14 @@ int bl_noise_weights(noise_weights *w, const bl_model *m, char *err, size_t errl
 
 static int check_noisy(const bl_model *m, const noise_weights *w, char *err, size_t errlen)
 {
-    if (!m || !m->theta || !w) {
-        snprintf(err, errlen, "baselines: no %s", w ? "model" : "weights");
-        return -1;
-    }
+    if (!m || !m->theta || !w)
+        return err_set(err, errlen, "baselines: no %s", w ? "model" : "weights");
     if (w->nlayers != m->nlayers ||
-        memcmp(w->sizes, m->sizes, sizeof(int) * (m->nlayers + 1))) {
-        snprintf(err, errlen, "baselines: the weights' layer sizes differ from the model's");
-        return -1;
-    }
+        memcmp(w->sizes, m->sizes, sizeof(int) * (m->nlayers + 1)))
+        return err_set(err, errlen, "baselines: the weights' layer sizes differ from the model's");
     for (int l = 0; l < w->nlayers; l++)
-        if (!w->w[l]) {
-            snprintf(err, errlen, "baselines: weights of layer %d not allocated", l + 1);
-            return -1;
-        }
+        if (!w->w[l])
+            return err_set(err, errlen, "baselines: weights of layer %d not allocated", l + 1);
     return 0;
 }
 
@@ -1360,13 +1326,11 @@ int bl_noise_eval(const bl_model *m, const noise_weights *w, const data_set *d, 
 {
     if (check_noisy(m, w, err, errlen) || check_eval_data(m, d, idx, count, err, errlen))
         return -1;
-    if (!t) {
-        snprintf(err, errlen, "baselines: no task");
-        return -1;
-    }
+    if (!t)
+        return err_set(err, errlen, "baselines: no task");
     int r = eval_with(m, (const float *const *)w->w, d, idx, count, t, s, confusion);
     if (r < 0)
-        snprintf(err, errlen, "baselines: out of memory");
+        err_format(err, errlen, "baselines: out of memory");
     return r;
 }
 
@@ -1375,10 +1339,8 @@ int bl_noise_accuracy(const bl_model *m, const noise_weights *w, const noise_tas
 {
     if (check_noisy(m, w, err, errlen))
         return -1;
-    if (!ts || !ts->test || !ts->tasks) {
-        snprintf(err, errlen, "baselines: no task set (test data and tasks)");
-        return -1;
-    }
+    if (!ts || !ts->test || !ts->tasks)
+        return err_set(err, errlen, "baselines: no task set (test data and tasks)");
     return accuracy_with(m, (const float *const *)w->w, ts->test, ts->tasks, ts->upto,
                          ts->scen, acc, per_task, err, errlen);
 }

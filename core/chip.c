@@ -35,7 +35,7 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
     *(void **)&entry = dlsym(c->dl, "mpcl_chip_backend");
     const chip_backend *be = entry ? entry() : NULL;
     if (!be) {
-        snprintf(err, errlen, "chip plugin %s: no mpcl_chip_backend() in it", path);
+        err_format(err, errlen, "chip plugin %s: no mpcl_chip_backend() in it", path);
         dlclose(c->dl);
         c->dl = NULL;
         return -1;
@@ -46,14 +46,14 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
         be = &c->be_v1;
     }
     if (be->abi != 1 && be->abi != CHIP_ABI_VERSION) {
-        snprintf(err, errlen, "chip plugin %s: chip ABI version %d, this lab speaks versions 1 "
-                 "and %d", path, be->abi, CHIP_ABI_VERSION);
+        err_format(err, errlen, "chip plugin %s: chip ABI version %d, this lab speaks versions 1 "
+                   "and %d", path, be->abi, CHIP_ABI_VERSION);
         dlclose(c->dl);
         c->dl = NULL;
         return -1;
     }
     if (!be->open || !be->close || !be->info || !be->name) {
-        snprintf(err, errlen, "chip plugin %s: its table lacks open, close, info or name", path);
+        err_format(err, errlen, "chip plugin %s: its table lacks open, close, info or name", path);
         dlclose(c->dl);
         c->dl = NULL;
         return -1;
@@ -89,7 +89,7 @@ int chip_open(chip *c, const char *uri, char *err, size_t errlen)
     }
     char berr[400];
     if (c->be->open(options, &c->state, berr, sizeof berr) < 0) {
-        snprintf(err, errlen, "chip %s: %s", c->uri, berr);
+        err_format(err, errlen, "chip %s: %s", c->uri, berr);
         if (c->dl)
             dlclose(c->dl);
         memset(c, 0, sizeof *c);
@@ -117,8 +117,8 @@ static int fail(const chip *c, const char *what, const char *berr, char *err, si
 #define NEED(cap, what)                                                                     \
     do {                                                                                    \
         if (!(c->info.caps & (cap))) {                                                      \
-            snprintf(err, errlen, "chip %s: cannot %s (not among its capabilities)", c->uri, \
-                     what);                                                                 \
+            err_format(err, errlen, "chip %s: cannot %s (not among its capabilities)",       \
+                       c->uri, what);                                                       \
             return -1;                                                                      \
         }                                                                                   \
     } while (0)

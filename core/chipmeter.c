@@ -25,7 +25,7 @@ static int read_both(chip *c, chip_rect r, float **gp, float **gn, char *err, si
     *gp = malloc((n ? n : 1) * sizeof **gp);
     *gn = malloc((n ? n : 1) * sizeof **gn);
     if (!*gp || !*gn) {
-        snprintf(err, errlen, "out of memory");
+        err_format(err, errlen, "out of memory");
     } else if (chip_read(c, CHIP_POS, r, *gp, err, errlen) == 0 &&
                chip_read(c, CHIP_NEG, r, *gn, err, errlen) == 0) {
         return 0;

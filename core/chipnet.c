@@ -244,12 +244,12 @@ static int run_batches(chip *c, const net *n, int bank, int p, int upto, const d
     uint64_t *in = malloc(sizeof *in * (size_t)BATCH * (d->words ? d->words : 1));
     int rc = 0;
     if (!y || !z || !logits || !bits || !in) {
-        snprintf(err, errlen, "out of memory");
+        err_format(err, errlen, "out of memory");
         rc = -1;
     }
     for (int first = 0; rc == 0 && first < count; first += BATCH) {
         if (cancel && *cancel) {
-            snprintf(err, errlen, "cancelled");
+            err_format(err, errlen, "cancelled");
             rc = -1;
             break;
         }

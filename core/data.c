@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include "error.h"
 #include "fileio.h"
 #include "rng.h"
 

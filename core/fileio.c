@@ -35,7 +35,7 @@ int fileio_open_regular(const char *path, char *err, size_t errlen)
         return err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -45,7 +45,7 @@ int fileio_open_regular(const char *path, char *err, size_t errlen)
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -59,7 +59,7 @@ FILE *fileio_fopen_regular(const char *path, char *err, size_t errlen)
         return NULL;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         close(fd);
     }
     return f;
@@ -173,7 +173,7 @@ static int create_temp(const char *path, char *tmp, size_t tmplen, char *err, si
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd >= 0 || errno != EEXIST) {
             if (fd < 0)
-                snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+                err_format(err, errlen, "%s: cannot create: %s", path, strerror(errno));
             return fd;
         }
     }
@@ -222,13 +222,13 @@ static int write_temp(const char *path, char *tmp, const char *mode_of, fileio_w
         return -1;
     int keep_mode = mode_of && stat(mode_of, &old) == 0 && S_ISREG(old.st_mode);
     if (keep_mode && fchmod(fd, old.st_mode & 07777) < 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
     }
     if (fill_and_close(fd, write_fn, ud) < 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -251,7 +251,7 @@ int fileio_write_atomic(const char *path, fileio_writer write_fn, void *ud, char
     if (write_temp(path, tmp, path, write_fn, ud, err, errlen) < 0)
         return -1;
     if (rename(tmp, path) < 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }

@@ -73,7 +73,7 @@ static int read_layer(chip *c, const net *n, int l, int p, int nreads, hw_layer 
     h->wpara = malloc(cells * sizeof *h->wpara);
     int rc = (!gp || !gn || !tp || !tn || !h->wpara) ? -1 : 0;
     if (rc < 0)
-        snprintf(err, errlen, "out of memory");
+        err_format(err, errlen, "out of memory");
     int pg = p < h->in ? p : h->in;
     for (int k = 0; rc == 0 && k < nreads; k++) {
         rc = chip_read_layer(c, CHIP_POS, l, pg, tp, err, errlen);
@@ -140,7 +140,7 @@ static int hidden_inputs(const net *n, const hw_layer *hw, int bank, const data_
     uint64_t *bits = malloc(sizeof *bits * (size_t)B * d->words);
     int rc = (!x || !y || !z || !bits) ? -1 : 0;
     if (rc < 0)
-        snprintf(err, errlen, "out of memory");
+        err_format(err, errlen, "out of memory");
     for (int first = 0; rc == 0 && first < count; first += B) {
         int nb = count - first < B ? count - first : B;
         data_gather_bits(d, idx + first, nb, bits);

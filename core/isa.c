@@ -7,6 +7,8 @@
 
 #if ISA_HAVE_X86
 #include <cpuid.h>
+
+#include "error.h"
 #endif
 
 static struct {
@@ -91,7 +93,7 @@ int isa_init(char *err, size_t errlen)
     if (!isa.err[0])
         return 0;
     if (err && errlen)
-        snprintf(err, errlen, "%s", isa.err);
+        err_format(err, errlen, "%s", isa.err);
     return -1;
 }
 

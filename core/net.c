@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
@@ -127,22 +128,17 @@ int net_create(net *n, int nlayers, const int *sizes, int binary_input, float in
                uint64_t seed, char *err, size_t errlen)
 {
     memset(n, 0, sizeof *n);
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS) {
-        snprintf(err, errlen, "net: %d layers requested, 1 to %d allowed", nlayers,
-                 NET_MAX_LAYERS);
-        return -1;
-    }
+    if (nlayers < 1 || nlayers > NET_MAX_LAYERS)
+        return err_set(err, errlen, "net: %d layers requested, 1 to %d allowed", nlayers,
+                       NET_MAX_LAYERS);
     for (int l = 0; l <= nlayers; l++) {
-        if (sizes[l] < 1 || sizes[l] > 65536) {
-            snprintf(err, errlen, "net: layer sizes must be 1 to 65536, got %d at position %d",
-                     sizes[l], l + 1);
-            return -1;
-        }
+        if (sizes[l] < 1 || sizes[l] > 65536)
+            return err_set(err, errlen,
+                           "net: layer sizes must be 1 to 65536, got %d at position %d",
+                           sizes[l], l + 1);
     }
-    if (sizes[nlayers] > 16) {
-        snprintf(err, errlen, "net: at most 16 outputs, got %d", sizes[nlayers]);
-        return -1;
-    }
+    if (sizes[nlayers] > 16)
+        return err_set(err, errlen, "net: at most 16 outputs, got %d", sizes[nlayers]);
     n->nlayers = nlayers;
     memcpy(n->sizes, sizes, sizeof(int) * (nlayers + 1));
     n->binary_input = binary_input;
@@ -154,8 +150,7 @@ int net_create(net *n, int nlayers, const int *sizes, int binary_input, float in
         net_layer *L = &n->layer[l];
         if (layer_alloc(L, sizes[l], sizes[l + 1]) < 0) {
             net_free(n);
-            snprintf(err, errlen, "net: out of memory");
-            return -1;
+            return err_set(err, errlen, "net: out of memory");
         }
         float bound = init_scale / sqrtf((float)L->in);
         for (size_t i = 0; i < (size_t)L->in * L->out; i++)

@@ -346,7 +346,7 @@ int noise_infer(const net *n, const noise_weights *w, int bank, const data_set *
         rc = forward(&job, idx, count, out);
     free(folded);
     if (rc < 0)
-        snprintf(err, errlen, "noise: out of memory");
+        err_format(err, errlen, "noise: out of memory");
     return rc;
 }
 
@@ -475,7 +475,7 @@ int noise_sweep(const noise_weights *clean, const double *rho, int nrho, int dra
     double *v = malloc(sizeof(double) * draws);
     if (!v || weights_alloc(&noisy, clean->nlayers, clean->sizes, err, errlen)) {
         if (!v)
-            snprintf(err, errlen, "noise: out of memory");
+            err_format(err, errlen, "noise: out of memory");
         else
             free(v);
         return -1;
@@ -484,7 +484,7 @@ int noise_sweep(const noise_weights *clean, const double *rho, int nrho, int dra
     for (int i = 0; i < nrho && rc == 0; i++) {
         for (int k = 0; k < draws && rc == 0; k++) {
             if (cancel && *cancel) {
-                snprintf(err, errlen, "noise: sweep cancelled");
+                err_format(err, errlen, "noise: sweep cancelled");
                 rc = -1;
                 break;
             }

@@ -112,7 +112,7 @@ int store_read(const char *path, char kind[17], void **payload, size_t *len, cha
     }
     void *p = malloc(l ? (size_t)l : 1);
     if (!p || fread(p, 1, (size_t)l, f) != l) {
-        snprintf(err, errlen, "%s: %s", path, p ? "read error" : "out of memory");
+        err_format(err, errlen, "%s: %s", path, p ? "read error" : "out of memory");
         free(p);
         fclose(f);
         return -1;
@@ -316,7 +316,7 @@ int store_load_net(const char *path, net *n, char *err, size_t errlen)
     }
     int rc = store_net_decode(p, len, n, derr, sizeof derr);
     if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, derr);
+        err_format(err, errlen, "%s: %s", path, derr);
     free(p);
     return rc;
 }

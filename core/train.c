@@ -288,13 +288,13 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
     int have_best = 0;
     int rc = -1;
     if (train_alloc(n, train, tasks, t, cfg, &bb, &es, &start) < 0) {
-        snprintf(err, errlen, "train: out of memory");
+        err_format(err, errlen, "train: out of memory");
         goto out_early;
     }
     have_best = cfg->restore_best && cfg->patience > 0;
     if (have_best && net_clone(&best, n) < 0) {
         have_best = 0;
-        snprintf(err, errlen, "train: out of memory");
+        err_format(err, errlen, "train: out of memory");
         goto out;
     }
     if (cfg->reset_optim)
@@ -325,7 +325,7 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
         train_progress p = {.task = t, .epoch = epoch, .max_epochs = cfg->epochs,
                             .batches_done = sum.batches, .batches_total = per_epoch};
         if (epoch_report(&p, &sum, n, train, task, cfg) < 0) {
-            snprintf(err, errlen, "train: out of memory validating task %d", t + 1);
+            err_format(err, errlen, "train: out of memory validating task %d", t + 1);
             goto out;
         }
         progress_switches(&p, &start, &touched, n, res);

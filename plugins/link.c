@@ -685,10 +685,10 @@ static int call(link_state *L, uint16_t cmd, const wire_buf *req, char *err, siz
     }
     L->st.errors++;
     if (tries > L->retries)
-        snprintf(err, errlen, "no reply to %s (seq %u) after %d attempts: %s", what, seq, tries,
-                 L->why);
+        err_format(err, errlen, "no reply to %s (seq %u) after %d attempts: %s", what, seq, tries,
+                   L->why);
     else
-        snprintf(err, errlen, "%s", L->why);
+        err_format(err, errlen, "%s", L->why);
     return -1;
 }
 
@@ -777,9 +777,9 @@ static int link_open(const char *options, void **state, char *err, size_t errlen
     }
     if (rc < 0) {
         if (rc == -1) /* nothing that spoke the protocol answered */
-            snprintf(err, errlen, "no handshake after %d attempts: %s", L->retries + 1, L->why);
+            err_format(err, errlen, "no handshake after %d attempts: %s", L->retries + 1, L->why);
         else
-            snprintf(err, errlen, "%s", L->why);
+            err_format(err, errlen, "%s", L->why);
         link_close(L);
         return -1;
     }

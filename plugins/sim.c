@@ -136,18 +136,18 @@ static int read_map(const char *path, int rows_max, int cols_max, float **out, i
     long lineno = 0; /* a file of 2^31 blank lines must not overflow it */
     int r = 0, width = -1, rc = m ? 0 : -1;
     if (!m)
-        snprintf(err, errlen, "map %s: out of memory", path);
+        err_format(err, errlen, "map %s: out of memory", path);
     while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
         int c;
         lineno++;
         if ((size_t)len != strlen(line)) {
-            snprintf(err, errlen, "map %s: line %ld: a NUL byte (not a text file)", path, lineno);
+            err_format(err, errlen, "map %s: line %ld: a NUL byte (not a text file)", path, lineno);
             rc = -1;
         } else if ((rc = map_line(path, line, lineno, r, rows_max, cols_max, m, &c, err,
                                   errlen)) == 0 && c > 0) {
             if (width >= 0 && c != width) {
-                snprintf(err, errlen, "map %s: line %ld: %d values, the first row had %d", path,
-                         lineno, c, width);
+                err_format(err, errlen, "map %s: line %ld: %d values, the first row had %d", path,
+                           lineno, c, width);
                 rc = -1;
             }
             width = c;
@@ -155,13 +155,13 @@ static int read_map(const char *path, int rows_max, int cols_max, float **out, i
         }
     }
     if (rc == 0 && ferror(f)) {
-        snprintf(err, errlen, "map %s: read error", path);
+        err_format(err, errlen, "map %s: read error", path);
         rc = -1;
     }
     free(line);
     fclose(f);
     if (rc == 0 && r == 0) {
-        snprintf(err, errlen, "map %s: no values", path);
+        err_format(err, errlen, "map %s: no values", path);
         rc = -1;
     }
     if (rc < 0) {
@@ -183,7 +183,7 @@ static int import_map(dev_array *a, const char *path, char *err, size_t errlen)
     char derr[300];
     int rc = dev_import_map(a, 0, 0, rows, cols, m, a->p.cols, derr, sizeof derr);
     if (rc < 0)
-        snprintf(err, errlen, "map %s: %s", path, derr);
+        err_format(err, errlen, "map %s: %s", path, derr);
     free(m);
     return rc;
 }
@@ -324,13 +324,13 @@ static int sim_option(sim_config *c, const char *k, const char *v, char *err, si
     int rc = numeric ? numeric_option(c, k, d, &known) : (numeric_option(c, k, 0, &known), -1);
     char sk[128], sv[128];
     if (!known)
-        snprintf(err, errlen, "unknown option '%s' (options: %s)", shown(sk, sizeof sk, k),
-                 OPTIONS);
+        err_format(err, errlen, "unknown option '%s' (options: %s)", shown(sk, sizeof sk, k),
+                   OPTIONS);
     else if (!numeric)
-        snprintf(err, errlen, "option %s needs a number, got '%s'", k, shown(sv, sizeof sv, v));
+        err_format(err, errlen, "option %s needs a number, got '%s'", k, shown(sv, sizeof sv, v));
     else if (rc < 0)
-        snprintf(err, errlen, "option %s=%s out of range (%s must be %s)", k,
-                 shown(sv, sizeof sv, v), k, option_range(k));
+        err_format(err, errlen, "option %s=%s out of range (%s must be %s)", k,
+                   shown(sv, sizeof sv, v), k, option_range(k));
     return rc;
 }
 
@@ -386,7 +386,7 @@ static int sim_open(const char *options, void **state, char *err, size_t errlen)
         s->snap[a] = malloc(cells * sizeof(float));
         s->pend[a] = calloc(cells, sizeof(uint32_t));
         if (rc == 0 && (!s->snap[a] || !s->pend[a])) {
-            snprintf(err, errlen, "out of memory");
+            err_format(err, errlen, "out of memory");
             rc = -1;
         }
     }

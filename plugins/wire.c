@@ -183,7 +183,7 @@ static void decode_header(const uint8_t *h, wire_frame *f)
 static int bad_frame(wire_parser *p, char *err, size_t errlen, const char *fmt, unsigned a,
                      unsigned b)
 {
-    snprintf(err, errlen, fmt, a, b);
+    err_format(err, errlen, fmt, a, b);
     p->start++;
     p->garbage_bytes++;
     p->bad_frames++;
@@ -251,7 +251,7 @@ void wire_asm_reset(wire_asm *a)
 static int asm_append(wire_asm *a, const wire_frame *f, char *err, size_t errlen)
 {
     if (f->len > a->max - a->len) {
-        snprintf(err, errlen, "message seq %u is over the limit of %zu bytes", f->seq, a->max);
+        err_format(err, errlen, "message seq %u is over the limit of %zu bytes", f->seq, a->max);
         wire_asm_reset(a);
         return -1;
     }
@@ -306,11 +306,11 @@ int wire_asm_add(wire_asm *a, const wire_frame *f, wire_msg *m, char *err, size_
     if (!a->active || f->frag != a->next || f->type != a->type || f->cmd != a->cmd ||
         f->seq != a->seq) {
         if (a->active)
-            snprintf(err, errlen, "fragment %u of seq %u out of order (expected fragment %u of "
-                                  "seq %u)", f->frag, f->seq, a->next, a->seq);
+            err_format(err, errlen, "fragment %u of seq %u out of order (expected fragment %u of "
+                                    "seq %u)", f->frag, f->seq, a->next, a->seq);
         else
-            snprintf(err, errlen, "fragment %u of seq %u without its first fragment", f->frag,
-                     f->seq);
+            err_format(err, errlen, "fragment %u of seq %u without its first fragment", f->frag,
+                       f->seq);
         wire_asm_reset(a);
         return -1;
     }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 #define MAX_DEPTH 64
 
 static cJSON *from_lua(lua_State *L, int idx, char *path, size_t plen, int depth, char *err,
@@ -14,7 +16,7 @@ static cJSON *from_lua(lua_State *L, int idx, char *path, size_t plen, int depth
 
 static cJSON *fail(char *err, size_t errlen, const char *path, const char *why)
 {
-    snprintf(err, errlen, "%s %s", path, why);
+    err_format(err, errlen, "%s %s", path, why);
     return NULL;
 }
 
@@ -109,7 +111,7 @@ static cJSON *object_from_lua(lua_State *L, int idx, lua_Integer n, char *path, 
     }
     free(keys);
     if (!o && !err[0])
-        snprintf(err, errlen, "%s: out of memory", path);
+        err_format(err, errlen, "%s: out of memory", path);
     return o;
 }
 
@@ -162,7 +164,7 @@ cJSON *lab_json_from_lua(lua_State *L, int idx, const char *what, char *err, siz
     luaL_checkstack(L, 2 * MAX_DEPTH + 20, "lab_json");
     cJSON *v = from_lua(L, lua_absindex(L, idx), path, sizeof path, 0, err, errlen);
     if (!v && !err[0])
-        snprintf(err, errlen, "%s: out of memory", what);
+        err_format(err, errlen, "%s: out of memory", what);
     return v;
 }
 

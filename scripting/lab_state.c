@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capability.h"
+#include "error.h"
 #include "lab.h"
 #include "memcap.h"
 #include "sandbox.h"
@@ -54,14 +55,14 @@ lua_State *lab_state_new(const lab_state_opts *o, char *err, size_t errlen)
         memcap_set_limit(o->max_memory);
     lua_State *L = lua_newstate(lab_alloc, NULL);
     if (!L) {
-        snprintf(err, errlen, "cannot create a Lua state (out of memory)");
+        err_format(err, errlen, "cannot create a Lua state (out of memory)");
         return NULL;
     }
     lua_pushcfunction(L, open_all);
     lua_pushlightuserdata(L, (void *)o);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        snprintf(err, errlen, "cannot load the lab: %s%s", lua_tostring(L, -1),
-                 memcap_hit() ? " (the memory cap is too small: raise --max-memory)" : "");
+        err_format(err, errlen, "cannot load the lab: %s%s", lua_tostring(L, -1),
+                   memcap_hit() ? " (the memory cap is too small: raise --max-memory)" : "");
         lua_close(L);
         return NULL;
     }

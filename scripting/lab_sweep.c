@@ -26,6 +26,7 @@
 
 #include "capability.h"
 #include "data.h"
+#include "error.h"
 #include "fileio.h"
 #include "job.h"
 #include "kernels.h"
@@ -411,10 +412,8 @@ static void child_main(lua_State *L, int fn, sweep_run *r, int k, int fd, pid_t 
 static int spawn(lua_State *L, int fn, sweep_run *r, int k, char *err, size_t errlen)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        snprintf(err, errlen, "lab.sweep: cannot make a socket pair: %s", strerror(errno));
-        return -1;
-    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return err_set(err, errlen, "lab.sweep: cannot make a socket pair: %s", strerror(errno));
     fflush(NULL); /* the child must not write the parent's buffered output again */
     pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
@@ -424,8 +423,8 @@ static int spawn(lua_State *L, int fn, sweep_run *r, int k, char *err, size_t er
     close(sv[1]);
     if (pid < 0) {
         close(sv[0]);
-        snprintf(err, errlen, "lab.sweep: cannot start a worker process: %s", strerror(errno));
-        return -1;
+        return err_set(err, errlen,
+                       "lab.sweep: cannot start a worker process: %s", strerror(errno));
     }
     r->slots[k] = (slot){.pid = pid, .fd = sv[0], .point = -1};
     return 0;

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "data.h"
+#include "error.h"
 #include "fileio.h"
 
 static void utc_now(char *out, size_t len)
@@ -76,8 +77,7 @@ static int write_all(journal *j, const char *s, size_t n, char *err, size_t errl
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(err, errlen, "%s: cannot write: %s", j->path, strerror(errno));
-            return -1;
+            return err_set(err, errlen, "%s: cannot write: %s", j->path, strerror(errno));
         }
         s += w;
         n -= (size_t)w;
@@ -145,10 +145,10 @@ static int flush(journal *j, sbuf *b, char *err, size_t errlen)
 {
     int rc = b->oom || !b->p ? -1 : write_all(j, b->p, b->len, err, errlen);
     if (b->oom || !b->p)
-        snprintf(err, errlen, "%s: out of memory", j->path);
+        err_format(err, errlen, "%s: out of memory", j->path);
     free(b->p);
     if (rc == 0 && fsync(j->fd) < 0) {
-        snprintf(err, errlen, "%s: cannot sync: %s", j->path, strerror(errno));
+        err_format(err, errlen, "%s: cannot sync: %s", j->path, strerror(errno));
         rc = -1;
     }
     return rc;
@@ -184,10 +184,10 @@ int journal_create(journal *j, const char *path, const journal_header *h, char *
     render_header(&b, h);
     int rc = b.oom ? -1 : fileio_write_new(path, write_sbuf, &b, err, errlen);
     if (b.oom)
-        snprintf(err, errlen, "%s: out of memory", path);
+        err_format(err, errlen, "%s: out of memory", path);
     free(b.p);
     if (rc == 0 && (j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "%s: cannot open the journal: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: cannot open the journal: %s", path, strerror(errno));
         rc = -1;
     }
     return rc;
@@ -242,10 +242,8 @@ static void render_chunk(sbuf *b, int number, const char *when, const char *code
 int journal_append(journal *j, const char *code, const char *const *records, int nrecords,
                    const char *error, char *err, size_t errlen)
 {
-    if (j->fd < 0) {
-        snprintf(err, errlen, "journal is not open");
-        return -1;
-    }
+    if (j->fd < 0)
+        return err_set(err, errlen, "journal is not open");
     char when[32];
     utc_now(when, sizeof when);
     sbuf b = {0};
@@ -269,10 +267,8 @@ int journal_append_records(journal *j, const char *const *records, int nrecords,
 {
     if (nrecords == 0 || j->nchunks == 0) /* no chunk, no job: nothing can have ended */
         return 0;
-    if (j->fd < 0) {
-        snprintf(err, errlen, "journal is not open");
-        return -1;
-    }
+    if (j->fd < 0)
+        return err_set(err, errlen, "journal is not open");
     sbuf b = {0};
     render_late(&b, j->nchunks, records, nrecords);
     return flush(j, &b, err, errlen);
@@ -912,8 +908,7 @@ int journal_parse_buffer(const char *name, const char *buf, size_t len, journal_
     char *copy = malloc(len + 1);
     if (!copy) {
         memset(d, 0, sizeof *d);
-        snprintf(err, errlen, "%s: out of memory", name);
-        return -1;
+        return err_set(err, errlen, "%s: out of memory", name);
     }
     memcpy(copy, buf, len);
     copy[len] = '\0';
@@ -931,14 +926,14 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
     sbuf b = {0};
     for (;;) {
         if (sb_reserve(&b, 1 << 16) < 0) {
-            snprintf(err, errlen, "%s: out of memory", path);
+            err_format(err, errlen, "%s: out of memory", path);
             break;
         }
         ssize_t n = read(fd, b.p + b.len, b.cap - b.len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            err_format(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         if (n <= 0) {
             close(fd);
             if (n < 0)
