@@ -47,7 +47,7 @@ static int open_plugin(chip *c, const char *spec, const char **options, char *er
     }
     if (be->abi != 1 && be->abi != CHIP_ABI_VERSION) {
         err_format(err, errlen, "chip plugin %s: chip ABI version %d, this lab speaks versions 1 "
-                   "and %d", path, be->abi, CHIP_ABI_VERSION);
+                                "and %d", path, be->abi, CHIP_ABI_VERSION);
         dlclose(c->dl);
         c->dl = NULL;
         return -1;

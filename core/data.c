@@ -22,23 +22,6 @@
 /* Trailing bytes beyond this many are not counted (the message then says "more than"). */
 #define IDX_TRAILING_COUNT_MAX ((size_t)1 << 24)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    /* One line: never let a newline from a library message through. */
-    for (char *p = err; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
-
 /* ---- IDX files ---------------------------------------------------------------- */
 
 /* zlib prefixes its messages with "<fd:N>: " (the name gzdopen gives the stream); ours
@@ -61,11 +44,11 @@ static void gz_read_error(gzFile gz, const char *path, char *err, size_t errlen)
     int saved = errno;
     const char *msg = gz_message(gz, &errnum);
     if (errnum == Z_ERRNO)
-        seterr(err, errlen, "%s: read error (%s)", path, strerror(saved));
+        err_format(err, errlen, "%s: read error (%s)", path, strerror(saved));
     else if (errnum == Z_MEM_ERROR)
-        seterr(err, errlen, "%s: out of memory while decompressing", path);
+        err_format(err, errlen, "%s: out of memory while decompressing", path);
     else
-        seterr(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
+        err_format(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
 }
 
 /* Reads up to n bytes; returns the count (short only at end of data), or -1 after
@@ -99,15 +82,15 @@ static gzFile idx_open(const char *path, char *err, size_t errlen)
     int fd = fileio_open_regular(path, ferr, sizeof ferr);
     if (fd < 0) {
         if (errno == ENOENT)
-            seterr(err, errlen, "%s: not found", path);
+            err_format(err, errlen, "%s: not found", path);
         else
-            seterr(err, errlen, "%s", ferr);
+            err_format(err, errlen, "%s", ferr);
         return NULL;
     }
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);
-        seterr(err, errlen, "%s: cannot open (out of memory)", path);
+        err_format(err, errlen, "%s: cannot open (out of memory)", path);
         return NULL;
     }
     gzbuffer(gz, 1u << 17);
@@ -144,19 +127,16 @@ static int idx_dims(const uint8_t *p, int ndims, const char *path, uint32_t d[3]
     *total = 1;
     for (int i = 0; i < ndims; i++, p += 4) {
         d[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        if (d[i] == 0) {
-            seterr(err, errlen, "%s: dimension %d is 0", path, i);
-            return -1;
-        }
+        if (d[i] == 0)
+            return err_set(err, errlen, "%s: dimension %d is 0", path, i);
     }
     for (int i = 0; i < ndims; i++) {
         *total *= d[i]; /* total <= 2^31 before, d[i] < 2^32: no overflow */
-        if (*total > IDX_MAX_BYTES) {
-            seterr(err, errlen, "%s: header promises more than %" PRIu64 " bytes of data "
-                   "(dimensions %" PRIu32 "x%" PRIu32 "x%" PRIu32 "), too large",
-                   path, IDX_MAX_BYTES, d[0], ndims > 1 ? d[1] : 1, ndims > 2 ? d[2] : 1);
-            return -1;
-        }
+        if (*total > IDX_MAX_BYTES)
+            return err_set(err, errlen,
+                           "%s: header promises more than %" PRIu64 " bytes of data "
+                           "(dimensions %" PRIu32 "x%" PRIu32 "x%" PRIu32 "), too large",
+                           path, IDX_MAX_BYTES, d[0], ndims > 1 ? d[1] : 1, ndims > 2 ? d[2] : 1);
     }
     return 0;
 }
@@ -172,38 +152,35 @@ static int idx_header(gzFile gz, const char *path, int expect_ndims, uint32_t d[
         return -1;
     if (r < 4) {
         if (r == 0)
-            seterr(err, errlen, "%s: empty file (an IDX file starts with a 4-byte magic number)",
-                   path);
+            err_format(err, errlen,
+                       "%s: empty file (an IDX file starts with a 4-byte magic number)",
+                       path);
         else
-            seterr(err, errlen, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
-                   path, r);
+            err_format(err, errlen, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
+                       path, r);
         return -1;
     }
-    if (head[0] != 0 || head[1] != 0) {
-        seterr(err, errlen,
-               "%s: bad magic %02x %02x %02x %02x (an IDX file starts with two zero bytes)", path,
-               head[0], head[1], head[2], head[3]);
-        return -1;
-    }
-    if (head[2] != 0x08) {
-        seterr(err, errlen, "%s: element type 0x%02x in the magic, expected 0x08 (unsigned byte)",
-               path, head[2]);
-        return -1;
-    }
+    if (head[0] != 0 || head[1] != 0)
+        return err_set(err, errlen,
+                       "%s: bad magic %02x %02x %02x %02x (an IDX file starts with two zero "
+                       "bytes)", path, head[0], head[1], head[2], head[3]);
+    if (head[2] != 0x08)
+        return err_set(err, errlen,
+                       "%s: element type 0x%02x in the magic, expected 0x08 (unsigned byte)",
+                       path, head[2]);
     int ndims = head[3];
-    if (ndims != expect_ndims) {
-        seterr(err, errlen, "%s: %d dimensions in the magic, expected %d (%s)", path, ndims,
-               expect_ndims, expect_ndims == 1 ? "labels" : expect_ndims == 3 ? "images" : "data");
-        return -1;
-    }
+    if (ndims != expect_ndims)
+        return err_set(err, errlen,
+                       "%s: %d dimensions in the magic, expected %d (%s)", path, ndims,
+                       expect_ndims,
+                       expect_ndims == 1 ? "labels" : expect_ndims == 3 ? "images" : "data");
     r = gz_read_some(gz, head + 4, 4 * (size_t)ndims, path, err, errlen);
     if (r < 0)
         return -1;
-    if (r < 4 * ndims) {
-        seterr(err, errlen, "%s: truncated: header promises %d dimensions, file ends after %lld "
-               "of their %d bytes", path, ndims, r, 4 * ndims);
-        return -1;
-    }
+    if (r < 4 * ndims)
+        return err_set(err, errlen,
+                       "%s: truncated: header promises %d dimensions, file ends after %lld "
+                       "of their %d bytes", path, ndims, r, 4 * ndims);
     return idx_dims(head + 4, ndims, path, d, total, err, errlen);
 }
 
@@ -216,10 +193,8 @@ static int idx_payload(gzFile gz, const char *path, uint64_t total, uint8_t **bu
     size_t cap = total < ((size_t)1 << 20) ? (size_t)total : (size_t)1 << 20;
     *got = 0;
     *buf = malloc(cap);
-    if (!*buf) {
-        seterr(err, errlen, "%s: out of memory (%zu bytes)", path, cap);
-        return -1;
-    }
+    if (!*buf)
+        return err_set(err, errlen, "%s: out of memory (%zu bytes)", path, cap);
     for (;;) {
         if (*got == cap) {
             if (cap == total)
@@ -227,7 +202,7 @@ static int idx_payload(gzFile gz, const char *path, uint64_t total, uint8_t **bu
             size_t ncap = cap * 2 < total ? cap * 2 : (size_t)total;
             uint8_t *nb = realloc(*buf, ncap);
             if (!nb) {
-                seterr(err, errlen, "%s: out of memory (%zu bytes)", path, ncap);
+                err_format(err, errlen, "%s: out of memory (%zu bytes)", path, ncap);
                 break;
             }
             *buf = nb;
@@ -259,9 +234,9 @@ static int idx_check_end(gzFile gz, const char *path, int ndims, const uint32_t 
         if (errnum == Z_BUF_ERROR)
             why = " (gzip stream cut short)";
         describe_held(held, sizeof held, ndims, got, 0);
-        seterr(err, errlen, "%s: truncated: header promises %s, file holds %s%s", path, promise,
-               held, why);
-        return -1;
+        return err_set(err, errlen,
+                       "%s: truncated: header promises %s, file holds %s%s", path, promise,
+                       held, why);
     }
     /* Anything after the promised data is an error too: count it (up to a limit). */
     uint8_t scratch[4096];
@@ -281,16 +256,13 @@ static int idx_check_end(gzFile gz, const char *path, int ndims, const uint32_t 
     }
     if (extra > 0) {
         describe_held(held, sizeof held, ndims, total + extra, more);
-        seterr(err, errlen, "%s: trailing data: header promises %s, file holds %s", path,
-               promise, held);
-        return -1;
+        return err_set(err, errlen, "%s: trailing data: header promises %s, file holds %s", path,
+                       promise, held);
     }
     /* A gzip stream that ends early (e.g. without its trailer) is not checksummed. */
     const char *msg = gz_message(gz, &errnum);
-    if (errnum != Z_OK) {
-        seterr(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
-        return -1;
-    }
+    if (errnum != Z_OK)
+        return err_set(err, errlen, "%s: gzip data corrupt (%s)", path, msg);
     return 0;
 }
 
@@ -299,15 +271,11 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
 {
     if (data)
         *data = NULL;
-    if (!path || !data || !dims) {
-        seterr(err, errlen, "idx_read: missing argument");
-        return -1;
-    }
-    if (expect_ndims < 1 || expect_ndims > 3) {
-        seterr(err, errlen, "%s: idx_read asked for %d dimensions, supports 1-3", path,
-               expect_ndims);
-        return -1;
-    }
+    if (!path || !data || !dims)
+        return err_set(err, errlen, "idx_read: missing argument");
+    if (expect_ndims < 1 || expect_ndims > 3)
+        return err_set(err, errlen, "%s: idx_read asked for %d dimensions, supports 1-3", path,
+                       expect_ndims);
     gzFile gz = idx_open(path, err, errlen);
     if (!gz)
         return -1;
@@ -324,8 +292,7 @@ int idx_read(const char *path, int expect_ndims, uint8_t **data, int dims[3], ch
     }
     if (gzclose_r(gz) != Z_OK) {
         free(buf);
-        seterr(err, errlen, "%s: gzip data corrupt (error at close)", path);
-        return -1;
+        return err_set(err, errlen, "%s: gzip data corrupt (error at close)", path);
     }
     *data = buf;
     dims[0] = dims[1] = dims[2] = 0;
@@ -346,10 +313,8 @@ void data_raw_free(data_raw *d)
 int data_raw_load(const char *images_path, const char *labels_path, data_raw *out, char *err,
                   size_t errlen)
 {
-    if (!out || !images_path || !labels_path) {
-        seterr(err, errlen, "data_raw_load: missing argument");
-        return -1;
-    }
+    if (!out || !images_path || !labels_path)
+        return err_set(err, errlen, "data_raw_load: missing argument");
     memset(out, 0, sizeof *out);
     uint8_t *pixels = NULL, *labels = NULL;
     int idims[3], ldims[3];
@@ -360,14 +325,14 @@ int data_raw_load(const char *images_path, const char *labels_path, data_raw *ou
         return -1;
     }
     if (idims[0] != ldims[0]) {
-        seterr(err, errlen, "%s holds %d images but %s holds %d labels", images_path, idims[0],
-               labels_path, ldims[0]);
+        err_format(err, errlen, "%s holds %d images but %s holds %d labels", images_path, idims[0],
+                   labels_path, ldims[0]);
         goto fail;
     }
     for (int i = 0; i < ldims[0]; i++) {
         if (labels[i] > 9) {
-            seterr(err, errlen, "%s: label %d at index %d out of range 0-9", labels_path,
-                   labels[i], i);
+            err_format(err, errlen, "%s: label %d at index %d out of range 0-9", labels_path,
+                       labels[i], i);
             goto fail;
         }
     }
@@ -428,37 +393,29 @@ static int find_idx(const char *name, const char *dir, const char *stem, char *p
                     size_t len, char *err, size_t errlen)
 {
     int n = snprintf(path, len, "%s/%s", dir, stem);
-    if (n < 0 || (size_t)n + 3 >= len) {
-        seterr(err, errlen, "%s/%s: path too long", dir, stem);
-        return -1;
-    }
+    if (n < 0 || (size_t)n + 3 >= len)
+        return err_set(err, errlen, "%s/%s: path too long", dir, stem);
     if (is_file(path))
         return 0;
     strcat(path, ".gz");
     if (is_file(path))
         return 0;
     path[n] = '\0';
-    seterr(err, errlen, "%s: not found (run `make deps` to install the %s data set)", path, name);
-    return -1;
+    return err_set(err, errlen,
+                   "%s: not found (run `make deps` to install the %s data set)", path, name);
 }
 
 int data_raw_load_named(const char *name, int train, data_raw *out, char *err, size_t errlen)
 {
-    if (!out) {
-        seterr(err, errlen, "data_raw_load_named: missing argument");
-        return -1;
-    }
+    if (!out)
+        return err_set(err, errlen, "data_raw_load_named: missing argument");
     memset(out, 0, sizeof *out);
-    if (!name || (strcmp(name, "mnist") != 0 && strcmp(name, "fmnist") != 0)) {
-        seterr(err, errlen, "unknown data set '%s' (expected mnist or fmnist)",
-               name ? name : "(null)");
-        return -1;
-    }
+    if (!name || (strcmp(name, "mnist") != 0 && strcmp(name, "fmnist") != 0))
+        return err_set(err, errlen, "unknown data set '%s' (expected mnist or fmnist)",
+                       name ? name : "(null)");
     const char *dir = data_dir_for(name);
-    if (!dir) {
-        seterr(err, errlen, "%s: data directory path too long", name);
-        return -1;
-    }
+    if (!dir)
+        return err_set(err, errlen, "%s: data directory path too long", name);
     const char *split = train ? "train" : "t10k";
     char istem[64], lstem[64], ipath[4200], lpath[4200];
     snprintf(istem, sizeof istem, "%s-images-idx3-ubyte", split);
@@ -538,28 +495,21 @@ static int prepare_check(const data_raw *raw, data_input input, float threshold,
                          size_t errlen)
 {
     if (input != DATA_INPUT_FLOAT784 && input != DATA_INPUT_BINARY784 &&
-        input != DATA_INPUT_PAPER192) {
-        seterr(err, errlen, "data_prepare: unknown input kind %d", (int)input);
-        return -1;
-    }
+        input != DATA_INPUT_PAPER192)
+        return err_set(err, errlen, "data_prepare: unknown input kind %d", (int)input);
     const char *iname = data_input_name(input);
-    if (raw->n < 1 || raw->rows < 1 || raw->cols < 1 || !raw->pixels || !raw->labels) {
-        seterr(err, errlen, "%s: empty or incomplete data set (n=%d, %dx%d)", iname, raw->n,
-               raw->rows, raw->cols);
-        return -1;
-    }
-    if ((uint64_t)raw->rows * (uint64_t)raw->cols > INT_MAX / 64) {
-        seterr(err, errlen, "%s: images of %dx%d are too large", iname, raw->rows, raw->cols);
-        return -1;
-    }
-    if (input != DATA_INPUT_FLOAT784 && !(threshold > 0.0f && threshold <= 1.0f)) {
-        seterr(err, errlen, "%s: threshold %g out of range (0,1]", iname, (double)threshold);
-        return -1;
-    }
-    if (input == DATA_INPUT_PAPER192 && (raw->rows != 28 || raw->cols != 28)) {
-        seterr(err, errlen, "%s: needs 28x28 images, got %dx%d", iname, raw->rows, raw->cols);
-        return -1;
-    }
+    if (raw->n < 1 || raw->rows < 1 || raw->cols < 1 || !raw->pixels || !raw->labels)
+        return err_set(err, errlen, "%s: empty or incomplete data set (n=%d, %dx%d)", iname, raw->n,
+                       raw->rows, raw->cols);
+    if ((uint64_t)raw->rows * (uint64_t)raw->cols > INT_MAX / 64)
+        return err_set(err, errlen,
+                       "%s: images of %dx%d are too large", iname, raw->rows, raw->cols);
+    if (input != DATA_INPUT_FLOAT784 && !(threshold > 0.0f && threshold <= 1.0f))
+        return err_set(err, errlen,
+                       "%s: threshold %g out of range (0,1]", iname, (double)threshold);
+    if (input == DATA_INPUT_PAPER192 && (raw->rows != 28 || raw->cols != 28))
+        return err_set(err, errlen,
+                       "%s: needs 28x28 images, got %dx%d", iname, raw->rows, raw->cols);
     return 0;
 }
 
@@ -606,10 +556,8 @@ static void pool_paper192(const data_raw *raw, float threshold, data_set *out)
 int data_prepare(const data_raw *raw, data_input input, float threshold, data_set *out,
                  char *err, size_t errlen)
 {
-    if (!out || !raw) {
-        seterr(err, errlen, "data_prepare: missing argument");
-        return -1;
-    }
+    if (!out || !raw)
+        return err_set(err, errlen, "data_prepare: missing argument");
     memset(out, 0, sizeof *out);
     if (prepare_check(raw, input, threshold, err, errlen) < 0)
         return -1;
@@ -643,8 +591,8 @@ int data_prepare(const data_raw *raw, data_input input, float threshold, data_se
     return 0;
 
 oom:
-    seterr(err, errlen, "%s: out of memory preparing %d examples", data_input_name(input),
-           raw->n);
+    err_format(err, errlen, "%s: out of memory preparing %d examples", data_input_name(input),
+               raw->n);
     data_set_free(out);
     return -1;
 }
@@ -726,22 +674,19 @@ static int split_groups(int ntasks, const int *group_sizes, const int *group_cla
     int at = 0;
     for (int g = 0; g < ntasks; g++) {
         int sz = group_sizes[g];
-        if (sz < 1 || sz > 10 || at + sz > 10) {
-            seterr(err, errlen, "task split: group %d has %d classes (each group needs at least "
-                   "1, and there are 10 classes in all)", g, sz);
-            return -1;
-        }
+        if (sz < 1 || sz > 10 || at + sz > 10)
+            return err_set(err, errlen,
+                           "task split: group %d has %d classes (each group needs at least "
+                           "1, and there are 10 classes in all)", g, sz);
         for (int j = 0; j < sz; j++) {
             int c = group_classes[at + j];
-            if (c < 0 || c > 9) {
-                seterr(err, errlen, "task split: class %d in group %d out of range 0-9", c, g);
-                return -1;
-            }
-            if (task_of[c] >= 0) {
-                seterr(err, errlen, "task split: class %d appears in group %d and group %d", c,
-                       task_of[c], g);
-                return -1;
-            }
+            if (c < 0 || c > 9)
+                return err_set(err, errlen,
+                               "task split: class %d in group %d out of range 0-9", c, g);
+            if (task_of[c] >= 0)
+                return err_set(err, errlen,
+                               "task split: class %d appears in group %d and group %d", c,
+                               task_of[c], g);
             task_of[c] = g;
         }
         at += sz;
@@ -782,29 +727,19 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
                      const int *group_sizes, const int *group_classes, double val_fraction,
                      uint64_t seed, data_tasks *out, char *err, size_t errlen)
 {
-    if (!out) {
-        seterr(err, errlen, "data_tasks_split: missing argument");
-        return -1;
-    }
+    if (!out)
+        return err_set(err, errlen, "data_tasks_split: missing argument");
     memset(out, 0, sizeof *out);
-    if (!train || !test || !group_sizes || !group_classes) {
-        seterr(err, errlen, "data_tasks_split: missing argument");
-        return -1;
-    }
+    if (!train || !test || !group_sizes || !group_classes)
+        return err_set(err, errlen, "data_tasks_split: missing argument");
     if ((train->n > 0 && !train->labels) || (test->n > 0 && !test->labels) || train->n < 0 ||
-        test->n < 0) {
-        seterr(err, errlen, "data_tasks_split: data set without labels");
-        return -1;
-    }
-    if (ntasks < 1 || ntasks > DATA_MAX_TASKS) {
-        seterr(err, errlen, "task split: %d tasks, expected 1-%d", ntasks, DATA_MAX_TASKS);
-        return -1;
-    }
-    if (!(val_fraction >= 0.0 && val_fraction < 0.5)) {
-        seterr(err, errlen, "task split: validation fraction %g out of range [0, 0.5)",
-               val_fraction);
-        return -1;
-    }
+        test->n < 0)
+        return err_set(err, errlen, "data_tasks_split: data set without labels");
+    if (ntasks < 1 || ntasks > DATA_MAX_TASKS)
+        return err_set(err, errlen, "task split: %d tasks, expected 1-%d", ntasks, DATA_MAX_TASKS);
+    if (!(val_fraction >= 0.0 && val_fraction < 0.5))
+        return err_set(err, errlen, "task split: validation fraction %g out of range [0, 0.5)",
+                       val_fraction);
     int task_of[10];
     if (split_groups(ntasks, group_sizes, group_classes, task_of, err, errlen) < 0)
         return -1;
@@ -829,8 +764,8 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
         if (ntr[g] == 0 || nte[g] == 0) {
             char cls[40];
             format_classes(cls, sizeof cls, t);
-            seterr(err, errlen, "task split: task %d (classes %s) has no %s examples", g, cls,
-                   ntr[g] == 0 ? "training" : "test");
+            err_format(err, errlen, "task split: task %d (classes %s) has no %s examples", g, cls,
+                       ntr[g] == 0 ? "training" : "test");
             goto fail;
         }
         int nval = (int)floor((double)ntr[g] * val_fraction + 0.5);
@@ -842,7 +777,7 @@ int data_tasks_split(const data_set *train, const data_set *test, int ntasks,
         t->test = malloc((size_t)nte[g] * sizeof(int));
         t->val = nval ? malloc((size_t)nval * sizeof(int)) : NULL;
         if (!t->train || !t->test || (nval && !t->val)) {
-            seterr(err, errlen, "task split: out of memory");
+            err_format(err, errlen, "task split: out of memory");
             goto fail;
         }
     }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "error.h"
 #include "fileio.h"
 
 struct sweep {
@@ -21,16 +22,6 @@ struct sweep {
     cJSON **records; /* n: the run file's object, or NULL */
     char *dir;
 };
-
-static void seterr(char *err, size_t n, const char *fmt, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-}
 
 static int is_scalar(const cJSON *v)
 {
@@ -47,7 +38,7 @@ static int cmp_names(const void *a, const void *b)
 cJSON *sweep_grid_points(const cJSON *grid, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(grid) || !grid->child) {
-        seterr(err, errlen, "grid is empty: give it key = {values...} pairs");
+        err_format(err, errlen, "grid is empty: give it key = {values...} pairs");
         return NULL;
     }
     int nk = cJSON_GetArraySize(grid);
@@ -60,29 +51,29 @@ cJSON *sweep_grid_points(const cJSON *grid, char *err, size_t errlen)
     double total = 1;
     for (const cJSON *c = grid->child; c; c = c->next) {
         if (cJSON_IsObject(c) && !c->child) {
-            seterr(err, errlen, "grid: %s is an empty list", c->string);
+            err_format(err, errlen, "grid: %s is an empty list", c->string);
             goto fail;
         }
         if (!cJSON_IsArray(c)) {
-            seterr(err, errlen, "grid: %s must be a list of values", c->string);
+            err_format(err, errlen, "grid: %s must be a list of values", c->string);
             goto fail;
         }
         int len = cJSON_GetArraySize(c);
         if (len == 0) {
-            seterr(err, errlen, "grid: %s is an empty list", c->string);
+            err_format(err, errlen, "grid: %s is an empty list", c->string);
             goto fail;
         }
         for (const cJSON *v = c->child; v; v = v->next)
             if (!is_scalar(v)) {
-                seterr(err, errlen, "grid: %s holds a value that is not a number, string or "
-                                    "boolean", c->string);
+                err_format(err, errlen, "grid: %s holds a value that is not a number, string or "
+                                        "boolean", c->string);
                 goto fail;
             }
         total *= len;
         keys[k++] = c;
     }
     if (total > SWEEP_MAX_POINTS) {
-        seterr(err, errlen, "grid: %.0f points, more than %d", total, SWEEP_MAX_POINTS);
+        err_format(err, errlen, "grid: %.0f points, more than %d", total, SWEEP_MAX_POINTS);
         goto fail;
     }
     qsort(keys, (size_t)nk, sizeof *keys, cmp_names);
@@ -105,7 +96,7 @@ cJSON *sweep_grid_points(const cJSON *grid, char *err, size_t errlen)
     free(at);
     return out;
 oom:
-    seterr(err, errlen, "grid: out of memory");
+    err_format(err, errlen, "grid: out of memory");
 fail:
     free(keys);
     free(at);
@@ -115,31 +106,21 @@ fail:
 
 int sweep_check_points(const cJSON *points, char *err, size_t errlen)
 {
-    if ((!cJSON_IsArray(points) && !cJSON_IsObject(points)) || !points->child) {
-        seterr(err, errlen, "points is empty: give at least one point");
-        return -1;
-    }
-    if (!cJSON_IsArray(points)) {
-        seterr(err, errlen, "points must be a list of tables");
-        return -1;
-    }
+    if ((!cJSON_IsArray(points) && !cJSON_IsObject(points)) || !points->child)
+        return err_set(err, errlen, "points is empty: give at least one point");
+    if (!cJSON_IsArray(points))
+        return err_set(err, errlen, "points must be a list of tables");
     int i = 1;
     for (const cJSON *p = points->child; p; p = p->next, i++) {
-        if (!cJSON_IsObject(p)) {
-            seterr(err, errlen, "point %d is not a table of key = value", i);
-            return -1;
-        }
+        if (!cJSON_IsObject(p))
+            return err_set(err, errlen, "point %d is not a table of key = value", i);
         for (const cJSON *v = p->child; v; v = v->next)
-            if (!is_scalar(v)) {
-                seterr(err, errlen, "point %d: %s is not a number, string or boolean", i,
-                       v->string);
-                return -1;
-            }
+            if (!is_scalar(v))
+                return err_set(err, errlen, "point %d: %s is not a number, string or boolean", i,
+                               v->string);
     }
-    if (i - 1 > SWEEP_MAX_POINTS) {
-        seterr(err, errlen, "%d points, more than %d", i - 1, SWEEP_MAX_POINTS);
-        return -1;
-    }
+    if (i - 1 > SWEEP_MAX_POINTS)
+        return err_set(err, errlen, "%d points, more than %d", i - 1, SWEEP_MAX_POINTS);
     return 0;
 }
 
@@ -156,7 +137,7 @@ sweep *sweep_new(cJSON *points, char *err, size_t errlen)
         s->records = calloc((size_t)n, sizeof *s->records);
     }
     if (!s || !s->ids || !s->records) {
-        seterr(err, errlen, "out of memory for %d points", n);
+        err_format(err, errlen, "out of memory for %d points", n);
         if (s) {
             free(s->ids);
             free(s->records);
@@ -243,12 +224,12 @@ static char *slurp(const char *path, int *missing, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         *missing = errno == ENOENT;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        err_format(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1L << 30)) {
-        seterr(err, errlen, "%s: not a regular file of at most 1 GiB", path);
+        err_format(err, errlen, "%s: not a regular file of at most 1 GiB", path);
         close(fd);
         return NULL;
     }
@@ -264,7 +245,7 @@ static char *slurp(const char *path, int *missing, char *err, size_t errlen)
     }
     close(fd);
     if (!buf || got != (size_t)st.st_size) {
-        seterr(err, errlen, "%s: cannot read", path);
+        err_format(err, errlen, "%s: cannot read", path);
         free(buf);
         return NULL;
     }
@@ -276,10 +257,8 @@ static int write_json_file(const char *path, const cJSON *v, int pretty, char *e
                            size_t errlen)
 {
     char *text = pretty ? cJSON_Print(v) : cJSON_PrintUnformatted(v);
-    if (!text) {
-        seterr(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
+    if (!text)
+        return err_set(err, errlen, "%s: out of memory", path);
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the NUL: the buffer is written by length */
     int rc = fileio_write_atomic_buf(path, text, len + 1, err, errlen);
@@ -293,11 +272,9 @@ static int make_dir(const char *path, char *err, size_t errlen)
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
             return 0;
-        seterr(err, errlen, "%s: exists and is not a directory", path);
-        return -1;
+        return err_set(err, errlen, "%s: exists and is not a directory", path);
     }
-    seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
-    return -1;
+    return err_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
 }
 
 /* mkdir -p */
@@ -305,13 +282,13 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 {
     char *p = strdup(path);
     if (!p)
-        return seterr(err, errlen, "out of memory"), -1;
+        return err_format(err, errlen, "out of memory"), -1;
     for (char *q = p + 1; *q; q++) {
         if (*q != '/')
             continue;
         *q = '\0';
         if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            seterr(err, errlen, "cannot create %s: %s", p, strerror(errno));
+            err_format(err, errlen, "cannot create %s: %s", p, strerror(errno));
             free(p);
             return -1;
         }
@@ -359,10 +336,8 @@ static int supersede(const char *dir, char *err, size_t errlen)
         snprintf(old, sizeof old, "%s/superseded-%d", dir, n);
         if (mkdir(old, 0777) == 0)
             break;
-        if (errno != EEXIST) {
-            seterr(err, errlen, "cannot create %s: %s", old, strerror(errno));
-            return -1;
-        }
+        if (errno != EEXIST)
+            return err_set(err, errlen, "cannot create %s: %s", old, strerror(errno));
     }
     static const char *const names[] = {"manifest.json", "runs", "results.json", "results.csv",
                                         "sweep.sbatch", "logs", NULL};
@@ -370,10 +345,8 @@ static int supersede(const char *dir, char *err, size_t errlen)
         char from[4096], to[4200];
         snprintf(from, sizeof from, "%s/%s", dir, names[i]);
         snprintf(to, sizeof to, "%s/%s", old, names[i]);
-        if (rename(from, to) < 0 && errno != ENOENT) {
-            seterr(err, errlen, "cannot move %s to %s: %s", from, to, strerror(errno));
-            return -1;
-        }
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return err_set(err, errlen, "cannot move %s to %s: %s", from, to, strerror(errno));
     }
     return 0;
 }
@@ -392,12 +365,11 @@ static int check_manifest(sweep *s, const char *path, const cJSON *want, int for
     cJSON_Delete(have);
     if (!diff)
         return 1;
-    if (!force) {
-        seterr(err, errlen, "%s holds a different sweep (%s differ); force = true replaces it "
-                            "(the old files move to %s/superseded-N/), or choose another "
-                            "directory", s->dir, diff, s->dir);
-        return -1;
-    }
+    if (!force)
+        return err_set(err, errlen,
+                       "%s holds a different sweep (%s differ); force = true replaces it "
+                       "(the old files move to %s/superseded-N/), or choose another "
+                       "directory", s->dir, diff, s->dir);
     return supersede(s->dir, err, errlen) < 0 ? -1 : 0;
 }
 
@@ -444,13 +416,13 @@ int sweep_open(sweep *s, const char *dir, const cJSON *meta, int force, char *er
     char *mpath = path_join(dir, "manifest.json"), *runs = path_join(dir, "runs");
     int rc = -1;
     if (!s->dir || !want || !mpath || !runs) {
-        seterr(err, errlen, "out of memory");
+        err_format(err, errlen, "out of memory");
         goto done;
     }
     if (make_dirs(dir, err, errlen) < 0)
         goto done;
     if (access(dir, W_OK | X_OK) < 0) {
-        seterr(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
+        err_format(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
         goto done;
     }
     int same = check_manifest(s, mpath, want, force, err, errlen);
@@ -489,7 +461,7 @@ int sweep_record(sweep *s, int i, int ok, cJSON *result, const char *error, int 
     cJSON *r = cJSON_CreateObject();
     if (!r) {
         cJSON_Delete(result);
-        return seterr(err, errlen, "out of memory"), -1;
+        return err_format(err, errlen, "out of memory"), -1;
     }
     cJSON_AddStringToObject(r, "id", s->ids[i]);
     cJSON_AddNumberToObject(r, "index", i + 1);
@@ -507,7 +479,7 @@ int sweep_record(sweep *s, int i, int ok, cJSON *result, const char *error, int 
     s->records[i] = r;
     char *path = run_path(s, i);
     if (!path)
-        return seterr(err, errlen, "out of memory"), -1;
+        return err_format(err, errlen, "out of memory"), -1;
     int rc = write_json_file(path, r, 0, err, errlen);
     free(path);
     return rc;
@@ -731,7 +703,7 @@ int sweep_gather(sweep *s, char *err, size_t errlen)
 {
     cJSON *all = cJSON_CreateArray();
     if (!all)
-        return seterr(err, errlen, "out of memory"), -1;
+        return err_format(err, errlen, "out of memory"), -1;
     for (int i = 0; i < s->n; i++) {
         cJSON *r = s->records[i] ? cJSON_Duplicate(s->records[i], 1) : cJSON_CreateObject();
         if (r && !s->records[i]) {
@@ -809,7 +781,7 @@ int sweep_file_crc(const char *path, uint32_t *crc, char *err, size_t errlen)
     int bad = r < 0;
     close(fd);
     if (bad)
-        return seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno)), -1;
+        return err_format(err, errlen, "%s: cannot read: %s", path, strerror(errno)), -1;
     *crc = (uint32_t)c;
     return 0;
 }
