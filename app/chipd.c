@@ -519,8 +519,8 @@ static int do_read_layer(board *b, wire_reader *rd, result *res, char *err, size
 static int do_place(board *b, wire_reader *rd, result *res, char *err, size_t errlen)
 {
     uint32_t n;
-    chip_rect at[CHIP_MAX_LAYERS];
-    if (wire_get_u32(rd, &n) < 0 || n < 1 || n > CHIP_MAX_LAYERS)
+    chip_rect at[MPCL_MAX_LAYERS];
+    if (wire_get_u32(rd, &n) < 0 || n < 1 || n > MPCL_MAX_LAYERS)
         return malformed(res, "place");
     for (uint32_t l = 0; l < n; l++)
         get_rect(rd, &at[l]);

@@ -53,7 +53,7 @@ void model_free(model *m)
 static int place(int nlayers, const int *sizes, int rows, int cols, model_rect *at)
 {
     int row = 0, col = 0, shelf = 0;
-    for (int l = 0; l < nlayers && l < MODEL_LAYERS; l++) {
+    for (int l = 0; l < nlayers && l < MPCL_MAX_LAYERS; l++) {
         int r = sizes[l], c = sizes[l + 1];
         if (r > rows || c > cols)
             return -1;
@@ -76,7 +76,7 @@ static int place(int nlayers, const int *sizes, int rows, int cols, model_rect *
 static void fill_weights(const weight_tap *n, const model_rect *at, int cols, float *w,
                          float *h)
 {
-    for (int l = 0; l < n->nlayers && l < MODEL_LAYERS; l++) {
+    for (int l = 0; l < n->nlayers && l < MPCL_MAX_LAYERS; l++) {
         int in = n->sizes[l], out = n->sizes[l + 1];
         for (int i = 0; i < in; i++)
             for (int j = 0; j < out; j++) {
@@ -92,7 +92,7 @@ static void fill_weights(const weight_tap *n, const model_rect *at, int cols, fl
 static void tap_weights(void *ud, const weight_tap *n)
 {
     model *m = ud;
-    model_rect at[MODEL_LAYERS];
+    model_rect at[MPCL_MAX_LAYERS];
     if (place(n->nlayers, n->sizes, m->arows, m->acols, at) < 0)
         return; /* does not fit on the array: nothing to show */
     pthread_mutex_lock(&m->mu);
@@ -161,7 +161,7 @@ static void on_chip(void *ud, struct chip *cc, const struct net *nn)
         m->g_lrs = (float)v;
     if (chip_get(c, "g_hrs", &v, err, sizeof err) == 0)
         m->g_hrs = (float)v;
-    m->nlayers = c->nlayers < MODEL_LAYERS ? c->nlayers : MODEL_LAYERS;
+    m->nlayers = c->nlayers < MPCL_MAX_LAYERS ? c->nlayers : MPCL_MAX_LAYERS;
     for (int l = 0; l < m->nlayers; l++)
         m->layer[l] = (model_rect){c->at[l].row0, c->at[l].col0, c->at[l].rows, c->at[l].cols};
     if (n && m->have_g) {
@@ -261,9 +261,10 @@ int model_update(model *m)
                 }
                 const train_progress *p = &e->train;
                 model_epoch *me = &m->epochs[m->nepochs++];
+                int nl = p->nlayers < MPCL_MAX_LAYERS ? p->nlayers : MPCL_MAX_LAYERS;
                 *me = (model_epoch){e->job_id, p->task, p->epoch, p->max_epochs, p->loss,
                                     p->train_acc, p->val_acc, p->switch_rate, p->switch_any,
-                                    p->nlayers < MODEL_LAYERS ? p->nlayers : MODEL_LAYERS, {0}};
+                                    nl, {0}};
                 memcpy(me->switch_layer, p->switch_layer, sizeof(float) * (size_t)me->nlayers);
             }
             changed = 1;

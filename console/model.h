@@ -14,13 +14,11 @@
 #include "job.h"
 #include "lab.h"
 
-#define MODEL_LAYERS 8
-
 typedef struct model_epoch {
     int job, task, epoch, epochs;
     float loss, train_acc, val_acc, switch_rate, switch_any;
     int nlayers;
-    float switch_layer[MODEL_LAYERS];
+    float switch_layer[MPCL_MAX_LAYERS];
 } model_epoch;
 
 typedef struct model_rect {
@@ -48,14 +46,14 @@ typedef struct model {
     float *hidden;            /* |Wh| of the weight in each pair, NaN off layers */
     float g_lrs, g_hrs;
     int nlayers;
-    model_rect layer[MODEL_LAYERS];
+    model_rect layer[MPCL_MAX_LAYERS];
     char chip_name[96];
 
     /* staged by the worker's tap */
     pthread_mutex_t mu;
     float *tap_hidden, *tap_weight;
     int tap_dirty, tap_nlayers;
-    model_rect tap_layer[MODEL_LAYERS];
+    model_rect tap_layer[MPCL_MAX_LAYERS];
 
     int bins;
     double *edges;

@@ -54,7 +54,7 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
         mp->inited = 1;
     }
     mp->src.data = data;
-    int hl[MODEL_LAYERS * 2], vl[MODEL_LAYERS * 2], nh = 0, nv = 0;
+    int hl[MPCL_MAX_LAYERS * 2], vl[MPCL_MAX_LAYERS * 2], nh = 0, nv = 0;
     for (int l = 0; l < m->nlayers; l++) {
         hl[nh++] = m->layer[l].row0;
         hl[nh++] = m->layer[l].row0 + m->layer[l].rows;
@@ -308,9 +308,9 @@ static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused
         return;
     }
     int nl = m->epochs[m->nepochs - 1].nlayers;
-    static float xs[MODEL_LAYERS][4096], ys[MODEL_LAYERS][4096];
+    static float xs[MPCL_MAX_LAYERS][4096], ys[MPCL_MAX_LAYERS][4096];
     int n = m->nepochs < 4096 ? m->nepochs : 4096, first = m->nepochs - n;
-    plot_series s[MODEL_LAYERS];
+    plot_series s[MPCL_MAX_LAYERS];
     for (int l = 0; l < nl; l++) {
         for (int k = 0; k < n; k++) {
             xs[l][k] = (float)(first + k + 1);
@@ -318,7 +318,7 @@ static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused
         }
         s[l] = (plot_series){xs[l], ys[l], n, series_colour[l], NULL};
     }
-    char names[MODEL_LAYERS][24];
+    char names[MPCL_MAX_LAYERS][24];
     for (int l = 0; l < nl; l++) {
         snprintf(names[l], sizeof names[l], "layer %d", l + 1);
         s[l].label = names[l];

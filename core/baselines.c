@@ -69,7 +69,7 @@ static int max_size(const bl_model *m)
 
 static void workspace_free(bl_model *m)
 {
-    for (int l = 0; l <= NET_MAX_LAYERS; l++)
+    for (int l = 0; l <= MPCL_MAX_LAYERS; l++)
         free(m->act[l]);
     memset(m->act, 0, sizeof m->act);
     free(m->dz);
@@ -130,8 +130,8 @@ int bl_create(bl_model *m, int nlayers, const int *sizes, uint64_t seed, char *e
               size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes)
-        return err_set(err, errlen, "baselines: need 1 to %d layers, got %d", NET_MAX_LAYERS,
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS || !sizes)
+        return err_set(err, errlen, "baselines: need 1 to %d layers, got %d", MPCL_MAX_LAYERS,
                        nlayers);
     for (int l = 0; l <= nlayers; l++)
         if (sizes[l] <= 0 || sizes[l] > 1 << 16)
@@ -1204,7 +1204,7 @@ static int infer_with(const bl_model *m, const float *const *w, const data_set *
     return atomic_load(&j.failed) ? -1 : 0;
 }
 
-static void own_weights(const bl_model *m, const float *w[NET_MAX_LAYERS])
+static void own_weights(const bl_model *m, const float *w[MPCL_MAX_LAYERS])
 {
     for (int l = 0; l < m->nlayers; l++)
         w[l] = m->theta + m->w_off[l];
@@ -1212,7 +1212,7 @@ static void own_weights(const bl_model *m, const float *w[NET_MAX_LAYERS])
 
 int bl_infer(const bl_model *m, const data_set *d, const int *idx, int count, float *out)
 {
-    const float *w[NET_MAX_LAYERS];
+    const float *w[MPCL_MAX_LAYERS];
     own_weights(m, w);
     return infer_with(m, w, d, idx, count, out);
 }
@@ -1241,7 +1241,7 @@ static int eval_with(const bl_model *m, const float *const *w, const data_set *d
 int bl_eval(const bl_model *m, const data_set *d, const int *idx, int count,
             const data_task *t, scenario s, long confusion[10][10])
 {
-    const float *w[NET_MAX_LAYERS];
+    const float *w[MPCL_MAX_LAYERS];
     own_weights(m, w);
     return eval_with(m, w, d, idx, count, t, s, confusion);
 }
@@ -1291,7 +1291,7 @@ int bl_accuracy(const bl_model *m, const data_set *test, const data_tasks *tasks
 {
     if (!m || !m->theta)
         return err_set(err, errlen, "baselines: no model");
-    const float *w[NET_MAX_LAYERS];
+    const float *w[MPCL_MAX_LAYERS];
     own_weights(m, w);
     return accuracy_with(m, w, test, tasks, upto, s, acc, per_task, err, errlen);
 }
@@ -1302,7 +1302,7 @@ int bl_noise_weights(noise_weights *w, const bl_model *m, char *err, size_t errl
 {
     if (!m || !m->theta)
         return err_set(err, errlen, "baselines: no model");
-    const float *layers[NET_MAX_LAYERS];
+    const float *layers[MPCL_MAX_LAYERS];
     own_weights(m, layers);
     return noise_weights_float(w, m->nlayers, m->sizes, layers, err, errlen);
 }

@@ -119,10 +119,10 @@ void bl_config_default(bl_config *c);
 
 typedef struct bl_model {
     int nlayers;
-    int sizes[NET_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[nlayers] outputs */
+    int sizes[MPCL_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[nlayers] outputs */
     size_t nparams;
     float *theta;                  /* all parameters (see the layout above) */
-    size_t w_off[NET_MAX_LAYERS], b_off[NET_MAX_LAYERS];
+    size_t w_off[MPCL_MAX_LAYERS], b_off[MPCL_MAX_LAYERS];
     /* Optimiser state. */
     float *adam_m, *adam_v;
     long step;
@@ -136,7 +136,7 @@ typedef struct bl_model {
     int nmem[DATA_MAX_TASKS];
     /* Training workspace (private). */
     int cap;
-    float *act[NET_MAX_LAYERS + 1]; /* (cap, sizes[l]) inputs, hidden ReLU outputs, logits */
+    float *act[MPCL_MAX_LAYERS + 1]; /* (cap, sizes[l]) inputs, hidden ReLU outputs, logits */
     float *dz, *dx, *sq_a, *sq_b;   /* (cap, max size) scratch */
     float *grad, *gtot, *gmem;      /* nparams; gmem DATA_MAX_TASKS * nparams (GEM) */
 } bl_model;

@@ -196,8 +196,8 @@ int chip_read(chip *c, int array, chip_rect r, float *g, char *err, size_t errle
 int chip_place(chip *c, int nlayers, const chip_rect *at, char *err, size_t errlen)
 {
     NEED(CHIP_CAP_VMM, "run layers");
-    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS)
-        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS)
+        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, MPCL_MAX_LAYERS,
                        nlayers);
     for (int l = 0; l < nlayers; l++) {
         if (check_rect(c, at[l], err, errlen) < 0)
@@ -222,9 +222,9 @@ int chip_place(chip *c, int nlayers, const chip_rect *at, char *err, size_t errl
 int chip_place_net(chip *c, int nlayers, const int *sizes, char *err, size_t errlen)
 {
     /* Shelves: left to right; a new shelf below the tallest layer of the last one. */
-    chip_rect at[CHIP_MAX_LAYERS];
-    if (nlayers < 1 || nlayers > CHIP_MAX_LAYERS)
-        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, CHIP_MAX_LAYERS,
+    chip_rect at[MPCL_MAX_LAYERS];
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS)
+        return err_set(err, errlen, "chip %s: 1 to %d layers, got %d", c->uri, MPCL_MAX_LAYERS,
                        nlayers);
     int row = 0, col = 0, shelf = 0;
     for (int l = 0; l < nlayers; l++) {

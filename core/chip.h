@@ -31,9 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layers.h"
+
 /* Version 2 added read_layer; plugins built for version 1 still load (it reads as NULL). */
 #define CHIP_ABI_VERSION 2
-#define CHIP_MAX_LAYERS 8
 
 enum { CHIP_POS = 0, CHIP_NEG = 1 };
 typedef enum chip_pulse_kind { CHIP_FORM = 0, CHIP_SET = 1, CHIP_RESET = 2 } chip_pulse_kind;
@@ -121,7 +122,7 @@ typedef struct chip {
     chip_backend be_v1; /* an ABI 1 plugin's table, completed with NULLs */
     chip_info info;
     int nlayers;
-    chip_rect at[CHIP_MAX_LAYERS];
+    chip_rect at[MPCL_MAX_LAYERS];
     char uri[256];
 } chip;
 

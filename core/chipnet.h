@@ -15,7 +15,7 @@
 #include "net.h"
 
 typedef struct chipnet_report {
-    chip_report layer[NET_MAX_LAYERS]; /* both arrays' write-verify */
+    chip_report layer[MPCL_MAX_LAYERS]; /* both arrays' write-verify */
     long cells, pulses, failed;
 } chipnet_report;
 

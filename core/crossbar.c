@@ -185,7 +185,7 @@ static void layer_free(xbar_layer *L)
 
 static void layers_free(xbar *x)
 {
-    for (int l = 0; l < XBAR_MAX_LAYERS; l++)
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++)
         layer_free(&x->layer[l]);
     x->nlayers = 0;
 }
@@ -361,8 +361,8 @@ static int overlap(const xbar_place *a, const xbar_place *b)
 int xbar_set_placement(xbar *x, int nlayers, const xbar_place *at, char *err, size_t errlen)
 {
     int R = x->pos.p.rows, C = x->pos.p.cols;
-    if (nlayers < 1 || nlayers > XBAR_MAX_LAYERS)
-        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS)
+        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", MPCL_MAX_LAYERS, nlayers);
     for (int l = 0; l < nlayers; l++) {
         const xbar_place *a = &at[l];
         if (a->rows < 1 || a->cols < 1 || a->row0 < 0 || a->col0 < 0 || a->row0 > R - a->rows ||
@@ -386,9 +386,9 @@ int xbar_set_placement(xbar *x, int nlayers, const xbar_place *at, char *err, si
 int xbar_place_layers(xbar *x, int nlayers, const int *sizes, char *err, size_t errlen)
 {
     int R = x->pos.p.rows, C = x->pos.p.cols;
-    if (nlayers < 1 || nlayers > XBAR_MAX_LAYERS)
-        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", XBAR_MAX_LAYERS, nlayers);
-    xbar_place at[XBAR_MAX_LAYERS];
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS)
+        return err_set(err, errlen, "crossbar: 1 to %d layers, got %d", MPCL_MAX_LAYERS, nlayers);
+    xbar_place at[MPCL_MAX_LAYERS];
     int row = 0, col = 0, shelf = 0;
     for (int l = 0; l < nlayers; l++) {
         int in = sizes[l], out = sizes[l + 1];

@@ -97,8 +97,8 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "layers.h"
 
-#define XBAR_MAX_LAYERS 8
 #define XBAR_GRID 0x1p-12f /* uS per step of the conductance grid */
 
 /* xbar_default_params gives the ideal chip (the defaults below); the sim's presets
@@ -172,7 +172,7 @@ typedef struct xbar {
     dev_array pos, neg;
     xbar_params par;
     int nlayers;
-    xbar_layer layer[XBAR_MAX_LAYERS];
+    xbar_layer layer[MPCL_MAX_LAYERS];
     uint64_t ops, adds, conversions; /* since creation or xbar_reset_counters */
 } xbar;
 

@@ -182,7 +182,7 @@ static void free_hw(hw_layer *hw, int n)
 static int read_all(chip *c, const net *n, int p, int nreads, hw_layer *hw, char *err,
                     size_t errlen)
 {
-    memset(hw, 0, sizeof *hw * NET_MAX_LAYERS);
+    memset(hw, 0, sizeof *hw * MPCL_MAX_LAYERS);
     if (c->nlayers != n->nlayers)
         return err_set(err, errlen,
                        "chip %s: the net is not placed on it (program it first)", c->uri);
@@ -199,7 +199,7 @@ int finetune_simulate(chip *c, const net *n, int bank, int p, const data_set *d,
 {
     if (!d->binary || d->dim != n->sizes[0])
         return err_set(err, errlen, "the chip needs the net's binary inputs");
-    hw_layer hw[NET_MAX_LAYERS];
+    hw_layer hw[MPCL_MAX_LAYERS];
     if (read_all(c, n, p, 1, hw, err, errlen) < 0)
         return -1;
     int rc = hidden_inputs(n, hw, bank, d, idx, count, n->nlayers, NULL, logits, err, errlen);
@@ -254,7 +254,7 @@ typedef struct tuner {
     int learnt;
     int last, in, out;       /* the last layer, its inputs and outputs */
     int nbank;               /* banks of gamma/beta: one per task, or one when shared */
-    hw_layer hw[NET_MAX_LAYERS];
+    hw_layer hw[MPCL_MAX_LAYERS];
     rng r;
     example_set ex;
     float *wh;               /* (out, in) the hidden weights */
@@ -674,7 +674,7 @@ static int reprogram(tuner *T, finetune_report *rep)
 {
     if (chipnet_program(T->c, T->n, T->last, NULL, &rep->reprogram, T->err, T->errlen) < 0)
         return -1;
-    double per[NET_MAX_LAYERS];
+    double per[MPCL_MAX_LAYERS];
     if (chipnet_mapping(T->c, T->n, per, NULL, T->err, T->errlen) < 0)
         return -1;
     rep->mapping_after = per[T->last];

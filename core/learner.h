@@ -20,7 +20,7 @@ typedef struct learner_result {
     int epochs_run, cancelled;
     float loss, train_acc, val_acc; /* of the last epoch (val_acc: MPCL's best) */
     float switch_rate, switch_any;  /* MPCL: binary weights flipped during the task */
-    float switch_layer[NET_MAX_LAYERS];
+    float switch_layer[MPCL_MAX_LAYERS];
     long steps, projected;          /* baselines: optimiser steps, of them projected (GEM) */
 } learner_result;
 

@@ -15,7 +15,7 @@ void mpcl_setup_default(mpcl_setup *s, const data_set *train, scenario scen)
     s->sizes[3] = scenario_outputs(scen);
     s->init = 1.0f;
     s->rule = RULE_MPCL;
-    for (int l = 0; l < NET_MAX_LAYERS; l++)
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++)
         s->m[l] = 0.005f;
     s->lr = 0.005f;
     s->seed = 1;

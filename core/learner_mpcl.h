@@ -9,10 +9,10 @@
 
 typedef struct mpcl_setup {
     int nlayers;
-    int sizes[NET_MAX_LAYERS + 1];
+    int sizes[MPCL_MAX_LAYERS + 1];
     float init;
     optim_rule rule;
-    float m[NET_MAX_LAYERS];
+    float m[MPCL_MAX_LAYERS];
     float lr;
     uint64_t seed;
     train_config cfg;

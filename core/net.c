@@ -61,11 +61,11 @@ static int layer_alloc(net_layer *L, int in, int out)
 
 static void workspace_free(net *n)
 {
-    for (int l = 0; l <= NET_MAX_LAYERS; l++) {
+    for (int l = 0; l <= MPCL_MAX_LAYERS; l++) {
         free(n->act[l]);
         n->act[l] = NULL;
     }
-    for (int l = 0; l < NET_MAX_LAYERS; l++) {
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++) {
         free(n->pre[l]);
         free(n->xhat[l]);
         free(n->invstd[l]);
@@ -79,7 +79,7 @@ static void workspace_free(net *n)
     n->acc0 = NULL;
     n->act_bits = NULL;
     kern_qmat_free(&n->q0);
-    for (int l = 0; l < NET_MAX_LAYERS; l++)
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++)
         kern_bmat_free(&n->wt[l]);
     n->cap_batch = 0;
 }
@@ -128,9 +128,9 @@ int net_create(net *n, int nlayers, const int *sizes, int binary_input, float in
                uint64_t seed, char *err, size_t errlen)
 {
     memset(n, 0, sizeof *n);
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS)
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS)
         return err_set(err, errlen, "net: %d layers requested, 1 to %d allowed", nlayers,
-                       NET_MAX_LAYERS);
+                       MPCL_MAX_LAYERS);
     for (int l = 0; l <= nlayers; l++) {
         if (sizes[l] < 1 || sizes[l] > 65536)
             return err_set(err, errlen,
@@ -531,10 +531,10 @@ float net_backward(net *n, const int *target, const uint16_t *allowed, int B, in
 
 typedef struct infer_job {
     const net *n;
-    const float *mean[NET_MAX_LAYERS], *var[NET_MAX_LAYERS];
+    const float *mean[MPCL_MAX_LAYERS], *var[MPCL_MAX_LAYERS];
     /* Batch norm at inference folded into y = scale * a + shift per unit. */
-    float *scale[NET_MAX_LAYERS], *shift[NET_MAX_LAYERS];
-    kern_bmat wb[NET_MAX_LAYERS]; /* binary weights laid out for the popcount products */
+    float *scale[MPCL_MAX_LAYERS], *shift[MPCL_MAX_LAYERS];
+    kern_bmat wb[MPCL_MAX_LAYERS]; /* binary weights laid out for the popcount products */
     kern_qmat q0;                 /* the first layer's, for byte inputs */
     const data_set *d;
     const int *idx;

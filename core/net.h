@@ -14,8 +14,7 @@
 
 #include "data.h"
 #include "kernels.h"
-
-#define NET_MAX_LAYERS 8
+#include "layers.h"
 
 typedef struct net_layer {
     int in, out, words_in;
@@ -31,25 +30,25 @@ typedef struct net_layer {
 
 typedef struct net {
     int nlayers;
-    int sizes[NET_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[nlayers] outputs */
+    int sizes[MPCL_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[nlayers] outputs */
     int binary_input;              /* inputs are 0/1 (bit-packed data sets) */
     int wb0_stale;                 /* layer 0's wb lags wh (the optimiser skips it: training
                                       reads layer 0's signs from wbits only) */
     float bn_eps, bn_momentum;
-    net_layer layer[NET_MAX_LAYERS];
+    net_layer layer[MPCL_MAX_LAYERS];
     /* Per-task banks of batch-norm running statistics (bn=task). */
     int nbanks;
     float *banks;
     /* Training workspace for up to cap_batch examples. */
     int cap_batch;
-    float *act[NET_MAX_LAYERS + 1]; /* act[0] input; act[l+1] sign(Y) or logits */
-    float *pre[NET_MAX_LAYERS];     /* A */
-    float *xhat[NET_MAX_LAYERS];    /* normalised A */
-    float *invstd[NET_MAX_LAYERS];  /* (out) */
+    float *act[MPCL_MAX_LAYERS + 1]; /* act[0] input; act[l+1] sign(Y) or logits */
+    float *pre[MPCL_MAX_LAYERS];     /* A */
+    float *xhat[MPCL_MAX_LAYERS];    /* normalised A */
+    float *invstd[MPCL_MAX_LAYERS];  /* (out) */
     float *grad_a, *grad_b;         /* (cap_batch, max size) scratch */
     int32_t *acc0;                  /* (cap_batch, max size) integer sums of a product */
     uint64_t *act_bits;             /* (cap_batch, max words) packed +-1 activations */
-    kern_bmat wt[NET_MAX_LAYERS];   /* hidden layers' signs for popcount products */
+    kern_bmat wt[MPCL_MAX_LAYERS];   /* hidden layers' signs for popcount products */
     kern_qmat q0;                   /* first-layer signs for byte-input products */
 } net;
 

@@ -16,7 +16,7 @@ void noise_weights_free(noise_weights *w)
 {
     if (!w)
         return;
-    for (int l = 0; l < NET_MAX_LAYERS; l++)
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++)
         free(w->w[l]);
     memset(w, 0, sizeof *w);
 }
@@ -28,8 +28,8 @@ static size_t layer_len(const noise_weights *w, int l)
 
 static int check_shape(int nlayers, const int *sizes, char *err, size_t errlen)
 {
-    if (nlayers < 1 || nlayers > NET_MAX_LAYERS || !sizes)
-        return err_set(err, errlen, "noise: need 1 to %d layers, got %d", NET_MAX_LAYERS, nlayers);
+    if (nlayers < 1 || nlayers > MPCL_MAX_LAYERS || !sizes)
+        return err_set(err, errlen, "noise: need 1 to %d layers, got %d", MPCL_MAX_LAYERS, nlayers);
     for (int l = 0; l <= nlayers; l++)
         if (sizes[l] <= 0)
             return err_set(err, errlen,
@@ -180,7 +180,7 @@ typedef struct fwd_job {
     const data_set *d;
     const int *idx;
     int count;
-    const float *scale[NET_MAX_LAYERS], *shift[NET_MAX_LAYERS];
+    const float *scale[MPCL_MAX_LAYERS], *shift[MPCL_MAX_LAYERS];
     float *out; /* (count, outputs) logits */
     atomic_int failed;
 } fwd_job;

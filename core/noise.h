@@ -47,9 +47,9 @@
 /* Effective weights of a model as an array computes with them. */
 typedef struct noise_weights {
     int nlayers;
-    int sizes[NET_MAX_LAYERS + 1];
-    float *w[NET_MAX_LAYERS];   /* (out, in) row-major, in weight units */
-    float wmax[NET_MAX_LAYERS]; /* the weight a full swing G_LRS - G_HRS stands for */
+    int sizes[MPCL_MAX_LAYERS + 1];
+    float *w[MPCL_MAX_LAYERS];   /* (out, in) row-major, in weight units */
+    float wmax[MPCL_MAX_LAYERS]; /* the weight a full swing G_LRS - G_HRS stands for */
 } noise_weights;
 
 /* The binary weights sign(Wh) of n (as inference uses them, from the packed bits), wmax 1.

@@ -35,7 +35,7 @@ int optim_create(optim *o, const net *n, optim_rule rule, float lr)
 
 void optim_free(optim *o)
 {
-    for (int l = 0; l < NET_MAX_LAYERS; l++) {
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++) {
         free(o->mw[l]);
         free(o->vw[l]);
         free(o->mbn[l]);

@@ -29,13 +29,13 @@ typedef enum optim_rule { RULE_NONE, RULE_MPCL, RULE_LABORIEUX } optim_rule;
 typedef struct optim {
     optim_rule rule;
     float lr, beta1, beta2, eps;
-    float m[NET_MAX_LAYERS];
+    float m[MPCL_MAX_LAYERS];
     long t; /* steps since the last reset */
     int nlayers;
-    size_t wlen[NET_MAX_LAYERS]; /* weights per layer */
-    int outlen[NET_MAX_LAYERS];   /* units per layer */
-    float *mw[NET_MAX_LAYERS], *vw[NET_MAX_LAYERS];   /* weight moments */
-    float *mbn[NET_MAX_LAYERS], *vbn[NET_MAX_LAYERS]; /* gamma then beta moments */
+    size_t wlen[MPCL_MAX_LAYERS]; /* weights per layer */
+    int outlen[MPCL_MAX_LAYERS];   /* units per layer */
+    float *mw[MPCL_MAX_LAYERS], *vw[MPCL_MAX_LAYERS];   /* weight moments */
+    float *mbn[MPCL_MAX_LAYERS], *vbn[MPCL_MAX_LAYERS]; /* gamma then beta moments */
 } optim;
 
 int optim_create(optim *o, const net *n, optim_rule rule, float lr);

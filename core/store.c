@@ -238,7 +238,7 @@ static int check_net_header(int nl, const int *sizes, float eps, float mom, size
 int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t errlen)
 {
     reader r = {payload, len, 0};
-    int32_t v, nl, sizes[NET_MAX_LAYERS + 1], bin, nbanks;
+    int32_t v, nl, sizes[MPCL_MAX_LAYERS + 1], bin, nbanks;
     float eps, mom;
     memset(n, 0, sizeof *n);
     if (get(&r, &v, 4) < 0 || get(&r, &nl, 4) < 0)
@@ -246,12 +246,12 @@ int store_net_decode(const void *payload, size_t len, net *n, char *err, size_t 
     if (v != STORE_NET_VERSION)
         return err_set(err, errlen, "net format version %d, this lab reads version %d", v,
                        STORE_NET_VERSION);
-    if (nl < 1 || nl > NET_MAX_LAYERS)
-        return err_set(err, errlen, "net with %d layers (1 to %d allowed)", nl, NET_MAX_LAYERS);
+    if (nl < 1 || nl > MPCL_MAX_LAYERS)
+        return err_set(err, errlen, "net with %d layers (1 to %d allowed)", nl, MPCL_MAX_LAYERS);
     if (get(&r, sizes, 4 * (size_t)(nl + 1)) < 0 || get(&r, &bin, 4) < 0 ||
         get(&r, &eps, 4) < 0 || get(&r, &mom, 4) < 0)
         return err_set(err, errlen, "net payload too short");
-    int isz[NET_MAX_LAYERS + 1];
+    int isz[MPCL_MAX_LAYERS + 1];
     for (int l = 0; l <= nl; l++)
         isz[l] = sizes[l];
     if (check_net_header(nl, isz, eps, mom, r.len - r.pos, err, errlen) < 0)

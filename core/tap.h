@@ -10,8 +10,8 @@
 
 typedef struct weight_tap {
     int nlayers;
-    int sizes[NET_MAX_LAYERS + 1];
-    const float *w[NET_MAX_LAYERS]; /* the MPCL net's hidden weights; a float model's own */
+    int sizes[MPCL_MAX_LAYERS + 1];
+    const float *w[MPCL_MAX_LAYERS]; /* the MPCL net's hidden weights; a float model's own */
 } weight_tap;
 
 /* The hidden weights of an MPCL net (the binary weights are their signs). */

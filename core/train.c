@@ -25,8 +25,8 @@ void train_config_default(train_config *c)
 
 /* Packed sign bits of every layer, to count flips over a task. */
 typedef struct sign_snapshot {
-    uint64_t *bits[NET_MAX_LAYERS];
-    long words[NET_MAX_LAYERS];
+    uint64_t *bits[MPCL_MAX_LAYERS];
+    long words[MPCL_MAX_LAYERS];
 } sign_snapshot;
 
 static int snapshot_take(sign_snapshot *s, const net *n)
@@ -43,7 +43,7 @@ static int snapshot_take(sign_snapshot *s, const net *n)
 
 static void snapshot_free(sign_snapshot *s)
 {
-    for (int l = 0; l < NET_MAX_LAYERS; l++)
+    for (int l = 0; l < MPCL_MAX_LAYERS; l++)
         free(s->bits[l]);
 }
 

@@ -31,7 +31,7 @@ typedef struct train_progress {
     float switch_rate;           /* binary weights flipped since the task began */
     float switch_any;            /* binary weights that flipped at least once so far */
     int nlayers;
-    float switch_layer[NET_MAX_LAYERS]; /* switch_rate of each layer */
+    float switch_layer[MPCL_MAX_LAYERS]; /* switch_rate of each layer */
     const struct weight_tap *tap; /* the weights being trained (tap.h), valid during the
                                      callback only (on the training thread) */
 } train_progress;
@@ -46,9 +46,9 @@ typedef struct train_result {
      * from the sign at its start, overall and per layer; switch_any: the fraction whose
      * sign changed at least once during the task (a weight that flipped back counts). */
     float switch_rate;
-    float switch_layer[NET_MAX_LAYERS];
+    float switch_layer[MPCL_MAX_LAYERS];
     float switch_any;
-    float switch_any_layer[NET_MAX_LAYERS];
+    float switch_any_layer[MPCL_MAX_LAYERS];
     long flips, weights;
 } train_result;
 

@@ -84,7 +84,7 @@ typedef struct link_state {
     size_t out_frames;
     chip_info info;
     int nlayers;
-    chip_rect at[CHIP_MAX_LAYERS];
+    chip_rect at[MPCL_MAX_LAYERS];
     /* the exchange in flight */
     uint32_t want_seq;
     uint16_t want_cmd;

@@ -532,7 +532,7 @@ static int sim_read_layer(void *state, int array, int layer, int p, float *g, ch
 static int sim_place(void *state, int nlayers, const chip_rect *at, char *err, size_t errlen)
 {
     sim *s = state;
-    xbar_place p[CHIP_MAX_LAYERS];
+    xbar_place p[MPCL_MAX_LAYERS];
     for (int l = 0; l < nlayers; l++)
         p[l] = (xbar_place){at[l].row0, at[l].col0, at[l].rows, at[l].cols};
     return xbar_set_placement(&s->x, nlayers, p, err, errlen);

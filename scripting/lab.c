@@ -399,9 +399,9 @@ static int l_net(lua_State *L)
         return luaL_error(L, "lab.net: sizes must be a list of layer sizes, e.g. "
                              "{192, 256, 256, 10}");
     int count = lab_len_i32(L, -1);
-    if (count < 2 || count > NET_MAX_LAYERS + 1)
-        return luaL_error(L, "lab.net: 2 to %d layer sizes, got %d", NET_MAX_LAYERS + 1, count);
-    int sizes[NET_MAX_LAYERS + 1];
+    if (count < 2 || count > MPCL_MAX_LAYERS + 1)
+        return luaL_error(L, "lab.net: 2 to %d layer sizes, got %d", MPCL_MAX_LAYERS + 1, count);
+    int sizes[MPCL_MAX_LAYERS + 1];
     for (int i = 1; i <= count; i++) {
         lua_geti(L, -1, i);
         int isnum;

@@ -230,7 +230,7 @@ static void push_report(lua_State *L, const chipnet_report *r, int nlayers, int 
 /* Add mapping = {all=, per layer...} to the table on top. */
 static void add_mapping(lua_State *L, lab_chip *lc)
 {
-    double per[NET_MAX_LAYERS], all;
+    double per[MPCL_MAX_LAYERS], all;
     char err[400];
     if (chipnet_mapping(&lc->c, &lc->n, per, &all, err, sizeof err) < 0)
         luaL_error(L, "chip:program: %s", err);

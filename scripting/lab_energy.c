@@ -23,8 +23,8 @@ static int sizes_arg(lua_State *L, int i, int *sizes, const char *who)
     if (!lua_istable(L, i))
         luaL_error(L, "%s: give a net, a baseline or a list of layer sizes", who);
     int k = lab_len_i32(L, i);
-    if (k < 2 || k > NET_MAX_LAYERS + 1)
-        luaL_error(L, "%s: 2 to %d layer sizes", who, NET_MAX_LAYERS + 1);
+    if (k < 2 || k > MPCL_MAX_LAYERS + 1)
+        luaL_error(L, "%s: 2 to %d layer sizes", who, MPCL_MAX_LAYERS + 1);
     for (int j = 0; j < k; j++) {
         lua_geti(L, i, j + 1);
         int isint;
@@ -47,7 +47,7 @@ static int l_energy(lua_State *L)
     static const char *const known[] = {"p", "chip", "v_read", "t_read", "r_lrs", "r_hrs",
                                         "e_add", "e_adc", NULL};
     static const char *who = "lab.energy";
-    int sizes[NET_MAX_LAYERS + 1];
+    int sizes[MPCL_MAX_LAYERS + 1];
     int nl = sizes_arg(L, 1, sizes, who);
     lab_check_options(L, 2, who, known);
     energy_params ep;
@@ -99,7 +99,7 @@ static int l_energy(lua_State *L)
 static int l_ops(lua_State *L)
 {
     static const char *const known[] = {"p", "adc_channels", NULL};
-    int sizes[NET_MAX_LAYERS + 1];
+    int sizes[MPCL_MAX_LAYERS + 1];
     int nl = sizes_arg(L, 1, sizes, "lab.ops");
     lab_check_options(L, 2, "lab.ops", known);
     int p = lab_opt_i32(L, 2, "p", 16, "lab.ops");

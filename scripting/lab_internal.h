@@ -57,7 +57,7 @@ typedef struct lab_trainer {
 /* Training options read from a Lua table: rule, m, lr and the train_config. */
 typedef struct lab_training {
     optim_rule rule;
-    float m[NET_MAX_LAYERS];
+    float m[MPCL_MAX_LAYERS];
     float lr;
     train_config cfg;
 } lab_training;

@@ -7,7 +7,7 @@
  *             with kind "net" and the right length and CRC, so that the fuzzer reaches the
  *             payload decoder through the file API; 2, 3: the same with the kind taken from
  *             the first 16 bytes of the rest
- * Checks beyond the sanitizers: a net that loads has 1 to NET_MAX_LAYERS layers whose sizes
+ * Checks beyond the sanitizers: a net that loads has 1 to MPCL_MAX_LAYERS layers whose sizes
  * chain; the payload decoder and the file loader agree on every wrapped payload. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ static int load(const uint8_t *file, size_t len)
     net n;
     int rc = store_load_net(path, &n, err, sizeof err);
     if (rc == 0) {
-        if (n.nlayers < 1 || n.nlayers > NET_MAX_LAYERS)
+        if (n.nlayers < 1 || n.nlayers > MPCL_MAX_LAYERS)
             abort();
         for (int l = 0; l < n.nlayers; l++)
             if (n.layer[l].in != n.sizes[l] || n.layer[l].out != n.sizes[l + 1])
