@@ -32,7 +32,7 @@ static int listed(const char *const *list, const char *k)
 }
 
 /* _G's __index: a clear error for the names the sandbox took away. */
-static int guard_index(lua_State *L)
+static int l_sandbox_index(lua_State *L)
 {
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
     if (k && listed(NAMED, k))
@@ -41,7 +41,7 @@ static int guard_index(lua_State *L)
     return 0;
 }
 
-static int no_dump(lua_State *L)
+static int l_sandbox_dump(lua_State *L)
 {
     return luaL_error(L, "sandbox: 'string.dump' is not available in a replay (run with "
                          "--trust to allow it)");
@@ -49,7 +49,7 @@ static int no_dump(lua_State *L)
 
 /* load, text chunks only: load(chunk [, name [, mode [, env]]]). A string chunk that
  * starts with ESC is bytecode whatever the mode says. */
-static int text_load(lua_State *L)
+static int l_sandbox_load(lua_State *L)
 {
     const char *mode = luaL_optstring(L, 3, "t");
     if (strchr(mode, 'b') || (lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == 0x1b))
@@ -84,7 +84,7 @@ void sandbox_write_text(FILE *f, const char *s, size_t n)
 }
 
 /* print, with the text made safe for the terminal (sandbox_write_text). */
-static int safe_print(lua_State *L)
+static int l_sandbox_print(lua_State *L)
 {
     int n = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
@@ -199,7 +199,7 @@ static void start_watchdog(void)
 }
 
 /* A pattern function of the string library, timed: upvalue 1 the original, 2 its name. */
-static int timed_call(lua_State *L)
+static int l_sandbox_timed(lua_State *L)
 {
     counter *c = get_counter(L);
     int nargs = lua_gettop(L);
@@ -225,13 +225,13 @@ static int timed_call(lua_State *L)
 }
 
 /* gmatch: the iterator it returns does the matching, so it is the one timed. */
-static int timed_gmatch(lua_State *L)
+static int l_sandbox_gmatch(lua_State *L)
 {
-    int n = timed_call(L);
+    int n = l_sandbox_timed(L);
     if (n >= 1 && lua_isfunction(L, -n)) {
         lua_pushvalue(L, -n);
         lua_pushstring(L, "string.gmatch");
-        lua_pushcclosure(L, timed_call, 2);
+        lua_pushcclosure(L, l_sandbox_timed, 2);
         lua_replace(L, -n - 1);
     }
     return n;
@@ -256,7 +256,7 @@ static void time_library(lua_State *L)
                 lua_pushfstring(L, "%s.%s", TIMED[i].lib, TIMED[i].fn);
             else
                 lua_pushstring(L, TIMED[i].fn);
-            lua_pushcclosure(L, strcmp(TIMED[i].fn, "gmatch") ? timed_call : timed_gmatch, 2);
+            lua_pushcclosure(L, strcmp(TIMED[i].fn, "gmatch") ? l_sandbox_timed : l_sandbox_gmatch, 2);
             lua_setfield(L, -2, TIMED[i].fn);
         } else {
             lua_pop(L, 1);
@@ -289,7 +289,7 @@ static void keep_allowed_globals(lua_State *L)
     }
     lua_pop(L, 1);
     lua_newtable(L);
-    lua_pushcfunction(L, guard_index);
+    lua_pushcfunction(L, l_sandbox_index);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, g);
     lua_pop(L, 1);
@@ -299,14 +299,14 @@ void sandbox_apply(lua_State *L, long long max_instructions)
 {
     keep_allowed_globals(L);
     if (lua_getglobal(L, "string") == LUA_TTABLE) {
-        lua_pushcfunction(L, no_dump);
+        lua_pushcfunction(L, l_sandbox_dump);
         lua_setfield(L, -2, "dump");
     }
     lua_pop(L, 1);
     lua_getglobal(L, "load");
-    lua_pushcclosure(L, text_load, 1);
+    lua_pushcclosure(L, l_sandbox_load, 1);
     lua_setglobal(L, "load");
-    lua_pushcfunction(L, safe_print); /* the console puts its own (into its pane) */
+    lua_pushcfunction(L, l_sandbox_print); /* the console puts its own (into its pane) */
     lua_setglobal(L, "print");
     counter *c = lua_newuserdatauv(L, sizeof *c, 0);
     c->count = 0;

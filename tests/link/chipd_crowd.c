@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "wire.h"
 
 int crowd_main(int argc, char **argv);
@@ -32,13 +33,6 @@ typedef struct client {
 static const char *addr;
 static int pid, max_clients, failures, checks;
 static double idle_s, frame_s, hang_s;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void check(int ok, const char *what, const char *detail)
 {
@@ -123,7 +117,7 @@ static int take(client *c, int ms)
  * (a hang), -1 the connection closed first. */
 static int answer(client *c, uint32_t seq, uint32_t *code, char *msg, size_t len)
 {
-    for (double t0 = now(); now() - t0 < hang_s;) {
+    for (double t0 = clock_seconds(); clock_seconds() - t0 < hang_s;) {
         wire_frame f;
         wire_msg m;
         char err[200];
@@ -173,7 +167,7 @@ static int get_ok(client *c, uint32_t seq)
 /* The board closes this connection within `within` seconds. */
 static int closed_by_board(client *c, double within)
 {
-    for (double t0 = now(); now() - t0 < within;) {
+    for (double t0 = clock_seconds(); clock_seconds() - t0 < within;) {
         if (take(c, 50) < 0)
             return 1;
         c->in.start = c->in.end; /* whatever came is not what we wait for */
@@ -184,12 +178,12 @@ static int closed_by_board(client *c, double within)
 /* A new client served (HELLO and a GET) within hang_s; the milliseconds it took, or -1. */
 static double good_client(uint64_t session, const char *after)
 {
-    double t0 = now();
+    double t0 = clock_seconds();
     client c = open_client(0);
     char msg[WIRE_MAX_STRING + 1], what[96], detail[WIRE_MAX_STRING + 64];
     int rc = hello(&c, session, msg, sizeof msg);
     int ok = rc == 0 && get_ok(&c, 1);
-    double ms = (now() - t0) * 1e3;
+    double ms = (clock_seconds() - t0) * 1e3;
     close_client(&c);
     snprintf(what, sizeof what, "a good client served after %s", after);
     if (ok)
@@ -219,7 +213,7 @@ static int board_fds(void)
 static void fds_back(int base, const char *after)
 {
     int n = board_fds();
-    for (double t0 = now(); n != base && now() - t0 < hang_s; n = board_fds()) {
+    for (double t0 = clock_seconds(); n != base && clock_seconds() - t0 < hang_s; n = board_fds()) {
         struct timespec t = {0, 20000000L};
         nanosleep(&t, NULL);
     }
@@ -232,11 +226,11 @@ static void fds_back(int base, const char *after)
 /* Another client's HELLO while `holder` holds the board: E_BUSY, promptly, and closed. */
 static void busy_while_held(const char *holder)
 {
-    double t0 = now();
+    double t0 = clock_seconds();
     client c = open_client(0);
     char msg[WIRE_MAX_STRING + 1], what[96], detail[WIRE_MAX_STRING + 64];
     int rc = hello(&c, 0xb5b5, msg, sizeof msg);
-    double ms = (now() - t0) * 1e3;
+    double ms = (clock_seconds() - t0) * 1e3;
     snprintf(what, sizeof what, "busy while %s", holder);
     snprintf(detail, sizeof detail, "%.1f ms: %s", ms, msg);
     check(rc == WIRE_E_BUSY && strstr(msg, "busy: the board is serving "), what, detail);
@@ -251,7 +245,7 @@ static void idle_holder(void)
     char msg[WIRE_MAX_STRING + 1], detail[64];
     client a = open_client(0);
     check(hello(&a, 0xa1, msg, sizeof msg) == 0, "an idle client holds the board", msg);
-    double t0 = now();
+    double t0 = clock_seconds();
     busy_while_held("an idle client holds it");
     client s = open_client(0);
     uint32_t code = 0;
@@ -260,7 +254,7 @@ static void idle_holder(void)
           msg);
     close_client(&s);
     int dropped = closed_by_board(&a, idle_s + hang_s);
-    snprintf(detail, sizeof detail, "after %.2f s", now() - t0);
+    snprintf(detail, sizeof detail, "after %.2f s", clock_seconds() - t0);
     check(dropped, "the idle holder dropped", detail);
     close_client(&a);
     good_client(0xa2, "the idle holder was dropped");
@@ -295,12 +289,12 @@ static void stalls(void)
     char msg[WIRE_MAX_STRING + 1], detail[64];
     client h = open_client(0), p = open_client(0);
     check(hello(&h, 0x5a, msg, sizeof msg) == 0, "a holder", msg);
-    double t0 = now();
+    double t0 = clock_seconds();
     check(half_frame(&h) == 0 && half_frame(&p) == 0, "half a frame from it and a stranger",
           "");
     busy_while_held("the holder stalls in a frame");
     int dropped = closed_by_board(&h, frame_s + hang_s);
-    snprintf(detail, sizeof detail, "after %.2f s", now() - t0);
+    snprintf(detail, sizeof detail, "after %.2f s", clock_seconds() - t0);
     check(dropped, "the stalled holder dropped", detail);
     check(closed_by_board(&p, hang_s), "the stalled stranger dropped", "");
     close_client(&h);
@@ -331,12 +325,12 @@ static void slow_reader(void)
     wire_put_i32(&p, 7); /* 7 x 4 x 512 x 513 bytes: 7.4 MB */
     wire_put_u8(&p, 1);
     memset(wire_put_space(&p, 7 * 512), 1, 7 * 512);
-    double t0 = now();
+    double t0 = clock_seconds();
     check(send_cmd(&r, WIRE_VMM, 2, &p) == 0, "  asks for a 7.4 MB VMM reply, reads none", "");
     wire_buf_free(&p);
     busy_while_held("its holder does not read");
     int dropped = closed_by_board(&r, idle_s + hang_s);
-    snprintf(detail, sizeof detail, "after %.2f s", now() - t0);
+    snprintf(detail, sizeof detail, "after %.2f s", clock_seconds() - t0);
     check(dropped, "the holder that does not read dropped", detail);
     close_client(&r);
     good_client(0x52, "a holder that did not read");

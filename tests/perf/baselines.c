@@ -14,6 +14,7 @@
 
 #include "baselines.h"
 #include "data.h"
+#include "clock.h"
 #include "kernels.h"
 #include "metrics.h"
 #include "noise.h"
@@ -25,13 +26,6 @@ static const char *arg(int argc, char **argv, const char *key, const char *def)
         if (!strncmp(argv[i], key, n) && argv[i][n] == '=')
             return argv[i] + n + 1;
     return def;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv)
@@ -104,23 +98,23 @@ int main(int argc, char **argv)
            sizes[2], sizes[3], c.epochs, c.batch, c.opt == BL_SGD ? "sgd" : "adam", c.lr,
            c.ewc_lambda, c.ewc_online ? " (online)" : "", c.si_c, c.si_eps, c.mem_per_task,
            c.agem_ref, (unsigned long long)seed, kern_threads());
-    double accm[DATA_MAX_TASKS][DATA_MAX_TASKS] = {{0}}, avg = 0, t0 = now();
+    double accm[DATA_MAX_TASKS][DATA_MAX_TASKS] = {{0}}, avg = 0, t0 = clock_seconds();
     for (int t = 0; t < tasks.ntasks; t++) {
         bl_result res;
-        double ts = now();
+        double ts = clock_seconds();
         if (bl_learn(&m, &train, &tasks, t, &c, NULL, NULL, NULL, &res, err, sizeof err) ||
             bl_accuracy(&m, evd, &evt, t + 1, c.scen, &avg, accm[t], err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
-        printf("task %d (%.1f s, loss %.4f, projected %ld/%ld):", t + 1, now() - ts, res.loss,
+        printf("task %d (%.1f s, loss %.4f, projected %ld/%ld):", t + 1, clock_seconds() - ts, res.loss,
                res.projected, res.steps);
         for (int j = 0; j <= t; j++)
             printf(" %.2f", 100 * accm[t][j]);
         printf("  average %.2f%%\n", 100 * avg);
     }
     printf("average %.2f%%  bwt %.2f points  train %.1f s\n", 100 * avg,
-           100 * metrics_backward_transfer(accm, tasks.ntasks), now() - t0);
+           100 * metrics_backward_transfer(accm, tasks.ntasks), clock_seconds() - t0);
     if (atoi(arg(argc, argv, "noise", "1"))) {
         double step = atof(arg(argc, argv, "step", "0.05")), rho[128], acc[128], sd[128], tol;
         int draws = atoi(arg(argc, argv, "draws", "5"));

@@ -8,18 +8,12 @@
 #include <time.h>
 
 #include "data.h"
+#include "clock.h"
 #include "kernels.h"
 #include "net.h"
 #include "optim.h"
 #include "rng.h"
 #include "train.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* n random 784-pixel images with random labels, as float (bytes) and binary (>= 128) sets. */
 static void make_sets(int n, data_set *f, data_set *b)
@@ -71,9 +65,9 @@ static double bench_train(const data_set *d)
     train_result res;
     double best = 0;
     for (int rep = 0; rep < 3; rep++) { /* the first run warms up */
-        double t0 = now();
+        double t0 = clock_seconds();
         train_task(&n, &o, d, &tasks, 0, &cfg, NULL, NULL, NULL, &res, err, sizeof err);
-        double rate = tasks.task[0].ntrain / (now() - t0);
+        double rate = tasks.task[0].ntrain / (clock_seconds() - t0);
         if (rep > 0 && rate > best)
             best = rate;
     }
@@ -98,9 +92,9 @@ static double bench_infer(const data_set *d, int count)
         idx[k] = k % d->n;
     double best = 0;
     for (int rep = 0; rep < 6; rep++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         net_infer(&n, -1, d, idx, count, out);
-        double rate = count / (now() - t0);
+        double rate = count / (clock_seconds() - t0);
         if (rep > 0 && rate > best)
             best = rate;
     }

@@ -13,15 +13,9 @@
 #include "chip.h"
 #include "chipnet.h"
 #include "data.h"
+#include "clock.h"
 #include "kernels.h"
 #include "net.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void die(const char *err)
 {
@@ -61,15 +55,15 @@ int main(void)
             chipnet_program(&c[k], &n, 0, NULL, NULL, err, sizeof err) < 0)
             die(err);
     for (int rep = 0; rep < 6; rep++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         net_infer(&n, -1, &test, idx, count, z);
-        double t = now() - t0;
+        double t = clock_seconds() - t0;
         plain = rep > 0 && t < plain ? t : plain;
         for (int k = 0; k < 2; k++) {
-            t0 = now();
+            t0 = clock_seconds();
             if (chipnet_infer(&c[k], &n, -1, 16, &test, idx, count, z, NULL, err, sizeof err) < 0)
                 die(err);
-            t = now() - t0;
+            t = clock_seconds() - t0;
             if (rep == 0)
                 first[k] = t;
             else if (t < hw[k])

@@ -11,17 +11,11 @@
 #include <curses.h>
 
 #include "canvas.h"
+#include "clock.h"
 #include "model.h"
 #include "panel.h"
 #include "rng.h"
 #include "ui.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* The model as after training 5 tasks and programming a chip (m initialised, 512x512). */
 static void fill_model(model *m)
@@ -99,11 +93,11 @@ int main(int argc, char **argv)
     double total = 0, worst = 0;
     int frames = 300;
     for (int f = 0; f < frames + 10; f++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         canvas_clear(cv, canvas_bounds(cv));
         ui_draw_panels(cv, RECT(0, 0, W, H - 12), &m, -1);
         canvas_blit(cv, win, 0, 0);
-        double dt = now() - t0;
+        double dt = clock_seconds() - t0;
         if (f >= 10) { /* warm caches first */
             total += dt;
             worst = dt > worst ? dt : worst;

@@ -10,17 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
 #include "rng.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 typedef struct shape {
     const char *what;
@@ -42,14 +36,14 @@ static double best_time(int blas, const shape *s, const float *A, const float *B
     int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
     double best = 1e30;
     for (int rep = 0; rep < 40; rep++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         if (blas)
             cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans,
                         s->tb ? CblasTrans : CblasNoTrans, s->M, s->N, s->K, 1.0f, A, lda, B,
                         ldb, 0.0f, C, s->N);
         else
             gemm_f32(s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, 0, C, s->N);
-        double t = now() - t0;
+        double t = clock_seconds() - t0;
         if (rep > 0 && t < best)
             best = t;
     }

@@ -15,17 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "irdrop.h"
 #include "rng.h"
 
 enum { ROWS = 512 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void die(const char *msg)
 {
@@ -78,14 +72,14 @@ static void solve_layer(const irdrop_params *p, const float *g, int m, int pgrou
         irdrop_group gr = {ROWS, r0, pgroup, 0, m};
         irdrop_stats st;
         size_t at = (size_t)r0 * m;
-        double t0 = now();
+        double t0 = clock_seconds();
         if (irdrop_fast(p, &gr, g + at, m, tf + at, m, &st, err, sizeof err))
             die(err);
-        double t1 = now();
+        double t1 = clock_seconds();
         if (exact && irdrop_exact(p, &gr, g + at, m, te + at, m, err, sizeof err))
             die(err);
         out->t_fast += t1 - t0;
-        out->t_exact += now() - t1;
+        out->t_exact += clock_seconds() - t1;
         out->sweeps = st.sweeps > out->sweeps ? st.sweeps : out->sweeps;
         out->fallbacks += st.fallback;
         out->groups++;

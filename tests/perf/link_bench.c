@@ -19,17 +19,11 @@
 #include <unistd.h>
 
 #include "chip.h"
+#include "clock.h"
 
 extern char **environ;
 
 #define N 512
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -88,14 +82,14 @@ static double program_all(chip *c, const bench *b, chip_report *rep)
 {
     char err[512];
     chip_rect r = {0, 0, N, N};
-    double t0 = now();
+    double t0 = clock_seconds();
     if (chip_place(c, 1, &r, err, sizeof err) < 0 ||
         chip_program(c, CHIP_POS, r, b->target[0], NULL, &rep[0], NULL, err, sizeof err) < 0 ||
         chip_program(c, CHIP_NEG, r, b->target[1], NULL, &rep[1], NULL, err, sizeof err) < 0) {
         fprintf(stderr, "mpcl-bench-link: %s\n", err);
         exit(1);
     }
-    return now() - t0;
+    return clock_seconds() - t0;
 }
 
 /* All vectors through VMMs in batches; the best of `repeat` runs, in seconds. The outputs
@@ -105,7 +99,7 @@ static double vmm_all(chip *c, const bench *b, int32_t *y)
     char err[512];
     double best = 1e30;
     for (int rep = 0; rep < b->repeat; rep++) {
-        double t0 = now();
+        double t0 = clock_seconds();
         for (int k = 0; k < b->vectors; k += b->batch) {
             int B = b->vectors - k < b->batch ? b->vectors - k : b->batch;
             if (chip_vmm_bits(c, 0, b->p, b->bits + (size_t)k * 8, 8, B, 1, y + (size_t)k * N,
@@ -114,7 +108,7 @@ static double vmm_all(chip *c, const bench *b, int32_t *y)
                 exit(1);
             }
         }
-        double t = now() - t0;
+        double t = clock_seconds() - t0;
         best = t < best ? t : best;
     }
     return best;

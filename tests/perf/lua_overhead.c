@@ -9,18 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "experiment.h"
 #include "learner_mpcl.h"
 #include "kernels.h"
 #include "lab.h"
 #include "lab_state.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void die(const char *msg)
 {
@@ -39,11 +33,11 @@ static double run_c(const data_set *train, const data_set *test, const data_task
     if (learner_mpcl_new(&l, train, test, tasks, &s, err, sizeof err) < 0)
         die(err);
     experiment_init(&e, l, tasks);
-    double t0 = now();
+    double t0 = clock_seconds();
     for (int t = 0; t < tasks->ntasks; t++)
         if (experiment_step(&e, NULL, NULL, NULL, err, sizeof err) != 0)
             die(err);
-    double dt = now() - t0;
+    double dt = clock_seconds() - t0;
     printf("  C:   %.3f s, average %.4f\n", dt, e.average[tasks->ntasks - 1]);
     experiment_free(&e);
     return dt;
