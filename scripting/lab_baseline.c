@@ -157,7 +157,7 @@ static int l_baseline(lua_State *L)
 
 /* ---- the kind: history, status, record, tostring, fields ------------------------------ */
 
-static void push_step(lua_State *L, const lab_stepper *s, int t)
+static void baseline_push_step(lua_State *L, const lab_stepper *s, int t)
 {
     const learner_result *r = &s->e.result[t];
     lua_createtable(L, 0, 10);
@@ -174,8 +174,8 @@ static void push_step(lua_State *L, const lab_stepper *s, int t)
     lua_setfield(L, -2, "acc");
 }
 
-static void status(const lab_stepper *s, const train_progress *p, int last, int many,
-                   char *buf, size_t len)
+static void baseline_status(const lab_stepper *s, const train_progress *p, int last,
+                           int many, char *buf, size_t len)
 {
     (void)many;
     snprintf(buf, len, "%s task %d of %d, epoch %d/%d",
@@ -183,13 +183,13 @@ static void status(const lab_stepper *s, const train_progress *p, int last, int 
              p->max_epochs);
 }
 
-static void record(lua_State *L, const lab_stepper *s, int t, const char *acc)
+static void baseline_record(lua_State *L, const lab_stepper *s, int t, const char *acc)
 {
     lab_record(L, "baseline %s task=%d average=%.6f acc=%s",
                bl_method_name(baseline_of(s)->cfg.method), t + 1, s->e.average[t], acc);
 }
 
-static void describe(const lab_stepper *s, char *buf, size_t len)
+static void baseline_describe(const lab_stepper *s, char *buf, size_t len)
 {
     const learner_baseline *x = baseline_of(s);
     const experiment *e = &s->e;
@@ -204,7 +204,7 @@ static void describe(const lab_stepper *s, char *buf, size_t len)
 }
 
 /* method, scenario, params: readable while a job works on the baseline. */
-static int field(lua_State *L, const lab_stepper *s, const char *k)
+static int baseline_field(lua_State *L, const lab_stepper *s, const char *k)
 {
     const learner_baseline *x = baseline_of(s);
     if (!strcmp(k, "method"))
@@ -223,11 +223,11 @@ static const lab_stepper_kind baseline_kind = {
     .who = "lab.baseline",
     .step_job = "baseline:step",
     .run_job = "baseline:run",
-    .status = status,
-    .push_step = push_step,
-    .record = record,
-    .describe = describe,
-    .field = field,
+    .status = baseline_status,
+    .push_step = baseline_push_step,
+    .record = baseline_record,
+    .describe = baseline_describe,
+    .field = baseline_field,
 };
 
 /* ---- evaluation ---------------------------------------------------------------------- */

@@ -88,7 +88,7 @@ static int l_experiment(lua_State *L)
 }
 
 /* The result of step t (0-based) as a table. */
-static void push_step(lua_State *L, const lab_stepper *s, int t)
+static void experiment_push_step(lua_State *L, const lab_stepper *s, int t)
 {
     const learner_result *r = &s->e.result[t];
     lua_createtable(L, 0, 9);
@@ -104,8 +104,8 @@ static void push_step(lua_State *L, const lab_stepper *s, int t)
     lua_setfield(L, -2, "switch_layer");
 }
 
-static void status(const lab_stepper *s, const train_progress *p, int last, int many,
-                   char *buf, size_t len)
+static void experiment_status(const lab_stepper *s, const train_progress *p, int last,
+                             int many, char *buf, size_t len)
 {
     (void)s;
     if (many)
@@ -115,14 +115,14 @@ static void status(const lab_stepper *s, const train_progress *p, int last, int 
         snprintf(buf, len, "task %d epoch %d/%d", p->task + 1, p->epoch, p->max_epochs);
 }
 
-static void record(lua_State *L, const lab_stepper *s, int t, const char *acc)
+static void experiment_record(lua_State *L, const lab_stepper *s, int t, const char *acc)
 {
     const experiment *e = &s->e;
     lab_record(L, "step task=%d average=%.6f acc=%s switch_rate=%.6f epochs=%d", t + 1,
                e->average[t], acc, (double)e->result[t].switch_rate, e->result[t].epochs_run);
 }
 
-static void describe(const lab_stepper *s, char *buf, size_t len)
+static void experiment_describe(const lab_stepper *s, char *buf, size_t len)
 {
     const experiment *e = &s->e;
     const learner_mpcl *x = mpcl_of(s);
@@ -140,10 +140,10 @@ static const lab_stepper_kind experiment_kind = {
     .who = "lab.experiment",
     .step_job = "exp:step",
     .run_job = "exp:run",
-    .status = status,
-    .push_step = push_step,
-    .record = record,
-    .describe = describe,
+    .status = experiment_status,
+    .push_step = experiment_push_step,
+    .record = experiment_record,
+    .describe = experiment_describe,
 };
 
 /* exp:net() -> a copy of the experiment's net as it is now. */
