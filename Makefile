@@ -167,8 +167,8 @@ $(B)/mpcl-bench-link: $(B)/obj/tests/perf/link_bench.o $(B)/libmpcl.a
 # replays a corpus. make test runs each for FUZZ_TEST_TIME seconds (5) on a copy of its
 # corpus and replays the corpus; make fuzz runs each for FUZZ_TIME seconds (120).
 FUZZ_TARGETS := wire idx store simopts map luaopts journal
-FUZZ_SRC_wire    := plugins/wire.c
-FUZZ_SRC_idx     := core/data.c core/fileio.c core/rng.c
+FUZZ_SRC_wire    := plugins/wire.c core/error.c
+FUZZ_SRC_idx     := core/data.c core/fileio.c core/rng.c core/error.c
 FUZZ_SRC_store   := $(CORE_SRC)
 FUZZ_SRC_simopts := $(CORE_SRC)
 FUZZ_SRC_map     := $(CORE_SRC)
