@@ -191,6 +191,20 @@ static void progress_switches(train_progress *p, const sign_snapshot *start,
     memcpy(p->switch_layer, res->switch_layer, sizeof p->switch_layer);
 }
 
+/* The epoch's progress to cb (may be NULL), with a tap on the net's weights for the faces
+ * that draw them during the call. Nonzero: cb asks to stop. */
+static int report_epoch(train_callback cb, void *ud, train_progress *p, const net *n)
+{
+    if (!cb)
+        return 0;
+    weight_tap tap;
+    weight_tap_net(n, &tap);
+    p->tap = &tap;
+    int stop = cb(p, ud);
+    p->tap = NULL;
+    return stop;
+}
+
 /* Allocate what training task t needs: its buffers, the workspace for batches of B, the
  * epoch set, the sign snapshots (touched cleared). 0, or -1 out of memory. */
 static int train_alloc(net *n, const data_set *train, const data_tasks *tasks, int t,
@@ -329,12 +343,9 @@ int train_task(net *n, optim *o, const data_set *train, const data_tasks *tasks,
             goto out;
         }
         progress_switches(&p, &start, &touched, n, res);
-        weight_tap tap; /* the net's weights, for faces that draw them during the callback */
-        weight_tap_net(n, &tap);
-        p.tap = &tap;
         since_best = keep_best(p.val_acc, epoch, &best_val, since_best, have_best ? &best : NULL,
                                n, res);
-        if (cb && cb(&p, ud)) {
+        if (report_epoch(cb, ud, &p, n)) {
             res->cancelled = 1;
             break;
         }
