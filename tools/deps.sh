@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(gcc make pkg-config libncurses-dev libreadline-dev liblua5.4-dev lua-cjson zlib1g-dev
       libcmocka-dev tmux valgrind dataset-fashion-mnist clang libclang-rt-14-dev
-      gnuplot-nox lua5.4 libcjson-dev openmpi-bin libopenmpi-dev man-db)
+      gnuplot-nox lua5.4 libcjson-dev openmpi-bin libopenmpi-dev man-db git)
 # The commands the tests call that a minimal Debian lacks, as command:package; every package
 # here must be in pkgs. "-" marks one a test can do without (it has a fallback). Commands of
 # Essential or Priority-required packages (coreutils, grep, sed, mawk, ...) need no entry.
@@ -24,6 +24,7 @@ commands=(
     mpirun:openmpi-bin            # tests/sweep/*.sh (lab.sweep over MPI)
     man:man-db                    # tests/meta/install.sh (man -l on each page)
     make:make                     # tests/meta/install.sh (make install, uninstall)
+    git:git                       # tests/perf/same_report.sh (another revision's tree)
     dpkg-architecture:-           # tests/perf/bench.sh falls back on gcc -print-multiarch
 )
 case "${1:-}" in
