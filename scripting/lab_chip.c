@@ -781,7 +781,4 @@ void lab_chip_open(lua_State *L, int lab)
     lua_pushcfunction(L, l_retention_gc);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
-    lab_finetune_open(L, lab);
-    lab_noise_open(L, lab);
-    lab_energy_open(L, lab);
 }

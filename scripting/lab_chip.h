@@ -40,11 +40,4 @@ void lab_read_eval_opts(lua_State *L, int t, lab_tasks *ts, const char *who, int
 void lab_chip_histogram(lua_State *L, lab_chip *lc, int layer, int bins, double gmax,
                         chipmeter_histogram *h);
 
-/* Each sets its functions into the lab table at index lab (lab_chip_open calls them):
- * lab.finetune (lab_finetune.c), lab.noise_sweep (lab_noise.c), lab.energy and lab.ops
- * (lab_energy.c). */
-void lab_finetune_open(lua_State *L, int lab);
-void lab_noise_open(lua_State *L, int lab);
-void lab_energy_open(lua_State *L, int lab);
-
 #endif

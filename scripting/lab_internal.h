@@ -172,10 +172,13 @@ void lab_noise_job_submit(lua_State *L, lab_noise_job *c, const char *name,
                           lab_sweep_fn sweep, void (*free_model)(void *), noise_taskset ts,
                           int keep1, int keep2);
 
-/* lab.chip (lab_chip.c), lab.finetune (lab_finetune.c), lab.noise_sweep (lab_noise.c),
- * lab.energy and lab.ops (lab_energy.c): one entry point, lab_chip_open, sets them all into
- * the lab table at index lab. */
+/* Each sets its functions (and classes) into the lab table at index lab: lab.chip
+ * (lab_chip.c), lab.finetune (lab_finetune.c), lab.noise_sweep (lab_noise.c), lab.energy
+ * and lab.ops (lab_energy.c). */
 void lab_chip_open(lua_State *L, int lab);
+void lab_finetune_open(lua_State *L, int lab);
+void lab_noise_open(lua_State *L, int lab);
+void lab_energy_open(lua_State *L, int lab);
 
 /* lab.baseline (lab_baseline.c): registers the class and sets the function into the lab
  * table at index lab. lab_baseline_sizes: the layer sizes of the baseline at index i into
@@ -191,6 +194,11 @@ void lab_sweep_note_dataset(lua_State *L, const char *name);
 void lab_sweep_poll(lua_State *L);
 /* A line for the user about background work (the console's output pane, else stderr). */
 void lab_jobs_notify(const char *text);
+
+/* lab.dataset, lab.tasks (lab_data.c) and lab.net, lab.load, lab.trainer, lab.evaluate
+ * (lab_net.c): register the classes and set the functions into the lab table at index lab. */
+void lab_data_open(lua_State *L, int lab);
+void lab_net_open(lua_State *L, int lab);
 
 /* lab.experiment: registers the class and sets the function into the lab table at index lab. */
 void lab_experiment_open(lua_State *L, int lab);
