@@ -230,6 +230,16 @@ static const lab_stepper_kind baseline_kind = {
     .field = baseline_field,
 };
 
+/* Option upto of the table at 2: tasks 1..upto (default: those learnt, else all). */
+static int upto_arg(lua_State *L, const lab_stepper *s, const char *who)
+{
+    int all = s->e.tasks->ntasks;
+    int upto = lab_opt_i32(L, 2, "upto", s->e.learnt ? s->e.learnt : all, who);
+    if (upto < 1 || upto > all)
+        luaL_error(L, "%s: upto must be 1-%d", who, all);
+    return upto;
+}
+
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 /* b:evaluate([{upto=, confusion=, split=}]) -> {acc, counts, average, confusion} */
@@ -240,9 +250,7 @@ static int l_baseline_evaluate(lua_State *L)
     lab_stepper *s = lab_stepper_idle(L, 1, &baseline_kind);
     const learner_baseline *x = baseline_of(s);
     lab_check_options(L, 2, who, known);
-    int upto = lab_opt_i32(L, 2, "upto", s->e.learnt ? s->e.learnt : x->tasks->ntasks, who);
-    if (upto < 1 || upto > x->tasks->ntasks)
-        return luaL_error(L, "%s: upto must be 1-%d", who, x->tasks->ntasks);
+    int upto = upto_arg(L, s, who);
     int want_conf = lab_opt_bool(L, 2, "confusion", 0);
     const char *split = lab_opt_str(L, 2, "split", "test", who);
     int use_val = !strcmp(split, "val");
@@ -292,9 +300,7 @@ static int l_baseline_noise_sweep(lua_State *L)
     lab_stepper *s = lab_stepper_idle(L, 1, &baseline_kind);
     const learner_baseline *x = baseline_of(s);
     lab_check_options(L, 2, who, known);
-    int upto = lab_opt_i32(L, 2, "upto", s->e.learnt ? s->e.learnt : x->tasks->ntasks, who);
-    if (upto < 1 || upto > x->tasks->ntasks)
-        return luaL_error(L, "%s: upto must be 1-%d", who, x->tasks->ntasks);
+    int upto = upto_arg(L, s, who);
     lab_noise_job *c = lab_noise_job_new(L, 2, who);
     bl_model *copy = calloc(1, sizeof *copy); /* the sweep may run while it learns on */
     if (!copy || bl_clone(copy, &x->m) < 0) {

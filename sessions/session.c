@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
 #include "lab.h"
 #include "platform.h"
 
@@ -53,22 +54,32 @@ static int take_records(lua_State *L, char ***out, int *n)
     return ok ? 0 : -1;
 }
 
+/* The lab's records since the last call into the journal: with the chunk code (and its
+ * error) when code is not NULL, else alone (the session's end). 0, or -1 with err. */
+static int append_records(session *s, const char *code, const char *error, char *err,
+                          size_t errlen)
+{
+    lab_jobs_poll(s->L); /* results of jobs that have just finished belong here */
+    int n;
+    char **rec;
+    int rc = take_records(s->L, &rec, &n);
+    if (rc < 0)
+        rc = err_set(err, errlen, "session: out of memory");
+    else if (code)
+        rc = journal_append(&s->j, code, (const char *const *)rec, n, error, err, errlen);
+    else
+        rc = journal_append_records(&s->j, (const char *const *)rec, n, err, errlen);
+    free_records(rec, n);
+    return rc;
+}
+
 static void on_chunk(void *ud, const char *code, const char *error)
 {
     session *s = ud;
     if (s->failed)
         return;
-    lab_jobs_poll(s->L); /* results of jobs that have just finished belong here */
-    int n;
-    char **rec;
     char err[512];
-    int rc = take_records(s->L, &rec, &n);
-    if (rc < 0)
-        snprintf(err, sizeof err, "session: out of memory");
-    else
-        rc = journal_append(&s->j, code, (const char *const *)rec, n, error, err, sizeof err);
-    free_records(rec, n);
-    if (rc < 0) {
+    if (append_records(s, code, error, err, sizeof err) < 0) {
         fprintf(stderr, "mpcl: session not recorded any more: %s\n", err);
         s->failed = 1;
     }
@@ -94,19 +105,8 @@ void session_finish(session *s)
 {
     if (!s->L || (s->j.fd < 0 && !s->failed))
         return;
-    if (!s->failed) {
-        lab_jobs_poll(s->L);
-        int n;
-        char **rec;
-        char err[512];
-        int rc = take_records(s->L, &rec, &n);
-        if (rc < 0)
-            snprintf(err, sizeof err, "session: out of memory");
-        else
-            rc = journal_append_records(&s->j, (const char *const *)rec, n, err, sizeof err);
-        if (rc < 0)
-            fprintf(stderr, "mpcl: %s\n", err);
-        free_records(rec, n);
-    }
+    char err[512];
+    if (!s->failed && append_records(s, NULL, NULL, err, sizeof err) < 0)
+        fprintf(stderr, "mpcl: %s\n", err);
     journal_close(&s->j);
 }
