@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every program the tests call is installed by tools/deps.sh or comes with any Debian (its
 # package is Essential or Priority: required), so that `make test` passes on a fresh machine.
-# Reads the commands in command position in tests/**/*.sh, the Makefile's test and fuzz
+# Reads the commands in command position in tests/**/*.sh (and the files they source from
+# their own folder), the Makefile's test and fuzz
 # recipes and the os.execute / io.popen strings of the Lua the tests run (tests/**/*.lua,
 # assets/scripts/*.lua); holds them to `tools/deps.sh --print-commands` (command package) and
 # `--print-packages`; checks each declared command:package against dpkg -L when the package is
@@ -50,12 +51,26 @@ function scan(f, s,    q, pass) {
     split("", funcs); split("", wrapper); nq = 0
     if (f ~ /\.lua$/) lua_code(s)
     else if (f ~ /(^|\/)Makefile$/) make_code(s)
-    else queue(s, 1)
+    else { queue(s, 1); sourced(f, s) }
     # pass 1 finds the functions (and queues trap / bash -c strings), pass 2 the commands
     for (pass = 1; pass <= 2; pass++)
         for (q = 1; q <= nq; q++) { tokenize(qtext[q], qline[q]); parse(f, pass) }
 }
 function queue(code, line) { nq++; qtext[nq] = code; qline[nq] = line }
+# A file the script sources from its own folder (. "$(dirname "$0")/NAME"): its functions
+# are those of the script, and the commands it calls count as calls of the script.
+function sourced(f, s,    n, i, L, dir, path, line, t) {
+    dir = f; sub(/\/[^\/]*$/, "", dir)
+    n = split(s, L, "\n")
+    for (i = 1; i <= n; i++)
+        if (L[i] ~ /^[ \t]*(\.|source)[ \t]+"\$\(dirname "\$0"\)\/[A-Za-z0-9_.-]+"/) {
+            path = L[i]; sub(/^[^)]*\)\//, "", path); sub(/".*/, "", path)
+            path = dir "/" path; t = ""
+            while ((getline line < path) > 0) t = t line "\n"
+            close(path)
+            if (t != "") queue(t, 1)
+        }
+}
 
 # ---- the lexer: TK (w word, a ((arith)), o operator, r redirection wanting a word, R
 # redirection), TV (value without quotes), TR (raw text), TX (has an expansion), TL (line)

@@ -3,36 +3,11 @@
 # experiment (the map shows the float weights being trained, the curves its epochs, the
 # matrix its row), Ctrl-C undoes the step, and b:back() takes the row off the matrix.
 set -u
-cd "$(dirname "$0")/../.."
-BIN=${MPCL_BIN:-build/mpcl}
-sock="mpcl-baseline-$$"
-state=$(mktemp -d)
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
-
-screen() { tmux -L "$sock" capture-pane -p -t t 2>/dev/null; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$state/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$state/ubsan:print_stacktrace=1"
-fail() {
-    echo "FAIL: $*"; echo "--- screen ---"; screen
-    for f in "$state"/asan* "$state"/ubsan*; do [ -f "$f" ] && { echo "--- $f ---"; cat "$f"; }; done
-    exit 1
-}
-wait_for() { # wait_for TEXT [SECONDS]
-    local n=$(( ${2:-30} * 20 ))
-    for _ in $(seq 1 "$n"); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.05
-    done
-    fail "did not see '$1'"
-}
-keys() { tmux -L "$sock" send-keys -t t -l -- "$1"; }
-key() { tmux -L "$sock" send-keys -t t "$@"; }
+. "$(dirname "$0")/common.bash"
 # The matrix panel's rows ("task 2  ...") on the screen now.
 matrix_has() { screen | grep -qE "│task $1 +[0-9]+\.[0-9]"; }
 
-tmux -L "$sock" new-session -d -s t -x 160 -y 48 \
-    "env XDG_STATE_HOME=$state TERM=xterm-256color $BIN; echo CONSOLE-EXITED-\$?; sleep 60" ||
-    fail "tmux did not start"
+tty_start baseline
 wait_for "Type Lua below"
 wait_for "train a net or program a chip to see the array"
 
@@ -67,5 +42,5 @@ matrix_has 2 || fail "the step after back() is not in the matrix"
 
 key F10
 wait_for "CONSOLE-EXITED-0"
-for f in "$state"/asan* "$state"/ubsan*; do [ -f "$f" ] && fail "sanitizer report"; done
+sanitizers_quiet
 echo "baseline console ok"

@@ -5,43 +5,8 @@
 # panels and the job bar, the help overlay, focus, resize and a too-small terminal, Ctrl-C
 # cancelling a job, and leaving with the terminal restored.
 set -u
-cd "$(dirname "$0")/../.."
-BIN=${MPCL_BIN:-build/mpcl}
-sock="mpcl-console-$$"
-state=$(mktemp -d)
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
-
-screen() { tmux -L "$sock" capture-pane -p -t t 2>/dev/null; }
-# The console captures stderr into its pane: a sanitizer's report would die with the process,
-# so the ASan build writes it to a file that a failure prints.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$state/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$state/ubsan:print_stacktrace=1"
-fail() {
-    echo "FAIL: $*"; echo "--- screen ---"; screen
-    for f in "$state"/asan* "$state"/ubsan*; do [ -f "$f" ] && { echo "--- $f ---"; cat "$f"; }; done
-    exit 1
-}
-wait_for() { # wait_for TEXT [SECONDS]
-    local n=$(( ${2:-${WAIT_S:-30}} * 20 ))
-    for _ in $(seq 1 "$n"); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.05
-    done
-    fail "did not see '$1'"
-}
-wait_gone() {
-    for _ in $(seq 1 300); do
-        screen | grep -qF -- "$1" || return 0
-        sleep 0.05
-    done
-    fail "'$1' did not go away"
-}
-keys() { tmux -L "$sock" send-keys -t t -l -- "$1"; }
-key() { tmux -L "$sock" send-keys -t t "$@"; }
-
-tmux -L "$sock" new-session -d -s t -x 160 -y 48 \
-    "env XDG_STATE_HOME=$state TERM=xterm-256color $BIN; echo CONSOLE-EXITED-\$?; sleep 60" ||
-    fail "tmux did not start"
+. "$(dirname "$0")/common.bash"
+tty_start console
 wait_for "Type Lua below"
 wait_for "conductance map"
 wait_for "accuracy matrix"

@@ -5,34 +5,8 @@
 # console says when it has finished, s:wait() returns the records; a blocking lab.sweep then
 # keeps the job bar up while it runs, and Ctrl-C stops it (the same call resumes).
 set -u
-cd "$(dirname "$0")/../.."
-BIN=${MPCL_BIN:-build/mpcl}
-sock="mpcl-sweep-$$"
-state=$(mktemp -d)
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$state"' EXIT
-
-screen() { tmux -L "$sock" capture-pane -p -t t 2>/dev/null; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$state/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$state/ubsan:print_stacktrace=1"
-fail() {
-    echo "FAIL: $*"; echo "--- screen ---"; screen
-    for f in "$state"/asan* "$state"/ubsan*; do [ -f "$f" ] && { echo "--- $f ---"; cat "$f"; }; done
-    exit 1
-}
-wait_for() { # wait_for TEXT [SECONDS]
-    local n=$(( ${2:-30} * 20 ))
-    for _ in $(seq 1 "$n"); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.05
-    done
-    fail "did not see '$1'"
-}
-keys() { tmux -L "$sock" send-keys -t t -l -- "$1"; }
-key() { tmux -L "$sock" send-keys -t t "$@"; }
-
-tmux -L "$sock" new-session -d -s t -x 160 -y 48 \
-    "cd $state && env XDG_STATE_HOME=$state TERM=xterm-256color $(realpath "$BIN"); echo CONSOLE-EXITED-\$?; sleep 60" ||
-    fail "tmux did not start"
+. "$(dirname "$0")/common.bash"
+tty_start sweep "cd $state && env XDG_STATE_HOME=$state TERM=xterm-256color $(realpath "$BIN")"
 wait_for "no job running"
 
 # Points of 1 s of busy Lua each, six of them on two workers.
