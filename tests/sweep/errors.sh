@@ -6,26 +6,7 @@
 # a result holding a function, userdata or mixed keys: one line naming the point and the
 # key path, fatal, not retried.
 set -u
-cd "$(dirname "$0")/../.."
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
-sweep() { # sweep NAME [SWEEP_X=V ...] ARGS...: tests/sweep/sweep.lua in $dir
-    local name=$1 x envs=() args=(); shift
-    for x in "$@"; do case $x in SWEEP_*=*) envs+=("$x") ;; *) args+=("$x") ;; esac; done
-    (cd "$dir" && env "${envs[@]}" "$bin" "$here/sweep.lua" "${args[@]}" > "$name.out" 2> "$name.err")
-}
-ran() { [ -f "$dir/$1" ] && awk '{ printf "%s:%s ", $1, $2 }' "$dir/$1"; }   # ran LOG: ID:ATTEMPT ...
-rec() { grep "^rec $2 " "$dir/$1.out" | cut -d' ' -f1-5; }                    # rec NAME ID
+. "$(dirname "$0")/common.bash"
 
 # A point failing on its first attempt, retries = 1: its second attempt (info.attempt 2) ok.
 sweep once SWEEP_LOG=once.log SWEEP_FAIL_ONCE=0003 out=once workers=1 retries=1

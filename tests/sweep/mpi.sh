@@ -7,28 +7,13 @@
 # exactly the points without a run file, ending with a clean run's results.
 # Without mpirun: one SKIP line, exit 0.
 set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/common.bash"
 if ! command -v mpirun > /dev/null; then
     echo "SKIP tests/sweep/mpi.sh: no mpirun (Open MPI: openmpi-bin)"
     exit 0
 fi
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
 pids=()   # the processes this test started that may outlive a failure
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-differ() { # differ A B: diff, its first lines shown (cut) when A and B differ
-    diff "$1" "$2" > "$dir/diff.out" && return 0
-    head -n 6 "$dir/diff.out" | cut -c1-200; return 1
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
 mpi=(--oversubscribe --mca btl self,vader)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
 # The ASan+UBSan build: Open MPI's own allocations (its components, unloaded at

@@ -5,26 +5,7 @@
 # lists), the seeds (info.seed from the point alone; lab.seed and math.randomseed set to
 # it), the dispatch order given by cost, and quiet.
 set -u
-cd "$(dirname "$0")/../.."
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
-# sweep NAME [SWEEP_X=V ...] ARGS...: tests/sweep/sweep.lua in $dir with those variables in
-# its environment, its output in $dir/NAME.out and .err
-sweep() {
-    local name=$1 x envs=() args=(); shift
-    for x in "$@"; do case $x in SWEEP_*=*) envs+=("$x") ;; *) args+=("$x") ;; esac; done
-    (cd "$dir" && env "${envs[@]}" "$bin" "$here/sweep.lua" "${args[@]}" > "$name.out" 2> "$name.err")
-}
+. "$(dirname "$0")/common.bash"
 
 sweep grid out=g SWEEP_LOG=g.log workers=1
 check "grid: exit 0" test $? -eq 0

@@ -4,15 +4,8 @@
 # overhead, the lower bound, the default rank counts, points not yet measured; then bad
 # input: each a one-line error and exit status 2.
 set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/common.bash"
 tool=$(pwd)/tools/sweep-project
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
 # results DIR SECONDS...: a results.json whose records take these seconds ("-": not run yet)
 results() {
     local d=$1 i=0 s sep=""; shift

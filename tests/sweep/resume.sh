@@ -5,35 +5,12 @@
 # points, or the script changed) is refused in one line without touching it; force = true
 # moves the old files to DIR/superseded-N/ and runs the new sweep.
 set -u
-cd "$(dirname "$0")/../.."
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-differ() { # differ A B: diff, its first lines shown (cut) when A and B differ
-    diff "$1" "$2" > "$dir/diff.out" && return 0
-    head -n 6 "$dir/diff.out" | cut -c1-200; return 1
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/common.bash"
 # sweep NAME [SWEEP_X=V ...] ARGS...: SCRIPT (default tests/sweep/sweep.lua) in $dir with
 # those variables in its environment, its output in $dir/NAME.out and .err
-script=$here/sweep.lua
-sweep() {
-    local name=$1 x envs=() args=(); shift
-    for x in "$@"; do case $x in SWEEP_*=*) envs+=("$x") ;; *) args+=("$x") ;; esac; done
-    (cd "$dir" && env "${envs[@]}" "$bin" "$script" "${args[@]}" > "$name.out" 2> "$name.err")
-}
 # state D: every file under D with its size and mtime (ns), then "CRC SIZE PATH" of each
 state() { (cd "$dir/$1" && find . -type f -printf '%p %s %T@\n' | LC_ALL=C sort && find . -type f -exec cksum {} + | LC_ALL=C sort -k 3); }
 sums() { grep -E "^[0-9]+ [0-9]+ \./$1\$"; }   # sums PATH < STATE: the checksum line of PATH
-ran() { [ -f "$dir/$1" ] && awk '{ printf "%s:%s ", $1, $2 }' "$dir/$1"; }   # ran LOG: ID:ATTEMPT ...
 
 sweep first SWEEP_LOG=r1.log out=r workers=1
 check "first run: exit 0" test $? -eq 0

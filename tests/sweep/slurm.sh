@@ -7,23 +7,7 @@
 # the script gets the records and results.csv is a one-process run's. `mpcl --slurm`
 # makes "slurm" the default backend.
 set -u
-cd "$(dirname "$0")/../.."
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-differ() { # differ A B: diff, its first lines shown (cut) when A and B differ
-    diff "$1" "$2" > "$dir/diff.out" && return 0
-    head -n 6 "$dir/diff.out" | cut -c1-200; return 1
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/common.bash"
 # No Slurm variable from the machine running the tests.
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_JOB_ID SLURM_JOB_ID SLURM_SUBMIT_DIR
 # slurm NAME [VAR=V ...] [--slurm] ARGS...: tests/sweep/sweep.lua in $dir with those

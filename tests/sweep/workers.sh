@@ -6,29 +6,9 @@
 # a worker killed with SIGKILL mid-point: its point runs again on another worker and the
 # results are a clean run's, no worker left behind.
 set -u
-cd "$(dirname "$0")/../.."
-bin=$(realpath "${MPCL_BIN:-build/mpcl}")
-here=$(pwd)/tests/sweep
-dir=$(mktemp -d)
+. "$(dirname "$0")/common.bash"
 pids=()   # the processes this test started that may outlive a failure
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
-fails=0
-check() { # check NAME CMD...: ok when CMD succeeds
-    local name=$1; shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
-}
-differ() { # differ A B: diff, its first lines shown (cut) when A and B differ
-    diff "$1" "$2" > "$dir/diff.out" && return 0
-    head -n 6 "$dir/diff.out" | cut -c1-200; return 1
-}
-same() { # same NAME GOT WANT
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi
-}
-sweep() { # sweep NAME [SWEEP_X=V ...] ARGS...: tests/sweep/sweep.lua in $dir
-    local name=$1 x envs=() args=(); shift
-    for x in "$@"; do case $x in SWEEP_*=*) envs+=("$x") ;; *) args+=("$x") ;; esac; done
-    (cd "$dir" && env "${envs[@]}" "$bin" "$here/sweep.lua" "${args[@]}" > "$name.out" 2> "$name.err")
-}
 csv() { lua5.4 "$here/check.lua" csv "$dir/$1" "${@:2}"; }     # csv DIR [COL...]: without seconds
 recs() { grep '^rec ' "$dir/$1.out"; }
 pidsof() { awk '{ print $3 }' "$dir/$1" | sort -u; }           # pidsof LOG: run()'s processes
