@@ -6,8 +6,6 @@
 # moves the old files to DIR/superseded-N/ and runs the new sweep.
 set -u
 . "$(dirname "$0")/common.bash"
-# sweep NAME [SWEEP_X=V ...] ARGS...: SCRIPT (default tests/sweep/sweep.lua) in $dir with
-# those variables in its environment, its output in $dir/NAME.out and .err
 # state D: every file under D with its size and mtime (ns), then "CRC SIZE PATH" of each
 state() { (cd "$dir/$1" && find . -type f -printf '%p %s %T@\n' | LC_ALL=C sort && find . -type f -exec cksum {} + | LC_ALL=C sort -k 3); }
 sums() { grep -E "^[0-9]+ [0-9]+ \./$1\$"; }   # sums PATH < STATE: the checksum line of PATH
