@@ -177,10 +177,10 @@ static void baseline_push_step(lua_State *L, const lab_stepper *s, int t)
 static void baseline_status(const lab_stepper *s, const train_progress *p, int last,
                            int many, char *buf, size_t len)
 {
-    (void)many;
+    (void)last, (void)many;
     snprintf(buf, len, "%s task %d of %d, epoch %d/%d",
-             bl_method_name(baseline_of(s)->cfg.method), p->task + 1, last, p->epoch,
-             p->max_epochs);
+             bl_method_name(baseline_of(s)->cfg.method), p->task + 1, s->e.tasks->ntasks,
+             p->epoch, p->max_epochs);
 }
 
 static void baseline_record(lua_State *L, const lab_stepper *s, int t, const char *acc)

@@ -15,7 +15,7 @@ wait_for "train a net or program a chip to see the array"
 keys "b = lab.baseline{dataset = 'mnist', method = 'ewc', epochs = 10000}"; key Enter
 keys "j = b:step()"; key Enter
 wait_for "baseline:step" 60
-wait_for "ewc task 1 of 1, epoch" 60
+wait_for "ewc task 1 of 5, epoch" 60
 wait_for "weight rows 0-511 cols 0-511" 60      # the map: the baseline's weights
 screen | grep -qF "train a net or program a chip" && fail "the map stayed empty during the step"
 wait_for "accuracy %" 30                         # the curves: its epochs
