@@ -1,6 +1,6 @@
 /* The helpers every binding of the lab uses (lab_internal.h), as lauxlib is Lua's: options
- * read from a table, results pushed, classes made, the cancel flag, the default seed, the
- * session's records. Nothing here knows an engine object. */
+ * read from a table, results pushed, a class's methods found, the cancel flag, the default
+ * seed, the session's records. Nothing here knows an engine object or a job. */
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,81 +205,7 @@ int lab_records_take(lua_State *L)
     return 1;
 }
 
-/* ---- registration ------------------------------------------------------------------ */
-
-/* What an object becomes once finalized: every use is a clear error, never freed memory. */
-static int l_finalized_index(lua_State *L)
-{
-    return luaL_error(L, "lab: this object was finalized (its memory is gone); make a new one");
-}
-
-static void push_finalized_mt(lua_State *L)
-{
-    if (luaL_newmetatable(L, "lab.finalized")) {
-        lua_pushcfunction(L, l_finalized_index);
-        lua_setfield(L, -2, "__index");
-        lua_pushstring(L, "lab.finalized");
-        lua_setfield(L, -2, "__metatable");
-    }
-}
-
-/* A class's __gc, guarded (upvalue 1 the class's own, 2 its name): it runs once, refuses
- * while a job works on the object (only a direct call can reach it then), and leaves the
- * object with the finalized metatable, so that a later call finds no freed memory. */
-static int l_guarded_gc(lua_State *L)
-{
-    const char *name = lua_tostring(L, lua_upvalueindex(2));
-    if (!lua_getmetatable(L, 1))
-        return 0;
-    luaL_getmetatable(L, name);
-    int ours = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!ours)
-        return 0; /* already finalized */
-    int id = lab_job_holding(L, 1);
-    if (id)
-        return luaL_error(L, "%s: cannot finalize it while job %d works on it", name, id);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 0);
-    push_finalized_mt(L);
-    lua_setmetatable(L, 1);
-    return 0;
-}
-
-void lab_new_class(lua_State *L, const char *mt, const luaL_Reg *meta,
-                      const luaL_Reg *methods)
-{
-    luaL_newmetatable(L, mt);
-    luaL_setfuncs(L, meta, 0);
-    if (lua_getfield(L, -1, "__gc") == LUA_TFUNCTION) {
-        lua_pushstring(L, mt);
-        lua_pushcclosure(L, l_guarded_gc, 2);
-        lua_setfield(L, -2, "__gc");
-    } else {
-        lua_pop(L, 1);
-    }
-    /* getmetatable(obj) gives the class's name: Lua code cannot reach __gc and friends. */
-    lua_pushstring(L, mt);
-    lua_setfield(L, -2, "__metatable");
-    if (methods) {
-        lua_newtable(L);
-        luaL_setfuncs(L, methods, 0);
-        lua_setfield(L, -2, "__index");
-    }
-    lua_pop(L, 1);
-}
-
-void lab_new_class_indexed(lua_State *L, const char *mt, const luaL_Reg *meta,
-                           const luaL_Reg *methods)
-{
-    lab_new_class(L, mt, meta, NULL);
-    luaL_getmetatable(L, mt);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__methods"); /* for __index, help and completion */
-    lua_pop(L, 1);
-}
+/* ---- classes' methods -------------------------------------------------------------- */
 
 int lab_push_method(lua_State *L, int obj, const char *k)
 {

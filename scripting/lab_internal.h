@@ -186,12 +186,14 @@ void lab_energy_open(lua_State *L, int lab);
 void lab_baseline_open(lua_State *L, int lab);
 int lab_baseline_sizes(lua_State *L, int i, int *sizes);
 
-/* lab.sweep (lab_sweep.c): registers the class and the function into the lab table at lab;
+/* lab.sweep (lab_sweep.c): registers the class and the function into the lab table at lab
+ * (and its poll with lab_jobs_also_poll: an async sweep moves on with the jobs);
  * lab_sweep_note_dataset remembers a data set loaded (its files' CRCs go into sweep
- * manifests); lab_sweep_poll moves an async sweep on (from lab_jobs_poll). */
+ * manifests). */
 void lab_sweep_open(lua_State *L, int lab);
 void lab_sweep_note_dataset(lua_State *L, const char *name);
-void lab_sweep_poll(lua_State *L);
+/* Other background work that every lab_jobs_poll moves on, after the jobs (one: sweeps). */
+void lab_jobs_also_poll(void (*poll)(lua_State *L));
 /* A line for the user about background work (the console's output pane, else stderr). */
 void lab_jobs_notify(const char *text);
 

@@ -116,7 +116,7 @@ static int quiet_exit(lua_State *L)
 }
 
 static sweep_run *current; /* the sweep running now (for the job bar), or NULL */
-void lab_sweep_poll(lua_State *L);
+static void sweep_poll(lua_State *L);
 
 /* ---- the call's options -------------------------------------------------------------- */
 
@@ -715,7 +715,7 @@ static int l_sweep_progress(lua_State *L)
 {
     sweep_run *r = handle_run(L, 1);
     if (r == current && r->async)
-        lab_sweep_poll(L); /* a script polling its sweep moves it on (no console to do it) */
+        sweep_poll(L); /* a script polling its sweep moves it on (no console to do it) */
     lua_createtable(L, 0, 10);
     lab_set_int(L, "total", r->n);
     lab_set_int(L, "done", r->finished + r->resumed);
@@ -823,7 +823,7 @@ static int l_sweep_cancel(lua_State *L)
 /* Async sweeps move on whenever the lab drains its jobs (lab_jobs_poll). */
 #define ASYNC_KEY "mpcl.sweep.async" /* registry: the handle of the async sweep */
 
-void lab_sweep_poll(lua_State *L)
+static void sweep_poll(lua_State *L)
 {
     if (!current || !current->async || current->over != RUNNING)
         return;
@@ -1269,4 +1269,5 @@ void lab_sweep_open(lua_State *L, int lab)
     lua_setfield(L, lab, "sweep");
     lua_pushcfunction(L, l_rank);
     lua_setfield(L, lab, "rank");
+    lab_jobs_also_poll(sweep_poll);
 }
