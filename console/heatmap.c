@@ -166,11 +166,44 @@ static void add_row(const float *restrict row, int n, float *restrict sum, float
     }
 }
 
+const char *const heatmap_sampling_names[HEATMAP_SAMPLINGS] = {"mean", "nearest", "sign",
+                                                                "max"};
+
+/* One pixel from its block [rs, re) x [cs, ce) of the window at (r0, c0), by sign majority
+ * or largest magnitude (the block's every value read), or its centre value. */
+static float block_pick(const heatmap_src *s, int r0, int c0, int rs, int re, int cs, int ce)
+{
+    if (s->sample == HEATMAP_NEAREST)
+        return s->data[(size_t)(r0 + (rs + re - 1) / 2) * s->ld + c0 + (cs + ce - 1) / 2];
+    int pos = 0, neg = 0;
+    float best = NAN;
+    for (int i = rs; i < re; i++) {
+        const float *row = s->data + (size_t)(r0 + i) * s->ld + c0;
+        for (int j = cs; j < ce; j++) {
+            float v = row[j];
+            pos += v > 0;
+            neg += v < 0;
+            if (!isnan(v) && (isnan(best) || fabsf(v) > fabsf(best)))
+                best = v;
+        }
+    }
+    if (s->sample == HEATMAP_MAXABS || isnan(best))
+        return best;
+    return pos > neg ? 1.0f : neg > pos ? -1.0f : 0.0f;
+}
+
 /* Block means: the rows of each pixel row's bin are summed column by column, then each pixel
  * column's bin of those sums. Each source row is read once when downscaling (by the pixel
- * rows that show it when upscaling). */
+ * rows that show it when upscaling). Other samplings pick each pixel from its block. */
 static void resample(const heatmap_src *s, const plan *g, int r0, int c0, float *out)
 {
+    if (s->sample != HEATMAP_MEAN) {
+        for (int py = 0; py < g->ph; py++)
+            for (int k = 0; k < g->pw; k++)
+                out[(size_t)py * g->pw + k] =
+                    block_pick(s, r0, c0, g->rs[py], g->re[py], g->cs[k], g->ce[k]);
+        return;
+    }
     for (int py = 0; py < g->ph; py++) {
         for (int j = 0; j < g->nc; j++) g->sum[j] = 0, g->cnt[j] = 0;
         for (int i = g->rs[py]; i < g->re[py]; i++)

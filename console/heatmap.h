@@ -12,8 +12,13 @@
  *   n >= p  block means: pixel k is the mean of source lines [floor(k n / p), floor((k+1) n / p))
  *           (every pixel gets at least one line, every line goes to exactly one pixel);
  *   n <  p  nearest: pixel k shows line floor((k + 0.5) n / p).
- * A pixel's value is the mean of the non-NaN values of its block, NaN (drawn blank) when all
- * are NaN. Values map to the palette by t = (v - lo) / (hi - lo).
+ * A pixel's value comes from the non-NaN values of its block (NaN, drawn blank, when all are
+ * NaN), by the source's sampling:
+ *   HEATMAP_MEAN     their mean (a block of +-1 weights averages towards grey);
+ *   HEATMAP_NEAREST  the block's centre value, NaN or not (texture kept: one pair a pixel);
+ *   HEATMAP_SIGN     the sign of the majority: +1, -1, or 0 on a tie;
+ *   HEATMAP_MAXABS   the value of largest magnitude, its sign kept.
+ * Values map to the palette by t = (v - lo) / (hi - lo).
  *
  * Boundary lines (layer boundaries on the array): for each listed source row r in the window,
  * the first pixel row showing row r is drawn in line_colour (mono: ─, and │ for columns, ┼
@@ -23,6 +28,12 @@
 
 #include "canvas.h"
 #include "palette.h"
+
+typedef enum heatmap_sampling {
+    HEATMAP_MEAN, HEATMAP_NEAREST, HEATMAP_SIGN, HEATMAP_MAXABS, HEATMAP_SAMPLINGS
+} heatmap_sampling;
+/* "mean", "nearest", "sign", "max" (as lab.ui.show's sample= takes them). */
+extern const char *const heatmap_sampling_names[HEATMAP_SAMPLINGS];
 
 typedef struct {
     const float *data; /* (rows, cols), leading dimension ld >= cols */
@@ -35,9 +46,11 @@ typedef struct {
     const int *vlines; /* source columns, nvlines of them */
     int nvlines;
     int line_colour; /* colour index of boundary lines */
+    heatmap_sampling sample; /* how a downscaled block becomes a pixel (HEATMAP_MEAN) */
 } heatmap_src;
 
-/* The whole matrix, automatic range, no boundary lines, line colour 231 (white). */
+/* The whole matrix, automatic range, no boundary lines, line colour 231 (white), block
+ * means. */
 void heatmap_src_init(heatmap_src *s, const float *data, int rows, int cols, int ld);
 
 /* Zoom by factor (> 1 in, < 1 out) about the window's centre and pan by (drows, dcols) source

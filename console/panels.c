@@ -26,13 +26,53 @@ static void centre_text(canvas *c, rect r, const char *text)
 enum { MAP_WEIGHT, MAP_HIDDEN, MAP_GPOS, MAP_GNEG, MAP_MODES };
 static const char *const map_modes[] = {"weight", "hidden", "G+", "G-"};
 
-/* The map's state: the mode and the window, which persists across frames (zoom and pan). */
+/* The map's state: the mode, the sampling and the window, which persists across frames
+ * (zoom and pan). */
 typedef struct map_panel {
     panel super;
     int mode; /* MAP_* */
     heatmap_src src;
-    int inited; /* src set up (at the first draw with a net) */
+    int inited;                /* src set up (at the first draw with a net) */
+    heatmap_sampling sample;   /* nearest by default: a binary pair's own colour */
+    int fitted_layers;         /* the layer count the window was last fitted to */
 } map_panel;
+
+/* The home view: the rows and columns that hold layers (the array's programmed region, or
+ * where the net being trained would sit), so that the map spends its panel on them. */
+static void map_fit_layers(map_panel *mp, const model *m)
+{
+    int r0 = m->arows, c0 = m->acols, r1 = 0, c1 = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        const model_rect *a = &m->layer[l];
+        r0 = a->row0 < r0 ? a->row0 : r0;
+        c0 = a->col0 < c0 ? a->col0 : c0;
+        r1 = a->row0 + a->rows > r1 ? a->row0 + a->rows : r1;
+        c1 = a->col0 + a->cols > c1 ? a->col0 + a->cols : c1;
+    }
+    heatmap_src_init(&mp->src, mp->src.data, m->arows, m->acols, m->acols);
+    if (r1 > r0 && c1 > c0) {
+        mp->src.row0 = r0, mp->src.nrows = r1 - r0;
+        mp->src.col0 = c0, mp->src.ncols = c1 - c0;
+    }
+    mp->fitted_layers = m->nlayers;
+}
+
+/* Each layer's name (L1, L2, ...) at its top-left corner inside the drawn window. */
+static void map_label_layers(canvas *c, rect area, const map_panel *mp, const model *m)
+{
+    const heatmap_src *s = &mp->src;
+    for (int l = 0; l < m->nlayers; l++) {
+        const model_rect *a = &m->layer[l];
+        if (a->row0 < s->row0 || a->row0 >= s->row0 + s->nrows || a->col0 < s->col0 ||
+            a->col0 >= s->col0 + s->ncols)
+            continue;
+        int x = area.x + (int)((long long)(a->col0 - s->col0) * area.w / s->ncols);
+        int y = area.y + (int)((long long)(a->row0 - s->row0) * area.h / s->nrows);
+        char name[16];
+        snprintf(name, sizeof name, "L%d", l + 1);
+        canvas_text(c, x, y, area.x + area.w - x, name, STYLE(231, 236, CANVAS_BOLD));
+    }
+}
 
 static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
@@ -48,12 +88,15 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
         centre_text(c, r, "train a net or program a chip to see the array");
         return;
     }
-    /* the window persists across frames (zoom and pan); the data pointer is refreshed */
-    if (!mp->inited) {
-        heatmap_src_init(&mp->src, data, m->arows, m->acols, m->acols);
+    /* the window persists across frames (zoom and pan), fitted to the layers when they first
+     * appear or change in number; the data pointer is refreshed */
+    mp->src.data = data;
+    if (!mp->inited || mp->fitted_layers != m->nlayers) {
+        map_fit_layers(mp, m);
         mp->inited = 1;
     }
-    mp->src.data = data;
+    mp->src.sample = mp->sample;
+    mp->src.line_colour = 244; /* thin grey boundaries, not a white grid */
     int hl[MPCL_MAX_LAYERS * 2], vl[MPCL_MAX_LAYERS * 2], nh = 0, nv = 0;
     for (int l = 0; l < m->nlayers; l++) {
         hl[nh++] = m->layer[l].row0;
@@ -80,15 +123,21 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
         mp->src.lo = 0;
         mp->src.hi = 1.25f * m->g_lrs;
     }
+    /* the whole panel: cells need not be square, the label says the scale */
     rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
-    heatmap_draw(c, heatmap_fit(area, mp->src.nrows, mp->src.ncols), &mp->src, pal);
+    heatmap_draw(c, area, &mp->src, pal);
+    map_label_layers(c, area, mp, m);
     if (r.h > 2) {
         float lo, hi;
         heatmap_range(&mp->src, &lo, &hi);
-        char label[64];
-        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d ", map_modes[mp->mode],
-                 mp->src.row0, mp->src.row0 + mp->src.nrows - 1, mp->src.col0,
-                 mp->src.col0 + mp->src.ncols - 1);
+        char label[96];
+        int ph = area.h * heatmap_pixels_per_cell(c);
+        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d, %.3g x %.3g per pixel, %s ",
+                 map_modes[mp->mode], mp->src.row0, mp->src.row0 + mp->src.nrows - 1,
+                 mp->src.col0, mp->src.col0 + mp->src.ncols - 1,
+                 (double)mp->src.nrows / (ph > 0 ? ph : 1),
+                 (double)mp->src.ncols / (area.w > 0 ? area.w : 1),
+                 heatmap_sampling_names[mp->sample]);
         int lw = canvas_text(c, r.x, r.y + r.h - 1, r.w, label, dim());
         palette_legend(c, RECT(r.x + lw, r.y + r.h - 1, r.w - lw, 1), pal, lo, hi, units);
     }
@@ -96,7 +145,6 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 
 static int map_key(panel *p, int key, const model *m)
 {
-    (void)m;
     map_panel *mp = (map_panel *)p;
     if (!mp->inited)
         return 0;
@@ -113,7 +161,10 @@ static int map_key(panel *p, int key, const model *m)
         heatmap_zoom(&mp->src, 0.5);
         return 1;
     case '0':
-        heatmap_src_init(&mp->src, mp->src.data, mp->src.rows, mp->src.cols, mp->src.ld);
+        map_fit_layers(mp, m);
+        return 1;
+    case 's':
+        mp->sample = (mp->sample + 1) % HEATMAP_SAMPLINGS;
         return 1;
     case 'h':
     case 0x104: /* KEY_LEFT */
@@ -148,24 +199,33 @@ static int map_option(panel *p, const char *k, const char *v, char *err, size_t 
             }
         return err_set(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
     }
+    if (!strcmp(k, "sample")) {
+        for (int i = 0; i < HEATMAP_SAMPLINGS; i++)
+            if (!strcmp(v, heatmap_sampling_names[i])) {
+                mp->sample = (heatmap_sampling)i;
+                return 0;
+            }
+        return err_set(err, errlen, "map sample must be mean, nearest, sign or max, got '%s'", v);
+    }
     if (!strcmp(k, "zoom")) {
         double z = atof(v);
         if (z >= 1 && mp->inited)
             heatmap_zoom(&mp->src, z);
         return 0;
     }
-    return err_set(err, errlen, "the map takes mode and zoom, not '%s'", k);
+    return err_set(err, errlen, "the map takes mode, sample and zoom, not '%s'", k);
 }
 
 static const panel_class map_class = {
     .name = "map",
     .title = "conductance map",
-    .keys = "m mode (weight, hidden, G+, G-)  +/- zoom  arrows/hjkl pan  0 reset",
+    .keys = "m mode (weight, hidden, G+, G-)  s sampling (nearest, sign, max, mean)  +/- zoom  "
+            "arrows/hjkl pan  0 the layers",
     .draw = map_draw,
     .key = map_key,
     .option = map_option,
 };
-static map_panel map = {.super = {.cls = &map_class}};
+static map_panel map = {.super = {.cls = &map_class}, .sample = HEATMAP_NEAREST};
 
 /* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
 

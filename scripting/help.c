@@ -106,7 +106,9 @@ static const lab_doc docs[] = {
      "  The console's layout: a preset (default, training, chip, repl) or columns of panels."},
     {"lab", "ui.show",
      "lab.ui.show(panel [, {mode=, task=, ...}])\n"
-     "  Shows a panel (map, switch, matrix, confusion, curves, device), with its options."},
+     "  Shows a panel (map, switch, matrix, confusion, curves, device), with its options:\n"
+     "  the map's mode (weight, hidden, G+, G-), sample (nearest, sign, max, mean) and zoom,\n"
+     "  the confusion matrix's task."},
     {"lab", "ui.pause",
      "lab.ui.pause([message]) -> key\n"
      "  In the console: waits for a key while the panels stay live (demos); nil headless."},

@@ -444,6 +444,43 @@ static void test_heatmap_block_means(void **state)
     assert_int_equal(heatmap_resample(&s, 0, 3, out), -1);
 }
 
+/* The other samplings of a downscaled block: its centre value, the sign of the majority, the
+ * value of largest magnitude; NaN left out, an all-NaN block blank. */
+static void test_heatmap_samplings(void **state)
+{
+    (void)state;
+    /* 4 x 4 of +-1 (and one 3, one NaN) into 2 x 2 pixels of 2 x 2 blocks. */
+    const float m[16] = {1, -1, -1, -1,   /* block 0: 1 -1 / 1 1     block 1: -1 -1 / -1 1 */
+                         1, 1,  -1, 1,
+                         -1, 1, NAN, NAN, /* block 2: -1 1 / 1 -1    block 3: all NaN but 3 */
+                         1, -1, NAN, 3};
+    heatmap_src s;
+    heatmap_src_init(&s, m, 4, 4, 4);
+    float out[4];
+    s.sample = HEATMAP_SIGN;
+    assert_int_equal(heatmap_resample(&s, 2, 2, out), 0);
+    assert_float_equal(out[0], 1, 0);  /* three + against one - */
+    assert_float_equal(out[1], -1, 0); /* three - */
+    assert_float_equal(out[2], 0, 0);  /* a tie */
+    assert_float_equal(out[3], 1, 0);  /* the one value, 3 */
+    s.sample = HEATMAP_MAXABS;
+    assert_int_equal(heatmap_resample(&s, 2, 2, out), 0);
+    assert_float_equal(out[0], 1, 0);
+    assert_float_equal(out[1], -1, 0);
+    assert_float_equal(out[3], 3, 0);
+    s.sample = HEATMAP_NEAREST; /* the block's upper-left of centre: (0,0) (0,2) (2,0) (2,2) */
+    assert_int_equal(heatmap_resample(&s, 2, 2, out), 0);
+    assert_float_equal(out[0], 1, 0);
+    assert_float_equal(out[1], -1, 0);
+    assert_float_equal(out[2], -1, 0);
+    assert_true(isnan(out[3]));
+    s.sample = HEATMAP_MEAN;
+    assert_int_equal(heatmap_resample(&s, 2, 2, out), 0);
+    assert_float_equal(out[0], 0.5, 0);
+    assert_float_equal(out[3], 3, 0);
+    assert_string_equal(heatmap_sampling_names[HEATMAP_SIGN], "sign");
+}
+
 static void test_heatmap_nan_and_window(void **state)
 {
     (void)state;
@@ -1180,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_palette_fallbacks),
         cmocka_unit_test(test_palette_legend),
         cmocka_unit_test(test_heatmap_block_means),
+        cmocka_unit_test(test_heatmap_samplings),
         cmocka_unit_test(test_heatmap_nan_and_window),
         cmocka_unit_test(test_heatmap_half_blocks),
         cmocka_unit_test(test_heatmap_boundaries),
