@@ -30,9 +30,15 @@ struct panel {
     const panel_class *cls;
 };
 
-/* The panels, in a fixed order; panels_find by name. */
+/* The panels, in a fixed order (map, switch, matrix, confusion, curves, device); panels_find
+ * by name. The map is in panel_map.c, the others in panels.c. */
 int panels_count(void);
 panel *panels_get(int i);
 panel *panels_find(const char *name);
+panel *panel_map(void);
+
+/* For the panels' draw functions: dim text, and a line centred in r (an empty panel's hint). */
+canvas_style panel_dim(void);
+void panel_centre_text(canvas *c, rect r, const char *text);
 
 #endif

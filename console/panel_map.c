@@ -1,0 +1,220 @@
+/* The conductance map panel: the array's weights, hidden weights or conductances as a heat
+ * map, fitted to the layers, zoomed and panned by keys (and the mouse). Its kind's state (the
+ * mode, the sampling, the window) persists across frames. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "heatmap.h"
+#include "palette.h"
+#include "panel.h"
+
+/* ---- map: the array's conductances, weights or hidden weights ---------------------------- */
+
+enum { MAP_WEIGHT, MAP_HIDDEN, MAP_GPOS, MAP_GNEG, MAP_MODES };
+static const char *const map_modes[] = {"weight", "hidden", "G+", "G-"};
+
+/* The map's state: the mode, the sampling and the window, which persists across frames
+ * (zoom and pan). */
+typedef struct map_panel {
+    panel super;
+    int mode; /* MAP_* */
+    heatmap_src src;
+    int inited;                /* src set up (at the first draw with a net) */
+    heatmap_sampling sample;   /* nearest by default: a binary pair's own colour */
+    int fitted_layers;         /* the layer count the window was last fitted to */
+} map_panel;
+
+/* The home view: the rows and columns that hold layers (the array's programmed region, or
+ * where the net being trained would sit), so that the map spends its panel on them. */
+static void map_fit_layers(map_panel *mp, const model *m)
+{
+    int r0 = m->arows, c0 = m->acols, r1 = 0, c1 = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        const model_rect *a = &m->layer[l];
+        r0 = a->row0 < r0 ? a->row0 : r0;
+        c0 = a->col0 < c0 ? a->col0 : c0;
+        r1 = a->row0 + a->rows > r1 ? a->row0 + a->rows : r1;
+        c1 = a->col0 + a->cols > c1 ? a->col0 + a->cols : c1;
+    }
+    heatmap_src_init(&mp->src, mp->src.data, m->arows, m->acols, m->acols);
+    if (r1 > r0 && c1 > c0) {
+        mp->src.row0 = r0, mp->src.nrows = r1 - r0;
+        mp->src.col0 = c0, mp->src.ncols = c1 - c0;
+    }
+    mp->fitted_layers = m->nlayers;
+}
+
+/* Each layer's name (L1, L2, ...) at its top-left corner inside the drawn window. */
+static void map_label_layers(canvas *c, rect area, const map_panel *mp, const model *m)
+{
+    const heatmap_src *s = &mp->src;
+    for (int l = 0; l < m->nlayers; l++) {
+        const model_rect *a = &m->layer[l];
+        if (a->row0 < s->row0 || a->row0 >= s->row0 + s->nrows || a->col0 < s->col0 ||
+            a->col0 >= s->col0 + s->ncols)
+            continue;
+        int x = area.x + (int)((long long)(a->col0 - s->col0) * area.w / s->ncols);
+        int y = area.y + (int)((long long)(a->row0 - s->row0) * area.h / s->nrows);
+        char name[16];
+        snprintf(name, sizeof name, "L%d", l + 1);
+        canvas_text(c, x, y, area.x + area.w - x, name, STYLE(231, 236, CANVAS_BOLD));
+    }
+}
+
+static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)focused;
+    map_panel *mp = (map_panel *)p;
+    const float *data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
+                        : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
+    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g) {
+        panel_centre_text(c, r, "no chip programmed: chip:program(net)");
+        return;
+    }
+    if (m->nlayers == 0) {
+        panel_centre_text(c, r, "train a net or program a chip to see the array");
+        return;
+    }
+    /* the window persists across frames (zoom and pan), fitted to the layers when they first
+     * appear or change in number; the data pointer is refreshed */
+    mp->src.data = data;
+    if (!mp->inited || mp->fitted_layers != m->nlayers) {
+        map_fit_layers(mp, m);
+        mp->inited = 1;
+    }
+    mp->src.sample = mp->sample;
+    mp->src.line_colour = 244; /* thin grey boundaries, not a white grid */
+    int hl[MPCL_MAX_LAYERS * 2], vl[MPCL_MAX_LAYERS * 2], nh = 0, nv = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        hl[nh++] = m->layer[l].row0;
+        hl[nh++] = m->layer[l].row0 + m->layer[l].rows;
+        vl[nv++] = m->layer[l].col0;
+        vl[nv++] = m->layer[l].col0 + m->layer[l].cols;
+    }
+    mp->src.hlines = hl;
+    mp->src.nhlines = nh;
+    mp->src.vlines = vl;
+    mp->src.nvlines = nv;
+    const palette *pal = &palette_sequential;
+    const char *units = "uS";
+    if (mp->mode == MAP_WEIGHT) {
+        mp->src.lo = -1.2f;
+        mp->src.hi = 1.2f;
+        pal = &palette_diverging;
+        units = "w";
+    } else if (mp->mode == MAP_HIDDEN) {
+        mp->src.lo = 0;
+        mp->src.hi = 0; /* automatic: the window's range */
+        units = "|Wh|";
+    } else {
+        mp->src.lo = 0;
+        mp->src.hi = 1.25f * m->g_lrs;
+    }
+    /* the whole panel: cells need not be square, the label says the scale */
+    rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
+    heatmap_draw(c, area, &mp->src, pal);
+    map_label_layers(c, area, mp, m);
+    if (r.h > 2) {
+        float lo, hi;
+        heatmap_range(&mp->src, &lo, &hi);
+        char label[96];
+        int ph = area.h * heatmap_pixels_per_cell(c);
+        snprintf(label, sizeof label, "%s rows %d-%d cols %d-%d, %.3g x %.3g per pixel, %s ",
+                 map_modes[mp->mode], mp->src.row0, mp->src.row0 + mp->src.nrows - 1,
+                 mp->src.col0, mp->src.col0 + mp->src.ncols - 1,
+                 (double)mp->src.nrows / (ph > 0 ? ph : 1),
+                 (double)mp->src.ncols / (area.w > 0 ? area.w : 1),
+                 heatmap_sampling_names[mp->sample]);
+        int lw = canvas_text(c, r.x, r.y + r.h - 1, r.w, label, panel_dim());
+        palette_legend(c, RECT(r.x + lw, r.y + r.h - 1, r.w - lw, 1), pal, lo, hi, units);
+    }
+}
+
+static int map_key(panel *p, int key, const model *m)
+{
+    map_panel *mp = (map_panel *)p;
+    if (!mp->inited)
+        return 0;
+    int step = mp->src.nrows / 8 > 0 ? mp->src.nrows / 8 : 1;
+    switch (key) {
+    case 'm':
+        mp->mode = (mp->mode + 1) % MAP_MODES;
+        return 1;
+    case '+':
+    case '=':
+        heatmap_zoom(&mp->src, 2.0);
+        return 1;
+    case '-':
+        heatmap_zoom(&mp->src, 0.5);
+        return 1;
+    case '0':
+        map_fit_layers(mp, m);
+        return 1;
+    case 's':
+        mp->sample = (mp->sample + 1) % HEATMAP_SAMPLINGS;
+        return 1;
+    case 'h':
+    case 0x104: /* KEY_LEFT */
+        heatmap_pan(&mp->src, 0, -step);
+        return 1;
+    case 'l':
+    case 0x105: /* KEY_RIGHT */
+        heatmap_pan(&mp->src, 0, step);
+        return 1;
+    case 'k':
+    case 0x103: /* KEY_UP */
+        heatmap_pan(&mp->src, -step, 0);
+        return 1;
+    case 'j':
+    case 0x102: /* KEY_DOWN */
+        heatmap_pan(&mp->src, step, 0);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int map_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
+{
+    map_panel *mp = (map_panel *)p;
+    if (!strcmp(k, "mode")) {
+        for (int i = 0; i < MAP_MODES; i++)
+            if (!strcmp(v, map_modes[i]) || (i == MAP_GPOS && !strcmp(v, "gpos")) ||
+                (i == MAP_GNEG && !strcmp(v, "gneg"))) {
+                mp->mode = i;
+                return 0;
+            }
+        return err_set(err, errlen, "map mode must be weight, hidden, G+ or G-, got '%s'", v);
+    }
+    if (!strcmp(k, "sample")) {
+        for (int i = 0; i < HEATMAP_SAMPLINGS; i++)
+            if (!strcmp(v, heatmap_sampling_names[i])) {
+                mp->sample = (heatmap_sampling)i;
+                return 0;
+            }
+        return err_set(err, errlen, "map sample must be mean, nearest, sign or max, got '%s'", v);
+    }
+    if (!strcmp(k, "zoom")) {
+        double z = atof(v);
+        if (z >= 1 && mp->inited)
+            heatmap_zoom(&mp->src, z);
+        return 0;
+    }
+    return err_set(err, errlen, "the map takes mode, sample and zoom, not '%s'", k);
+}
+
+static const panel_class map_class = {
+    .name = "map",
+    .title = "conductance map",
+    .keys = "m mode (weight, hidden, G+, G-)  s sampling (nearest, sign, max, mean)  +/- zoom  "
+            "arrows/hjkl pan  0 the layers",
+    .draw = map_draw,
+    .key = map_key,
+    .option = map_option,
+};
+static map_panel map = {.super = {.cls = &map_class}, .sample = HEATMAP_NEAREST};
+
+panel *panel_map(void) { return &map.super; }
+
