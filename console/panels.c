@@ -1,8 +1,7 @@
 /* The console's panels: switch, matrix, confusion, curves, device (the map: panel_map.c).
- * Each kind is a
- * const panel_class (its functions) defined after them; a kind with state of its own (the
- * map's view, the confusion matrix's task) embeds a panel first. Each draws from the model
- * into the rectangle it is given (inside its frame). */
+ * Each kind is a const panel_class (its functions) defined after them; a kind with state of
+ * its own (the confusion matrix's task) embeds a panel first. Each draws from the model into
+ * the rectangle it is given (inside its frame). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
