@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "usage: mpcl [--seed N] SCRIPT.lua [key=value ...]   run a script headless\n"
             "       mpcl [--seed N] [--record FILE | --no-record]  in a terminal: the console\n"
             "            [--plain] [--colors 256|8|1] [--ascii]     (--plain: the bare REPL)\n"
+            "            [--no-mouse]                               (the console ignores the mouse)\n"
             "       mpcl --demo                                    the bench demo in the console\n"
             "       mpcl --console SCRIPT.lua                      a script in the console\n"
             "       mpcl [--seed N] [--record FILE] -              chunks from stdin, headless\n"
@@ -55,7 +56,7 @@ typedef enum run_mode { RUN_CONSOLE, RUN_REPL, RUN_STDIN, RUN_REPLAY, RUN_SCRIPT
 /* The command line, and what it comes to (parse_args). */
 typedef struct options {
     const char *record, *replay, *demo, *script, *chip;
-    int no_record, stdin_mode, have_seed, plain, force_console, ascii, slurm;
+    int no_record, stdin_mode, have_seed, plain, force_console, ascii, slurm, no_mouse;
     long long colors, seed, max_mem_mb, max_instr;
     replay_opts ro;
     int argc;     /* the key=value arguments after the script */
@@ -126,8 +127,8 @@ static int parse_options(int argc, char **argv, options *o)
             o->force_console = 1;
         } else if (!strcmp(a, "--slurm")) {
             o->slurm = 1;
-        } else if (!strcmp(a, "--ascii")) {
-            o->ascii = 1;
+        } else if (!strcmp(a, "--ascii") || !strcmp(a, "--no-mouse")) {
+            *(a[2] == 'a' ? &o->ascii : &o->no_mouse) = 1;
         } else if (!strcmp(a, "--colors")) {
             if (option_count(argc, argv, &i, 1, &o->colors) < 0)
                 return -1;
@@ -453,7 +454,8 @@ static int run_console(lua_State *L, const options *o)
                        .replay = o->replay,
                        .step = o->ro.step,
                        .colors = (int)o->colors,
-                       .ascii = o->ascii};
+                       .ascii = o->ascii,
+                       .mouse = !o->no_mouse};
     return console_run(L, &co);
 }
 

@@ -54,7 +54,6 @@ typedef struct console {
     int sigpipe[2], capwake[2];
     unsigned char keys[512]; /* bytes waiting for readline */
     int nkeys, keypos;
-    int focus;               /* -1: the input line; else the index of a visible panel */
     int help;                /* the help overlay is up */
     int running;             /* a chunk is running */
     int quit, dirty, resized;
@@ -69,6 +68,7 @@ typedef struct console {
     journal_doc replay;
     int replay_loaded;
     int waiting_enter;       /* --step: the next chunk waits for Enter */
+    int mouse;               /* the mouse is on (mouse_on) */
 } console;
 
 static console *C; /* signal handlers and readline callbacks reach the console here */
@@ -247,7 +247,7 @@ static void draw_jobbar(console *c, rect r)
     char chips[400], right[520];
     if (lab_chips_status(chips, sizeof chips) == 0)
         snprintf(chips, sizeof chips, "no chip");
-    snprintf(right, sizeof right, "%s | F1 help  F2 layout  F3 focus  F10 quit", chips);
+    snprintf(right, sizeof right, "%s | F1 help  F2 layout  F3 focus  F4 zoom  F10 quit", chips);
     if (x < r.x + r.w)
         canvas_text_right(c->cv, x, r.y, r.x + r.w - x, right, bar);
 }
@@ -259,7 +259,7 @@ static void draw_input(console *c, int y, int w)
     int pw = (int)strlen(prompt);
     move(y, 0);
     clrtoeol();
-    if (c->focus >= 0 || c->help)
+    if (ui_focus() >= 0 || c->help)
         attron(A_DIM);
     mvaddnstr(y, 0, prompt, w);
     int room = w - pw - 1;
@@ -283,6 +283,10 @@ static void draw_help(console *c)
         "Type Lua at the input line; Enter runs it. help() lists the lab.",
         "F1  this help          F2  next layout (lab.ui.layout sets one)",
         "F3  focus the next panel, then the input line; Esc back to the input line",
+        "F4 or z (a focused panel)  that panel full screen, and back",
+        "p (a focused panel)  a PNG snapshot of it (lab.ui.snapshot)",
+        "Mouse: click focuses a panel, the wheel zooms the map (or scrolls the output),",
+        "       a drag pans the map (mpcl --no-mouse: off)",
         "PgUp/PgDn  scroll the output     Ctrl-L  redraw",
         "Ctrl-C  interrupt the chunk, cancel running jobs, or drop the line",
         "Tab  complete names; Up/Down/Ctrl-R  history (readline keys)",
@@ -297,6 +301,15 @@ static void draw_help(console *c)
         snprintf(line, sizeof line, "%-10s %s", p->cls->name, p->cls->keys);
         canvas_text(c->cv, x, y++, mw, line, STYLE_NORMAL);
     }
+}
+
+/* The screen's parts: the panels on top, the output pane, the job bar, the input line. */
+static void screen_areas(int W, int H, rect *panels, rect *out, rect *bar)
+{
+    int out_h = H / 4 < 5 ? 5 : H / 4;
+    *panels = RECT(0, 0, W, H - out_h - 2);
+    *out = RECT(0, H - out_h - 2, W, out_h);
+    *bar = RECT(0, H - 2, W, 1);
 }
 
 static void draw_frame(console *c)
@@ -316,12 +329,10 @@ static void draw_frame(console *c)
         refresh();
         return;
     }
-    int out_h = H / 4 < 5 ? 5 : H / 4;
-    rect panels_area = RECT(0, 0, W, H - out_h - 2);
-    rect out_area = RECT(0, H - out_h - 2, W, out_h);
-    rect bar_area = RECT(0, H - 2, W, 1);
+    rect panels_area, out_area, bar_area;
+    screen_areas(W, H, &panels_area, &out_area, &bar_area);
     canvas_clear(c->cv, canvas_bounds(c->cv));
-    ui_draw_panels(c->cv, panels_area, &c->m, c->focus);
+    ui_draw_panels(c->cv, panels_area, &c->m);
     draw_output(c, out_area);
     draw_jobbar(c, bar_area);
     if (c->help)
@@ -439,58 +450,97 @@ static int key_to_bytes(int k, char *out)
     return 0;
 }
 
-static int visible_panels(void) { return ui_visible_count(); }
+/* The pointer: ncurses' event to the panels (ui_pointer); the wheel over the output pane
+ * scrolls it. */
+static void handle_mouse(console *c)
+{
+    MEVENT ev;
+    if (getmouse(&ev) != OK)
+        return;
+    mmask_t b = ev.bstate;
+    ui_pointer_kind k;
+    if (b & BUTTON1_PRESSED)
+        k = UI_PRESS;
+    else if (b & BUTTON1_RELEASED)
+        k = UI_RELEASE;
+    else if (b & BUTTON4_PRESSED)
+        k = UI_WHEEL_UP;
+    else if (b & BUTTON5_PRESSED)
+        k = UI_WHEEL_DOWN;
+    else if (b & REPORT_MOUSE_POSITION)
+        k = UI_DRAG;
+    else
+        return;
+    if (ui_pointer(k, ev.x, ev.y, &c->m) || (k != UI_WHEEL_UP && k != UI_WHEEL_DOWN))
+        return;
+    rect panels, out, bar;
+    screen_areas(COLS, LINES, &panels, &out, &bar);
+    if (ev.y >= out.y && ev.y < out.y + out.h)
+        output_scroll(&c->out, k == UI_WHEEL_UP ? 1 : -1, 3);
+}
+
+/* The console's own keys, whatever has the focus; 1 when k was one. */
+static int console_key(console *c, wint_t k)
+{
+    switch (k) {
+    case KEY_F(1):
+        c->help = !c->help;
+        break;
+    case KEY_F(2):
+        ui_next_layout();
+        break;
+    case KEY_F(3):
+        ui_focus_next();
+        break;
+    case KEY_F(4):
+        ui_toggle_zoom();
+        break;
+    case KEY_F(10):
+        c->quit = 1;
+        break;
+    case KEY_PPAGE:
+    case KEY_NPAGE:
+        output_scroll(&c->out, k == KEY_PPAGE ? 1 : -1, LINES / 4);
+        break;
+    case KEY_RESIZE:
+        c->resized = 1;
+        return 1;
+    case KEY_MOUSE:
+        handle_mouse(c);
+        break;
+    default:
+        return 0;
+    }
+    c->dirty = 1;
+    return 1;
+}
+
+/* A key for the focused panel: z full screen and back, p a snapshot, else the panel's own;
+ * 1 when used. */
+static int panel_key(console *c, wint_t k, int is_key)
+{
+    panel *p = ui_focused_panel();
+    if (!is_key && k == 'z')
+        return ui_toggle_zoom() == 0;
+    return p && p->cls->key && p->cls->key(p, (int)k, &c->m);
+}
 
 static void handle_key(console *c, wint_t k, int is_key)
 {
-    if (is_key) {
-        switch (k) {
-        case KEY_F(1):
-            c->help = !c->help;
-            c->dirty = 1;
-            return;
-        case KEY_F(2):
-            ui_next_layout();
-            c->focus = -1;
-            c->dirty = 1;
-            return;
-        case KEY_F(3): {
-            int n = visible_panels();
-            c->focus = c->focus + 1 >= n ? -1 : c->focus + 1;
-            c->dirty = 1;
-            return;
-        }
-        case KEY_F(10):
-            c->quit = 1;
-            return;
-        case KEY_PPAGE:
-            output_scroll(&c->out, 1, LINES / 4);
-            c->dirty = 1;
-            return;
-        case KEY_NPAGE:
-            output_scroll(&c->out, -1, LINES / 4);
-            c->dirty = 1;
-            return;
-        case KEY_RESIZE:
-            c->resized = 1;
-            return;
-        default:
-            break;
-        }
-    }
+    if (is_key && console_key(c, k))
+        return;
     if (c->help && !is_key && k == 27) {
         c->help = 0;
         c->dirty = 1;
         return;
     }
-    if (c->focus >= 0) { /* a focused panel takes its keys; Esc returns to the line */
+    if (ui_focus() >= 0) { /* a focused panel takes its keys; Esc returns to the line */
         if (!is_key && k == 27) {
-            c->focus = -1;
+            ui_focus_line();
             c->dirty = 1;
             return;
         }
-        panel *p = ui_visible_panel(c->focus);
-        if (p && p->cls->key && p->cls->key(p, is_key ? (int)k : (int)k, &c->m)) {
+        if (panel_key(c, k, is_key)) {
             c->dirty = 1;
             return;
         }
@@ -576,11 +626,10 @@ static int pause_for_key(const char *message)
         }
         wint_t k;
         int r = get_wch(&k);
-        if (r == KEY_CODE_YES && k == KEY_RESIZE)
+        if (r == KEY_CODE_YES && console_key(c, k)) { /* F-keys and the mouse stay live */
+            if (c->quit)
+                return -1;
             continue;
-        if (r == KEY_CODE_YES && k == KEY_F(10)) {
-            c->quit = 1;
-            return -1;
         }
         if (r != ERR)
             return r == KEY_CODE_YES ? ' ' : (int)k;
@@ -673,6 +722,27 @@ static void run_replay_chunk(console *c)
 
 /* ---- set-up and the loop --------------------------------------------------------------- */
 
+/* The mouse: presses and releases apart (no click interval), the wheel, and moves while a
+ * button is held (xterm's button-event mode 1002, which ncurses does not ask for itself). */
+static void mouse_on(console *c)
+{
+    if (!mousemask(ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION, NULL))
+        return; /* the terminal has none */
+    mouseinterval(0);
+    fputs("\033[?1002h", c->tty_out);
+    fflush(c->tty_out);
+    c->mouse = 1;
+}
+
+static void mouse_off(console *c)
+{
+    if (!c->mouse)
+        return;
+    fputs("\033[?1002l", c->tty_out);
+    fflush(c->tty_out);
+    c->mouse = 0;
+}
+
 static int setup_terminal(console *c, const console_opts *o)
 {
     setlocale(LC_ALL, "");
@@ -700,6 +770,8 @@ static int setup_terminal(console *c, const console_opts *o)
     else if (o->colors == 1)
         c->colours = CANVAS_MONO;
     c->ascii = o->ascii || canvas_detect_glyphs() == CANVAS_ASCII;
+    if (o->mouse)
+        mouse_on(c);
     c->cv = canvas_new(COLS, LINES);
     if (!c->cv)
         return -1;
@@ -732,6 +804,7 @@ static void setup_readline(console *c)
  * so that its message reaches the user's screen. */
 static void console_killed(void)
 {
+    mouse_off(C);
     endwin();
     capture_stop();
 }
@@ -745,7 +818,6 @@ static console *console_new(lua_State *L, const console_opts *o)
         return NULL;
     }
     c->L = L;
-    c->focus = -1;
     output_init(&c->out);
     if (model_init(&c->m, 512, 512) < 0 || pipe(c->sigpipe) < 0 || pipe(c->capwake) < 0) {
         fprintf(stderr, "mpcl: cannot start the console (out of memory or descriptors)\n");
@@ -916,6 +988,7 @@ static void console_free(console *c)
     lab_jobs_shutdown(c->L);
     session_finish(&c->sess);
     rl_callback_handler_remove();
+    mouse_off(c);
     endwin();
     delscreen(c->scr);
     fclose(c->tty_out);

@@ -5,8 +5,11 @@
  * the model at most every 50 ms while anything changes. SIGWINCH only sets a flag; Ctrl-C
  * interrupts the running chunk, cancels running jobs, or drops the line being typed.
  *
- * Keys: F1 help, F2 next layout, F3 focus the next panel (Esc: back to the input line),
- * PgUp/PgDn scroll the output, F10 or Ctrl-D on an empty line leave. */
+ * Keys: F1 help, F2 next layout, F3 focus the next panel (Esc: back to the input line), F4
+ * (or z on a focused panel) that panel full screen and back, PgUp/PgDn scroll the output,
+ * F10 or Ctrl-D on an empty line leave. The mouse (unless --no-mouse): a click focuses the
+ * panel under it, the wheel zooms the map at the pointer or scrolls the output, a drag pans
+ * the map. */
 #ifndef MPCL_CONSOLE_H
 #define MPCL_CONSOLE_H
 
@@ -22,6 +25,7 @@ typedef struct console_opts {
     int step;              /* replay: wait for Enter before each chunk */
     int colors;            /* 0 auto, 256, 8, 1 (monochrome) */
     int ascii;             /* force ASCII glyphs */
+    int mouse;             /* take the mouse where the terminal has one (--no-mouse: 0) */
 } console_opts;
 
 /* Runs until the user leaves; returns the exit status. L has the lab loaded. */

@@ -44,6 +44,22 @@ void heatmap_zoom(heatmap_src *s, double factor)
     axis_zoom(&s->col0, &s->ncols, s->cols, factor);
 }
 
+/* One axis zoomed about the source line at, which keeps its place in the window. */
+static void axis_zoom_at(int *first, int *n, int total, double factor, double at)
+{
+    int size = clampi((int)lround(*n / factor), 1, total > 0 ? total : 1);
+    double frac = (at - *first) / (*n > 0 ? *n : 1);
+    *first = clampi((int)lround(at - frac * size), 0, total - size > 0 ? total - size : 0);
+    *n = size;
+}
+
+void heatmap_zoom_at(heatmap_src *s, double factor, double row, double col)
+{
+    if (!(factor > 0)) return;
+    axis_zoom_at(&s->row0, &s->nrows, s->rows, factor, row);
+    axis_zoom_at(&s->col0, &s->ncols, s->cols, factor, col);
+}
+
 void heatmap_pan(heatmap_src *s, int drows, int dcols)
 {
     s->row0 = clampi(s->row0 + drows, 0, s->rows - s->nrows > 0 ? s->rows - s->nrows : 0);

@@ -57,6 +57,9 @@ void heatmap_src_init(heatmap_src *s, const float *data, int rows, int cols, int
  * lines; both keep the window inside the matrix and at least 1 x 1. */
 void heatmap_zoom(heatmap_src *s, double factor);
 void heatmap_pan(heatmap_src *s, int drows, int dcols);
+/* Zoom by factor keeping source point (row, col) where it is in the window (the wheel zooms
+ * at the pointer): each axis's new first line is at - (at - first) * new / old, clamped. */
+void heatmap_zoom_at(heatmap_src *s, double factor, double row, double col);
 
 /* The value range heatmap_draw uses: lo, hi as set, or the window's finite min and max (0 and
  * 1 when the window has no finite value). */

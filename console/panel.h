@@ -10,6 +10,14 @@
 
 typedef struct panel panel;
 
+/* The pointer on a panel, in screen cells: the wheel at (x, y); a drag by (dx, dy) cells,
+ * now at (x, y). */
+typedef enum { PANEL_WHEEL_IN, PANEL_WHEEL_OUT, PANEL_DRAG } panel_pointer_kind;
+typedef struct panel_pointer {
+    panel_pointer_kind kind;
+    int x, y, dx, dy;
+} panel_pointer;
+
 /* A kind of panel (htop's PanelClass): its names and what it does, one const instance per
  * kind, apart from the state of each panel. key and option are NULL for a kind that takes
  * none. */
@@ -22,6 +30,8 @@ typedef struct panel_class {
     /* lab.ui.show(name, {opts}): set an option ("mode", "task", ...); -1 for an unknown
      * key or value, with a message in err */
     int (*option)(panel *p, const char *key, const char *value, char *err, size_t errlen);
+    /* the pointer (ui.c hands it over); 1 when used. NULL for a kind that takes none */
+    int (*pointer)(panel *p, const panel_pointer *ev, const model *m);
 } panel_class;
 
 /* One panel: its class. A kind with state of its own (the map's mode and window, the

@@ -1,6 +1,7 @@
 /* The conductance map panel: the array's weights, hidden weights or conductances as a heat
  * map, fitted to the layers, zoomed and panned by keys (and the mouse). Its kind's state (the
  * mode, the sampling, the window) persists across frames. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct map_panel {
     int inited;                /* src set up (at the first draw with a net) */
     heatmap_sampling sample;   /* nearest by default: a binary pair's own colour */
     int fitted_layers;         /* the layer count the window was last fitted to */
+    rect area;                 /* where the window was drawn last (the pointer's frame) */
 } map_panel;
 
 /* The home view: the rows and columns that hold layers (the array's programmed region, or
@@ -115,6 +117,7 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
     /* the whole panel: cells need not be square, the label says the scale */
     rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
     heatmap_draw(c, area, &mp->src, pal);
+    mp->area = area;
     map_label_layers(c, area, mp, m);
     if (r.h > 2) {
         float lo, hi;
@@ -176,6 +179,30 @@ static int map_key(panel *p, int key, const model *m)
     }
 }
 
+/* The wheel zooms in or out at the source point under the pointer; a drag moves the view
+ * with the pointer (the array follows it, as a map does). */
+static int map_pointer(panel *p, const panel_pointer *ev, const model *m)
+{
+    (void)m;
+    map_panel *mp = (map_panel *)p;
+    rect a = mp->area;
+    if (!mp->inited || a.w < 1 || a.h < 1)
+        return 0;
+    heatmap_src *s = &mp->src;
+    if (ev->kind == PANEL_DRAG) { /* 0 until the drag is worth a source line: it adds up */
+        int dr = (int)lround(-(double)ev->dy * s->nrows / a.h);
+        int dc = (int)lround(-(double)ev->dx * s->ncols / a.w);
+        heatmap_pan(s, dr, dc);
+        return dr || dc;
+    }
+    if (ev->x < a.x || ev->x >= a.x + a.w || ev->y < a.y || ev->y >= a.y + a.h)
+        return 0; /* the label line */
+    double row = s->row0 + (ev->y - a.y + 0.5) * s->nrows / a.h;
+    double col = s->col0 + (ev->x - a.x + 0.5) * s->ncols / a.w;
+    heatmap_zoom_at(s, ev->kind == PANEL_WHEEL_IN ? 1.5 : 1 / 1.5, row, col);
+    return 1;
+}
+
 static int map_option(panel *p, const char *k, const char *v, char *err, size_t errlen)
 {
     map_panel *mp = (map_panel *)p;
@@ -209,10 +236,11 @@ static const panel_class map_class = {
     .name = "map",
     .title = "conductance map",
     .keys = "m mode (weight, hidden, G+, G-)  s sampling (nearest, sign, max, mean)  +/- zoom  "
-            "arrows/hjkl pan  0 the layers",
+            "arrows/hjkl pan  0 the layers  (mouse: wheel zooms, drag pans)",
     .draw = map_draw,
     .key = map_key,
     .option = map_option,
+    .pointer = map_pointer,
 };
 static map_panel map = {.super = {.cls = &map_class}, .sample = HEATMAP_NEAREST};
 

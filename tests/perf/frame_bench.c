@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     for (int f = 0; f < frames + 10; f++) {
         double t0 = clock_seconds();
         canvas_clear(cv, canvas_bounds(cv));
-        ui_draw_panels(cv, RECT(0, 0, W, H - 12), &m, -1);
+        ui_draw_panels(cv, RECT(0, 0, W, H - 12), &m);
         canvas_blit(cv, win, 0, 0);
         double dt = clock_seconds() - t0;
         if (f >= 10) { /* warm caches first */

@@ -531,6 +531,36 @@ static void test_heatmap_nan_and_window(void **state)
     assert_int_equal(z.nrows, 512);
 }
 
+/* The wheel zooms at the pointer: the source point under it stays at its place. */
+static void test_heatmap_zoom_at(void **state)
+{
+    (void)state;
+    heatmap_src z;
+    heatmap_src_init(&z, NULL, 512, 512, 512);
+    heatmap_zoom_at(&z, 2, 128, 384); /* a quarter down, three quarters across */
+    assert_int_equal(z.nrows, 256);
+    assert_int_equal(z.ncols, 256);
+    assert_int_equal(z.row0, 64);  /* 128 - 0.25 * 256: still a quarter down */
+    assert_int_equal(z.col0, 192); /* 384 - 0.75 * 256 */
+    heatmap_zoom_at(&z, 0.5, 128, 384); /* and back out about the same point */
+    assert_int_equal(z.row0, 0);
+    assert_int_equal(z.col0, 0);
+    assert_int_equal(z.nrows, 512);
+    /* at the last row: 511 - 511/512 * 128 = 383.1; out again past the top: clamped to 0 */
+    heatmap_zoom_at(&z, 4, 511, 0);
+    assert_int_equal(z.nrows, 128);
+    assert_int_equal(z.row0, 383);
+    assert_int_equal(z.col0, 0);
+    heatmap_zoom_at(&z, 0.5, 500, 0); /* 500 - 117/128 * 256 = 266 > 512 - 256: clamped */
+    assert_int_equal(z.row0, 256);
+    heatmap_zoom_at(&z, 0.25, 300, 0); /* the whole height: row 0 */
+    assert_int_equal(z.row0, 0);
+    assert_int_equal(z.nrows, 512);
+    heatmap_zoom_at(&z, 4, 511, 0);
+    heatmap_zoom_at(&z, 0, 1, 1); /* a factor <= 0 does nothing */
+    assert_int_equal(z.nrows, 128);
+}
+
 static void test_heatmap_half_blocks(void **state)
 {
     (void)state;
@@ -1219,6 +1249,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_block_means),
         cmocka_unit_test(test_heatmap_samplings),
         cmocka_unit_test(test_heatmap_nan_and_window),
+        cmocka_unit_test(test_heatmap_zoom_at),
         cmocka_unit_test(test_heatmap_half_blocks),
         cmocka_unit_test(test_heatmap_boundaries),
         cmocka_unit_test(test_heatmap_fit),
