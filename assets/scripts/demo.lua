@@ -1,9 +1,12 @@
 -- demo.lua: the bench demo, in the console (`make run`, `build/mpcl --demo`).
--- keys: dataset=fmnist|mnist epochs=20 chip=sim|URI. Steps through 5-split-FashionMNIST task by task, programs the simulated chip, runs it at
--- several parallelisms, fine-tunes it in situ and runs it again, pausing for a key between
--- steps. The panels follow along: training curves and switch rates while a task is learnt,
--- the accuracy matrix after each step, the conductance map and the device view once the
--- chip is programmed, the confusion matrix of the last evaluation.
+-- keys: dataset=fmnist|mnist epochs=20 chip=sim|URI snapshots=DIR. Steps through
+-- 5-split-FashionMNIST task by task, programs the simulated chip, shows its map full screen,
+-- runs it at several parallelisms, fine-tunes it in situ and runs it again, pausing for a key
+-- between steps; ends by writing every panel as a PNG (lab.ui.snapshot) into DIR (default
+-- snapshots-YYYYmmdd-HHMMSS in the current directory). The panels follow along: training
+-- curves, switch rates and the hidden weights on the map while a task is learnt, the
+-- accuracy matrix after each step, the conductance map and the device view once the chip is
+-- programmed, the confusion matrix of the last evaluation.
 local a = ... or {}
 local dataset = a.dataset or "fmnist"
 local epochs = math.tointeger(a.epochs or 20)
@@ -35,6 +38,9 @@ say("programmed %d cells with %d pulses; weight mapping accuracy %.2f%%", rep.ce
 chip:histogram()
 chip:retention(1, 10000)
 lab.ui.layout("chip")
+lab.ui.zoom("map")
+pause("the programmed pairs full screen (F3 then wheel, +/-, drag: zoom and pan); a key goes on")
+lab.ui.zoom(false)
 pause("press a key to run the test sets on the chip")
 for _, p in ipairs{1, 16, 64} do
   local r = chip:infer(seq, {p = p}):wait()
@@ -49,4 +55,10 @@ say("chip at parallelism 16 after fine-tuning: %.2f%%", 100 * r.average)
 local e = lab.energy(net, {p = 16})
 say("energy per image: %.1e J on the chip, %.0fx below float CMOS", e.rram, e.ratio)
 lab.ui.layout("default")
+local ok, shots = pcall(lab.ui.snapshot, "all", a.snapshots)
+if ok then
+  say("snapshots of every panel: %s", table.concat(shots, ", "))
+else
+  say("no snapshots: %s", shots)
+end
 say("The demo is over; the lab is yours (help() lists it).")
