@@ -113,6 +113,10 @@ static const lab_doc docs[] = {
      "lab.ui.pause([message]) -> key\n"
      "  In the console: waits for a key while the panels stay live (demos); nil headless."},
     {"lab", "ui.panels", "lab.ui.panels() -> {name, ...}\n  The console's panels."},
+    {"lab", "ui.zoom",
+     "lab.ui.zoom(panel | false) -> name | nil\n"
+     "  One panel full screen (F4, or z on a focused panel, does it too); false: the layout\n"
+     "  again; with no argument, the name of the panel full screen, or nil."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
     {"lab", "sweep",
