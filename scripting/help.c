@@ -113,6 +113,11 @@ static const lab_doc docs[] = {
      "lab.ui.pause([message]) -> key\n"
      "  In the console: waits for a key while the panels stay live (demos); nil headless."},
     {"lab", "ui.panels", "lab.ui.panels() -> {name, ...}\n  The console's panels."},
+    {"lab", "ui.snapshot",
+     "lab.ui.snapshot(panel | \"all\" [, path [, {width=, height=, font=}]]) -> path | {paths}\n"
+     "  What a panel shows as a PNG through gnuplot (2000 x 1250 by default), headless too;\n"
+     "  \"all\": every panel into the directory path. path omitted: <panel>-YYYYmmdd-HHMMSS.png\n"
+     "  (snapshots-YYYYmmdd-HHMMSS/ for all) in the current directory."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
     {"lab", "sweep",
