@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -25,9 +26,12 @@ int gnuplot_find(char *out, size_t len, char *err, size_t errlen)
     while (*p) {
         const char *colon = strchr(p, ':');
         size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        int w = snprintf(out, len, "%.*s/gnuplot", (int)n, n ? p : ".");
-        if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
+        char cand[PATH_MAX];
+        int w = snprintf(cand, sizeof cand, "%.*s/gnuplot", (int)n, n ? p : ".");
+        if (w > 0 && (size_t)w < sizeof cand && (size_t)w < len && access(cand, X_OK) == 0) {
+            memcpy(out, cand, (size_t)w + 1);
             return 0;
+        }
         p += n + (colon ? 1 : 0);
     }
     return err_set(err, errlen, "gnuplot not found on PATH (apt-get install gnuplot-nox)");
@@ -224,6 +228,17 @@ static int render(gnuplot_fig *f, const char *what, char *err, size_t errlen)
     return st < 0 ? -1 : 0;
 }
 
+/* gnuplot's output a PNG: 0, or -1 with "gnuplot wrote no valid PNG for WHAT (why)". */
+static int checked_png(const gnuplot_fig *f, const char *what, char *err, size_t errlen)
+{
+    char why[PATH_MAX + 100];
+    int w, h;
+    if (png_size(f->png, &w, &h, why, sizeof why) == 0)
+        return 0;
+    const char *paren = strrchr(why, '(');
+    return err_set(err, errlen, "gnuplot wrote no valid PNG for %s %s", what, paren ? paren : "");
+}
+
 int gnuplot_finish(gnuplot_fig *f, const char *what, const char *title, const char *description,
                    char *err, size_t errlen)
 {
@@ -246,7 +261,7 @@ int gnuplot_finish(gnuplot_fig *f, const char *what, const char *title, const ch
             keys[n] = names[i];
             values[n++] = given[i];
         }
-    if (render(f, what, err, errlen) < 0 ||
+    if (render(f, what, err, errlen) < 0 || checked_png(f, what, err, errlen) < 0 ||
         png_add_text(f->png, n, keys, values, err, errlen) < 0) {
         remove_temps(f);
         return -1;
