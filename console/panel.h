@@ -5,8 +5,11 @@
 #ifndef MPCL_PANEL_H
 #define MPCL_PANEL_H
 
+#include <stdio.h>
+
 #include "canvas.h"
 #include "model.h"
+#include "palette.h"
 
 typedef struct panel panel;
 
@@ -32,6 +35,10 @@ typedef struct panel_class {
     int (*option)(panel *p, const char *key, const char *value, char *err, size_t errlen);
     /* the pointer (ui.c hands it over); 1 when used. NULL for a kind that takes none */
     int (*pointer)(panel *p, const panel_pointer *ev, const model *m);
+    /* lab.ui.snapshot: the gnuplot commands and inline data ($name << EOD ... EOD) of a
+     * figure of what the panel shows, from the same model, written to gp after the
+     * terminal and output lines; its first line is panel_plot_title's. 0, or -1 with err. */
+    int (*plot)(panel *p, const model *m, FILE *gp, char *err, size_t errlen);
 } panel_class;
 
 /* One panel: its class. A kind with state of its own (the map's mode and window, the
@@ -50,5 +57,19 @@ panel *panel_map(void);
 /* For the panels' draw functions: dim text, and a line centred in r (an empty panel's hint). */
 canvas_style panel_dim(void);
 void panel_centre_text(canvas *c, rect r, const char *text);
+
+/* For the panels' plot functions (panel_plot.c). The figure's title line: a comment
+ * "# title: TITLE" (snapshot.c takes the PNG's Description from it) and `set title`. */
+void panel_plot_title(FILE *gp, const char *title);
+/* A figure of an empty panel: the title and the hint the terminal shows, centred. */
+void panel_plot_empty(FILE *gp, const char *title, const char *hint);
+/* `set palette defined (...)` of p's xterm colours, one level each, as the terminal cuts
+ * them (maxcolors). */
+void panel_plot_palette(FILE *gp, const palette *p);
+/* xterm colour i as "#rrggbb" into out. */
+void panel_plot_rgb(int i, char out[8]);
+/* A colour that reads on the cell of t in palette p: "#000000" or "#ffffff" (as the terminal
+ * picks the text on a coloured cell). */
+const char *panel_plot_ink(const palette *p, double t);
 
 #endif

@@ -232,6 +232,95 @@ static int map_option(panel *p, const char *k, const char *v, char *err, size_t 
     return err_set(err, errlen, "the map takes mode, sample and zoom, not '%s'", k);
 }
 
+/* ---- lab.ui.snapshot: the map as a gnuplot figure --------------------------------------- */
+
+/* The layers' boundaries across the window (thin grey lines, as drawn) and their names at
+ * their top-left corners. */
+static void map_plot_layers(FILE *gp, const model *m, int r0, int r1, int c0, int c1)
+{
+    static const char line[] = "nohead front lw 0.5 lc rgb \"#808080\"";
+    for (int l = 0; l < m->nlayers; l++) {
+        const model_rect *a = &m->layer[l];
+        int rows[2] = {a->row0, a->row0 + a->rows}, cols[2] = {a->col0, a->col0 + a->cols};
+        for (int k = 0; k < 2; k++) {
+            if (rows[k] > r0 && rows[k] < r1)
+                fprintf(gp, "set arrow from %g, %g to %g, %g %s\n", c0 - 0.5, rows[k] - 0.5,
+                        c1 - 0.5, rows[k] - 0.5, line);
+            if (cols[k] > c0 && cols[k] < c1)
+                fprintf(gp, "set arrow from %g, %g to %g, %g %s\n", cols[k] - 0.5, r0 - 0.5,
+                        cols[k] - 0.5, r1 - 0.5, line);
+        }
+        if (a->row0 >= r0 && a->row0 < r1 && a->col0 >= c0 && a->col0 < c1)
+            fprintf(gp, "set label \"L%d\" at %g, %g offset character 0.4, -0.9 front "
+                        "boxed textcolor rgb \"#ffffff\"\n", l + 1, a->col0 - 0.5, a->row0 - 0.5);
+    }
+    fprintf(gp, "set style textbox opaque fillcolor rgb \"#303030\" noborder\n");
+}
+
+/* The window's values, one per pair (no resampling), NaN (blank) off the layers. */
+static void map_plot_data(FILE *gp, const heatmap_src *s, int r0, int r1, int c0, int c1)
+{
+    fprintf(gp, "$map << EOD\n");
+    for (int i = r0; i < r1; i++) {
+        for (int j = c0; j < c1; j++) {
+            float v = s->data[(size_t)i * s->ld + j];
+            if (v != v)
+                fprintf(gp, j + 1 < c1 ? "NaN " : "NaN");
+            else
+                fprintf(gp, j + 1 < c1 ? "%.5g " : "%.5g", (double)v);
+        }
+        fprintf(gp, "\n");
+    }
+    fprintf(gp, "EOD\n");
+}
+
+static int map_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    map_panel *mp = (map_panel *)p;
+    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g) {
+        panel_plot_empty(gp, p->cls->title, "no chip programmed: chip:program(net)");
+        return 0;
+    }
+    if (m->nlayers == 0) {
+        panel_plot_empty(gp, p->cls->title, "train a net or program a chip to see the array");
+        return 0;
+    }
+    /* the state the terminal draws: the mode's data, the window (fitted as draw fits it) */
+    mp->src.data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
+                   : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
+    if (!mp->inited || mp->fitted_layers != m->nlayers) {
+        map_fit_layers(mp, m);
+        mp->inited = 1;
+    }
+    const palette *pal = mp->mode == MAP_WEIGHT ? &palette_diverging : &palette_sequential;
+    const char *units = mp->mode == MAP_WEIGHT ? "w" : mp->mode == MAP_HIDDEN ? "|Wh|" : "uS";
+    mp->src.lo = mp->mode == MAP_WEIGHT ? -1.2f : 0;
+    mp->src.hi = mp->mode == MAP_WEIGHT ? 1.2f : mp->mode == MAP_HIDDEN ? 0 : 1.25f * m->g_lrs;
+    const heatmap_src *s = &mp->src;
+    int r0 = s->row0 > 0 ? s->row0 : 0, c0 = s->col0 > 0 ? s->col0 : 0;
+    int r1 = s->row0 + s->nrows < s->rows ? s->row0 + s->nrows : s->rows;
+    int c1 = s->col0 + s->ncols < s->cols ? s->col0 + s->ncols : s->cols;
+    float lo, hi;
+    heatmap_range(s, &lo, &hi);
+    char title[256];
+    snprintf(title, sizeof title, "%s: %s%s%s, rows %d-%d cols %d-%d", p->cls->title,
+             map_modes[mp->mode], m->chip_name[0] ? ", " : "", m->chip_name, r0, r1 - 1, c0,
+             c1 - 1);
+    panel_plot_title(gp, title);
+    panel_plot_palette(gp, pal);
+    fprintf(gp, "set cbrange [%.6g:%.6g]\nset cblabel \"%s\"\nunset key\n", (double)lo,
+            (double)(hi > lo ? hi : lo + 1), units);
+    fprintf(gp, "set xlabel \"array column\"\nset ylabel \"array row\"\nset tics out\n");
+    fprintf(gp, "set xrange [%g:%g]\nset yrange [%g:%g]\n", c0 - 0.5, c1 - 0.5, r1 - 0.5,
+            r0 - 0.5);
+    map_plot_layers(gp, m, r0, r1, c0, c1);
+    map_plot_data(gp, s, r0, r1, c0, c1);
+    fprintf(gp, "plot $map matrix using ($1 + %d):($2 + %d):3 with image notitle\n", c0, r0);
+    return 0;
+}
+
 static const panel_class map_class = {
     .name = "map",
     .title = "conductance map",
@@ -241,6 +330,7 @@ static const panel_class map_class = {
     .key = map_key,
     .option = map_option,
     .pointer = map_pointer,
+    .plot = map_plot,
 };
 static map_panel map = {.super = {.cls = &map_class}, .sample = HEATMAP_NEAREST};
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gnuplot.h"
 #include "heatmap.h"
 #include "palette.h"
 #include "panel.h"
@@ -23,12 +24,15 @@ void panel_centre_text(canvas *c, rect r, const char *text)
 
 /* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
 
+/* what the empty panel says, drawn or plotted */
+static const char matrix_hint[] = "exp:step() fills the accuracy matrix";
+
 static void matrix_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
     if (m->rows == 0) {
-        panel_centre_text(c, r, "exp:step() fills the accuracy matrix");
+        panel_centre_text(c, r, matrix_hint);
         return;
     }
     int n = m->rows;
@@ -57,11 +61,56 @@ static void matrix_draw(panel *p, canvas *c, rect r, const model *m, int focused
                       100 * m->average[n - 1], n, n > 1 ? "s" : "");
 }
 
+/* The grid of accuracies in % (colour t = (v - 0.5) / 0.5 as drawn: a colour bar of 50-100%),
+ * each value in its cell, the running average in a column and a caption. */
+static int matrix_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (m->rows == 0) {
+        panel_plot_empty(gp, p->cls->title, matrix_hint);
+        return 0;
+    }
+    int n = m->rows;
+    char title[128];
+    snprintf(title, sizeof title, "%s after %d task%s", p->cls->title, n, n > 1 ? "s" : "");
+    panel_plot_title(gp, title);
+    panel_plot_palette(gp, &palette_sequential);
+    fprintf(gp, "$acc << EOD\n");
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= n; j++)
+            fprintf(gp, j < n ? "%.4f " : "NaN\n", j <= i ? 100 * m->acc[i][j] : NAN);
+    fprintf(gp, "EOD\n$text << EOD\n");
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j <= i; j++) {
+            const char *ink = panel_plot_ink(&palette_sequential, (m->acc[i][j] - 0.5) / 0.5);
+            fprintf(gp, "%d %d \"%.1f\" %d\n", j, i, 100 * m->acc[i][j],
+                    ink[1] == 'f' ? 0xffffff : 0);
+        }
+        fprintf(gp, "%d %d \"%.2f\" 0\n", n, i, 100 * m->average[i]);
+    }
+    fprintf(gp, "EOD\nset xtics (");
+    for (int j = 0; j < n; j++)
+        fprintf(gp, "\"T%d\" %d, ", j + 1, j);
+    fprintf(gp, "\"avg\" %d) scale 0\nset ytics (", n);
+    for (int i = 0; i < n; i++)
+        fprintf(gp, "%s\"after task %d\" %d", i ? ", " : "", i + 1, i);
+    fprintf(gp, ") scale 0\nset xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n", n, n - 1);
+    fprintf(gp, "set cbrange [50:100]\nset cblabel \"accuracy %%\"\nunset key\n");
+    fprintf(gp, "set bmargin 5\nset label 1 \"multitask average %.2f%% after %d task%s\" "
+                "at screen 0.5, screen 0.03 center\n",
+            100 * m->average[n - 1], n, n > 1 ? "s" : "");
+    fprintf(gp, "plot $acc matrix using 1:2:3 with image, "
+                "$text using 1:2:3:4 with labels textcolor rgb variable\n");
+    return 0;
+}
+
 static const panel_class matrix_class = {
     .name = "matrix",
     .title = "accuracy matrix",
     .keys = "(no keys)",
     .draw = matrix_draw,
+    .plot = matrix_plot,
 };
 static panel matrix = {.cls = &matrix_class};
 
@@ -73,12 +122,15 @@ typedef struct confusion_panel {
     int task;
 } confusion_panel;
 
+/* what the empty panel says, drawn or plotted */
+static const char confusion_hint[] = "lab.evaluate(net, seq, {confusion = true})";
+
 static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)focused;
     const confusion_panel *cp = (const confusion_panel *)p;
     if (!m->has_confusion) {
-        panel_centre_text(c, r, "lab.evaluate(net, seq, {confusion = true})");
+        panel_centre_text(c, r, confusion_hint);
         return;
     }
     int lo = 0, hi = 10;
@@ -140,6 +192,58 @@ static int confusion_option(panel *p, const char *k, const char *v, char *err, s
     return err_set(err, errlen, "this panel takes task, not '%s'", k);
 }
 
+/* The counts of the panel's classes (colour log1p(v) / log1p(max), as drawn), each in its
+ * cell; x predicted, y true; a caption with the average. */
+static int confusion_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    const confusion_panel *cp = (const confusion_panel *)p;
+    if (!m->has_confusion) {
+        panel_plot_empty(gp, p->cls->title, confusion_hint);
+        return 0;
+    }
+    int lo = 0, hi = 10;
+    if (cp->task > 0 && cp->task <= 5) {
+        lo = 2 * (cp->task - 1);
+        hi = lo + 2;
+    }
+    long mx = 1;
+    for (int i = lo; i < hi; i++)
+        for (int j = lo; j < hi; j++)
+            mx = m->confusion[i][j] > mx ? m->confusion[i][j] : mx;
+    char title[128];
+    if (cp->task)
+        snprintf(title, sizeof title, "%s: task %d (classes %d-%d)", p->cls->title, cp->task, lo,
+                 hi - 1);
+    else
+        snprintf(title, sizeof title, "%s: all classes", p->cls->title);
+    panel_plot_title(gp, title);
+    panel_plot_palette(gp, &palette_counts);
+    fprintf(gp, "$conf << EOD\n");
+    for (int i = lo; i < hi; i++)
+        for (int j = lo; j < hi; j++) {
+            long v = m->confusion[i][j];
+            double t = v > 0 ? log1p((double)v) / log1p((double)mx) : 0;
+            const char *ink = panel_plot_ink(&palette_counts, t);
+            fprintf(gp, "%d %d %.5f %ld %d\n", j, i, t, v, ink[1] == 'f' ? 0xffffff : 0);
+        }
+    fprintf(gp, "EOD\nset xrange [%g:%g]\nset yrange [%g:%g]\n", lo - 0.5, hi - 0.5, hi - 0.5,
+            lo - 0.5);
+    fprintf(gp, "set xtics %d, 1, %d scale 0\nset ytics %d, 1, %d scale 0\n", lo, hi - 1, lo,
+            hi - 1);
+    fprintf(gp, "set xlabel \"predicted\"\nset ylabel \"true\"\nunset key\nset cbrange [0:1]\n"
+                "set cblabel \"log(1 + count) / log(1 + %ld)\"\n", mx);
+    fprintf(gp, "set bmargin 6\nset label 1 \"%s, average %.2f%% over %d task%s\" "
+                "at screen 0.5, screen 0.03 center\n",
+            cp->task ? "one task" : "all classes", 100 * m->conf_average, m->conf_upto,
+            m->conf_upto > 1 ? "s" : "");
+    fprintf(gp, "plot $conf using 1:2:3 with image, "
+                "$conf using 1:2:(sprintf(\"%%d\", int($4))):5 with labels textcolor rgb "
+                "variable\n");
+    return 0;
+}
+
 static const panel_class confusion_class = {
     .name = "confusion",
     .title = "confusion matrix",
@@ -147,6 +251,7 @@ static const panel_class confusion_class = {
     .draw = confusion_draw,
     .key = confusion_key,
     .option = confusion_option,
+    .plot = confusion_plot,
 };
 static confusion_panel confusion = {.super = {.cls = &confusion_class}};
 
@@ -154,12 +259,15 @@ static confusion_panel confusion = {.super = {.cls = &confusion_class}};
 
 static const int series_colour[] = {4, 2, 1, 5, 3, 6, 4, 2};
 
+/* what the empty panel says, drawn or plotted */
+static const char switch_hint[] = "training epochs show here (exp:step())";
+
 static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
     if (m->nepochs == 0) {
-        panel_centre_text(c, r, "training epochs show here (exp:step())");
+        panel_centre_text(c, r, switch_hint);
         return;
     }
     int nl = m->epochs[m->nepochs - 1].nlayers;
@@ -186,22 +294,59 @@ static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused
     plot_draw(c, r, s, nl, &ax);
 }
 
+/* One line per layer, every epoch seen: x epoch, y % switched. */
+static int switch_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (m->nepochs == 0) {
+        panel_plot_empty(gp, p->cls->title, switch_hint);
+        return 0;
+    }
+    int nl = m->epochs[m->nepochs - 1].nlayers;
+    char title[128];
+    snprintf(title, sizeof title, "%s, %d epoch%s", p->cls->title, m->nepochs,
+             m->nepochs > 1 ? "s" : "");
+    panel_plot_title(gp, title);
+    fprintf(gp, "$sw << EOD\n");
+    for (int k = 0; k < m->nepochs; k++) {
+        fprintf(gp, "%d", k + 1);
+        for (int l = 0; l < nl; l++)
+            fprintf(gp, " %.6g", 100.0 * m->epochs[k].switch_layer[l]);
+        fprintf(gp, "\n");
+    }
+    fprintf(gp, "EOD\nset xlabel \"epoch\"\nset ylabel \"%% switched\"\nset yrange [0:*]\n"
+                "set grid\nset key top right\nplot ");
+    for (int l = 0; l < nl; l++) {
+        char c[8];
+        panel_plot_rgb(series_colour[l % 8], c);
+        fprintf(gp, "%s$sw using 1:%d with lines lw 2 lc rgb \"%s\" title \"layer %d\"",
+                l ? ", " : "", l + 2, c, l + 1);
+    }
+    fprintf(gp, "\n");
+    return 0;
+}
+
 static const panel_class switch_class = {
     .name = "switch",
     .title = "weight-switch rate per layer",
     .keys = "(no keys)",
     .draw = switch_draw,
+    .plot = switch_plot,
 };
 static panel switches = {.cls = &switch_class};
 
 /* ---- curves: loss and accuracy of the training so far ----------------------------------- */
+
+/* what the empty panel says, drawn or plotted */
+static const char curves_hint[] = "training curves show here";
 
 static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
     if (m->nepochs == 0) {
-        panel_centre_text(c, r, "training curves show here");
+        panel_centre_text(c, r, curves_hint);
         return;
     }
     static float xs[4096], tr[4096], va[4096], lo[4096];
@@ -229,22 +374,63 @@ static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused
     plot_draw(c, RECT(r.x, r.y + top, r.w, r.h - top), loss, 1, &ax);
 }
 
+/* Two plots: accuracy % (train, validation) over epochs, then the loss. */
+static int curves_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (m->nepochs == 0) {
+        panel_plot_empty(gp, p->cls->title, curves_hint);
+        return 0;
+    }
+    char title[128];
+    snprintf(title, sizeof title, "%s, %d epoch%s", p->cls->title, m->nepochs,
+             m->nepochs > 1 ? "s" : "");
+    panel_plot_title(gp, title);
+    fprintf(gp, "$cv << EOD\n");
+    for (int k = 0; k < m->nepochs; k++) {
+        const model_epoch *e = &m->epochs[k];
+        fprintf(gp, "%d %.6g %.6g %.6g\n", k + 1, 100 * e->train_acc, 100 * e->val_acc,
+                e->loss);
+    }
+    char c[3][8];
+    panel_plot_rgb(4, c[0]);
+    panel_plot_rgb(2, c[1]);
+    panel_plot_rgb(1, c[2]);
+    fprintf(gp, "EOD\nunset title\nset multiplot layout 2, 1 title ");
+    gnuplot_quote(gp, title);
+    fprintf(gp, "\nset grid\nset key bottom right\nset ylabel \"accuracy %%\"\n"
+                "set yrange [*:100]\nunset xlabel\n");
+    fprintf(gp, "plot $cv using 1:2 with lines lw 2 lc rgb \"%s\" title \"train\", "
+                "$cv using 1:3 with lines lw 2 lc rgb \"%s\" title \"validation\"\n",
+            c[0], c[1]);
+    fprintf(gp, "set key top right\nset ylabel \"loss\"\nset yrange [0:*]\n"
+                "set xlabel \"epoch\"\n");
+    fprintf(gp, "plot $cv using 1:4 with lines lw 2 lc rgb \"%s\" title \"loss\"\n"
+                "unset multiplot\n", c[2]);
+    return 0;
+}
+
 static const panel_class curves_class = {
     .name = "curves",
     .title = "training curves",
     .keys = "(no keys)",
     .draw = curves_draw,
+    .plot = curves_plot,
 };
 static panel curves = {.cls = &curves_class};
 
 /* ---- device: the LRS/HRS histogram and a retention trace ------------------------------- */
+
+/* what the empty panel says, drawn or plotted */
+static const char device_hint[] = "chip:histogram(), chip:retention(n, reads)";
 
 static void device_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
     if (!m->bins && !m->ntrace) {
-        panel_centre_text(c, r, "chip:histogram(), chip:retention(n, reads)");
+        panel_centre_text(c, r, device_hint);
         return;
     }
     int top = m->ntrace ? r.h / 2 : r.h;
@@ -275,11 +461,67 @@ static void device_draw(panel *p, canvas *c, rect r, const model *m, int focused
     }
 }
 
+/* The LRS/HRS histogram (boxes over the bins' edges, uS). */
+static void device_plot_histogram(const model *m, FILE *gp)
+{
+    fprintf(gp, "$hist << EOD\n");
+    for (int b = 0; b < m->bins; b++)
+        fprintf(gp, "%.6g %.6g %ld %ld\n", (m->edges[b] + m->edges[b + 1]) / 2,
+                m->edges[b + 1] - m->edges[b], m->hrs[b], m->lrs[b]);
+    char hrs[8], lrs[8];
+    panel_plot_rgb(4, hrs);
+    panel_plot_rgb(3, lrs);
+    fprintf(gp, "EOD\nset xlabel \"G (uS)\"\nset ylabel \"cells\"\nset yrange [0:*]\n"
+                "set style fill transparent solid 0.6 noborder\nset key top center\n");
+    fprintf(gp, "plot $hist using 1:3:2 with boxes lc rgb \"%s\" title \"HRS\", "
+                "$hist using 1:4:2 with boxes lc rgb \"%s\" title \"LRS\"\n", hrs, lrs);
+}
+
+/* The retention trace of one LRS cell: x reads, y G (uS). */
+static void device_plot_trace(const model *m, FILE *gp)
+{
+    fprintf(gp, "$trace << EOD\n");
+    for (int k = 0; k < m->ntrace; k++)
+        fprintf(gp, "%ld %.6g\n", (long)k * m->trace_every, m->trace[k]);
+    char c[8];
+    panel_plot_rgb(3, c);
+    fprintf(gp, "EOD\nset xlabel \"reads\"\nset ylabel \"G (uS)\"\nset yrange [*:*]\n"
+                "set key top right\n");
+    fprintf(gp, "plot $trace using 1:2 with lines lw 2 lc rgb \"%s\" title \"one LRS cell\"\n",
+            c);
+}
+
+/* The histogram and the retention trace, one above the other when both are there. */
+static int device_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (!m->bins && !m->ntrace) {
+        panel_plot_empty(gp, p->cls->title, device_hint);
+        return 0;
+    }
+    panel_plot_title(gp, p->cls->title);
+    fprintf(gp, "set grid\n");
+    if (m->bins && m->ntrace) {
+        fprintf(gp, "unset title\nset multiplot layout 2, 1 title ");
+        gnuplot_quote(gp, p->cls->title);
+        fprintf(gp, "\n");
+    }
+    if (m->bins)
+        device_plot_histogram(m, gp);
+    if (m->ntrace)
+        device_plot_trace(m, gp);
+    if (m->bins && m->ntrace)
+        fprintf(gp, "unset multiplot\n");
+    return 0;
+}
+
 static const panel_class device_class = {
     .name = "device",
     .title = "device: LRS/HRS and retention",
     .keys = "(no keys)",
     .draw = device_draw,
+    .plot = device_plot,
 };
 static panel device = {.cls = &device_class};
 

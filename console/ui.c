@@ -1,6 +1,7 @@
 #include "ui.h"
 
 #include "help.h"
+#include "snapshot.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -383,12 +384,12 @@ static int l_ui_panels(lua_State *L)
 
 void ui_open(lua_State *L, model *m)
 {
-    (void)m;
     static const luaL_Reg funcs[] = {{"layout", l_ui_layout}, {"show", l_ui_show},
                                      {"pause", l_ui_pause},   {"panels", l_ui_panels},
-                                     {"zoom", l_ui_zoom},
+                                     {"zoom", l_ui_zoom},         {"snapshot", l_ui_snapshot},
                                      {NULL, NULL}};
     ui_set_preset("default");
+    snapshot_set_model(m);
     lua_getglobal(L, "lab");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);

@@ -117,6 +117,11 @@ static const lab_doc docs[] = {
      "lab.ui.zoom(panel | false) -> name | nil\n"
      "  One panel full screen (F4, or z on a focused panel, does it too); false: the layout\n"
      "  again; with no argument, the name of the panel full screen, or nil."},
+    {"lab", "ui.snapshot",
+     "lab.ui.snapshot(panel | \"all\" [, path [, {width=, height=, font=}]]) -> path | {paths}\n"
+     "  What a panel shows as a PNG through gnuplot (2000 x 1250 by default), headless too;\n"
+     "  \"all\": every panel into the directory path. path omitted: <panel>-YYYYmmdd-HHMMSS.png\n"
+     "  (snapshots-YYYYmmdd-HHMMSS/ for all) in the current directory."},
     {"lab", "load",
      "lab.load(path) -> net\n  Reads a file written by net:save (version and checksum checked)."},
     {"lab", "sweep",

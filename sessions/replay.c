@@ -104,6 +104,8 @@ void replay_state_opts(const replay_opts *o, lab_state_opts *so)
     so->max_instructions = o->trust ? 0 : o->max_instructions;
     so->max_memory = o->trust ? 0 : o->max_memory;
     so->chip = o->chip;
+    so->open_more = o->open_more;
+    so->open_more_ud = o->open_more_ud;
 }
 
 /* Where --step reads Enter: stdin, or the terminal when stdin is a file. */

@@ -18,6 +18,9 @@ typedef struct replay_opts {
     long long max_instructions; /* per chunk; 0: none */
     size_t max_memory;          /* bytes of C and Lua heap; 0: none */
     const char *chip;           /* --chip: where the journal's hardware chip opens go */
+    /* more modules for the replay's state (lab_state_opts's open_more: main's lab.ui) */
+    void (*open_more)(lua_State *L, void *ud);
+    void *open_more_ud;
 } replay_opts;
 
 void replay_opts_default(replay_opts *o);

@@ -20,7 +20,9 @@ commands=(
     valgrind:valgrind             # tests/run.sh
     clang:clang                   # the fuzz target (Makefile)
     gcc:gcc                       # the build, tests/perf/bench.sh (gcc -print-multiarch)
-    gnuplot:gnuplot-nox           # assets/scripts/paper.lua, tests/report/paper.sh
+    gnuplot:gnuplot-nox           # assets/scripts/paper.lua, tests/report/paper.sh, lab.ui.snapshot:
+                                  # tests/unit/test_gnuplot.c, tests/lua/snapshot.lua,
+                                  # tests/tty/snapshot.sh, tests/sandbox/capabilities.sh
     mpirun:openmpi-bin            # tests/sweep/*.sh (lab.sweep over MPI)
     man:man-db                    # tests/meta/install.sh (man -l on each page)
     make:make                     # tests/meta/install.sh (make install, uninstall)

@@ -60,6 +60,10 @@ journal "$dir/caps.lua" \
     "lab.net{sizes = {4, 3}}:save('sub/n.net'); print('saved inside', lab.load('sub/n.net'))" \
     "lab.write_json('sub/ok.json', {1}); print('json inside')" \
     "print('map inside', string.format('%.0f', lab.chip.open('sim', {map = 'map.txt', rows = 8, cols = 8}):read('pos', 0, 1)))" \
+    "lab.ui.snapshot('map', '$outside/s.png')" \
+    "lab.ui.snapshot('all', '$outside/snaps')" \
+    "lab.ui.snapshot('map', 'link/s.png')" \
+    "print('snapshot inside', lab.ui.snapshot('map', 'sub/s.png', {width = 400, height = 300}))" \
     "print('still here')"
 (cd "$dir" && "$bin" --replay caps.lua) > "$dir/caps.out" 2>&1
 check "refusals fail the replay (exit 1)" test $? -eq 1
@@ -78,6 +82,11 @@ check "write_json absolute refused" has "$dir/caps.out" "lab.write_json: sandbox
 check "write_json ../ refused" has "$dir/caps.out" "not '../w.json'"
 check "write_json through a symlinked directory refused" has "$dir/caps.out" "not 'link/w.json'"
 check "net:save through a symlinked directory refused" has "$dir/caps.out" "net:save: sandbox: the capability 'write'"
+check "lab.ui.snapshot absolute refused" has "$dir/caps.out" "lab.ui.snapshot: sandbox: the capability 'write' of a replay reaches only below the current directory, not '$outside/s.png'"
+check "lab.ui.snapshot all outside refused" has "$dir/caps.out" "not '$outside/snaps'"
+check "lab.ui.snapshot through a symlinked directory refused" has "$dir/caps.out" "not 'link/s.png'"
+check "lab.ui.snapshot inside works" has "$dir/caps.out" "snapshot inside	sub/s.png"
+check "lab.ui.snapshot inside wrote a PNG" grep -aq "Title.conductance map" "$dir/sub/s.png"
 check "nothing written outside" test -z "$(ls "$outside" | grep -v secret.txt)"
 check "net:save and lab.load inside work" has "$dir/caps.out" "saved inside	net 4-3"
 check "write_json inside works" has "$dir/caps.out" "json inside"

@@ -1,0 +1,49 @@
+/* The panels' plot functions' shared pieces (panel.h): the title line, an empty panel's
+ * figure, the terminal's palettes and colours in gnuplot's words. */
+#include <stdio.h>
+
+#include "gnuplot.h"
+#include "panel.h"
+
+void panel_plot_title(FILE *gp, const char *title)
+{
+    fprintf(gp, "# title: ");
+    for (const char *s = title; *s; s++)
+        fputc(*s == '\n' ? ' ' : *s, gp);
+    fprintf(gp, "\nset title ");
+    gnuplot_quote(gp, title);
+    fprintf(gp, "\n");
+}
+
+void panel_plot_empty(FILE *gp, const char *title, const char *hint)
+{
+    panel_plot_title(gp, title);
+    fprintf(gp, "unset border\nunset tics\nunset key\nunset colorbox\n"
+                "set xrange [0:1]\nset yrange [0:1]\nset label 1 ");
+    gnuplot_quote(gp, hint);
+    fprintf(gp, " at graph 0.5, 0.5 center\nplot 2 notitle\n");
+}
+
+void panel_plot_rgb(int i, char out[8])
+{
+    int rgb[3];
+    palette_rgb(i, rgb);
+    snprintf(out, 8, "#%02x%02x%02x", rgb[0] & 0xff, rgb[1] & 0xff, rgb[2] & 0xff);
+}
+
+void panel_plot_palette(FILE *gp, const palette *p)
+{
+    fprintf(gp, "set palette defined (");
+    for (int i = 0; i < p->n256; i++) {
+        char c[8];
+        panel_plot_rgb(p->c256[i], c);
+        fprintf(gp, "%s%d \"%s\"", i ? ", " : "", i, c);
+    }
+    fprintf(gp, ")\nset palette maxcolors %d\n", p->n256);
+}
+
+const char *panel_plot_ink(const palette *p, double t)
+{
+    int c = palette_colour(p, CANVAS_256, t);
+    return c >= 0 && palette_luminance(c) < 128 ? "#ffffff" : "#000000";
+}
