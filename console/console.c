@@ -32,6 +32,7 @@
 #include "lab_state.h"
 #include "sandbox.h"
 #include "session.h"
+#include "snapshot.h"
 #include "ui.h"
 #include "clock.h"
 
@@ -515,6 +516,23 @@ static int console_key(console *c, wint_t k)
     return 1;
 }
 
+/* p on a focused panel: its snapshot into the current directory, the pane says where. */
+static void snapshot_key(console *c, panel *p)
+{
+    char path[256], err[512], line[900];
+    model_update(&c->m);
+    if (snapshot_default_path(p->cls->name, path, sizeof path) < 0 ||
+        snapshot_panel(p, &c->m, path, NULL, err, sizeof err) < 0) {
+        snprintf(line, sizeof line, "snapshot of the %s: %s\n", p->cls->name, err);
+        out_text(c, line, OUT_ERROR);
+        return;
+    }
+    char cwd[512];
+    snprintf(line, sizeof line, "snapshot of the %s: %s/%s\n", p->cls->name,
+             getcwd(cwd, sizeof cwd) ? cwd : ".", path);
+    out_text(c, line, OUT_NOTICE);
+}
+
 /* A key for the focused panel: z full screen and back, p a snapshot, else the panel's own;
  * 1 when used. */
 static int panel_key(console *c, wint_t k, int is_key)
@@ -522,6 +540,10 @@ static int panel_key(console *c, wint_t k, int is_key)
     panel *p = ui_focused_panel();
     if (!is_key && k == 'z')
         return ui_toggle_zoom() == 0;
+    if (!is_key && k == 'p' && p) {
+        snapshot_key(c, p);
+        return 1;
+    }
     return p && p->cls->key && p->cls->key(p, (int)k, &c->m);
 }
 

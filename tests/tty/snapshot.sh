@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # lab.ui.snapshot in the console: after a chip is programmed, the map becomes a PNG (signature,
 # 2000 x 1250 in its IHDR, the panel's title and the chip in its tEXt chunks) drawn from the
-# console's own model; an unknown panel name is a one-line error in the pane.
+# console's own model; an unknown panel name is a one-line error in the pane. Then the key:
+# p on the focused map, zoomed in and full screen, writes map-YYYYmmdd-HHMMSS.png into the
+# console's current directory with the window the terminal shows, and the pane says where.
 set -u
 . "$(dirname "$0")/common.bash"
 tty_start snapshot
@@ -28,4 +30,36 @@ wait_for "lab.ui.snapshot: no panel 'mapp' (lab.ui.panels() lists them)"
 key F10
 wait_for "CONSOLE-EXITED-0"
 sanitizers_quiet
-echo "snapshot ok"
+tmux -L "$sock" kill-server 2>/dev/null
+
+# The key, in a console whose current directory is a scratch one.
+mkdir -p "$state/here"
+case $BIN in /*) abs=$BIN ;; *) abs=$PWD/$BIN ;; esac
+tty_start snapkey "cd '$state/here' && env XDG_STATE_HOME=$state TERM=xterm-256color $abs"
+wait_for "Type Lua below"
+keys "n = lab.net{sizes = {192, 64, 64, 10}, seed = 3}; c = lab.chip.open('sim:id=7'); c:program(n)"
+key Enter
+wait_for "per pixel, nearest" 60
+key F4                                   # the map full screen, focused
+wait_for "[full screen"
+keys "+"                                 # zoomed in: the snapshot takes this window
+wait_gone "rows 0-191 cols 0-137"
+window=$(screen | grep -o "rows [0-9]*-[0-9]* cols [0-9]*-[0-9]*" | head -n 1)
+[ "$window" != "rows 0-191 cols 0-137" ] || fail "+ did not zoom"
+keys "p"
+wait_for "snapshot of the map: $state/here/map-" 60
+png=$(ls "$state"/here/map-*.png 2>/dev/null | head -n 1)
+[ -n "$png" ] || fail "p wrote no map-*.png in the console's directory"
+[[ "$(basename "$png")" =~ ^map-[0-9]{8}-[0-9]{6}\.png$ ]] || fail "odd name: $png"
+head -c 8 "$png" | od -An -c | grep -q 'P   N   G' || fail "$png has no PNG signature"
+grep -aq "Title.conductance map" "$png" || fail "no Title in $png"
+grep -aq "$window" "$png" || fail "the snapshot's window is not the terminal's ($window)"
+key F3                                   # the input line: p is a letter again
+keys "p"
+sleep 0.3
+[ "$(ls "$state"/here/map-*.png | wc -l)" -eq 1 ] || fail "p on the input line wrote a file"
+
+key F10
+wait_for "CONSOLE-EXITED-0"
+sanitizers_quiet
+echo "snapshot ok ($window: $(stat -c %s "$png") bytes)"
