@@ -63,6 +63,9 @@ void panel_centre_text(canvas *c, rect r, const char *text);
 void panel_plot_title(FILE *gp, const char *title);
 /* A figure of an empty panel: the title and the hint the terminal shows, centred. */
 void panel_plot_empty(FILE *gp, const char *title, const char *hint);
+/* Where a new task (or a new job) starts among the model's epochs: a dashed grey line between
+ * the epochs and "task N" at its top, for plots over epochs (x = epoch, from 1). */
+void panel_plot_task_marks(FILE *gp, const model *m);
 /* `set palette defined (...)` of p's xterm colours, one level each, as the terminal cuts
  * them (maxcolors). */
 void panel_plot_palette(FILE *gp, const palette *p);

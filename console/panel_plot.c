@@ -47,3 +47,15 @@ const char *panel_plot_ink(const palette *p, double t)
     int c = palette_colour(p, CANVAS_256, t);
     return c >= 0 && palette_luminance(c) < 128 ? "#ffffff" : "#000000";
 }
+
+void panel_plot_task_marks(FILE *gp, const model *m)
+{
+    for (int k = 1; k < m->nepochs; k++) {
+        const model_epoch *a = &m->epochs[k - 1], *b = &m->epochs[k];
+        if (a->task == b->task && a->job == b->job)
+            continue;
+        fprintf(gp, "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb \"#a0a0a0\"\n"
+                    "set label \"task %d\" at %g, graph 1 left offset 0.5, -1 tc rgb \"#707070\"\n",
+                k + 0.5, k + 0.5, b->task + 1, k + 0.5);
+    }
+}

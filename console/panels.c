@@ -316,7 +316,9 @@ static int switch_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
         fprintf(gp, "\n");
     }
     fprintf(gp, "EOD\nset xlabel \"epoch\"\nset ylabel \"%% switched\"\nset yrange [0:*]\n"
-                "set grid\nset key top right\nplot ");
+                "set grid\nset key top right\n");
+    panel_plot_task_marks(gp, m);
+    fprintf(gp, "plot ");
     for (int l = 0; l < nl; l++) {
         char c[8];
         panel_plot_rgb(series_colour[l % 8], c);
@@ -397,7 +399,9 @@ static int curves_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
     panel_plot_rgb(4, c[0]);
     panel_plot_rgb(2, c[1]);
     panel_plot_rgb(1, c[2]);
-    fprintf(gp, "EOD\nunset title\nset multiplot layout 2, 1 title ");
+    fprintf(gp, "EOD\nunset title\n");
+    panel_plot_task_marks(gp, m);
+    fprintf(gp, "set multiplot layout 2, 1 title ");
     gnuplot_quote(gp, title);
     fprintf(gp, "\nset grid\nset key bottom right\nset ylabel \"accuracy %%\"\n"
                 "set yrange [*:100]\nunset xlabel\n");
