@@ -50,8 +50,14 @@ run_chip pty "serial:$pty"
 cmp -s "$dir/sim.norm" "$dir/tcp.norm" || fail "chip.lua over TCP differs from the sim: $(diff "$dir/sim.norm" "$dir/tcp.norm" | head -5)"
 cmp -s "$dir/sim.norm" "$dir/pty.norm" || fail "chip.lua over the pty differs from the sim: $(diff "$dir/sim.norm" "$dir/pty.norm" | head -5)"
 echo "ok chip.lua: sim, tcp://$tcp and serial:$pty give the same results"
-"$BIN" assets/scripts/demo.lua dataset=mnist epochs=1 chip="tcp://$tcp" > "$dir/demo.out" 2>&1 ||
-    fail "demo.lua over TCP: $(tail -n 3 "$dir/demo.out")"
+"$BIN" assets/scripts/demo.lua dataset=mnist epochs=1 chip="tcp://$tcp" snapshots="$dir/shots" \
+    > "$dir/demo.out" 2>&1 || fail "demo.lua over TCP: $(tail -n 3 "$dir/demo.out")"
 grep -q "The demo is over" "$dir/demo.out" || fail "demo.lua did not finish"
-echo "ok demo.lua over TCP"
+# It ends by writing every panel as a PNG (headless here), and names them.
+for p in map switch matrix confusion curves device; do
+    head -c 8 "$dir/shots/$p.png" 2>/dev/null | od -An -c | grep -q 'P   N   G' ||
+        fail "demo.lua wrote no $p.png: $(grep snapshots "$dir/demo.out")"
+done
+grep -q "snapshots of every panel: $dir/shots/map.png" "$dir/demo.out" || fail "the demo did not name its snapshots"
+echo "ok demo.lua over TCP, its six snapshots written"
 echo "scripts over the link ok"
