@@ -57,7 +57,9 @@ say("energy per image: %.1e J on the chip, %.0fx below float CMOS", e.rram, e.ra
 lab.ui.layout("default")
 local ok, shots = pcall(lab.ui.snapshot, "all", a.snapshots)
 if ok then
-  say("snapshots of every panel: %s", table.concat(shots, ", "))
+  local dir, names = shots[1]:match("^(.*)/[^/]*$") or ".", {}
+  for i, path in ipairs(shots) do names[i] = path:match("[^/]*$") end
+  say("snapshots of every panel in %s/: %s", dir, table.concat(names, ", "))
 else
   say("no snapshots: %s", shots)
 end

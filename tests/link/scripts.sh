@@ -58,6 +58,7 @@ for p in map switch matrix confusion curves device; do
     head -c 8 "$dir/shots/$p.png" 2>/dev/null | od -An -c | grep -q 'P   N   G' ||
         fail "demo.lua wrote no $p.png: $(grep snapshots "$dir/demo.out")"
 done
-grep -q "snapshots of every panel: $dir/shots/map.png" "$dir/demo.out" || fail "the demo did not name its snapshots"
+grep -q "snapshots of every panel in $dir/shots/: map.png, switch.png" "$dir/demo.out" ||
+    fail "the demo did not name its snapshots: $(grep snapshots "$dir/demo.out")"
 echo "ok demo.lua over TCP, its six snapshots written"
 echo "scripts over the link ok"
