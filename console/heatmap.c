@@ -347,17 +347,3 @@ void heatmap_draw(canvas *c, rect r, const heatmap_src *s, const palette *p)
     free(vl);
     plan_free(&g);
 }
-
-rect heatmap_fit(rect r, int nrows, int ncols)
-{
-    if (nrows < 1 || ncols < 1 || r.w < 1 || r.h < 1) return RECT(r.x, r.y, 0, 0);
-    /* Pixels are half cells: a w x h cell rect is w x 2h square pixels. */
-    int w = r.w, h = (int)ceil((double)w * nrows / ncols / 2);
-    if (h > r.h) {
-        h = r.h;
-        w = (int)lround(2.0 * h * ncols / nrows);
-        if (w > r.w) w = r.w;
-        if (w < 1) w = 1;
-    }
-    return RECT(r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h);
-}

@@ -76,8 +76,4 @@ int heatmap_pixels_per_cell(const canvas *c);
  * window or r is empty, or when out of memory. */
 void heatmap_draw(canvas *c, rect r, const heatmap_src *s, const palette *p);
 
-/* The largest rectangle centred in r in which a nrows x ncols window keeps its aspect ratio,
- * taking a half-block pixel as square (a cell is about twice as tall as wide). */
-rect heatmap_fit(rect r, int nrows, int ncols);
-
 #endif

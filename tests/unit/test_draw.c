@@ -664,19 +664,6 @@ static void test_heatmap_boundaries(void **state)
     canvas_free(c);
 }
 
-static void test_heatmap_fit(void **state)
-{
-    (void)state;
-    rect r = heatmap_fit(RECT(0, 0, 100, 40), 512, 512); /* square: w = 2h */
-    assert_int_equal(r.w, 80);
-    assert_int_equal(r.h, 40);
-    assert_int_equal(r.x, 10);
-    r = heatmap_fit(RECT(0, 0, 100, 40), 256, 512); /* twice as wide as tall */
-    assert_int_equal(r.w, 100);
-    assert_int_equal(r.h, 25);
-    assert_int_equal(r.y, 7);
-}
-
 /* ---- Plots. --------------------------------------------------------------------------- */
 
 static void test_braille_bits(void **state)
@@ -1252,7 +1239,6 @@ int main(void)
         cmocka_unit_test(test_heatmap_zoom_at),
         cmocka_unit_test(test_heatmap_half_blocks),
         cmocka_unit_test(test_heatmap_boundaries),
-        cmocka_unit_test(test_heatmap_fit),
         cmocka_unit_test(test_braille_bits),
         cmocka_unit_test(test_ticks_and_ranges),
         cmocka_unit_test(test_plot_draw),
