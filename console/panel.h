@@ -48,17 +48,24 @@ struct panel {
 };
 
 /* The panels, in a fixed order (map, switch, matrix, confusion, curves, device); panels_find
- * by name. The map is in panel_map.c, the others in panels.c. */
+ * by name (panel.c). */
 int panels_count(void);
 panel *panels_get(int i);
 panel *panels_find(const char *name);
+/* Each kind's one panel: the map in panel_map.c, the others in panels.c. */
 panel *panel_map(void);
+panel *panel_switch(void);
+panel *panel_matrix(void);
+panel *panel_confusion(void);
+panel *panel_curves(void);
+panel *panel_device(void);
 
-/* For the panels' draw functions: dim text, and a line centred in r (an empty panel's hint). */
+/* For the panels' draw functions (panel.c): dim text, and a line centred in r (an empty
+ * panel's hint). */
 canvas_style panel_dim(void);
 void panel_centre_text(canvas *c, rect r, const char *text);
 
-/* For the panels' plot functions (panel_plot.c). The figure's title line: a comment
+/* For the panels' plot functions (panel.c). The figure's title line: a comment
  * "# title: TITLE" (snapshot.c takes the PNG's Description from it) and `set title`. */
 void panel_plot_title(FILE *gp, const char *title);
 /* A figure of an empty panel: the title and the hint the terminal shows, centred. */

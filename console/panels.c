@@ -14,14 +14,6 @@
 #include "panel.h"
 #include "plot.h"
 
-canvas_style panel_dim(void) { return STYLE(-1, -1, CANVAS_DIM); }
-
-void panel_centre_text(canvas *c, rect r, const char *text)
-{
-    int w = canvas_text_width(c, text);
-    canvas_text(c, r.x + (r.w > w ? (r.w - w) / 2 : 0), r.y + r.h / 2, r.w, text, panel_dim());
-}
-
 /* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
 
 /* what the empty panel says, drawn or plotted */
@@ -529,24 +521,10 @@ static const panel_class device_class = {
 };
 static panel device = {.cls = &device_class};
 
-/* ---- the table -------------------------------------------------------------------------- */
+/* ---- the kinds' panels, for the table (panel.c) ----------------------------------------- */
 
-/* The map lives in panel_map.c: its pointer is filled in at first use. */
-static panel *panels[] = {NULL, &switches, &matrix, &confusion.super, &curves, &device};
-
-int panels_count(void) { return (int)(sizeof panels / sizeof panels[0]); }
-
-panel *panels_get(int i)
-{
-    if (!panels[0])
-        panels[0] = panel_map();
-    return i >= 0 && i < panels_count() ? panels[i] : NULL;
-}
-
-panel *panels_find(const char *name)
-{
-    for (int i = 0; i < panels_count(); i++)
-        if (!strcmp(panels_get(i)->cls->name, name))
-            return panels_get(i);
-    return NULL;
-}
+panel *panel_switch(void) { return &switches; }
+panel *panel_matrix(void) { return &matrix; }
+panel *panel_confusion(void) { return &confusion.super; }
+panel *panel_curves(void) { return &curves; }
+panel *panel_device(void) { return &device; }

@@ -1,9 +1,40 @@
-/* The panels' plot functions' shared pieces (panel.h): the title line, an empty panel's
- * figure, the terminal's palettes and colours in gnuplot's words. */
+/* The panels' table and their shared pieces (panel.h): dim text and a centred hint for the
+ * draw functions; the title line, an empty panel's figure, task marks, the terminal's
+ * palettes and colours in gnuplot's words for the plot functions. */
 #include <stdio.h>
+#include <string.h>
 
 #include "gnuplot.h"
 #include "panel.h"
+
+/* ---- the table ------------------------------------------------------------------------- */
+
+static panel *(*const kinds[])(void) = {panel_map,       panel_switch, panel_matrix,
+                                        panel_confusion, panel_curves, panel_device};
+
+int panels_count(void) { return (int)(sizeof kinds / sizeof kinds[0]); }
+
+panel *panels_get(int i) { return i >= 0 && i < panels_count() ? kinds[i]() : NULL; }
+
+panel *panels_find(const char *name)
+{
+    for (int i = 0; i < panels_count(); i++)
+        if (!strcmp(panels_get(i)->cls->name, name))
+            return panels_get(i);
+    return NULL;
+}
+
+/* ---- for the draw functions --------------------------------------------------------------- */
+
+canvas_style panel_dim(void) { return STYLE(-1, -1, CANVAS_DIM); }
+
+void panel_centre_text(canvas *c, rect r, const char *text)
+{
+    int w = canvas_text_width(c, text);
+    canvas_text(c, r.x + (r.w > w ? (r.w - w) / 2 : 0), r.y + r.h / 2, r.w, text, panel_dim());
+}
+
+/* ---- for the plot functions --------------------------------------------------------------- */
 
 void panel_plot_title(FILE *gp, const char *title)
 {
