@@ -215,9 +215,10 @@ static void draw_output(console *c, rect r)
 
 static void draw_jobbar(console *c, rect r)
 {
-    canvas_style bar = st(c->colours == CANVAS_MONO ? -1 : 0, c->colours == CANVAS_MONO ? -1 : 7,
-                          c->colours == CANVAS_MONO ? CANVAS_REVERSE : 0);
+    int mono = c->colours == CANVAS_MONO;
+    canvas_style bar = st(mono ? -1 : 0, mono ? -1 : 7, mono ? CANVAS_REVERSE : 0);
     canvas_fill(c->cv, r, L' ', bar);
+    canvas_style fill = st(mono ? -1 : 4, mono ? -1 : 7, 0); /* the bars: blue on grey */
     char desc[200], sweep_line[200];
     double sweep_fraction = 0;
     int active = lab_jobs_describe(c->L, desc, sizeof desc);
@@ -227,8 +228,7 @@ static void draw_jobbar(console *c, rect r)
         x += canvas_text(c->cv, x, r.y, r.w / 2, sweep_line, bar) + 1;
         int bw = r.w / 8;
         if (bw > 4 && x + bw < r.x + r.w) {
-            canvas_hbar(c->cv, x, r.y, bw, sweep_fraction,
-                        st(c->colours == CANVAS_MONO ? -1 : 4, c->colours == CANVAS_MONO ? -1 : 7, 0));
+            canvas_hbar(c->cv, x, r.y, bw, sweep_fraction, fill);
             x += bw + 1;
         }
     }
@@ -237,8 +237,7 @@ static void draw_jobbar(console *c, rect r)
         x += w + 1;
         int bw = r.w / 5;
         if (bw > 4 && x + bw < r.x + r.w) {
-            canvas_hbar(c->cv, x, r.y, bw, c->m.job_fraction, st(c->colours == CANVAS_MONO ? -1 : 4,
-                                                                 c->colours == CANVAS_MONO ? -1 : 7, 0));
+            canvas_hbar(c->cv, x, r.y, bw, c->m.job_fraction, fill);
             x += bw + 1;
         }
         x += canvas_text(c->cv, x, r.y, r.x + r.w - x, "Ctrl-C cancels", bar) + 2;
@@ -278,7 +277,8 @@ static void draw_help(console *c)
     int w = COLS < 78 ? COLS - 2 : 76, h = LINES - 4;
     rect r = RECT((COLS - w) / 2, 2, w, h);
     canvas_fill(c->cv, r, L' ', STYLE_NORMAL);
-    canvas_box(c->cv, r, "help (Esc or F1 closes)", st(-1, -1, CANVAS_BOLD), st(-1, -1, CANVAS_BOLD));
+    canvas_style bold = st(-1, -1, CANVAS_BOLD);
+    canvas_box(c->cv, r, "help (Esc or F1 closes)", bold, bold);
     int y = r.y + 1, x = r.x + 2, mw = r.w - 4;
     static const char *const general[] = {
         "Type Lua at the input line; Enter runs it. help() lists the lab.",
