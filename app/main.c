@@ -313,58 +313,9 @@ static int start_engine(options *o)
 /* ---- the panels' model of a headless run --------------------------------------------- */
 
 /* Headless (a script, stdin, the REPL, a replay) lab.ui.snapshot draws from a model of its
- * own, fed as the console feeds its: model_observer's callbacks, each of those that run on
- * the main thread wrapped to drain the job event ring (model_update) after it. No idle
- * callback: lab_sweep.c takes one to mean that a console shows the job bar. The model only
- * copies what the lab reports: results stay bit-identical.
- *
- * Why draining there is often enough: the ring (core/job.c) holds 1024 events, and training
- * publishes one per epoch (lab_job_epoch), a step one more (LAB_TAG_STEP), an inference one
- * per task. A step, an evaluation or a chip's programming comes back to the main thread
- * through these callbacks, which drain; so the ring overflows only when one job runs more than
- * ~1000 epochs with none of them in between (a long trainer:learn); the curves then lose the
- * oldest of those epochs (model_update skips what the ring lost), nothing else.
- * lab.ui.snapshot drains too before it draws. */
+ * own, fed as the console feeds its (model_observer_drained: model.h says why its draining
+ * is enough without an idle callback). */
 static model headless;
-static lab_observer headless_base; /* model_observer's own callbacks */
-
-static void drained_step(void *ud, int t, const double *acc, double average, float rate)
-{
-    headless_base.step(ud, t, acc, average, rate);
-    model_update(&headless);
-}
-
-static void drained_back(void *ud, int learnt)
-{
-    headless_base.back(ud, learnt);
-    model_update(&headless);
-}
-
-static void drained_evaluate(void *ud, int upto, const double *acc, double average,
-                             const long (*confusion)[10])
-{
-    headless_base.evaluate(ud, upto, acc, average, confusion);
-    model_update(&headless);
-}
-
-static void drained_chip(void *ud, struct chip *c, const struct net *n)
-{
-    headless_base.chip(ud, c, n);
-    model_update(&headless);
-}
-
-static void drained_histogram(void *ud, const double *edges, const long *lrs, const long *hrs,
-                              int bins)
-{
-    headless_base.histogram(ud, edges, lrs, hrs, bins);
-    model_update(&headless);
-}
-
-static void drained_retention(void *ud, const float *trace, int n, int every)
-{
-    headless_base.retention(ud, trace, n, every);
-    model_update(&headless);
-}
 
 /* The headless model and its observer: 0, or -1 when out of memory (said). */
 static int headless_model_start(void)
@@ -373,14 +324,8 @@ static int headless_model_start(void)
         fprintf(stderr, "mpcl: the panels' model: out of memory\n");
         return -1;
     }
-    model_observer(&headless, &headless_base);
-    lab_observer o = headless_base;
-    o.step = drained_step;
-    o.back = drained_back;
-    o.evaluate = drained_evaluate;
-    o.chip = drained_chip;
-    o.histogram = drained_histogram;
-    o.retention = drained_retention;
+    lab_observer o;
+    model_observer_drained(&headless, &o);
     lab_set_observer(&o);
     return 0;
 }

@@ -228,6 +228,56 @@ void model_observer(model *m, lab_observer *o)
     o->weights = tap_weights;
 }
 
+/* The main-thread reports, each followed by a drain of the job event ring. */
+static void drained_step(void *ud, int t, const double *acc, double average, float rate)
+{
+    on_step(ud, t, acc, average, rate);
+    model_update(ud);
+}
+
+static void drained_back(void *ud, int learnt)
+{
+    on_back(ud, learnt);
+    model_update(ud);
+}
+
+static void drained_evaluate(void *ud, int upto, const double *acc, double average,
+                             const long (*confusion)[10])
+{
+    on_evaluate(ud, upto, acc, average, confusion);
+    model_update(ud);
+}
+
+static void drained_chip(void *ud, struct chip *c, const struct net *n)
+{
+    on_chip(ud, c, n);
+    model_update(ud);
+}
+
+static void drained_histogram(void *ud, const double *edges, const long *lrs, const long *hrs,
+                              int bins)
+{
+    on_histogram(ud, edges, lrs, hrs, bins);
+    model_update(ud);
+}
+
+static void drained_retention(void *ud, const float *trace, int n, int every)
+{
+    on_retention(ud, trace, n, every);
+    model_update(ud);
+}
+
+void model_observer_drained(model *m, lab_observer *o)
+{
+    model_observer(m, o);
+    o->step = drained_step;
+    o->back = drained_back;
+    o->evaluate = drained_evaluate;
+    o->chip = drained_chip;
+    o->histogram = drained_histogram;
+    o->retention = drained_retention;
+}
+
 static uint64_t cursor;
 
 int model_update(model *m)

@@ -73,5 +73,14 @@ void model_free(model *m);
 int model_update(model *m);
 /* The observer that fills the model (lab_set_observer). */
 void model_observer(model *m, lab_observer *o);
+/* The same for a run without a console (no frame loop drains the job event ring): each
+ * main-thread report (step, back, evaluate, chip, histogram, retention) also drains it, with
+ * no idle callback (lab_sweep.c takes one to mean that a console shows the job bar). The
+ * ring holds 1024 events; training publishes one per epoch, a step one more, an inference
+ * one per task, and a step, an evaluation or a programming comes back through these
+ * reports; so it overflows only when one job runs ~1000 epochs with none in between (a long
+ * trainer:learn), and the curves then lose the oldest of them (model_update skips what the
+ * ring lost), nothing else. The model only copies what the lab reports. */
+void model_observer_drained(model *m, lab_observer *o);
 
 #endif
