@@ -143,19 +143,20 @@ static void on_evaluate(void *ud, int upto, const double *acc, double average,
     m->version++;
 }
 
-static void on_chip(void *ud, struct chip *cc, const struct net *nn)
+/* A chip programmed or fine-tuned with net nn: its placement, its conductances when peek (a
+ * full-array look, no read disturb) and the weights of the pairs: (G+ - G-) / window as the
+ * chip holds them, or the net's own signs when the conductances were not looked at. */
+static void take_chip(model *m, chip *c, const net *n, int peek)
 {
-    model *m = ud;
-    chip *c = cc;
-    const net *n = nn;
     size_t cells = (size_t)m->arows * m->acols;
     for (size_t i = 0; i < cells; i++)
         m->weight[i] = m->hidden[i] = NAN;
     chip_rect all = {0, 0, m->arows, m->acols};
     char err[300];
-    m->have_g = c->info.rows == m->arows && c->info.cols == m->acols &&
+    m->have_g = peek && c->info.rows == m->arows && c->info.cols == m->acols &&
                 chip_peek(c, CHIP_POS, all, m->gpos, err, sizeof err) == 0 &&
                 chip_peek(c, CHIP_NEG, all, m->gneg, err, sizeof err) == 0;
+    m->g_unread = !peek;
     double v;
     if (chip_get(c, "g_lrs", &v, err, sizeof err) == 0)
         m->g_lrs = (float)v;
@@ -164,10 +165,12 @@ static void on_chip(void *ud, struct chip *cc, const struct net *nn)
     m->nlayers = c->nlayers < MPCL_MAX_LAYERS ? c->nlayers : MPCL_MAX_LAYERS;
     for (int l = 0; l < m->nlayers; l++)
         m->layer[l] = (model_rect){c->at[l].row0, c->at[l].col0, c->at[l].rows, c->at[l].cols};
-    if (n && m->have_g) {
+    if (n) {
         weight_tap tap;
         weight_tap_net(n, &tap);
         fill_weights(&tap, m->layer, m->acols, m->weight, m->hidden);
+    }
+    if (n && m->have_g) {
         float win = m->g_lrs - m->g_hrs;
         for (size_t i = 0; i < cells; i++) /* the pairs as the chip holds them */
             if (!isnan(m->weight[i]))
@@ -176,6 +179,8 @@ static void on_chip(void *ud, struct chip *cc, const struct net *nn)
     snprintf(m->chip_name, sizeof m->chip_name, "chip %s id %s", c->info.backend, c->info.id);
     m->version++;
 }
+
+static void on_chip(void *ud, struct chip *c, const struct net *n) { take_chip(ud, c, n, 1); }
 
 static void on_histogram(void *ud, const double *edges, const long *lrs, const long *hrs, int bins)
 {
@@ -248,9 +253,12 @@ static void drained_evaluate(void *ud, int upto, const double *acc, double avera
     model_update(ud);
 }
 
-static void drained_chip(void *ud, struct chip *c, const struct net *n)
+/* Headless, only a simulated chip is looked at: over a link a full-array peek is two 1 MB
+ * transfers after every programming, for a figure the script may never ask for. */
+static void drained_chip(void *ud, struct chip *cc, const struct net *n)
 {
-    on_chip(ud, c, n);
+    chip *c = cc;
+    take_chip(ud, c, n, !strcmp(c->info.backend, "sim"));
     model_update(ud);
 }
 

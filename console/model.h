@@ -41,6 +41,7 @@ typedef struct model {
     /* The array: rows x cols cells of each array; layer placement. */
     int arows, acols;
     int have_g;               /* gpos/gneg hold a chip's conductances */
+    int g_unread;             /* a chip was programmed but not looked at (headless, a link) */
     float *gpos, *gneg;       /* uS */
     float *weight;            /* signed weight of each pair (G+ - G-) / window, NaN off layers */
     float *hidden;            /* |Wh| of the weight in each pair, NaN off layers */
@@ -80,7 +81,9 @@ void model_observer(model *m, lab_observer *o);
  * one per task, and a step, an evaluation or a programming comes back through these
  * reports; so it overflows only when one job runs ~1000 epochs with none in between (a long
  * trainer:learn), and the curves then lose the oldest of them (model_update skips what the
- * ring lost), nothing else. The model only copies what the lab reports. */
+ * ring lost), nothing else. The model only copies what the lab reports. A chip other than
+ * the simulated one is not peeked (a full-array look is 2 MB over a link): the map then
+ * holds the net's signs where the chip placed them, and no conductances (g_unread). */
 void model_observer_drained(model *m, lab_observer *o);
 
 #endif

@@ -28,16 +28,22 @@ typedef struct panel_class {
     const char *name;  /* "map", as lab.ui.show names it */
     const char *title; /* on its frame */
     const char *keys;  /* the keys it takes when focused, for the help overlay */
+    /* draws what the panel shows into r (inside its frame), called only when it is not empty */
     void (*draw)(panel *p, canvas *c, rect r, const model *m, int focused);
+    /* what the panel says while it has nothing to show ("exp:step() fills the accuracy
+     * matrix"), centred in its frame and in a snapshot instead of draw and plot; NULL when
+     * it has something */
+    const char *(*empty)(const panel *p, const model *m);
     int (*key)(panel *p, int key, const model *m); /* 1 when the key was used */
     /* lab.ui.show(name, {opts}): set an option ("mode", "task", ...); -1 for an unknown
      * key or value, with a message in err */
     int (*option)(panel *p, const char *key, const char *value, char *err, size_t errlen);
     /* the pointer (ui.c hands it over); 1 when used. NULL for a kind that takes none */
     int (*pointer)(panel *p, const panel_pointer *ev, const model *m);
-    /* lab.ui.snapshot: the gnuplot commands and inline data ($name << EOD ... EOD) of a
-     * figure of what the panel shows, from the same model, written to gp after the
-     * terminal and output lines; its first line is panel_plot_title's. 0, or -1 with err. */
+    /* lab.ui.snapshot, when the panel is not empty: the gnuplot commands and inline data
+     * ($name << EOD ... EOD) of a figure of what the panel shows, from the same model,
+     * written to gp after the terminal and output lines; its first line is
+     * panel_plot_title's. 0, or -1 with err. */
     int (*plot)(panel *p, const model *m, FILE *gp, char *err, size_t errlen);
 } panel_class;
 

@@ -65,27 +65,39 @@ static void map_label_layers(canvas *c, rect area, const map_panel *mp, const mo
     }
 }
 
-static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+static const char *map_empty(const panel *p, const model *m)
 {
-    (void)focused;
-    map_panel *mp = (map_panel *)p;
-    const float *data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
-                        : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
-    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g) {
-        panel_centre_text(c, r, "no chip programmed: chip:program(net)");
-        return;
-    }
-    if (m->nlayers == 0) {
-        panel_centre_text(c, r, "train a net or program a chip to see the array");
-        return;
-    }
-    /* the window persists across frames (zoom and pan), fitted to the layers when they first
-     * appear or change in number; the data pointer is refreshed */
-    mp->src.data = data;
+    const map_panel *mp = (const map_panel *)p;
+    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g)
+        return m->g_unread ? "the conductances of a chip over a link are looked at in the console"
+                           : "no chip programmed: chip:program(net)";
+    return m->nlayers == 0 ? "train a net or program a chip to see the array" : NULL;
+}
+
+/* The state both the terminal and a snapshot draw: the mode's data, the window (persisting
+ * across frames, zoom and pan; fitted to the layers when they first appear or change in
+ * number) and the value range; returns the units, *pal the palette. */
+static const char *map_prepare(map_panel *mp, const model *m, const palette **pal)
+{
+    mp->src.data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
+                   : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
     if (!mp->inited || mp->fitted_layers != m->nlayers) {
         map_fit_layers(mp, m);
         mp->inited = 1;
     }
+    *pal = mp->mode == MAP_WEIGHT ? &palette_diverging : &palette_sequential;
+    mp->src.lo = mp->mode == MAP_WEIGHT ? -1.2f : 0;
+    /* hidden: 0, automatic (the window's range); G: a little above the LRS */
+    mp->src.hi = mp->mode == MAP_WEIGHT ? 1.2f : mp->mode == MAP_HIDDEN ? 0 : 1.25f * m->g_lrs;
+    return mp->mode == MAP_WEIGHT ? "w" : mp->mode == MAP_HIDDEN ? "|Wh|" : "uS";
+}
+
+static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
+{
+    (void)focused;
+    map_panel *mp = (map_panel *)p;
+    const palette *pal;
+    const char *units = map_prepare(mp, m, &pal);
     mp->src.sample = mp->sample;
     mp->src.line_colour = 244; /* thin grey boundaries, not a white grid */
     int hl[MPCL_MAX_LAYERS * 2], vl[MPCL_MAX_LAYERS * 2], nh = 0, nv = 0;
@@ -99,21 +111,6 @@ static void map_draw(panel *p, canvas *c, rect r, const model *m, int focused)
     mp->src.nhlines = nh;
     mp->src.vlines = vl;
     mp->src.nvlines = nv;
-    const palette *pal = &palette_sequential;
-    const char *units = "uS";
-    if (mp->mode == MAP_WEIGHT) {
-        mp->src.lo = -1.2f;
-        mp->src.hi = 1.2f;
-        pal = &palette_diverging;
-        units = "w";
-    } else if (mp->mode == MAP_HIDDEN) {
-        mp->src.lo = 0;
-        mp->src.hi = 0; /* automatic: the window's range */
-        units = "|Wh|";
-    } else {
-        mp->src.lo = 0;
-        mp->src.hi = 1.25f * m->g_lrs;
-    }
     /* the whole panel: cells need not be square, the label says the scale */
     rect area = RECT(r.x, r.y, r.w, r.h > 2 ? r.h - 1 : r.h);
     heatmap_draw(c, area, &mp->src, pal);
@@ -279,25 +276,8 @@ static int map_plot(panel *p, const model *m, FILE *gp, char *err, size_t errlen
     (void)err;
     (void)errlen;
     map_panel *mp = (map_panel *)p;
-    if ((mp->mode == MAP_GPOS || mp->mode == MAP_GNEG) && !m->have_g) {
-        panel_plot_empty(gp, p->cls->title, "no chip programmed: chip:program(net)");
-        return 0;
-    }
-    if (m->nlayers == 0) {
-        panel_plot_empty(gp, p->cls->title, "train a net or program a chip to see the array");
-        return 0;
-    }
-    /* the state the terminal draws: the mode's data, the window (fitted as draw fits it) */
-    mp->src.data = mp->mode == MAP_WEIGHT ? m->weight : mp->mode == MAP_HIDDEN ? m->hidden
-                   : mp->mode == MAP_GPOS ? m->gpos : m->gneg;
-    if (!mp->inited || mp->fitted_layers != m->nlayers) {
-        map_fit_layers(mp, m);
-        mp->inited = 1;
-    }
-    const palette *pal = mp->mode == MAP_WEIGHT ? &palette_diverging : &palette_sequential;
-    const char *units = mp->mode == MAP_WEIGHT ? "w" : mp->mode == MAP_HIDDEN ? "|Wh|" : "uS";
-    mp->src.lo = mp->mode == MAP_WEIGHT ? -1.2f : 0;
-    mp->src.hi = mp->mode == MAP_WEIGHT ? 1.2f : mp->mode == MAP_HIDDEN ? 0 : 1.25f * m->g_lrs;
+    const palette *pal;
+    const char *units = map_prepare(mp, m, &pal); /* the state the terminal draws */
     const heatmap_src *s = &mp->src;
     int r0 = s->row0 > 0 ? s->row0 : 0, c0 = s->col0 > 0 ? s->col0 : 0;
     int r1 = s->row0 + s->nrows < s->rows ? s->row0 + s->nrows : s->rows;
@@ -327,6 +307,7 @@ static const panel_class map_class = {
     .keys = "m mode (weight, hidden, G+, G-)  s sampling (nearest, sign, max, mean)  +/- zoom  "
             "arrows/hjkl pan  0 the layers  (mouse: wheel zooms, drag pans)",
     .draw = map_draw,
+    .empty = map_empty,
     .key = map_key,
     .option = map_option,
     .pointer = map_pointer,

@@ -16,17 +16,17 @@
 
 /* ---- matrix: accuracy on task j after task i, and the running average ------------------- */
 
-/* what the empty panel says, drawn or plotted */
-static const char matrix_hint[] = "exp:step() fills the accuracy matrix";
+/* What the panel says while it has nothing to show (drawn or plotted), else NULL. */
+static const char *matrix_empty(const panel *p, const model *m)
+{
+    (void)p;
+    return m->rows == 0 ? "exp:step() fills the accuracy matrix" : NULL;
+}
 
 static void matrix_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
-    if (m->rows == 0) {
-        panel_centre_text(c, r, matrix_hint);
-        return;
-    }
     int n = m->rows;
     int cw = 7;
     canvas_text(c, r.x, r.y, r.w, "after", STYLE(-1, -1, CANVAS_BOLD));
@@ -59,10 +59,6 @@ static int matrix_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
 {
     (void)err;
     (void)errlen;
-    if (m->rows == 0) {
-        panel_plot_empty(gp, p->cls->title, matrix_hint);
-        return 0;
-    }
     int n = m->rows;
     char title[128];
     snprintf(title, sizeof title, "%s after %d task%s", p->cls->title, n, n > 1 ? "s" : "");
@@ -102,6 +98,7 @@ static const panel_class matrix_class = {
     .title = "accuracy matrix",
     .keys = "(no keys)",
     .draw = matrix_draw,
+    .empty = matrix_empty,
     .plot = matrix_plot,
 };
 static panel matrix = {.cls = &matrix_class};
@@ -114,17 +111,17 @@ typedef struct confusion_panel {
     int task;
 } confusion_panel;
 
-/* what the empty panel says, drawn or plotted */
-static const char confusion_hint[] = "lab.evaluate(net, seq, {confusion = true})";
+/* What the panel says while it has nothing to show (drawn or plotted), else NULL. */
+static const char *confusion_empty(const panel *p, const model *m)
+{
+    (void)p;
+    return !m->has_confusion ? "lab.evaluate(net, seq, {confusion = true})" : NULL;
+}
 
 static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)focused;
     const confusion_panel *cp = (const confusion_panel *)p;
-    if (!m->has_confusion) {
-        panel_centre_text(c, r, confusion_hint);
-        return;
-    }
     int lo = 0, hi = 10;
     if (cp->task > 0 && cp->task <= 5) { /* a task's two classes */
         lo = 2 * (cp->task - 1);
@@ -191,10 +188,6 @@ static int confusion_plot(panel *p, const model *m, FILE *gp, char *err, size_t 
     (void)err;
     (void)errlen;
     const confusion_panel *cp = (const confusion_panel *)p;
-    if (!m->has_confusion) {
-        panel_plot_empty(gp, p->cls->title, confusion_hint);
-        return 0;
-    }
     int lo = 0, hi = 10;
     if (cp->task > 0 && cp->task <= 5) {
         lo = 2 * (cp->task - 1);
@@ -241,6 +234,7 @@ static const panel_class confusion_class = {
     .title = "confusion matrix",
     .keys = "t next task  0 all  1-5 a task",
     .draw = confusion_draw,
+    .empty = confusion_empty,
     .key = confusion_key,
     .option = confusion_option,
     .plot = confusion_plot,
@@ -251,17 +245,17 @@ static confusion_panel confusion = {.super = {.cls = &confusion_class}};
 
 static const int series_colour[] = {4, 2, 1, 5, 3, 6, 4, 2};
 
-/* what the empty panel says, drawn or plotted */
-static const char switch_hint[] = "training epochs show here (exp:step())";
+/* What the panel says while it has nothing to show (drawn or plotted), else NULL. */
+static const char *switch_empty(const panel *p, const model *m)
+{
+    (void)p;
+    return m->nepochs == 0 ? "training epochs show here (exp:step())" : NULL;
+}
 
 static void switch_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
-    if (m->nepochs == 0) {
-        panel_centre_text(c, r, switch_hint);
-        return;
-    }
     int nl = m->epochs[m->nepochs - 1].nlayers;
     static float xs[MPCL_MAX_LAYERS][4096], ys[MPCL_MAX_LAYERS][4096];
     int n = m->nepochs < 4096 ? m->nepochs : 4096, first = m->nepochs - n;
@@ -291,10 +285,6 @@ static int switch_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
 {
     (void)err;
     (void)errlen;
-    if (m->nepochs == 0) {
-        panel_plot_empty(gp, p->cls->title, switch_hint);
-        return 0;
-    }
     int nl = m->epochs[m->nepochs - 1].nlayers;
     char title[128];
     snprintf(title, sizeof title, "%s, %d epoch%s", p->cls->title, m->nepochs,
@@ -326,23 +316,24 @@ static const panel_class switch_class = {
     .title = "weight-switch rate per layer",
     .keys = "(no keys)",
     .draw = switch_draw,
+    .empty = switch_empty,
     .plot = switch_plot,
 };
 static panel switches = {.cls = &switch_class};
 
 /* ---- curves: loss and accuracy of the training so far ----------------------------------- */
 
-/* what the empty panel says, drawn or plotted */
-static const char curves_hint[] = "training curves show here";
+/* What the panel says while it has nothing to show (drawn or plotted), else NULL. */
+static const char *curves_empty(const panel *p, const model *m)
+{
+    (void)p;
+    return m->nepochs == 0 ? "training curves show here" : NULL;
+}
 
 static void curves_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
-    if (m->nepochs == 0) {
-        panel_centre_text(c, r, curves_hint);
-        return;
-    }
     static float xs[4096], tr[4096], va[4096], lo[4096];
     int n = m->nepochs < 4096 ? m->nepochs : 4096, first = m->nepochs - n;
     for (int k = 0; k < n; k++) {
@@ -373,10 +364,6 @@ static int curves_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
 {
     (void)err;
     (void)errlen;
-    if (m->nepochs == 0) {
-        panel_plot_empty(gp, p->cls->title, curves_hint);
-        return 0;
-    }
     char title[128];
     snprintf(title, sizeof title, "%s, %d epoch%s", p->cls->title, m->nepochs,
              m->nepochs > 1 ? "s" : "");
@@ -412,23 +399,24 @@ static const panel_class curves_class = {
     .title = "training curves",
     .keys = "(no keys)",
     .draw = curves_draw,
+    .empty = curves_empty,
     .plot = curves_plot,
 };
 static panel curves = {.cls = &curves_class};
 
 /* ---- device: the LRS/HRS histogram and a retention trace ------------------------------- */
 
-/* what the empty panel says, drawn or plotted */
-static const char device_hint[] = "chip:histogram(), chip:retention(n, reads)";
+/* What the panel says while it has nothing to show (drawn or plotted), else NULL. */
+static const char *device_empty(const panel *p, const model *m)
+{
+    (void)p;
+    return !m->bins && !m->ntrace ? "chip:histogram(), chip:retention(n, reads)" : NULL;
+}
 
 static void device_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)p;
     (void)focused;
-    if (!m->bins && !m->ntrace) {
-        panel_centre_text(c, r, device_hint);
-        return;
-    }
     int top = m->ntrace ? r.h / 2 : r.h;
     if (m->bins) {
         static double counts[2][1024];
@@ -492,10 +480,6 @@ static int device_plot(panel *p, const model *m, FILE *gp, char *err, size_t err
 {
     (void)err;
     (void)errlen;
-    if (!m->bins && !m->ntrace) {
-        panel_plot_empty(gp, p->cls->title, device_hint);
-        return 0;
-    }
     panel_plot_title(gp, p->cls->title);
     fprintf(gp, "set grid\n");
     if (m->bins && m->ntrace) {
@@ -517,6 +501,7 @@ static const panel_class device_class = {
     .title = "device: LRS/HRS and retention",
     .keys = "(no keys)",
     .draw = device_draw,
+    .empty = device_empty,
     .plot = device_plot,
 };
 static panel device = {.cls = &device_class};

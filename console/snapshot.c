@@ -48,8 +48,14 @@ static int plot_to_memory(panel *p, const model *m, char **out, size_t *len, cha
     FILE *ms = open_memstream(out, len);
     if (!ms)
         return err_set(err, errlen, "the %s's figure: out of memory", p->cls->name);
-    int rc = p->cls->plot ? p->cls->plot(p, m, ms, err, errlen)
-                          : err_set(err, errlen, "the %s has no figure", p->cls->name);
+    const char *hint = p->cls->empty(p, m);
+    int rc = 0;
+    if (hint) /* the terminal's hint, centred, under the panel's title */
+        panel_plot_empty(ms, p->cls->title, hint);
+    else if (p->cls->plot)
+        rc = p->cls->plot(p, m, ms, err, errlen);
+    else
+        rc = err_set(err, errlen, "the %s has no figure", p->cls->name);
     if (fclose(ms) != 0 && rc == 0)
         rc = err_set(err, errlen, "the %s's figure: out of memory", p->cls->name);
     if (rc < 0) {

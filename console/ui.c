@@ -142,7 +142,11 @@ static void draw_panel(canvas *c, rect r, panel *p, const model *m, const char *
     char title[120];
     snprintf(title, sizeof title, "%s%s", p->cls->title, note);
     canvas_box(c, r, title, frame, STYLE(-1, -1, CANVAS_BOLD));
-    p->cls->draw(p, c, canvas_inner(r), m, focused);
+    const char *hint = p->cls->empty(p, m);
+    if (hint)
+        panel_centre_text(c, canvas_inner(r), hint);
+    else
+        p->cls->draw(p, c, canvas_inner(r), m, focused);
     visible_at[nvisible] = r;
     visible[nvisible++] = p;
 }

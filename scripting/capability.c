@@ -28,7 +28,7 @@ static const cap_decl DECLS[] = {
     {"lab.trainer", 0}, {"lab.write_json", CAP_WRITE}, {"lab.sweep", CAP_WRITE}, {"lab.rank", 0},
     {"lab.chip.open", CAP_SIM | CAP_LINK | CAP_PLUGIN},
     {"lab.ui.layout", 0}, {"lab.ui.panels", 0}, {"lab.ui.pause", 0}, {"lab.ui.show", 0},
-    {"lab.ui.snapshot", CAP_WRITE},
+    {"lab.ui.snapshot", CAP_WRITE}, {"lab.ui.zoom", 0},
     /* methods (of objects already made under the capabilities above) */
     {"lab.tasks:task", 0},
     {"lab.net:copy", 0}, {"lab.net:hidden", 0}, {"lab.net:save", CAP_WRITE},
