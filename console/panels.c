@@ -118,19 +118,29 @@ static const char *confusion_empty(const panel *p, const model *m)
     return !m->has_confusion ? "lab.evaluate(net, seq, {confusion = true})" : NULL;
 }
 
+/* The classes [*lo, *hi) the panel shows (all ten, or a task's two) and their largest count
+ * (at least 1), which the colours are scaled to. */
+static long confusion_classes(const panel *p, const model *m, int *lo, int *hi)
+{
+    const confusion_panel *cp = (const confusion_panel *)p;
+    *lo = 0, *hi = 10;
+    if (cp->task > 0 && cp->task <= 5) {
+        *lo = 2 * (cp->task - 1);
+        *hi = *lo + 2;
+    }
+    long mx = 1;
+    for (int i = *lo; i < *hi; i++)
+        for (int j = *lo; j < *hi; j++)
+            mx = m->confusion[i][j] > mx ? m->confusion[i][j] : mx;
+    return mx;
+}
+
 static void confusion_draw(panel *p, canvas *c, rect r, const model *m, int focused)
 {
     (void)focused;
     const confusion_panel *cp = (const confusion_panel *)p;
-    int lo = 0, hi = 10;
-    if (cp->task > 0 && cp->task <= 5) { /* a task's two classes */
-        lo = 2 * (cp->task - 1);
-        hi = lo + 2;
-    }
-    long mx = 1;
-    for (int i = lo; i < hi; i++)
-        for (int j = lo; j < hi; j++)
-            mx = m->confusion[i][j] > mx ? m->confusion[i][j] : mx;
+    int lo, hi;
+    long mx = confusion_classes(p, m, &lo, &hi);
     int cw = r.w >= 3 + 10 * 6 ? 6 : r.w >= 3 + 10 * 5 ? 5 : 4;
     canvas_colours mode = canvas_colour_mode(c);
     canvas_text(c, r.x, r.y, 3, "t\\p", panel_dim());
@@ -188,15 +198,8 @@ static int confusion_plot(panel *p, const model *m, FILE *gp, char *err, size_t 
     (void)err;
     (void)errlen;
     const confusion_panel *cp = (const confusion_panel *)p;
-    int lo = 0, hi = 10;
-    if (cp->task > 0 && cp->task <= 5) {
-        lo = 2 * (cp->task - 1);
-        hi = lo + 2;
-    }
-    long mx = 1;
-    for (int i = lo; i < hi; i++)
-        for (int j = lo; j < hi; j++)
-            mx = m->confusion[i][j] > mx ? m->confusion[i][j] : mx;
+    int lo, hi;
+    long mx = confusion_classes(p, m, &lo, &hi);
     char title[128];
     if (cp->task)
         snprintf(title, sizeof title, "%s: task %d (classes %d-%d)", p->cls->title, cp->task, lo,
